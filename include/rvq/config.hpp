@@ -1,0 +1,40 @@
+/// @file config.hpp
+/// @brief Configuration macros: each uses the user's definition when given, else autodetects.
+#pragma once
+
+/// 1 on hosted builds (files, threads, exceptions layer available), 0 on freestanding firmware.
+#ifndef RVQ_HOSTED
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ == 0
+#define RVQ_HOSTED 0
+#else
+#define RVQ_HOSTED 1
+#endif
+#endif
+
+/// 1 forbids every heap allocation in the library (firmware); only static extents are usable.
+#ifndef RVQ_NO_HEAP
+#define RVQ_NO_HEAP 0
+#endif
+
+/// 1 when C++ exceptions are enabled; only the opt-in convenience layer (rvq/exceptions.hpp) uses them.
+#ifndef RVQ_HAS_EXCEPTIONS
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define RVQ_HAS_EXCEPTIONS 1
+#else
+#define RVQ_HAS_EXCEPTIONS 0
+#endif
+#endif
+
+#define RVQ_VERSION_MAJOR 0
+#define RVQ_VERSION_MINOR 1
+#define RVQ_VERSION_PATCH 0
+#define RVQ_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RVQ_RESTRICT __restrict__
+#define RVQ_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define RVQ_RESTRICT
+#define RVQ_ALWAYS_INLINE inline
+#endif
+

@@ -1,0 +1,23 @@
+/// @file footprint.hpp
+/// @brief What a configuration costs: bytes of codebooks and constants, scratch, arithmetic.
+#pragma once
+#include <cstddef>
+
+namespace rvq {
+
+/// @brief Memory and arithmetic of a quantizer; `constexpr` when extents are static.
+struct footprint_info {
+  std::size_t codebook_bytes = 0;   ///< codeword values (flash on firmware)
+  std::size_t constant_bytes = 0;   ///< per-codeword score constants and search layout copies
+  std::size_t flash_bytes = 0;      ///< codebook_bytes + constant_bytes
+  std::size_t scratch_bytes = 0;    ///< workspace of a greedy single-vector encode
+  std::size_t macs_per_vector = 0;  ///< multiply-accumulates of a greedy encode (sum over layers of K x D)
+};
+
+/// @brief Caller-provided scratch sizes for encode (see quantizer::workspace_for).
+struct workspace_size {
+  std::size_t floats = 0;
+  std::size_t indices = 0;
+};
+
+}  // namespace rvq

@@ -1,0 +1,50 @@
+/// @file meta.hpp
+/// @brief Small metaprogramming and numeric helpers shared by all headers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace rvq::detail {
+
+/// False for every T; lets a primary template's static_assert fire only when instantiated.
+template <class...>
+inline constexpr bool always_false = false;
+
+/// Square root, computed the same way on every target and usable in constant expressions
+/// (Newton's iteration in double, rounded once to float), so that host and firmware derive
+/// identical per-codeword constants.
+constexpr float portable_sqrt(float v) noexcept {
+  if (!(v > 0.0f)) return 0.0f;
+  double x = static_cast<double>(v);
+  double g = x >= 1.0 ? x : 1.0;
+  for (int i = 0; i < 200; ++i) {
+    const double next = 0.5 * (g + x / g);
+    if (next == g) break;
+    g = next;
+  }
+  return static_cast<float>(g);
+}
+
+/// True when v is neither NaN nor infinite (bit test: safe under -ffast-math).
+inline bool is_finite(float v) noexcept {
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits & 0x7f800000u) != 0x7f800000u;
+}
+
+/// Index of the first non-finite value in [p, p + n), or n.
+inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!is_finite(p[i])) return i;
+  return n;
+}
+
+/// a * b without overflow, or false.
+constexpr bool checked_mul(std::size_t a, std::size_t b, std::size_t& out) noexcept {
+  if (a != 0 && b > static_cast<std::size_t>(-1) / a) return false;
+  out = a * b;
+  return true;
+}
+
+}  // namespace rvq::detail

@@ -1,0 +1,37 @@
+/// @file metric_traits.hpp
+/// @brief Metric policies: what "nearest codeword" means.
+/// @defgroup metric Metric policies
+/// Every metric is expressed as a score to minimize, `score(r, c) = bias(c) - scale(c) * <r, c>`,
+/// with `bias` and `scale` precomputed per codeword from `||c||^2` when a model is built.
+/// A metric_traits specialization declares `name`, `id`, `bias(norm2)` and `scale(norm2)`.
+/// The residual after choosing `c` is always `r - c`, so decode is a plain sum for every metric.
+#pragma once
+#include <cstdint>
+#include "../detail/meta.hpp"
+
+namespace rvq {
+
+/// @ingroup metric
+/// @brief Traits of a metric policy; the primary template rejects unknown policies.
+template <class Metric>
+struct metric_traits {
+  static_assert(detail::always_false<Metric>,
+                "rvq: unknown metric policy. Valid metrics: rvq::l2 (squared L2, <rvq/metric/l2.hpp>), "
+                "rvq::ip (max inner product, <rvq/metric/ip.hpp>), rvq::cosine (<rvq/metric/cosine.hpp>)");
+};
+
+/// @ingroup metric
+/// Metric ids as stored in .rvq files.
+enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3 };
+
+/// @ingroup metric
+constexpr const char* to_string(metric_id m) noexcept {
+  switch (m) {
+    case metric_id::l2: return "l2";
+    case metric_id::ip: return "ip";
+    case metric_id::cosine: return "cos";
+  }
+  return "unknown";
+}
+
+}  // namespace rvq

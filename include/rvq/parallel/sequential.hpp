@@ -1,0 +1,23 @@
+/// @file sequential.hpp
+/// @brief The `sequential` strategy: one core, in order (the reference; firmware default).
+#pragma once
+#include <cstddef>
+#include "parallel_traits.hpp"
+
+namespace rvq {
+
+/// @ingroup parallel
+/// @brief Runs every task on the calling thread, in index order.
+struct sequential {};
+
+template <>
+struct parallel_traits<sequential> {
+  static constexpr const char* name = "sequential";
+  static constexpr std::size_t concurrency() noexcept { return 1; }
+  template <class F>
+  static void for_each(std::size_t n, F&& f) {
+    for (std::size_t i = 0; i < n; ++i) f(i);
+  }
+};
+
+}  // namespace rvq

@@ -1,0 +1,201 @@
+/// @file kmeans.hpp
+/// @brief k-means: k-means++ seeding, Lloyd iterations, re-seeding of empty clusters, seeded.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+#include "../core/span.hpp"
+#include "../core/status.hpp"
+#include "../detail/meta.hpp"
+#include "../detail/random.hpp"
+#include "../policies.hpp"
+
+namespace rvq {
+
+/// Options of kmeans().
+struct kmeans_options {
+  std::size_t iterations = 25;  ///< Lloyd iterations at most (stops early when no assignment changes)
+  std::uint64_t seed = 1;       ///< same seed, data and build: same centroids bit for bit
+};
+
+/// One Lloyd iteration, for progress reports.
+struct kmeans_progress {
+  std::size_t iteration = 0, iterations = 0;
+  double mse = 0;  ///< mean squared distance of the points to their centroids before this update
+};
+
+/// What a kmeans() run did.
+struct kmeans_info {
+  std::size_t iterations_run = 0;  ///< Lloyd updates performed
+  std::size_t reseeded = 0;        ///< empty clusters re-seeded, over all iterations
+  double mse = 0;                  ///< mean squared distance to the final centroids
+};
+
+namespace detail {
+
+/// Squared L2 distance with eight partial sums (vectorizes; used where order needs no match).
+inline float squared_distance(const float* RVQ_RESTRICT a, const float* RVQ_RESTRICT b, std::size_t d) noexcept {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t t = 0;
+  for (; t + 8 <= d; t += 8)
+    for (std::size_t j = 0; j < 8; ++j) {
+      const float diff = a[t + j] - b[t + j];
+      acc[j] += diff * diff;
+    }
+  float s = 0.0f;
+  for (; t < d; ++t) s += (a[t] - b[t]) * (a[t] - b[t]);
+  for (float v : acc) s += v;
+  return s;
+}
+
+/// Nearest codeword of layer `l` for every row of `x`, through the encode kernel.
+template <class Parallel, class Store>
+void assign_rows(const Store& store, std::size_t l, matrix_view<const float> x, std::uint32_t* idx) {
+  constexpr std::size_t br = Store::block_rows;
+  const std::size_t blocks = (x.rows() + br - 1) / br;
+  parallel_traits<Parallel>::for_each(blocks, [&](std::size_t b) {
+    const std::size_t i = b * br;
+    const std::size_t n = x.rows() - i < br ? x.rows() - i : br;
+    const float* rows[br];
+    float score[br];
+    for (std::size_t j = 0; j < n; ++j) rows[j] = x.row(i + j);
+    store.argmin(l, rows, n, idx + i, score);
+  });
+}
+
+/// k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2.
+inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, std::vector<float>& centroids) {
+  const std::size_t n = x.rows(), d = x.cols();
+  centroids.assign(k * d, 0.0f);
+  std::vector<float> mind(n);
+  std::size_t pick = static_cast<std::size_t>(r.below(n));
+  for (std::size_t j = 0; j < k; ++j) {
+    std::copy(x.row(pick), x.row(pick) + d, centroids.begin() + static_cast<std::ptrdiff_t>(j * d));
+    const float* c = centroids.data() + j * d;
+    double total = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float dist = squared_distance(x.row(i), c, d);
+      if (j == 0 || dist < mind[i]) mind[i] = dist;
+      total += static_cast<double>(mind[i]);
+    }
+    if (j + 1 == k) break;
+    if (!(total > 0.0)) {  // every point sits on a centroid: fall back to uniform draws
+      pick = static_cast<std::size_t>(r.below(n));
+      continue;
+    }
+    const double u = r.uniform() * total;
+    double cum = 0.0;
+    pick = n;
+    std::size_t last_positive = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (mind[i] > 0.0f) last_positive = i;
+      cum += static_cast<double>(mind[i]);
+      if (cum > u && mind[i] > 0.0f) { pick = i; break; }
+    }
+    if (pick == n) pick = last_positive;
+  }
+}
+
+}  // namespace detail
+
+/**
+ * @brief Cluster the rows of `data` into `k` centroids.
+ * @tparam Config policy bundle: its metric decides the assignment (centroids are means), its
+ *         simd backend and parallel strategy run the assignment through the encode kernel.
+ * @param data       N x D finite values (N >= k)
+ * @param k          clusters, 1 to min(N, 65536)
+ * @param opt        iterations and seed
+ * @param centroids  out: k x D row-major
+ * @param assignment out (optional): nearest centroid of each row, for the final centroids
+ * @param info       out (optional): iterations run, re-seeded clusters, final MSE
+ * @param progress   optional callback, once per Lloyd iteration
+ */
+template <class Config = default_config>
+status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options& opt, std::vector<float>& centroids,
+              std::vector<std::uint32_t>* assignment = nullptr, kmeans_info* info = nullptr,
+              const std::function<void(const kmeans_progress&)>& progress = {}) {
+  using metric = typename Config::metric;
+  using kernels = typename simd_traits<typename Config::simd>::kernels;
+  using parallel = typename Config::parallel;
+  using store_t = detail::dense_store<metric, kernels, dynamic_extents>;
+
+  if (!data.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  if (data.rows() == 0 || data.cols() == 0) return {errc::empty_input, "k-means needs at least one vector"};
+  if (k == 0) return {errc::invalid_argument, "k-means needs k >= 1"};
+  if (k > data.rows()) return {errc::too_many_codewords, "K is above the number of training vectors"};
+  if (k > 65536) return {errc::too_many_codewords, "K above 65536 does not fit the code type"};
+  for (std::size_t i = 0; i < data.rows(); ++i)
+    if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
+      return {errc::non_finite, "training data contains NaN or Inf (at the given row)", i};
+
+  const std::size_t n = data.rows(), d = data.cols();
+  detail::rng r(opt.seed);
+  detail::kmeanspp_seed(data, k, r, centroids);
+
+  std::vector<std::uint32_t> a(n), prev(n);
+  std::vector<float> dist(n);
+  std::vector<double> sums(k * d);
+  std::vector<std::size_t> counts(k), order(n);
+  kmeans_info local;
+  store_t store;
+  const std::size_t one_layer[1] = {k};
+  auto assign = [&]() -> status {
+    RVQ_TRY(store_t::build(span<const float>(centroids), span<const std::size_t>(one_layer), d, store));
+    detail::assign_rows<parallel>(store, 0, data, a.data());
+    double total = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      dist[i] = detail::squared_distance(data.row(i), centroids.data() + a[i] * d, d);
+      total += static_cast<double>(dist[i]);
+    }
+    local.mse = total / static_cast<double>(n);
+    return {};
+  };
+
+  RVQ_TRY(assign());
+  for (std::size_t it = 0; it < opt.iterations; ++it) {
+    if (progress) progress(kmeans_progress{it, opt.iterations, local.mse});
+    if (it > 0 && a == prev) break;  // converged: the centroids are the means of their points
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(counts.begin(), counts.end(), std::size_t{0});
+    for (std::size_t i = 0; i < n; ++i) {
+      double* s = sums.data() + a[i] * d;
+      const float* x = data.row(i);
+      for (std::size_t t = 0; t < d; ++t) s[t] += static_cast<double>(x[t]);
+      ++counts[a[i]];
+    }
+    // Empty clusters take the points farthest from their centroids (ties: lowest index).
+    std::size_t empty = 0;
+    for (std::size_t c = 0; c < k; ++c) empty += counts[c] == 0;
+    if (empty > 0) {
+      for (std::size_t i = 0; i < n; ++i) order[i] = i;
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(empty), order.end(),
+                        [&](std::size_t p, std::size_t q) { return dist[p] > dist[q] || (dist[p] == dist[q] && p < q); });
+      std::size_t next = 0;
+      for (std::size_t c = 0; c < k; ++c) {
+        if (counts[c] != 0) continue;
+        const float* x = data.row(order[next++]);
+        for (std::size_t t = 0; t < d; ++t) centroids[c * d + t] = x[t];
+      }
+      local.reseeded += empty;
+    }
+    for (std::size_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) continue;
+      const double inv = 1.0 / static_cast<double>(counts[c]);
+      for (std::size_t t = 0; t < d; ++t) centroids[c * d + t] = static_cast<float>(sums[c * d + t] * inv);
+    }
+    ++local.iterations_run;
+    prev.swap(a);
+    RVQ_TRY(assign());
+  }
+  if (assignment) assignment->swap(a);
+  if (info) *info = local;
+  return {};
+}
+
+}  // namespace rvq

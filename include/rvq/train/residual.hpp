@@ -1,0 +1,118 @@
+/// @file residual.hpp
+/// @brief Residual training: k-means on the data for layer 1, on the residuals for layer 2, ...
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+#include "../quantizer.hpp"
+#include "kmeans.hpp"
+
+namespace rvq {
+
+/// One Lloyd iteration of one layer, for progress reports.
+struct train_progress {
+  std::size_t layer = 0, layers = 0;
+  std::size_t iteration = 0, iterations = 0;
+  double mse = 0;  ///< mean squared residual norm of the layer being trained
+};
+
+/// Options of train().
+struct train_options {
+  std::size_t layers = 8;
+  /// Codewords: one value for every layer, or one per layer.
+  std::vector<std::size_t> codewords{256};
+  std::size_t iterations = 25;  ///< Lloyd iterations per layer
+  std::uint64_t seed = 1;
+  /// Beam width used to compute the residuals each next layer trains on (1: greedy).
+  std::size_t beam = 1;
+  std::function<void(const train_progress&)> progress;
+};
+
+/// What train() measured.
+struct train_report {
+  std::vector<double> layer_mse;  ///< training MSE after each layer (mean squared residual norm)
+  std::size_t reseeded = 0;       ///< empty clusters re-seeded, all layers
+};
+
+/**
+ * @brief Train an RVQ model on the rows of `data` (N x D).
+ * @return the quantizer, or: empty_input, non_finite (where = row), too_many_codewords (K above
+ *         N or 65536), bad_beam, invalid_argument (zero layers, a codewords list of the wrong length).
+ * Same seed, data and build give the same codebooks bit for bit.
+ */
+template <class Config = default_config>
+result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt, train_report* report = nullptr) {
+  using q_t = quantizer<Config>;
+  if (!data.valid()) return status{errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, "the training set is empty"};
+  if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
+  if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
+    return status{errc::invalid_argument, "give one codewords value, or one per layer"};
+  std::vector<std::size_t> ks(opt.layers);
+  std::size_t kmin = static_cast<std::size_t>(-1);
+  for (std::size_t l = 0; l < opt.layers; ++l) {
+    ks[l] = opt.codewords.size() == 1 ? opt.codewords[0] : opt.codewords[l];
+    if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l};
+    if (ks[l] > 65536) return status{errc::too_many_codewords, "K above 65536 does not fit the code type", l};
+    if (ks[l] > data.rows()) return status{errc::too_many_codewords, "K is above the number of training vectors", l};
+    kmin = ks[l] < kmin ? ks[l] : kmin;
+  }
+  if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
+  for (std::size_t i = 0; i < data.rows(); ++i)
+    if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
+      return status{errc::non_finite, "training data contains NaN or Inf (at the given row)", i};
+
+  const std::size_t n = data.rows(), d = data.cols();
+  std::vector<float> res(n * d);
+  for (std::size_t i = 0; i < n; ++i) std::copy(data.row(i), data.row(i) + d, res.begin() + static_cast<std::ptrdiff_t>(i * d));
+  const matrix_view<const float> rview(res.data(), n, d);
+
+  std::vector<float> codebooks, centroids;
+  std::vector<std::uint32_t> assign;
+  train_report rep;
+  for (std::size_t l = 0; l < opt.layers; ++l) {
+    std::uint64_t st = opt.seed ^ (0x9e3779b97f4a7c15ull * (l + 1));
+    kmeans_options ko{opt.iterations, detail::splitmix64(st)};
+    kmeans_info info;
+    std::function<void(const kmeans_progress&)> cb;
+    if (opt.progress)
+      cb = [&](const kmeans_progress& p) { opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse}); };
+    RVQ_TRY(kmeans<Config>(rview, ks[l], ko, centroids, &assign, &info, cb));
+    rep.reseeded += info.reseeded;
+    codebooks.insert(codebooks.end(), centroids.begin(), centroids.end());
+
+    if (opt.beam == 1) {
+      // The kernel's assignment is exactly the greedy encode of this layer: subtract in place.
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* c = centroids.data() + assign[i] * d;
+        float* r = res.data() + i * d;
+        for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+      }
+    } else {
+      const std::vector<std::size_t> kl(ks.begin(), ks.begin() + static_cast<std::ptrdiff_t>(l + 1));
+      auto partial = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(kl), d);
+      if (!partial) return partial.error();
+      const std::size_t beam = opt.beam < partial->min_codewords() ? opt.beam : partial->min_codewords();
+      std::vector<std::uint16_t> codes(n * (l + 1));
+      RVQ_TRY(partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1), encode_options{beam}));
+      RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1), matrix_view<float>(res.data(), n, d)));
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* x = data.row(i);
+        float* r = res.data() + i * d;
+        for (std::size_t t = 0; t < d; ++t) r[t] = x[t] - r[t];
+      }
+    }
+    double total = 0.0;
+    for (float v : res) total += static_cast<double>(v) * static_cast<double>(v);
+    rep.layer_mse.push_back(total / static_cast<double>(n));
+  }
+  if (report) *report = rep;
+  return q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);
+}
+
+}  // namespace rvq
