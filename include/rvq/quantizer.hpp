@@ -134,7 +134,7 @@ class quantizer {
     if (store_.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
     const std::size_t n = store_.total_codewords() * store_.dim();
     const std::size_t bad = detail::first_non_finite(store_.data(), n);
-    if (bad != n) return {errc::non_finite, "codebook contains NaN or Inf (at the given element index)", bad};
+    if (bad != n) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
     return {};
   }
 
@@ -163,6 +163,10 @@ class quantizer {
   /// Scratch an encode with beam width `beam` needs, for single vectors and batches.
   constexpr workspace_size workspace_for(std::size_t beam) const noexcept {
     return workspace_needed(beam, dim(), layers(), max_codewords());
+  }
+  /// Scratch encode_beam() needs (the beam path, also for B = 1).
+  constexpr workspace_size workspace_for_beam_path(std::size_t beam) const noexcept {
+    return workspace_needed(beam, dim(), layers(), max_codewords(), true);
   }
 
   /// Memory and arithmetic of this quantizer.
@@ -201,9 +205,10 @@ class quantizer {
 
   /// Encode one vector with the beam-search path for any width, B = 1 included (whose codes
   /// equal the greedy ones bit for bit); encode() routes B = 1 to the faster greedy path.
+  /// `ws` must hold workspace_for_beam_path(beam).
   template <class Code>
   status encode_beam(span<const float> x, span<Code> codes, std::size_t beam, workspace_view ws) const noexcept {
-    RVQ_TRY(check_encode<Code>(x.size(), codes.size(), beam, ws, 1));
+    RVQ_TRY(check_encode<Code>(x.size(), codes.size(), beam, ws, 1, true));
     RVQ_TRY(check_finite_row(x.data(), 0));
     beam_one(x.data(), beam, codes.data(), ws);
     return {};
@@ -221,6 +226,7 @@ class quantizer {
       }
     }
 #if !RVQ_NO_HEAP
+    if (layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
     if (opt.beam == 0 || opt.beam > min_codewords()) return bad_beam_status();
     workspace w(workspace_for(opt.beam));
     return encode(x, codes, opt, w.view());
@@ -257,6 +263,7 @@ class quantizer {
   /// encode_batch with a workspace allocated for this call.
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt = {}) const {
+    if (layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
     if (opt.beam == 0 || opt.beam > min_codewords()) return bad_beam_status();
     const workspace_size per = workspace_for(opt.beam);
     const std::size_t n = parallel_traits_type::concurrency();
@@ -292,7 +299,7 @@ class quantizer {
     RVQ_TRY(check_decode(codes.cols(), out.cols(), n));
     for (std::size_t i = 0; i < codes.rows(); ++i) {
       const status s = check_codes(codes.row(i), n);
-      if (!s) return {s.code(), "code out of range (at the given row)", i};
+      if (!s) return {s.code(), "code out of range", i, "row"};
     }
     parallel_traits_type::for_each(codes.rows(), [&](std::size_t i) { decode_row(codes.row(i), out.row(i), n); });
     return {};
@@ -303,10 +310,11 @@ class quantizer {
   static constexpr std::size_t static_dim() noexcept { return is_static ? Extents::dim : 0; }
 
  private:
-  static constexpr workspace_size workspace_needed(std::size_t beam, std::size_t d, std::size_t l, std::size_t k) noexcept {
+  static constexpr workspace_size workspace_needed(std::size_t beam, std::size_t d, std::size_t l, std::size_t k,
+                                                   bool beam_path = false) noexcept {
     const std::size_t br = store_type::block_rows;
     workspace_size greedy{br * d + br, br};
-    if (beam <= 1) return greedy;
+    if (beam <= 1 && !beam_path) return greedy;
     workspace_size b{2 * beam * d + beam * k + 4 * beam, 2 * beam * l + 3 * beam};
     return {b.floats > greedy.floats ? b.floats : greedy.floats, b.indices > greedy.indices ? b.indices : greedy.indices};
   }
@@ -337,7 +345,7 @@ class quantizer {
 
   template <class Code>
   status check_encode(std::size_t x_len, std::size_t codes_len, std::size_t beam, const workspace_view& ws,
-                      std::size_t workers) const noexcept {
+                      std::size_t workers, bool beam_path = false) const noexcept {
     static_assert(std::is_same<Code, std::uint8_t>::value || std::is_same<Code, std::uint16_t>::value,
                   "rvq: codes are std::uint8_t or std::uint16_t");
     static_assert(!is_static || Extents::codewords <= max_codewords_of<Code>(),
@@ -348,14 +356,14 @@ class quantizer {
     if (max_codewords() > max_codewords_of<Code>())
       return {errc::too_many_codewords, "a layer has more codewords than the code type holds; use uint16 codes"};
     if (beam == 0 || beam > min_codewords()) return bad_beam_status();
-    const workspace_size need = workspace_for(beam);
+    const workspace_size need = beam_path ? workspace_for_beam_path(beam) : workspace_for(beam);
     if (ws.floats.size() < need.floats * workers || ws.indices.size() < need.indices * workers)
       return {errc::invalid_argument, "workspace smaller than workspace_for(beam)"};
     return {};
   }
 
   status check_finite_row(const float* x, std::size_t row) const noexcept {
-    if (detail::first_non_finite(x, dim()) != dim()) return {errc::non_finite, "input contains NaN or Inf (at the given row)", row};
+    if (detail::first_non_finite(x, dim()) != dim()) return {errc::non_finite, "input contains NaN or Inf", row, "row"};
     return {};
   }
 
@@ -371,7 +379,7 @@ class quantizer {
   template <class Code>
   status check_codes(const Code* codes, std::size_t n) const noexcept {
     for (std::size_t l = 0; l < n; ++l)
-      if (static_cast<std::size_t>(codes[l]) >= codewords(l)) return {errc::code_out_of_range, "code out of range (at the given layer)", l};
+      if (static_cast<std::size_t>(codes[l]) >= codewords(l)) return {errc::code_out_of_range, "code out of range", l, "layer"};
     return {};
   }
 

@@ -49,14 +49,15 @@ constexpr const char* to_string(errc e) noexcept {
 /// @brief Success or an error code with a static message and an optional position.
 ///
 /// The message is a string literal (no allocation); `where` carries a number that locates the
-/// problem (a row, a layer, a byte offset) when one is known, else `npos`.
+/// problem (a row, a layer, a byte offset, named by where_unit()) when one is known, else `npos`.
 class status {
  public:
   static constexpr std::uint64_t npos = ~std::uint64_t{0};
 
   constexpr status() noexcept = default;
-  constexpr status(errc code, const char* message, std::uint64_t where = npos) noexcept
-      : code_(code), message_(message), where_(where) {}
+  /// @param unit what `where` counts ("row", "layer", "byte", "element"), or null
+  constexpr status(errc code, const char* message, std::uint64_t where = npos, const char* unit = nullptr) noexcept
+      : code_(code), message_(message), where_(where), unit_(unit) {}
 
   /// The success value.
   static constexpr status success() noexcept { return status{}; }
@@ -69,11 +70,14 @@ class status {
   /// Row, layer or byte offset the message refers to, or `npos`.
   constexpr std::uint64_t where() const noexcept { return where_; }
   constexpr bool has_where() const noexcept { return where_ != npos; }
+  /// What `where` counts ("row", "layer", "byte", "element"), or null.
+  constexpr const char* where_unit() const noexcept { return unit_; }
 
  private:
   errc code_ = errc::ok;
   const char* message_ = "ok";
   std::uint64_t where_ = npos;
+  const char* unit_ = nullptr;
 };
 
 /// @brief A value of type T or a failed status (an `expected`-style result, no exceptions).

@@ -104,8 +104,8 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     if (dim == 0) return {errc::dimension_mismatch, "the codeword dimension must be positive"};
     std::size_t total = 0;
     for (std::size_t l = 0; l < k.size(); ++l) {
-      if (k[l] == 0) return {errc::invalid_argument, "a layer has zero codewords", l};
-      if (k[l] > 65536) return {errc::too_many_codewords, "a layer has more than 65536 codewords", l};
+      if (k[l] == 0) return {errc::invalid_argument, "a layer has zero codewords", l, "layer"};
+      if (k[l] > 65536) return {errc::too_many_codewords, "a layer has more than 65536 codewords", l, "layer"};
       total += k[l];
     }
     std::size_t floats = 0;
@@ -113,7 +113,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     if (codewords.size() != floats)
       return {errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
     const std::size_t bad = first_non_finite(codewords.data(), floats);
-    if (bad != floats) return {errc::non_finite, "codebook contains NaN or Inf (at the given element index)", bad};
+    if (bad != floats) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
 
     dense_store s;
     s.dim_ = dim;

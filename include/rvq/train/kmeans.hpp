@@ -132,7 +132,7 @@ status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options
   if (k > 65536) return {errc::too_many_codewords, "K above 65536 does not fit the code type"};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return {errc::non_finite, "training data contains NaN or Inf (at the given row)", i};
+      return {errc::non_finite, "training data contains NaN or Inf", i, "row"};
 
   const std::size_t n = data.rows(), d = data.cols();
   detail::rng r(opt.seed);

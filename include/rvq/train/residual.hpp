@@ -57,15 +57,15 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   std::size_t kmin = static_cast<std::size_t>(-1);
   for (std::size_t l = 0; l < opt.layers; ++l) {
     ks[l] = opt.codewords.size() == 1 ? opt.codewords[0] : opt.codewords[l];
-    if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l};
-    if (ks[l] > 65536) return status{errc::too_many_codewords, "K above 65536 does not fit the code type", l};
-    if (ks[l] > data.rows()) return status{errc::too_many_codewords, "K is above the number of training vectors", l};
+    if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l, "layer"};
+    if (ks[l] > 65536) return status{errc::too_many_codewords, "K above 65536 does not fit the code type", l, "layer"};
+    if (ks[l] > data.rows()) return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
   if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return status{errc::non_finite, "training data contains NaN or Inf (at the given row)", i};
+      return status{errc::non_finite, "training data contains NaN or Inf", i, "row"};
 
   const std::size_t n = data.rows(), d = data.cols();
   std::vector<float> res(n * d);

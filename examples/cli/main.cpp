@@ -1,0 +1,412 @@
+// rvq: the command-line tool. Every arrow of the data flow is one command.
+// Exit codes: 0 success, 1 bad file or bad data (the message names the file and the reason),
+// 2 usage error (the usage is printed).
+#include <rvq/rvq.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#define RVQ_CLI_ISATTY(fd) ::isatty(fd)
+#else
+#define RVQ_CLI_ISATTY(fd) 0
+#endif
+
+namespace {
+
+const char* const usage_text =
+    "usage: rvq <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  train   --input X.npy --output M.rvq [--layers L] [--codewords K|K1,K2,..] [--beam B]\n"
+    "          [--iterations N] [--seed S] [--metric l2|ip|cos] [--quiet]\n"
+    "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
+    "  encode  --model M.rvq --input X.npy --output C.npy [--beam B]     (codes uint8/uint16, N x L)\n"
+    "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n]\n"
+    "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
+    "  info    M.rvq\n"
+    "  help, --help, --version\n"
+    "\n"
+    "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2\n"
+    "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
+
+struct usage_error {
+  std::string message;
+};
+struct data_error {
+  std::string message;
+};
+
+int usage(const std::string& msg) {
+  if (!msg.empty()) std::fprintf(stderr, "rvq: %s\n\n", msg.c_str());
+  std::fputs(usage_text, stderr);
+  return 2;
+}
+
+/// Parsed `--name value` options and positionals of one command.
+struct args {
+  std::string command;
+  std::map<std::string, std::string> opts;
+  std::set<std::string> flags;
+  std::vector<std::string> positional;
+
+  bool has(const std::string& k) const { return opts.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = opts.find(k);
+    return it == opts.end() ? def : it->second;
+  }
+  std::string need(const std::string& k) const {
+    if (!has(k)) throw usage_error{command + ": missing --" + k};
+    return get(k);
+  }
+  std::size_t number(const std::string& k, std::size_t def, std::size_t lo, std::size_t hi) const {
+    if (!has(k)) return def;
+    return parse_number(k, get(k), lo, hi);
+  }
+  std::size_t parse_number(const std::string& k, const std::string& v, std::size_t lo, std::size_t hi) const {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+      throw usage_error{command + ": --" + k + " expects a whole number, got '" + v + "'"};
+    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+    if (n < lo || n > hi)
+      throw usage_error{command + ": --" + k + " must be between " + std::to_string(lo) + " and " + std::to_string(hi)};
+    return static_cast<std::size_t>(n);
+  }
+};
+
+args parse(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& boolean) {
+  args a;
+  a.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.size() > 2 && s.compare(0, 2, "--") == 0) {
+      std::string name = s.substr(2), value;
+      const auto eq = name.find('=');
+      const bool inline_value = eq != std::string::npos;
+      if (inline_value) { value = name.substr(eq + 1); name = name.substr(0, eq); }
+      if (boolean.count(name)) {
+        if (inline_value) throw usage_error{a.command + ": --" + name + " takes no value"};
+        a.flags.insert(name);
+      } else if (valued.count(name)) {
+        if (!inline_value) {
+          if (i + 1 >= argc) throw usage_error{a.command + ": --" + name + " needs a value"};
+          value = argv[++i];
+        }
+        if (a.opts.count(name)) throw usage_error{a.command + ": --" + name + " given twice"};
+        a.opts[name] = value;
+      } else {
+        throw usage_error{a.command + ": unknown option --" + name};
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+[[noreturn]] void fail_file(const std::string& file, const rvq::status& s) {
+  throw data_error{file + ": " + rvq::describe(s)};
+}
+
+rvq::metric_id parse_metric(const args& a) {
+  const std::string m = a.get("metric", "l2");
+  if (m == "l2") return rvq::metric_id::l2;
+  if (m == "ip") return rvq::metric_id::ip;
+  if (m == "cos" || m == "cosine") return rvq::metric_id::cosine;
+  throw usage_error{a.command + ": --metric must be l2, ip or cos, got '" + m + "'"};
+}
+
+/// Calls f.template operator()<Metric>() for the runtime metric.
+template <class F>
+int with_metric(rvq::metric_id m, F&& f) {
+  switch (m) {
+    case rvq::metric_id::l2: return f(rvq::l2{});
+    case rvq::metric_id::ip: return f(rvq::ip{});
+    case rvq::metric_id::cosine: return f(rvq::cosine{});
+  }
+  throw data_error{"unknown metric"};
+}
+
+rvq::io::ndarray<float> read_matrix(const std::string& path) {
+  rvq::io::ndarray<float> x;
+  const rvq::status s = rvq::io::read_npy(path, x);
+  if (!s) fail_file(path, s);
+  if (x.shape.size() != 2) throw data_error{path + ": expected a 2-D float32 array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
+  if (x.rows() == 0 || x.cols() == 0) throw data_error{path + ": the array is empty"};
+  return x;
+}
+
+rvq::metric_id model_metric(const std::string& path) {
+  rvq::io::model_info info;
+  const rvq::status s = rvq::io::read_model_info(path, info);
+  if (!s) fail_file(path, s);
+  return info.metric;
+}
+
+template <class Metric>
+rvq::quantizer<rvq::config<rvq::f32, Metric>> load(const std::string& path) {
+  auto q = rvq::io::load_model<rvq::config<rvq::f32, Metric>>(path);
+  if (!q) fail_file(path, q.error());
+  return std::move(q).value();
+}
+
+template <class Q>
+void save(const Q& q, const std::string& path) {
+  const rvq::status s = rvq::io::save_model(q, path);
+  if (!s) fail_file(path, s);
+}
+
+template <class Q>
+void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& path) {
+  if (x.cols() != q.dim())
+    throw data_error{path + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " + std::to_string(q.dim())};
+}
+
+template <class Q>
+std::size_t beam_option(const args& a, const Q& q) {
+  const std::size_t b = a.number("beam", 1, 1, 1u << 20);
+  if (b > q.min_codewords())
+    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" + std::to_string(q.min_codewords()) + ")"};
+  return b;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+int cmd_train(int argc, char** argv) {
+  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric"}, {"quiet"});
+  if (!a.positional.empty()) throw usage_error{"train: unexpected argument '" + a.positional[0] + "'"};
+  const std::string in = a.need("input"), out = a.need("output");
+  rvq::train_options opt;
+  opt.layers = a.number("layers", 8, 1, rvq::io::model_max_layers);
+  opt.codewords.clear();
+  const std::string ks = a.get("codewords", "256");
+  for (std::size_t pos = 0; pos <= ks.size();) {
+    const std::size_t comma = ks.find(',', pos);
+    const std::string part = ks.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    opt.codewords.push_back(a.parse_number("codewords", part, 1, 65536));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
+    throw usage_error{"train: --codewords takes one K or one K per layer (" + std::to_string(opt.layers) + ")"};
+  opt.beam = a.number("beam", 1, 1, 65536);
+  opt.iterations = a.number("iterations", 25, 0, 100000);
+  opt.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
+  const rvq::metric_id metric = parse_metric(a);
+  const bool progress = !a.flags.count("quiet") && RVQ_CLI_ISATTY(2);
+
+  const auto x = read_matrix(in);
+  for (std::size_t k : opt.codewords)
+    if (k > x.rows())
+      throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" + std::to_string(x.rows()) + ")"};
+  if (progress)
+    opt.progress = [](const rvq::train_progress& p) {
+      std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  mse %.6g   ", p.layer + 1, p.layers, p.iteration + 1, p.iterations, p.mse);
+      std::fflush(stderr);
+    };
+  return with_metric(metric, [&](auto m) {
+    using config = rvq::config<rvq::f32, decltype(m)>;
+    const auto t0 = std::chrono::steady_clock::now();
+    rvq::train_report report;
+    auto q = rvq::train<config>(x.view(), opt, &report);
+    if (progress) std::fputs("\r\033[K", stderr);
+    if (!q) fail_file(in, q.error());
+    save(*q, out);
+    if (!a.flags.count("quiet")) {
+      double norm = 0;
+      for (float v : x.values) norm += double(v) * double(v);
+      norm /= double(x.rows());
+      std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(), q->max_codewords(), q->dim(), x.rows(), seconds_since(t0));
+      for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
+        std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l], report.layer_mse[l] / norm);
+      std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
+    }
+    return 0;
+  });
+}
+
+int cmd_import(int argc, char** argv) {
+  const args a = parse(argc, argv, {"codebooks", "output", "metric"}, {});
+  if (!a.positional.empty()) throw usage_error{"import: unexpected argument '" + a.positional[0] + "'"};
+  const std::string in = a.need("codebooks"), out = a.need("output");
+  const rvq::metric_id metric = parse_metric(a);
+  rvq::io::ndarray<float> cb;
+  const rvq::status s = rvq::io::read_npy(in, cb);
+  if (!s) fail_file(in, s);
+  if (cb.shape.size() != 3) throw data_error{in + ": expected a float32 array of shape L x K x D, found " + std::to_string(cb.shape.size()) + "-D"};
+  const std::size_t layers = cb.shape[0], k = cb.shape[1], dim = cb.shape[2];
+  if (layers == 0 || k == 0 || dim == 0) throw data_error{in + ": the codebook array is empty"};
+  if (layers > rvq::io::model_max_layers || k > 65536 || dim > rvq::io::model_max_dim)
+    throw data_error{in + ": shape out of range (L <= 4096, K <= 65536, D <= 2^24)"};
+  return with_metric(metric, [&](auto m) {
+    using q_t = rvq::quantizer<rvq::config<rvq::f32, decltype(m)>>;
+    auto q = q_t::from_codebooks(rvq::span<const float>(cb.values), layers, k, dim);
+    if (!q) fail_file(in, q.error());
+    save(*q, out);
+    std::printf("imported %zu layers x %zu codewords x %zu dims into %s\n", layers, k, dim, out.c_str());
+    return 0;
+  });
+}
+
+int cmd_encode(int argc, char** argv) {
+  const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {});
+  if (!a.positional.empty()) throw usage_error{"encode: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
+  return with_metric(model_metric(mp), [&](auto m) {
+    const auto q = load<decltype(m)>(mp);
+    const std::size_t beam = beam_option(a, q);
+    const auto x = read_matrix(in);
+    check_dim(q, x, in);
+    const std::size_t shape[2] = {x.rows(), q.layers()};
+    rvq::status s;
+    if (q.max_codewords() <= 256) {
+      std::vector<std::uint8_t> codes(x.rows() * q.layers());
+      s = q.encode_batch(x.view(), rvq::matrix_view<std::uint8_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
+      if (!s) fail_file(in, s);
+      s = rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
+    } else {
+      std::vector<std::uint16_t> codes(x.rows() * q.layers());
+      s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
+      if (!s) fail_file(in, s);
+      s = rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
+    }
+    if (!s) fail_file(out, s);
+    return 0;
+  });
+}
+
+int cmd_decode(int argc, char** argv) {
+  const args a = parse(argc, argv, {"model", "input", "output", "layers"}, {});
+  if (!a.positional.empty()) throw usage_error{"decode: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
+  return with_metric(model_metric(mp), [&](auto m) {
+    const auto q = load<decltype(m)>(mp);
+    const std::size_t n = a.number("layers", q.layers(), 1, q.layers());
+    rvq::io::ndarray<std::uint16_t> codes;
+    rvq::status s = rvq::io::read_npy(in, codes);
+    if (!s) fail_file(in, s);
+    if (codes.shape.size() != 2 || codes.cols() != q.layers())
+      throw data_error{in + ": expected codes of shape N x " + std::to_string(q.layers()) + " (the model's layers)"};
+    std::vector<float> y(codes.rows() * q.dim());
+    s = q.decode_batch(codes.view(), rvq::matrix_view<float>(y.data(), codes.rows(), q.dim()), n);
+    if (!s) fail_file(in, s);
+    const std::size_t shape[2] = {codes.rows(), q.dim()};
+    s = rvq::io::write_npy(out, y.data(), rvq::span<const std::size_t>(shape));
+    if (!s) fail_file(out, s);
+    return 0;
+  });
+}
+
+int cmd_eval(int argc, char** argv) {
+  const args a = parse(argc, argv, {"model", "input", "beam"}, {"json"});
+  if (!a.positional.empty()) throw usage_error{"eval: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), in = a.need("input");
+  return with_metric(model_metric(mp), [&](auto m) {
+    const auto q = load<decltype(m)>(mp);
+    const std::size_t beam = beam_option(a, q);
+    const auto x = read_matrix(in);
+    check_dim(q, x, in);
+    const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
+    std::vector<std::uint16_t> codes(n * nl);
+    rvq::workspace ws(q.workspace_for(beam));
+    const auto t0 = std::chrono::steady_clock::now();
+    rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), n, nl), rvq::encode_options{beam}, ws.view());
+    const double enc_s = seconds_since(t0);
+    if (!s) fail_file(in, s);
+    std::vector<float> y(n * d);
+    s = q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl), rvq::matrix_view<float>(y.data(), n, d));
+    if (!s) fail_file(in, s);
+    double err = 0, norm = 0;
+    for (std::size_t i = 0; i < n * d; ++i) {
+      const double e = double(x.values[i]) - double(y[i]);
+      err += e * e;
+      norm += double(x.values[i]) * double(x.values[i]);
+    }
+    const double mse = err / double(n), msn = norm / double(n);
+    const double rel = msn > 0 ? mse / msn : 0.0;
+    const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
+    const auto f = q.memory_footprint();
+    using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
+    if (a.flags.count("json")) {
+      std::string ks;
+      for (std::size_t l = 0; l < nl; ++l) ks += (l ? "," : "") + std::to_string(q.codewords(l));
+      std::printf("{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
+                  "\"beam\": %zu, \"element\": \"f32\", \"metric\": \"%s\", \"storage\": \"dense\", "
+                  "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
+                  "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
+                  "\"macs_per_vector\": %zu}\n",
+                  n, d, nl, q.max_codewords(), ks.c_str(), beam, mt::name, mse, rel, msn, q.bits_per_vector(), enc_s, vps,
+                  f.codebook_bytes, f.macs_per_vector);
+    } else {
+      std::printf("vectors          %zu x %zu\n", n, d);
+      std::printf("model            %zu layers x %zu codewords (%s, beam %zu)\n", nl, q.max_codewords(), mt::name, beam);
+      std::printf("mse              %.6g\n", mse);
+      std::printf("rel_mse          %.6g\n", rel);
+      std::printf("bits per vector  %zu\n", q.bits_per_vector());
+      std::printf("encode speed     %.0f vectors/s (%.3f s)\n", vps, enc_s);
+      std::printf("codebook bytes   %zu\n", f.codebook_bytes);
+    }
+    return 0;
+  });
+}
+
+int cmd_info(int argc, char** argv) {
+  const args a = parse(argc, argv, {}, {});
+  if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
+  const std::string mp = a.positional[0];
+  rvq::io::model_info info;
+  const rvq::status s = rvq::io::read_model_info(mp, info);
+  if (!s) fail_file(mp, s);
+  return with_metric(info.metric, [&](auto m) {
+    const auto q = load<decltype(m)>(mp);
+    const auto f = q.memory_footprint();
+    std::string ks;
+    for (std::size_t l = 0; l < q.layers(); ++l) ks += (l ? "," : "") + std::to_string(q.codewords(l));
+    std::printf("file             %s (%zu bytes, format version %u)\n", mp.c_str(), info.file_bytes, info.version);
+    std::printf("shape            %zu layers x %zu codewords x %zu dims\n", q.layers(), q.max_codewords(), q.dim());
+    std::printf("codewords/layer  %s\n", ks.c_str());
+    std::printf("element          %s\n", rvq::to_string(info.element));
+    std::printf("metric           %s\n", rvq::to_string(info.metric));
+    std::printf("storage          %s\n", rvq::to_string(info.storage));
+    std::printf("bits per vector  %zu\n", q.bits_per_vector());
+    std::printf("codebook bytes   %zu\n", f.codebook_bytes);
+    std::printf("constant bytes   %zu (norms and the search layout)\n", f.constant_bytes);
+    std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
+    std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
+    return 0;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage("no command given");
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") { std::fputs(usage_text, stdout); return 0; }
+    if (cmd == "--version") { std::printf("rvq %s\n", RVQ_VERSION_STRING); return 0; }
+    if (cmd == "train") return cmd_train(argc, argv);
+    if (cmd == "import") return cmd_import(argc, argv);
+    if (cmd == "encode") return cmd_encode(argc, argv);
+    if (cmd == "decode") return cmd_decode(argc, argv);
+    if (cmd == "eval") return cmd_eval(argc, argv);
+    if (cmd == "info") return cmd_info(argc, argv);
+    return usage("unknown command '" + cmd + "'");
+  } catch (const usage_error& e) {
+    return usage(e.message);
+  } catch (const data_error& e) {
+    std::fprintf(stderr, "rvq %s: %s\n", cmd.c_str(), e.message.c_str());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "rvq %s: out of memory\n", cmd.c_str());
+    return 1;
+  }
+}

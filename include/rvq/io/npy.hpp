@@ -1,0 +1,284 @@
+/// @file npy.hpp
+/// @brief NumPy `.npy` files: float32 data and uint8/uint16 codes, format versions 1.0 to 3.0.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+#include "../core/span.hpp"
+#include "../core/status.hpp"
+#include "../detail/meta.hpp"
+#include "file.hpp"
+
+namespace rvq::io {
+
+/// Element types rvq reads and writes in .npy files.
+enum class npy_dtype : std::uint8_t { f32, u8, u16 };
+
+/// Bytes of one element.
+constexpr std::size_t npy_itemsize(npy_dtype t) noexcept { return t == npy_dtype::u8 ? 1 : t == npy_dtype::u16 ? 2 : 4; }
+
+/// What a .npy header says.
+struct npy_header {
+  npy_dtype dtype = npy_dtype::f32;
+  std::vector<std::size_t> shape;
+  std::size_t data_offset = 0;  ///< byte where the array data starts
+  std::size_t count = 0;        ///< product of the shape
+};
+
+/// @brief An n-dimensional array read from a file (C order).
+template <class T>
+struct ndarray {
+  std::vector<std::size_t> shape;
+  std::vector<T> values;
+  /// First extent (1 for a 0-d array).
+  std::size_t rows() const noexcept { return shape.empty() ? 1 : shape[0]; }
+  /// Product of the extents after the first.
+  std::size_t cols() const noexcept {
+    std::size_t c = 1;
+    for (std::size_t i = 1; i < shape.size(); ++i) c *= shape[i];
+    return c;
+  }
+  matrix_view<const T> view() const noexcept { return matrix_view<const T>(values.data(), rows(), cols()); }
+};
+
+namespace detail {
+
+/// A small parser for the Python dict literal of a .npy header; every read is bounds-checked.
+class npy_dict_parser {
+ public:
+  npy_dict_parser(const char* p, std::size_t n, std::size_t base) : p_(p), n_(n), base_(base) {}
+
+  status parse(npy_header& h) {
+    bool have_descr = false, have_order = false, have_shape = false;
+    std::string descr;
+    bool fortran = false;
+    skip_ws();
+    if (!eat('{')) return fail("npy header is not a Python dict");
+    for (;;) {
+      skip_ws();
+      if (eat('}')) break;
+      std::string key;
+      RVQ_TRY(parse_string(key));
+      skip_ws();
+      if (!eat(':')) return fail("npy header: ':' expected after a key");
+      skip_ws();
+      if (key == "descr") {
+        RVQ_TRY(parse_string(descr));
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        if (match("True")) fortran = true;
+        else if (match("False")) fortran = false;
+        else return fail("npy header: fortran_order must be True or False");
+        have_order = true;
+      } else if (key == "shape") {
+        RVQ_TRY(parse_shape(h.shape));
+        have_shape = true;
+      } else {
+        return fail("npy header: unknown key");
+      }
+      skip_ws();
+      if (eat(',')) continue;
+      skip_ws();
+      if (eat('}')) break;
+      return fail("npy header: ',' or '}' expected");
+    }
+    if (!have_descr || !have_order || !have_shape) return fail("npy header lacks descr, fortran_order or shape");
+    if (fortran) return {errc::unsupported, "Fortran-order .npy arrays are not supported (save with C order)"};
+    if (descr == "<f4") h.dtype = npy_dtype::f32;
+    else if (descr == "|u1" || descr == "<u1" || descr == "u1") h.dtype = npy_dtype::u8;
+    else if (descr == "<u2") h.dtype = npy_dtype::u16;
+    else if (!descr.empty() && descr[0] == '>') return {errc::unsupported, "big-endian .npy arrays are not supported"};
+    else if (descr == "|O" || descr == "O") return {errc::unsupported, "object arrays are not supported"};
+    else return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, uint8 and uint16)"};
+    return {};
+  }
+
+ private:
+  status fail(const char* m) const { return {errc::corrupt_file, m, base_ + i_, "byte"}; }
+  void skip_ws() { while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_; }
+  bool eat(char c) {
+    if (i_ < n_ && p_[i_] == c) { ++i_; return true; }
+    return false;
+  }
+  bool match(const char* word) {
+    std::size_t len = 0;
+    while (word[len]) ++len;
+    if (n_ - i_ < len) return false;
+    for (std::size_t j = 0; j < len; ++j)
+      if (p_[i_ + j] != word[j]) return false;
+    i_ += len;
+    return true;
+  }
+  status parse_string(std::string& out) {
+    if (i_ >= n_ || (p_[i_] != '\'' && p_[i_] != '"')) return fail("npy header: quoted string expected");
+    const char q = p_[i_++];
+    const std::size_t start = i_;
+    while (i_ < n_ && p_[i_] != q) ++i_;
+    if (i_ >= n_) return fail("npy header: unterminated string");
+    out.assign(p_ + start, i_ - start);
+    ++i_;
+    return {};
+  }
+  status parse_shape(std::vector<std::size_t>& shape) {
+    shape.clear();
+    if (!eat('(')) return fail("npy header: shape must be a tuple");
+    for (;;) {
+      skip_ws();
+      if (eat(')')) break;
+      if (i_ >= n_ || p_[i_] < '0' || p_[i_] > '9') return fail("npy header: shape entries must be non-negative integers");
+      std::size_t v = 0;
+      while (i_ < n_ && p_[i_] >= '0' && p_[i_] <= '9') {
+        const std::size_t digit = static_cast<std::size_t>(p_[i_] - '0');
+        if (v > (static_cast<std::size_t>(-1) - digit) / 10) return fail("npy header: shape entry too large");
+        v = v * 10 + digit;
+        ++i_;
+      }
+      if (i_ < n_ && p_[i_] == 'L') ++i_;  // Python 2 long suffix
+      shape.push_back(v);
+      if (shape.size() > 32) return fail("npy header: more than 32 dimensions");
+      skip_ws();
+      if (eat(',')) continue;
+      skip_ws();
+      if (eat(')')) break;
+      return fail("npy header: ',' or ')' expected in shape");
+    }
+    return {};
+  }
+
+  const char* p_;
+  std::size_t n_, base_, i_ = 0;
+};
+
+}  // namespace detail
+
+/**
+ * @brief Parse the header of a .npy file held in memory.
+ * Checks the magic, version (1.0, 2.0, 3.0), dict, dtype, order, and that the file holds exactly
+ * the bytes the shape needs (so nothing is allocated that the file cannot justify).
+ * Errors: corrupt_file (where = byte offset), unsupported (dtype, order), unsupported_version.
+ */
+inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_header& h) {
+  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (size < 10) return {errc::corrupt_file, "file too short for a .npy header", size, "byte"};
+  for (int i = 0; i < 6; ++i)
+    if (file[i] != magic[i]) return {errc::corrupt_file, "not a .npy file (bad magic)", 0, "byte"};
+  const unsigned major = file[6];
+  std::size_t header_len = 0, prefix = 0;
+  if (major == 1) {
+    header_len = std::size_t{file[8]} | std::size_t{file[9]} << 8;
+    prefix = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return {errc::corrupt_file, "file too short for a .npy v2 header", size, "byte"};
+    header_len = io::detail::get_u32le(file + 8);
+    prefix = 12;
+  } else {
+    return {errc::unsupported_version, "unknown .npy format version (rvq reads 1.0, 2.0, 3.0)", 6, "byte"};
+  }
+  if (header_len > size - prefix) return {errc::corrupt_file, "truncated .npy header", size, "byte"};
+  detail::npy_dict_parser parser(reinterpret_cast<const char*>(file + prefix), header_len, prefix);
+  RVQ_TRY(parser.parse(h));
+  h.data_offset = prefix + header_len;
+  std::size_t count = 1;
+  for (std::size_t e : h.shape)
+    if (!rvq::detail::checked_mul(count, e, count)) return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
+  std::size_t bytes = 0;
+  if (!rvq::detail::checked_mul(count, npy_itemsize(h.dtype), bytes)) return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
+  const std::size_t avail = size - h.data_offset;
+  if (avail < bytes) return {errc::corrupt_file, "npy data shorter than its shape says (truncated file)", size, "byte"};
+  if (avail > bytes) return {errc::corrupt_file, "npy file has bytes after the array data", h.data_offset + bytes, "byte"};
+  h.count = count;
+  return {};
+}
+
+namespace detail {
+template <class T>
+status read_npy_as(const std::string& path, ndarray<T>& out, bool accept_f32, bool accept_codes) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  npy_header h;
+  RVQ_TRY(parse_npy_header(bytes.data(), bytes.size(), h));
+  const bool is_code = h.dtype == npy_dtype::u8 || h.dtype == npy_dtype::u16;
+  if (h.dtype == npy_dtype::f32 && !accept_f32) return {errc::unsupported, "expected uint8 or uint16 codes, found float32"};
+  if (is_code && !accept_codes) return {errc::unsupported, "expected float32 data, found an integer array"};
+  out.shape = h.shape;
+  out.values.resize(h.count);
+  const unsigned char* p = bytes.data() + h.data_offset;
+  for (std::size_t i = 0; i < h.count; ++i) {
+    switch (h.dtype) {
+      case npy_dtype::f32: out.values[i] = static_cast<T>(io::detail::get_f32le(p + 4 * i)); break;
+      case npy_dtype::u8: out.values[i] = static_cast<T>(p[i]); break;
+      case npy_dtype::u16: out.values[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8); break;
+    }
+  }
+  return {};
+}
+
+inline std::string npy_header_text(npy_dtype t, span<const std::size_t> shape) {
+  std::string d = "{'descr': '";
+  d += t == npy_dtype::f32 ? "<f4" : t == npy_dtype::u8 ? "|u1" : "<u2";
+  d += "', 'fortran_order': False, 'shape': (";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    d += std::to_string(shape[i]);
+    if (shape.size() == 1 || i + 1 < shape.size()) d += ",";
+    if (i + 1 < shape.size()) d += " ";
+  }
+  d += "), }";
+  // Pad with spaces and a newline so that the data starts on a 64-byte boundary (version 1.0).
+  const std::size_t total = 10 + d.size() + 1;
+  d.append((64 - total % 64) % 64, ' ');
+  d += '\n';
+  return d;
+}
+}  // namespace detail
+
+/// Read a float32 array (any number of dimensions, C order).
+inline status read_npy(const std::string& path, ndarray<float>& out) { return detail::read_npy_as(path, out, true, false); }
+
+/// Read uint8 or uint16 codes, widened to uint16.
+inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
+  return detail::read_npy_as(path, out, false, true);
+}
+
+/**
+ * @brief Write an array as .npy version 1.0, atomically (temporary file, then rename).
+ * @tparam T float, std::uint8_t or std::uint16_t
+ */
+template <class T>
+status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value || std::is_same<T, std::uint16_t>::value,
+                "rvq::io::write_npy: float, uint8_t or uint16_t");
+  constexpr npy_dtype t = std::is_same<T, float>::value ? npy_dtype::f32 : std::is_same<T, std::uint8_t>::value ? npy_dtype::u8 : npy_dtype::u16;
+  std::size_t count = 1;
+  for (std::size_t e : shape)
+    if (!rvq::detail::checked_mul(count, e, count)) return {errc::invalid_argument, "array shape overflows"};
+  const std::string header = detail::npy_header_text(t, shape);
+  if (header.size() > 65535) return {errc::invalid_argument, "array has too many dimensions for a .npy v1 header"};
+  atomic_writer w;
+  RVQ_TRY(w.open(path));
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
+  pre[8] = static_cast<unsigned char>(header.size() & 0xff);
+  pre[9] = static_cast<unsigned char>(header.size() >> 8);
+  w.write(pre, sizeof pre);
+  w.write(header.data(), header.size());
+  std::vector<unsigned char> buf;
+  const std::size_t chunk = 1 << 14;
+  for (std::size_t i = 0; i < count; i += chunk) {
+    const std::size_t n = count - i < chunk ? count - i : chunk;
+    buf.resize(n * sizeof(T));
+    for (std::size_t j = 0; j < n; ++j) {
+      if constexpr (std::is_same<T, float>::value) io::detail::put_f32le(buf.data() + 4 * j, data[i + j]);
+      else if constexpr (std::is_same<T, std::uint8_t>::value) buf[j] = data[i + j];
+      else { buf[2 * j] = static_cast<unsigned char>(data[i + j] & 0xff); buf[2 * j + 1] = static_cast<unsigned char>(data[i + j] >> 8); }
+    }
+    w.write(buf.data(), buf.size());
+  }
+  return w.commit();
+}
+
+}  // namespace rvq::io

@@ -1,0 +1,18 @@
+/// @file rvq.hpp
+/// @brief Umbrella header (hosted): the quantizer, every policy, training and file formats.
+/// Firmware includes <rvq/quantizer.hpp> alone.
+#pragma once
+#include "config.hpp"
+#include "core/extents.hpp"
+#include "core/footprint.hpp"
+#include "core/span.hpp"
+#include "core/status.hpp"
+#include "policies.hpp"
+#include "quantizer.hpp"
+#if RVQ_HOSTED
+#include "exceptions.hpp"
+#include "io/model_file.hpp"
+#include "io/npy.hpp"
+#include "train/kmeans.hpp"
+#include "train/residual.hpp"
+#endif

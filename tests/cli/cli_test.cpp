@@ -1,0 +1,197 @@
+// End-to-end tests of the rvq command-line tool on small generated files, bad files included.
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#if __has_include(<sys/wait.h>)
+#include <sys/wait.h>
+#endif
+
+namespace {
+
+struct run_result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+run_result rvq_cli(const std::string& args) {
+  const std::string out = rvq_test::temp_path("stdout.txt"), err = rvq_test::temp_path("stderr.txt");
+  const std::string cmd = std::string("\"") + RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
+  int status = std::system(cmd.c_str());
+#ifdef WEXITSTATUS
+  status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+#endif
+  return {status, slurp(out), slurp(err)};
+}
+
+std::string write_data(const std::string& name, std::size_t n, std::size_t d, unsigned seed) {
+  const std::string p = rvq_test::temp_path(name);
+  const auto x = rvq_test::gaussian(n, d, seed);
+  const std::size_t shape[2] = {n, d};
+  REQUIRE(rvq::io::write_npy(p, x.data(), rvq::span<const std::size_t>(shape)).ok());
+  return p;
+}
+
+double json_number(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\": ");
+  REQUIRE(at != std::string::npos);
+  return std::strtod(json.c_str() + at + key.size() + 4, nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
+  const std::string train = write_data("train.npy", 1200, 16, 1), test = write_data("test.npy", 300, 16, 2);
+  const std::string model = rvq_test::temp_path("m.rvq"), codes = rvq_test::temp_path("c.npy"), recon = rvq_test::temp_path("y.npy");
+
+  auto r = rvq_cli("train --input " + train + " --layers 3 --codewords 32 --iterations 5 --seed 3 --output " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("wrote") != std::string::npos);
+  CHECK(r.err.empty());  // progress is only shown on a terminal
+
+  r = rvq_cli("info " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("3 layers x 32 codewords x 16 dims") != std::string::npos);
+  CHECK(r.out.find("metric           l2") != std::string::npos);
+
+  REQUIRE(rvq_cli("encode --model " + model + " --input " + test + " --output " + codes).code == 0);
+  rvq::io::ndarray<std::uint16_t> c;
+  REQUIRE(rvq::io::read_npy(codes, c).ok());
+  CHECK(c.shape == std::vector<std::size_t>{300, 3});
+  CHECK(slurp(codes).substr(0, 30).find("|u1") != std::string::npos);  // K <= 256: uint8 codes
+
+  REQUIRE(rvq_cli("decode --model " + model + " --input " + codes + " --output " + recon).code == 0);
+  rvq::io::ndarray<float> y, x;
+  REQUIRE(rvq::io::read_npy(recon, y).ok());
+  REQUIRE(rvq::io::read_npy(test, x).ok());
+  CHECK(y.shape == std::vector<std::size_t>{300, 16});
+  double err = 0, norm = 0;
+  for (std::size_t i = 0; i < x.values.size(); ++i) {
+    err += double(x.values[i] - y.values[i]) * double(x.values[i] - y.values[i]);
+    norm += double(x.values[i]) * double(x.values[i]);
+  }
+
+  r = rvq_cli("eval --model " + model + " --input " + test + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "mse") == Approx(err / 300).epsilon(1e-5));
+  CHECK(json_number(r.out, "rel_mse") == Approx(err / norm).epsilon(1e-5));
+  CHECK(json_number(r.out, "bits_per_vector") == 15);
+  CHECK(json_number(r.out, "layers") == 3);
+  CHECK(json_number(r.out, "codewords") == 32);
+  CHECK(json_number(r.out, "dim") == 16);
+  CHECK(json_number(r.out, "codebook_bytes") == 3 * 32 * 16 * 4);
+  CHECK(json_number(r.out, "encode_vectors_per_second") > 0);
+  const double greedy = json_number(r.out, "mse");
+  r = rvq_cli("eval --model " + model + " --input " + test + " --beam 8 --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "mse") <= greedy);
+
+  // Partial decode from the first layer only is coarser.
+  REQUIRE(rvq_cli("decode --model " + model + " --input " + codes + " --layers 1 --output " + recon).code == 0);
+  rvq::io::ndarray<float> y1;
+  REQUIRE(rvq::io::read_npy(recon, y1).ok());
+  double err1 = 0;
+  for (std::size_t i = 0; i < x.values.size(); ++i) err1 += double(x.values[i] - y1.values[i]) * double(x.values[i] - y1.values[i]);
+  CHECK(err1 > err);
+
+  r = rvq_cli("eval --model " + model + " --input " + test);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("rel_mse") != std::string::npos);
+}
+
+TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 256", "[cli]") {
+  const std::string cb = rvq_test::temp_path("cb.npy"), model = rvq_test::temp_path("imp.rvq");
+  const auto v = rvq_test::gaussian(2 * 300 * 4, 1, 5);
+  const std::size_t shape[3] = {2, 300, 4};
+  REQUIRE(rvq::io::write_npy(cb, v.data(), rvq::span<const std::size_t>(shape)).ok());
+  auto r = rvq_cli("import --codebooks " + cb + " --metric ip --output " + model);
+  REQUIRE(r.code == 0);
+  auto q = rvq::io::load_model<rvq::config<rvq::f32, rvq::ip>>(model);
+  REQUIRE(q.ok());
+  CHECK(std::equal(v.begin(), v.end(), q->codebook_data()));
+  const std::string x = write_data("x4.npy", 10, 4, 3), codes = rvq_test::temp_path("c16.npy");
+  REQUIRE(rvq_cli("encode --model " + model + " --input " + x + " --output " + codes).code == 0);
+  CHECK(slurp(codes).substr(0, 30).find("<u2") != std::string::npos);
+  // 2-D input to import is refused with the file's name.
+  r = rvq_cli("import --codebooks " + x + " --output " + model);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(x) != std::string::npos);
+  CHECK(r.err.find("L x K x D") != std::string::npos);
+}
+
+TEST_CASE("cli: usage errors exit 2 and print the usage", "[cli][errors]") {
+  for (const char* args : {"", "frobnicate", "train --input", "train --output m.rvq", "train --input x.npy --output m.rvq --layers abc",
+                           "train --input x.npy --output m.rvq --layers 0", "train --input x.npy --output m.rvq --metric manhattan",
+                           "encode --model m.rvq --input x.npy", "eval --model m.rvq --input x.npy --bogus", "info",
+                           "train --input x.npy --output m.rvq --codewords 8,8 --layers 3", "train --quiet=yes --input x --output y"}) {
+    INFO(args);
+    const auto r = rvq_cli(args);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("usage: rvq") != std::string::npos);
+  }
+  CHECK(rvq_cli("--help").code == 0);
+  CHECK(rvq_cli("--version").out.find("rvq ") == 0);
+}
+
+TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", "[cli][errors]") {
+  const std::string train = write_data("t.npy", 200, 8, 1), model = rvq_test::temp_path("m2.rvq");
+  REQUIRE(rvq_cli("train --input " + train + " --layers 2 --codewords 16 --iterations 3 --quiet --output " + model).code == 0);
+  const std::string missing = rvq_test::temp_path("missing.npy");
+  const std::string out = rvq_test::temp_path("out.npy");
+
+  auto expect = [](const run_result& r, const std::string& file, const std::string& reason) {
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find(file) != std::string::npos);
+    CHECK(r.err.find(reason) != std::string::npos);
+  };
+  expect(rvq_cli("train --input " + missing + " --output " + model), missing, "cannot open");
+  expect(rvq_cli("info " + missing), missing, "cannot open");
+  expect(rvq_cli("train --input " + train + " --codewords 500 --output " + model), train, "above the number of training vectors");
+
+  const std::string garbage = rvq_test::temp_path("garbage.rvq");
+  { std::ofstream(garbage) << "this is not a model"; }
+  expect(rvq_cli("encode --model " + garbage + " --input " + train + " --output " + out), garbage, "too short");
+  { std::ofstream(garbage) << "this is not a model at all, it is a longer text file with enough bytes"; }
+  expect(rvq_cli("info " + garbage), garbage, "magic");
+
+  std::string bytes;
+  { std::ifstream f(model, std::ios::binary); bytes.assign(std::istreambuf_iterator<char>(f), {}); }
+  bytes[bytes.size() - 10] ^= 1;
+  const std::string damaged = rvq_test::temp_path("damaged.rvq");
+  { std::ofstream(damaged, std::ios::binary) << bytes; }
+  expect(rvq_cli("eval --model " + damaged + " --input " + train), damaged, "checksum");
+
+  const std::string wrong_dim = write_data("w.npy", 10, 5, 2);
+  expect(rvq_cli("encode --model " + model + " --input " + wrong_dim + " --output " + out), wrong_dim, "dimensions");
+  CHECK_FALSE(std::ifstream(out).good());  // nothing half-written
+
+  auto nan = rvq_test::gaussian(20, 8, 4);
+  nan[5 * 8 + 3] = std::nanf("");
+  const std::string nanfile = rvq_test::temp_path("nan.npy");
+  const std::size_t shape[2] = {20, 8};
+  REQUIRE(rvq::io::write_npy(nanfile, nan.data(), rvq::span<const std::size_t>(shape)).ok());
+  expect(rvq_cli("encode --model " + model + " --input " + nanfile + " --output " + out), nanfile, "NaN or Inf (row 5)");
+  expect(rvq_cli("train --input " + nanfile + " --codewords 4 --output " + model), nanfile, "NaN or Inf (row 5)");
+
+  const std::vector<std::uint8_t> badcodes = {1, 2, 3, 200};
+  const std::string codes = rvq_test::temp_path("bad_codes.npy");
+  const std::size_t cshape[2] = {2, 2};
+  REQUIRE(rvq::io::write_npy(codes, badcodes.data(), rvq::span<const std::size_t>(cshape)).ok());
+  expect(rvq_cli("decode --model " + model + " --input " + codes + " --output " + out), codes, "code out of range (row 1)");
+  expect(rvq_cli("decode --model " + model + " --input " + train + " --output " + out), train, "expected uint8 or uint16 codes");
+
+  // Beam wider than K is a usage error.
+  CHECK(rvq_cli("eval --model " + model + " --input " + train + " --beam 17").code == 2);
+  // An output folder that does not exist.
+  expect(rvq_cli("encode --model " + model + " --input " + train + " --output " + missing + "/x/c.npy"), missing, "cannot create");
+}

@@ -1,0 +1,202 @@
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using rvq::span;
+
+namespace {
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+/// A hand-made .npy file: version, dict text, data bytes.
+std::string npy(int major, const std::string& dict, const std::string& data) {
+  std::string h = "\x93NUMPY";
+  h += char(major);
+  h += '\0';
+  const std::size_t len = dict.size();
+  if (major == 1) { h += char(len & 0xff); h += char(len >> 8); }
+  else { for (int i = 0; i < 4; ++i) h += char((len >> (8 * i)) & 0xff); }
+  return h + dict + data;
+}
+std::size_t leftover_temp_files(const std::string& dir) {
+  std::size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind(rvq_test::temp_prefix(), 0) == 0 &&
+        e.path().filename().string().find(".tmp-") != std::string::npos)
+      ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("npy round trip for float32, uint8 and uint16", "[io][npy]") {
+  const std::string p = rvq_test::temp_path("a.npy");
+  const std::vector<float> x = {1.5f, -2.0f, 3.25f, 0.0f, 1e-30f, 7.0f};
+  const std::size_t s23[2] = {2, 3};
+  REQUIRE(rvq::io::write_npy(p, x.data(), span<const std::size_t>(s23)).ok());
+  rvq::io::ndarray<float> r;
+  REQUIRE(rvq::io::read_npy(p, r).ok());
+  CHECK(r.shape == std::vector<std::size_t>{2, 3});
+  CHECK(r.values == x);
+  CHECK(read_bytes(p).size() % 64 == 24 % 64);  // 64-byte aligned header, then 24 data bytes
+
+  const std::vector<std::uint8_t> c8 = {0, 255, 7};
+  const std::size_t s3[1] = {3};
+  REQUIRE(rvq::io::write_npy(p, c8.data(), span<const std::size_t>(s3)).ok());
+  rvq::io::ndarray<std::uint16_t> c;
+  REQUIRE(rvq::io::read_npy(p, c).ok());
+  CHECK(c.values == std::vector<std::uint16_t>{0, 255, 7});
+  const std::vector<std::uint16_t> c16 = {65535, 1, 300, 0};
+  const std::size_t s221[3] = {2, 2, 1};
+  REQUIRE(rvq::io::write_npy(p, c16.data(), span<const std::size_t>(s221)).ok());
+  REQUIRE(rvq::io::read_npy(p, c).ok());
+  CHECK(c.values == c16);
+  CHECK(c.shape == std::vector<std::size_t>{2, 2, 1});
+  // float data read as codes and codes read as floats are refused
+  CHECK(rvq::io::read_npy(p, r).code() == rvq::errc::unsupported);
+  CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
+}
+
+TEST_CASE("npy headers of versions 2 and 3 are read", "[io][npy]") {
+  const std::string p = rvq_test::temp_path("v2.npy");
+  std::string data(8, '\0');
+  data[3] = char(0x3f);  // 0x3f000000 = 0.5f little-endian
+  data[2] = char(0x00);
+  data[7] = char(0x3f);
+  data[6] = char(0x80);  // 0x3f800000 = 1.0f
+  for (int v : {2, 3}) {
+    write_bytes(p, npy(v, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n", data));
+    rvq::io::ndarray<float> r;
+    REQUIRE(rvq::io::read_npy(p, r).ok());
+    CHECK(r.values == std::vector<float>{0.5f, 1.0f});
+  }
+}
+
+TEST_CASE("hostile or unsupported npy files get a clear error", "[io][npy][errors]") {
+  const std::string p = rvq_test::temp_path("bad.npy");
+  const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }\n";
+  rvq::io::ndarray<float> r;
+  struct bad_case { std::string bytes; rvq::errc code; const char* what; };
+  const std::vector<bad_case> cases = {
+      {"", rvq::errc::corrupt_file, "too short"},
+      {std::string("\x93NUMPX\x01\x00\x00\x00", 10), rvq::errc::corrupt_file, "magic"},
+      {npy(9, ok_dict, std::string(16, '\0')), rvq::errc::unsupported_version, "version"},
+      {npy(1, ok_dict, std::string(15, '\0')), rvq::errc::corrupt_file, "shorter"},
+      {npy(1, ok_dict, std::string(17, '\0')), rvq::errc::corrupt_file, "after"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::unsupported, "Fortran"},
+      {npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::unsupported, "big-endian"},
+      {npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(32, '\0')), rvq::errc::unsupported, "dtype"},
+      {npy(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", std::string(16, '\0')), rvq::errc::unsupported, "object"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n", std::string(16, '\0')), rvq::errc::corrupt_file, "shorter"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n", ""), rvq::errc::corrupt_file, "too large"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }\n", ""), rvq::errc::corrupt_file, "overflows"},
+      {npy(1, "{'descr': '<f4', 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::corrupt_file, "lacks"},
+      {npy(1, "{'descr': '<f4, 'fortran_order': False}", ""), rvq::errc::corrupt_file, "npy header"},
+      {npy(1, "[1, 2]", ""), rvq::errc::corrupt_file, "dict"},
+      {std::string("\x93NUMPY\x01\x00\xff\x00", 10) + "{}", rvq::errc::corrupt_file, "truncated"},
+  };
+  for (const auto& c : cases) {
+    write_bytes(p, c.bytes);
+    const auto s = rvq::io::read_npy(p, r);
+    INFO(c.what << ": " << rvq::describe(s));
+    CHECK(s.code() == c.code);
+    CHECK(rvq::describe(s).find(c.what) != std::string::npos);
+  }
+  CHECK(rvq::io::read_npy(rvq_test::temp_path("missing.npy"), r).code() == rvq::errc::io_error);
+}
+
+namespace {
+rvq::quantizer<rvq::config<rvq::f32, rvq::cosine>> small_model() {
+  const auto x = rvq_test::gaussian(500, 7, 3);
+  rvq::train_options opt;
+  opt.layers = 3;
+  opt.codewords = {16, 8, 300};
+  opt.iterations = 4;
+  auto q = rvq::train<rvq::config<rvq::f32, rvq::cosine>>(rvq::matrix_view<const float>(x.data(), 500, 7), opt);
+  REQUIRE(q.ok());
+  return std::move(q).value();
+}
+}  // namespace
+
+TEST_CASE("a model saved and loaded encodes identically", "[io][model]") {
+  using cfg = rvq::config<rvq::f32, rvq::cosine>;
+  const auto q = small_model();
+  const std::string p = rvq_test::temp_path("m.rvq");
+  REQUIRE(rvq::io::save_model(q, p).ok());
+  CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
+  rvq::io::model_info info;
+  REQUIRE(rvq::io::read_model_info(p, info).ok());
+  CHECK(info.layers == 3);
+  CHECK(info.dim == 7);
+  CHECK(info.codewords == std::vector<std::size_t>{16, 8, 300});
+  CHECK(info.metric == rvq::metric_id::cosine);
+  auto l = rvq::io::load_model<cfg>(p);
+  REQUIRE(l.ok());
+  CHECK(std::equal(q.codebook_data(), q.codebook_data() + (16 + 8 + 300) * 7, l->codebook_data()));
+  const auto x = rvq_test::gaussian(200, 7, 99);
+  std::vector<std::uint16_t> a(200 * 3), b(200 * 3);
+  REQUIRE(q.encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7), rvq::matrix_view<std::uint16_t>(a.data(), 200, 3), {3}).ok());
+  REQUIRE(l->encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7), rvq::matrix_view<std::uint16_t>(b.data(), 200, 3), {3}).ok());
+  CHECK(a == b);
+  // Loading under another metric is refused.
+  CHECK(rvq::io::load_model<rvq::config<>>(p).error().code() == rvq::errc::invalid_argument);
+}
+
+TEST_CASE("corrupt, truncated and unknown-version model files are rejected", "[io][model][errors]") {
+  using cfg = rvq::config<rvq::f32, rvq::cosine>;
+  const std::string good = rvq_test::temp_path("good.rvq"), p = rvq_test::temp_path("bad.rvq");
+  REQUIRE(rvq::io::save_model(small_model(), good).ok());
+  const std::string bytes = read_bytes(good);
+  auto expect = [&](const std::string& b, rvq::errc code, const char* what) {
+    write_bytes(p, b);
+    const auto r = rvq::io::load_model<cfg>(p);
+    INFO(what << ": " << rvq::describe(r.error()));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == code);
+    CHECK(rvq::describe(r.error()).find(what) != std::string::npos);
+  };
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x10;
+  expect(flipped, rvq::errc::corrupt_file, "checksum");
+  expect(bytes.substr(0, bytes.size() - 1), rvq::errc::corrupt_file, "truncated");
+  expect(bytes + "x", rvq::errc::corrupt_file, "padded");
+  expect(bytes.substr(0, 20), rvq::errc::corrupt_file, "too short");
+  std::string version = bytes;
+  version[8] = 2;
+  expect(version, rvq::errc::unsupported_version, "version");
+  std::string magic = bytes;
+  magic[0] = 'X';
+  expect(magic, rvq::errc::corrupt_file, "magic");
+  std::string layers = bytes;
+  layers[28] = char(0xff);
+  layers[29] = char(0xff);
+  expect(layers, rvq::errc::corrupt_file, "layer count");
+  std::string k0 = bytes;
+  for (int i = 48; i < 52; ++i) k0[std::size_t(i)] = 0;
+  expect(k0, rvq::errc::corrupt_file, "codewords per layer");
+  std::string metric = bytes;
+  metric[20] = 9;
+  expect(metric, rvq::errc::corrupt_file, "metric");
+  CHECK(rvq::io::load_model<cfg>(rvq_test::temp_path("nope.rvq")).error().code() == rvq::errc::io_error);
+}
+
+TEST_CASE("save is atomic: a failed save leaves no file and no temporary behind", "[io][model]") {
+  const auto q = small_model();
+  const std::string dir = rvq_test::temp_path("no_such_dir");
+  CHECK(rvq::io::save_model(q, dir + "/m.rvq").code() == rvq::errc::io_error);
+  CHECK_FALSE(std::filesystem::exists(dir));
+  // Overwriting an existing file replaces it whole.
+  const std::string p = rvq_test::temp_path("over.rvq");
+  write_bytes(p, "old contents");
+  REQUIRE(rvq::io::save_model(q, p).ok());
+  CHECK(rvq::io::load_model<rvq::config<rvq::f32, rvq::cosine>>(p).ok());
+  CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
+  CHECK(rvq::io::save_model(rvq::quantizer<>{}, p).code() == rvq::errc::empty_input);
+}

@@ -1,0 +1,161 @@
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+using rvq::matrix_view;
+using rvq::span;
+
+TEMPLATE_LIST_TEST_CASE("k-means recovers well-separated clusters", "[train][kmeans]", rvq_test::metrics) {
+  const std::size_t c = 12, per = 50, d = 8;
+  std::vector<std::size_t> label;
+  const auto x = rvq_test::clusters(c, per, d, label);
+  std::vector<float> centroids;
+  std::vector<std::uint32_t> assign;
+  rvq::kmeans_info info;
+  REQUIRE(rvq::kmeans<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), c * per, d), c, rvq::kmeans_options{20, 3},
+                                                        centroids, &assign, &info)
+              .ok());
+  // Every true cluster maps to exactly one centroid, and each centroid to one cluster.
+  std::set<std::uint32_t> used;
+  for (std::size_t i = 0; i < c; ++i) {
+    const std::uint32_t a = assign[i * per];
+    for (std::size_t j = 0; j < per; ++j) REQUIRE(assign[i * per + j] == a);
+    used.insert(a);
+  }
+  CHECK(used.size() == c);
+  CHECK(info.mse < 0.1 * double(d));
+}
+
+TEST_CASE("k-means with fewer distinct points than K re-seeds empty clusters and terminates", "[train][kmeans]") {
+  const std::size_t d = 3;
+  std::vector<float> x;
+  for (int i = 0; i < 60; ++i)
+    for (std::size_t t = 0; t < d; ++t) x.push_back(float(i % 4) * (float(t) + 1.0f));  // 4 distinct points
+  std::vector<float> centroids;
+  std::vector<std::uint32_t> assign;
+  rvq::kmeans_info info;
+  REQUIRE(rvq::kmeans(matrix_view<const float>(x.data(), 60, d), 7, rvq::kmeans_options{10, 1}, centroids, &assign, &info).ok());
+  CHECK(info.mse == 0.0);
+  CHECK(info.reseeded > 0);
+  for (float v : centroids) CHECK(std::isfinite(v));
+}
+
+TEST_CASE("training MSE falls with each layer", "[train]") {
+  const std::size_t n = 3000, d = 20;
+  const auto x = rvq_test::gaussian(n, d, 4);
+  for (std::vector<std::size_t> ks : {std::vector<std::size_t>{32}, std::vector<std::size_t>{64, 16, 32, 8, 4, 2}}) {
+    rvq::train_options opt;
+    opt.layers = 6;
+    opt.codewords = ks;
+    opt.iterations = 8;
+    rvq::train_report rep;
+    auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
+    REQUIRE(q.ok());
+    REQUIRE(rep.layer_mse.size() == 6);
+    double norm = 0;
+    for (float v : x) norm += double(v) * double(v);
+    CHECK(rep.layer_mse[0] < norm / double(n));
+    for (std::size_t l = 1; l < 6; ++l) CHECK(rep.layer_mse[l] < rep.layer_mse[l - 1]);
+    // the report is the encoder's error: greedy training residuals equal greedy encoding's
+    CHECK(rvq_test::mse(*q, x, n) == Approx(rep.layer_mse.back()).epsilon(1e-6));
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases overall", "[train]", rvq_test::metrics) {
+  const std::size_t n = 2000, d = 12;
+  const auto x = rvq_test::gaussian(n, d, 8);
+  rvq::train_options opt;
+  opt.layers = 4;
+  opt.codewords = {16};
+  opt.iterations = 6;
+  rvq::train_report rep;
+  auto q = rvq::train<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), n, d), opt, &rep);
+  REQUIRE(q.ok());
+  double norm = 0;
+  for (float v : x) norm += double(v) * double(v);
+  CHECK(rep.layer_mse.back() < 0.8 * norm / double(n));
+}
+
+TEST_CASE("same seed and data give bit-identical codebooks; another seed differs", "[train]") {
+  const std::size_t n = 1500, d = 10;
+  const auto x = rvq_test::gaussian(n, d, 6);
+  rvq::train_options opt;
+  opt.layers = 3;
+  opt.codewords = {16};
+  opt.iterations = 5;
+  opt.seed = 77;
+  auto a = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
+  auto b = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
+  opt.seed = 78;
+  auto c = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
+  REQUIRE((a.ok() && b.ok() && c.ok()));
+  const std::size_t floats = 3 * 16 * d;
+  CHECK(std::equal(a->codebook_data(), a->codebook_data() + floats, b->codebook_data()));
+  CHECK_FALSE(std::equal(a->codebook_data(), a->codebook_data() + floats, c->codebook_data()));
+}
+
+TEST_CASE("beam-search residuals during training", "[train][beam]") {
+  const std::size_t n = 2000, d = 16;
+  const auto x = rvq_test::gaussian(n, d, 12);
+  rvq::train_options opt;
+  opt.layers = 4;
+  opt.codewords = {16};
+  opt.iterations = 6;
+  opt.beam = 4;
+  rvq::train_report rep;
+  auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
+  REQUIRE(q.ok());
+  for (std::size_t l = 1; l < 4; ++l) CHECK(rep.layer_mse[l] < rep.layer_mse[l - 1]);
+  CHECK(rvq_test::mse(*q, x, n, 4) == Approx(rep.layer_mse.back()).epsilon(1e-5));
+}
+
+TEST_CASE("training rejects bad input with a clear status", "[train][errors]") {
+  const std::size_t d = 4;
+  auto x = rvq_test::gaussian(50, d, 1);
+  const matrix_view<const float> v(x.data(), 50, d);
+  rvq::train_options opt;
+  opt.layers = 2;
+  opt.codewords = {8};
+  CHECK(rvq::train(matrix_view<const float>(x.data(), 0, d), opt).error().code() == rvq::errc::empty_input);
+  opt.codewords = {51};
+  auto r = rvq::train(v, opt);
+  CHECK(r.error().code() == rvq::errc::too_many_codewords);
+  CHECK(std::string(r.error().message()).find("training vectors") != std::string::npos);
+  opt.codewords = {70000};
+  CHECK(rvq::train(v, opt).error().code() == rvq::errc::too_many_codewords);
+  opt.codewords = {8, 8, 8};
+  CHECK(rvq::train(v, opt).error().code() == rvq::errc::invalid_argument);
+  opt.codewords = {8};
+  opt.layers = 0;
+  CHECK(rvq::train(v, opt).error().code() == rvq::errc::invalid_argument);
+  opt.layers = 2;
+  opt.beam = 0;
+  CHECK(rvq::train(v, opt).error().code() == rvq::errc::bad_beam);
+  opt.beam = 9;
+  CHECK(rvq::train(v, opt).error().code() == rvq::errc::bad_beam);
+  opt.beam = 1;
+  x[13 * d + 2] = std::nanf("");
+  auto nan = rvq::train(v, opt);
+  CHECK(nan.error().code() == rvq::errc::non_finite);
+  CHECK(nan.error().where() == 13);
+  std::vector<float> c;
+  CHECK(rvq::kmeans(v, 0, {}, c).code() == rvq::errc::invalid_argument);
+}
+
+TEST_CASE("training reports progress once per Lloyd iteration", "[train]") {
+  const auto x = rvq_test::gaussian(400, 6, 2);
+  rvq::train_options opt;
+  opt.layers = 2;
+  opt.codewords = {8};
+  opt.iterations = 3;
+  std::vector<rvq::train_progress> seen;
+  opt.progress = [&](const rvq::train_progress& p) { seen.push_back(p); };
+  REQUIRE(rvq::train(matrix_view<const float>(x.data(), 400, 6), opt).ok());
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen.front().layer == 0);
+  CHECK(seen.back().layer == 1);
+  for (const auto& p : seen) CHECK(p.iteration < 3);
+}
