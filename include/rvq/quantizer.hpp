@@ -82,6 +82,10 @@ class quantizer {
   using parallel_traits_type = parallel_traits<parallel>;
   using simd_traits_type = simd_traits<simd>;
   using kernels = typename simd_traits_type::kernels;
+  // Instantiate every family's traits now, so a bad policy fails here with its own message.
+  static_assert(sizeof(element_traits_type) > 0 && sizeof(metric_traits_type) > 0 && sizeof(storage_traits_type) > 0 &&
+                    sizeof(parallel_traits_type) > 0 && sizeof(simd_traits_type) > 0,
+                "rvq::quantizer: every policy needs its traits");
   using value_type = typename element_traits_type::storage_type;
   /// Smallest code type for K (uint8 up to 256, else uint16; uint16 for dynamic K).
   using code_type = code_type_for_t<Extents::codewords>;

@@ -1,0 +1,3 @@
+// Must not compile: float is not an element policy.
+#include <rvq/quantizer.hpp>
+rvq::quantizer<rvq::config<float>> q;
