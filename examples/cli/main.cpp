@@ -265,19 +265,16 @@ int cmd_encode(int argc, char** argv) {
     const std::size_t beam = beam_option(a, q);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
-    const std::size_t shape[2] = {x.rows(), q.layers()};
-    rvq::status s;
-    if (q.max_codewords() <= 256) {
-      std::vector<std::uint8_t> codes(x.rows() * q.layers());
-      s = q.encode_batch(x.view(), rvq::matrix_view<std::uint8_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
+    auto encode_as = [&](auto code) {
+      using code_t = decltype(code);
+      std::vector<code_t> codes(x.rows() * q.layers());
+      const rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<code_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
       if (!s) fail_file(in, s);
-      s = rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
-    } else {
-      std::vector<std::uint16_t> codes(x.rows() * q.layers());
-      s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
-      if (!s) fail_file(in, s);
-      s = rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
-    }
+      const std::size_t shape[2] = {x.rows(), q.layers()};
+      return rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
+    };
+    // The narrowest code type that holds every layer's K.
+    const rvq::status s = q.max_codewords() <= 256 ? encode_as(std::uint8_t{}) : encode_as(std::uint16_t{});
     if (!s) fail_file(out, s);
     return 0;
   });
