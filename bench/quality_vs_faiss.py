@@ -37,7 +37,13 @@ def run_faiss(train, test, layers, k, iterations, seed):
     codes = rq.compute_codes(test)
     enc_s = time.perf_counter() - t0
     mse, rel = rel_mse(test, rq.decode(codes))
-    return {"train_seconds": train_s, "mse": float(mse), "rel_mse": float(rel),
+    cb = faiss.vector_to_array(rq.codebooks).reshape(layers, k, train.shape[1])
+    per_layer, recon = [], np.zeros(test.shape, dtype=np.float64)
+    for l in range(layers):  # nbits = 8: code l is byte l of each packed code
+        recon += cb[l][codes[:, l]] if nbits == 8 else 0
+        per_layer.append(float(rel_mse(test, recon)[1]) if nbits == 8 else None)
+    run_faiss.codebooks = cb
+    return {"train_seconds": train_s, "layer_rel_mse": per_layer, "mse": float(mse), "rel_mse": float(rel),
             "encode_vectors_per_second": test.shape[0] / enc_s, "faiss_version": faiss.__version__,
             "train_type": int(rq.train_type), "threads": faiss.omp_get_max_threads()}
 
@@ -66,10 +72,13 @@ def main():
     ap.add_argument("--iterations", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json")
+    ap.add_argument("--save-faiss-codebooks", help="write FAISS's codebooks as a float32 L x K x D .npy")
     a = ap.parse_args()
     train = np.ascontiguousarray(np.load(a.train), dtype=np.float32)
     test = np.ascontiguousarray(np.load(a.test), dtype=np.float32)
     f = run_faiss(train, test, a.layers, a.codewords, a.iterations, a.seed)
+    if a.save_faiss_codebooks:
+        np.save(a.save_faiss_codebooks, run_faiss.codebooks.astype(np.float32))
     r = run_rvq(a.rvq, a.train, a.test, a.layers, a.codewords, a.iterations, a.seed)
     ratio = r["rel_mse"] / f["rel_mse"]
     print(f"data: train {train.shape}, test {test.shape}; L={a.layers} K={a.codewords} iterations={a.iterations}, greedy")

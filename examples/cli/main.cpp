@@ -181,7 +181,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // ---- commands ------------------------------------------------------------------------------
 
 int cmd_train(int argc, char** argv) {
-  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric"}, {"quiet"});
+  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init"}, {"quiet"});
   if (!a.positional.empty()) throw usage_error{"train: unexpected argument '" + a.positional[0] + "'"};
   const std::string in = a.need("input"), out = a.need("output");
   rvq::train_options opt;
@@ -200,6 +200,11 @@ int cmd_train(int argc, char** argv) {
   opt.beam = a.number("beam", 1, 1, 65536);
   opt.iterations = a.number("iterations", 25, 0, 100000);
   opt.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
+  const std::string init = a.get("init", "kmeans++");
+  if (init == "kmeans++") opt.init = rvq::kmeans_init::kmeanspp;
+  else if (init == "greedy-kmeans++") opt.init = rvq::kmeans_init::greedy_kmeanspp;
+  else if (init == "random") opt.init = rvq::kmeans_init::random;
+  else throw usage_error{"train: --init must be kmeans++, greedy-kmeans++ or random, got '" + init + "'"};
   const rvq::metric_id metric = parse_metric(a);
   const bool progress = !a.flags.count("quiet") && RVQ_CLI_ISATTY(2);
 
@@ -327,21 +332,42 @@ int cmd_eval(int argc, char** argv) {
       err += e * e;
       norm += double(x.values[i]) * double(x.values[i]);
     }
+    // Error after each layer: decoding only the first l layers (the variable-bitrate curve).
+    std::vector<double> layer_err(nl, 0.0);
+    std::vector<float> partial(d);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::fill(partial.begin(), partial.end(), 0.0f);
+      for (std::size_t l = 0; l < nl; ++l) {
+        const float* c = q.codeword(l, codes[i * nl + l]);
+        double e = 0;
+        for (std::size_t t = 0; t < d; ++t) {
+          partial[t] += c[t];
+          const double diff = double(x.values[i * d + t]) - double(partial[t]);
+          e += diff * diff;
+        }
+        layer_err[l] += e;
+      }
+    }
     const double mse = err / double(n), msn = norm / double(n);
     const double rel = msn > 0 ? mse / msn : 0.0;
     const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
     const auto f = q.memory_footprint();
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
     if (a.flags.count("json")) {
-      std::string ks;
-      for (std::size_t l = 0; l < nl; ++l) ks += (l ? "," : "") + std::to_string(q.codewords(l));
+      std::string ks, lr;
+      char buf[32];
+      for (std::size_t l = 0; l < nl; ++l) {
+        ks += (l ? "," : "") + std::to_string(q.codewords(l));
+        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", msn > 0 ? layer_err[l] / double(n) / msn : 0.0);
+        lr += buf;
+      }
       std::printf("{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
                   "\"beam\": %zu, \"element\": \"f32\", \"metric\": \"%s\", \"storage\": \"dense\", "
                   "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
                   "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
-                  "\"macs_per_vector\": %zu}\n",
+                  "\"macs_per_vector\": %zu, \"layer_rel_mse\": [%s]}\n",
                   n, d, nl, q.max_codewords(), ks.c_str(), beam, mt::name, mse, rel, msn, q.bits_per_vector(), enc_s, vps,
-                  f.codebook_bytes, f.macs_per_vector);
+                  f.codebook_bytes, f.macs_per_vector, lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
       std::printf("model            %zu layers x %zu codewords (%s, beam %zu)\n", nl, q.max_codewords(), mt::name, beam);

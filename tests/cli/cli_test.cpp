@@ -90,6 +90,19 @@ TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   CHECK(json_number(r.out, "dim") == 16);
   CHECK(json_number(r.out, "codebook_bytes") == 3 * 32 * 16 * 4);
   CHECK(json_number(r.out, "encode_vectors_per_second") > 0);
+  {  // the rate-distortion curve of partial decoding falls and ends at rel_mse
+    const auto at = r.out.find("\"layer_rel_mse\": [");
+    REQUIRE(at != std::string::npos);
+    std::istringstream in(r.out.substr(at + 18));
+    std::vector<double> curve;
+    double v;
+    char sep = ',';
+    while (sep == ',' && in >> v >> sep) curve.push_back(v);
+    REQUIRE(curve.size() == 3);
+    CHECK(curve[0] > curve[1]);
+    CHECK(curve[1] > curve[2]);
+    CHECK(curve[2] == Approx(json_number(r.out, "rel_mse")).epsilon(1e-6));
+  }
   const double greedy = json_number(r.out, "mse");
   r = rvq_cli("eval --model " + model + " --input " + test + " --beam 8 --json");
   REQUIRE(r.code == 0);

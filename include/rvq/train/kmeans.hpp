@@ -18,10 +18,19 @@
 
 namespace rvq {
 
+/// How k-means chooses its initial centroids.
+enum class kmeans_init : std::uint8_t {
+  kmeanspp,         ///< k-means++: each next seed drawn with probability proportional to D(x)^2
+  greedy_kmeanspp,  ///< k-means++ drawing 2 + ln K candidates per step and keeping the one that
+                    ///< lowers the potential most (less drawn to outliers; costs 2 + ln K times more)
+  random            ///< K distinct rows drawn uniformly
+};
+
 /// Options of kmeans().
 struct kmeans_options {
   std::size_t iterations = 25;  ///< Lloyd iterations at most (stops early when no assignment changes)
   std::uint64_t seed = 1;       ///< same seed, data and build: same centroids bit for bit
+  kmeans_init init = kmeans_init::kmeanspp;
 };
 
 /// One Lloyd iteration, for progress reports.
@@ -69,36 +78,67 @@ void assign_rows(const Store& store, std::size_t l, matrix_view<const float> x, 
   });
 }
 
-/// k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2.
-inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, std::vector<float>& centroids) {
+/// Draw a row with probability proportional to weight[i] (sum `total` > 0).
+inline std::size_t draw_weighted(const std::vector<float>& weight, double total, rng& r) {
+  const double u = r.uniform() * total;
+  double cum = 0.0;
+  std::size_t last_positive = 0;
+  for (std::size_t i = 0; i < weight.size(); ++i) {
+    if (weight[i] > 0.0f) last_positive = i;
+    cum += static_cast<double>(weight[i]);
+    if (cum > u && weight[i] > 0.0f) return i;
+  }
+  return last_positive;
+}
+
+/// k-means++ seeding, plain or greedy (see kmeans_init).
+inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, bool greedy, std::vector<float>& centroids) {
   const std::size_t n = x.rows(), d = x.cols();
   centroids.assign(k * d, 0.0f);
-  std::vector<float> mind(n);
-  std::size_t pick = static_cast<std::size_t>(r.below(n));
+  std::size_t trials = 1;
+  if (greedy) {
+    std::size_t lg = 0;
+    while ((std::size_t{1} << (lg + 1)) <= k) ++lg;
+    trials = 2 + static_cast<std::size_t>(static_cast<double>(lg) * 0.6931471805599453);  // 2 + ln K
+  }
+  std::vector<float> mind(n), cand(trials * n);
+  std::vector<std::size_t> pick(trials);
+  pick[0] = static_cast<std::size_t>(r.below(n));
+  std::size_t chosen = 0;
+  double total = 0.0;
   for (std::size_t j = 0; j < k; ++j) {
-    std::copy(x.row(pick), x.row(pick) + d, centroids.begin() + static_cast<std::ptrdiff_t>(j * d));
-    const float* c = centroids.data() + j * d;
-    double total = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float dist = squared_distance(x.row(i), c, d);
-      if (j == 0 || dist < mind[i]) mind[i] = dist;
-      total += static_cast<double>(mind[i]);
+    // Evaluate each candidate's new minimum distances and potential; keep the lowest potential.
+    double best = 0.0;
+    for (std::size_t c = 0; c < (j == 0 ? 1 : trials); ++c) {
+      const float* p = x.row(pick[c]);
+      float* m = cand.data() + c * n;
+      double pot = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const float dist = squared_distance(x.row(i), p, d);
+        m[i] = (j == 0 || dist < mind[i]) ? dist : mind[i];
+        pot += static_cast<double>(m[i]);
+      }
+      if (c == 0 || pot < best) { best = pot; chosen = c; }
     }
+    std::copy(x.row(pick[chosen]), x.row(pick[chosen]) + d, centroids.begin() + static_cast<std::ptrdiff_t>(j * d));
+    std::copy(cand.begin() + static_cast<std::ptrdiff_t>(chosen * n), cand.begin() + static_cast<std::ptrdiff_t>((chosen + 1) * n), mind.begin());
+    total = best;
     if (j + 1 == k) break;
-    if (!(total > 0.0)) {  // every point sits on a centroid: fall back to uniform draws
-      pick = static_cast<std::size_t>(r.below(n));
-      continue;
-    }
-    const double u = r.uniform() * total;
-    double cum = 0.0;
-    pick = n;
-    std::size_t last_positive = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (mind[i] > 0.0f) last_positive = i;
-      cum += static_cast<double>(mind[i]);
-      if (cum > u && mind[i] > 0.0f) { pick = i; break; }
-    }
-    if (pick == n) pick = last_positive;
+    for (std::size_t c = 0; c < trials; ++c)  // every point on a centroid: uniform draws
+      pick[c] = total > 0.0 ? draw_weighted(mind, total, r) : static_cast<std::size_t>(r.below(n));
+  }
+}
+
+/// K distinct rows drawn uniformly (partial Fisher-Yates).
+inline void random_seed(matrix_view<const float> x, std::size_t k, rng& r, std::vector<float>& centroids) {
+  const std::size_t n = x.rows(), d = x.cols();
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  centroids.assign(k * d, 0.0f);
+  for (std::size_t j = 0; j < k; ++j) {
+    const std::size_t t = j + static_cast<std::size_t>(r.below(n - j));
+    std::swap(idx[j], idx[t]);
+    std::copy(x.row(idx[j]), x.row(idx[j]) + d, centroids.begin() + static_cast<std::ptrdiff_t>(j * d));
   }
 }
 
@@ -136,7 +176,10 @@ status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options
 
   const std::size_t n = data.rows(), d = data.cols();
   detail::rng r(opt.seed);
-  detail::kmeanspp_seed(data, k, r, centroids);
+  if (opt.init == kmeans_init::random)
+    detail::random_seed(data, k, r, centroids);
+  else
+    detail::kmeanspp_seed(data, k, r, opt.init == kmeans_init::greedy_kmeanspp, centroids);
 
   std::vector<std::uint32_t> a(n), prev(n);
   std::vector<float> dist(n);

@@ -30,6 +30,8 @@ struct train_options {
   std::uint64_t seed = 1;
   /// Beam width used to compute the residuals each next layer trains on (1: greedy).
   std::size_t beam = 1;
+  /// Seeding of each layer's k-means.
+  kmeans_init init = kmeans_init::kmeanspp;
   std::function<void(const train_progress&)> progress;
 };
 
@@ -77,7 +79,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   train_report rep;
   for (std::size_t l = 0; l < opt.layers; ++l) {
     std::uint64_t st = opt.seed ^ (0x9e3779b97f4a7c15ull * (l + 1));
-    kmeans_options ko{opt.iterations, detail::splitmix64(st)};
+    kmeans_options ko{opt.iterations, detail::splitmix64(st), opt.init};
     kmeans_info info;
     std::function<void(const kmeans_progress&)> cb;
     if (opt.progress)
