@@ -25,6 +25,7 @@ const char* const usage_text =
     "commands:\n"
     "  train   --input X.npy --output M.rvq [--layers L] [--codewords K|K1,K2,..] [--beam B]\n"
     "          [--iterations N] [--seed S] [--metric l2|ip|cos] [--quiet]\n"
+    "          [--init kmeans++|greedy-kmeans++|random] [--progressive S] [--progressive-iterations N]\n"
     "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
     "  encode  --model M.rvq --input X.npy --output C.npy [--beam B]     (codes uint8/uint16, N x L)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n]\n"
@@ -32,7 +33,9 @@ const char* const usage_text =
     "  info    M.rvq\n"
     "  help, --help, --version\n"
     "\n"
-    "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2\n"
+    "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
+    "          --progressive 10 --progressive-iterations 10 (l2: k-means grows through principal\n"
+    "          dimensions in S steps before the final iterations; 0 turns it off)\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
 
 struct usage_error {
@@ -181,7 +184,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // ---- commands ------------------------------------------------------------------------------
 
 int cmd_train(int argc, char** argv) {
-  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init"}, {"quiet"});
+  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init", "progressive", "progressive-iterations"}, {"quiet"});
   if (!a.positional.empty()) throw usage_error{"train: unexpected argument '" + a.positional[0] + "'"};
   const std::string in = a.need("input"), out = a.need("output");
   rvq::train_options opt;
@@ -200,6 +203,8 @@ int cmd_train(int argc, char** argv) {
   opt.beam = a.number("beam", 1, 1, 65536);
   opt.iterations = a.number("iterations", 25, 0, 100000);
   opt.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
+  opt.progressive_steps = a.number("progressive", 10, 0, 64);
+  opt.progressive_iterations = a.number("progressive-iterations", 10, 0, 100000);
   const std::string init = a.get("init", "kmeans++");
   if (init == "kmeans++") opt.init = rvq::kmeans_init::kmeanspp;
   else if (init == "greedy-kmeans++") opt.init = rvq::kmeans_init::greedy_kmeanspp;
@@ -232,6 +237,7 @@ int cmd_train(int argc, char** argv) {
       std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(), q->max_codewords(), q->dim(), x.rows(), seconds_since(t0));
       for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
         std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l], report.layer_mse[l] / norm);
+      if (report.reseeded) std::printf("  re-seeded %zu empty clusters\n", report.reseeded);
       std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
     }
     return 0;

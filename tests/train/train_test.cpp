@@ -15,8 +15,11 @@ TEMPLATE_LIST_TEST_CASE("k-means recovers well-separated clusters", "[train][kme
   std::vector<float> centroids;
   std::vector<std::uint32_t> assign;
   rvq::kmeans_info info;
-  REQUIRE(rvq::kmeans<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), c * per, d), c, rvq::kmeans_options{20, 3},
-                                                        centroids, &assign, &info)
+  rvq::kmeans_options opt;
+  opt.iterations = 20;
+  opt.seed = 3;
+  opt.progressive_steps = 0;  // classic k-means++ and Lloyd (centres of equal variance on +-axes)
+  REQUIRE(rvq::kmeans<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), c * per, d), c, opt, centroids, &assign, &info)
               .ok());
   // Every true cluster maps to exactly one centroid, and each centroid to one cluster.
   std::set<std::uint32_t> used;
@@ -29,6 +32,33 @@ TEMPLATE_LIST_TEST_CASE("k-means recovers well-separated clusters", "[train][kme
   CHECK(info.mse < 0.1 * double(d));
 }
 
+TEST_CASE("progressive-dimension k-means recovers clusters spread along principal directions", "[train][kmeans]") {
+  // 16 clusters on a 4 x 4 grid in the plane of the first two axes (spacing 40 and 25), 14 more
+  // dimensions of unit noise: the principal directions carry the cluster structure.
+  const std::size_t d = 16, per = 40;
+  std::mt19937 g(5);
+  std::normal_distribution<float> nd;
+  std::vector<float> x;
+  for (std::size_t c = 0; c < 16; ++c)
+    for (std::size_t j = 0; j < per; ++j)
+      for (std::size_t t = 0; t < d; ++t)
+        x.push_back((t == 0 ? 40.0f * float(c % 4) : t == 1 ? 25.0f * float(c / 4) : 0.0f) + nd(g));
+  std::vector<float> centroids;
+  std::vector<std::uint32_t> assign;
+  rvq::kmeans_info info;
+  rvq::kmeans_options opt;
+  opt.progressive_steps = 4;
+  opt.progressive_iterations = 5;
+  REQUIRE(rvq::kmeans(matrix_view<const float>(x.data(), 16 * per, d), 16, opt, centroids, &assign, &info).ok());
+  std::set<std::uint32_t> used;
+  for (std::size_t c = 0; c < 16; ++c) {
+    for (std::size_t j = 0; j < per; ++j) REQUIRE(assign[c * per + j] == assign[c * per]);
+    used.insert(assign[c * per]);
+  }
+  CHECK(used.size() == 16);
+  CHECK(info.mse < 1.2 * double(d));
+}
+
 TEST_CASE("k-means with fewer distinct points than K re-seeds empty clusters and terminates", "[train][kmeans]") {
   const std::size_t d = 3;
   std::vector<float> x;
@@ -37,7 +67,12 @@ TEST_CASE("k-means with fewer distinct points than K re-seeds empty clusters and
   std::vector<float> centroids;
   std::vector<std::uint32_t> assign;
   rvq::kmeans_info info;
-  REQUIRE(rvq::kmeans(matrix_view<const float>(x.data(), 60, d), 7, rvq::kmeans_options{10, 1}, centroids, &assign, &info).ok());
+  for (std::size_t steps : {std::size_t{0}, std::size_t{5}}) {
+    rvq::kmeans_options opt;
+    opt.iterations = 10;
+    opt.progressive_steps = steps;
+    REQUIRE(rvq::kmeans(matrix_view<const float>(x.data(), 60, d), 7, opt, centroids, &assign, &info).ok());
+  }
   CHECK(info.mse == 0.0);
   CHECK(info.reseeded > 0);
   for (float v : centroids) CHECK(std::isfinite(v));
@@ -157,5 +192,5 @@ TEST_CASE("training reports progress once per Lloyd iteration", "[train]") {
   REQUIRE_FALSE(seen.empty());
   CHECK(seen.front().layer == 0);
   CHECK(seen.back().layer == 1);
-  for (const auto& p : seen) CHECK(p.iteration < 3);
+  for (const auto& p : seen) CHECK(p.iteration < p.iterations);
 }

@@ -15,6 +15,7 @@
 #include "../detail/meta.hpp"
 #include "../detail/random.hpp"
 #include "../policies.hpp"
+#include "pca.hpp"
 
 namespace rvq {
 
@@ -31,6 +32,15 @@ struct kmeans_options {
   std::size_t iterations = 25;  ///< Lloyd iterations at most (stops early when no assignment changes)
   std::uint64_t seed = 1;       ///< same seed, data and build: same centroids bit for bit
   kmeans_init init = kmeans_init::kmeanspp;
+  /// Progressive-dimension schedule (l2 only; 0 or 1 turns it off): the data is rotated onto its
+  /// principal components and clustered in the top `D^(s/S)` dimensions for s = 1 .. S-1, each
+  /// step warm-starting the next, before the final Lloyd iterations in all D dimensions. Seeding
+  /// happens in the first step. It finds markedly better optima on residual data.
+  std::size_t progressive_steps = 10;
+  /// Lloyd iterations of each progressive step before the final one.
+  std::size_t progressive_iterations = 10;
+  /// Rows used to estimate the principal components (evenly spaced).
+  std::size_t pca_rows = 16384;
 };
 
 /// One Lloyd iteration, for progress reports.
@@ -144,65 +154,45 @@ inline void random_seed(matrix_view<const float> x, std::size_t k, rng& r, std::
 
 }  // namespace detail
 
-/**
- * @brief Cluster the rows of `data` into `k` centroids.
- * @tparam Config policy bundle: its metric decides the assignment (centroids are means), its
- *         simd backend and parallel strategy run the assignment through the encode kernel.
- * @param data       N x D finite values (N >= k)
- * @param k          clusters, 1 to min(N, 65536)
- * @param opt        iterations and seed
- * @param centroids  out: k x D row-major
- * @param assignment out (optional): nearest centroid of each row, for the final centroids
- * @param info       out (optional): iterations run, re-seeded clusters, final MSE
- * @param progress   optional callback, once per Lloyd iteration
- */
-template <class Config = default_config>
-status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options& opt, std::vector<float>& centroids,
-              std::vector<std::uint32_t>* assignment = nullptr, kmeans_info* info = nullptr,
-              const std::function<void(const kmeans_progress&)>& progress = {}) {
-  using metric = typename Config::metric;
-  using kernels = typename simd_traits<typename Config::simd>::kernels;
-  using parallel = typename Config::parallel;
-  using store_t = detail::dense_store<metric, kernels, dynamic_extents>;
+namespace detail {
 
-  if (!data.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
-  if (data.rows() == 0 || data.cols() == 0) return {errc::empty_input, "k-means needs at least one vector"};
-  if (k == 0) return {errc::invalid_argument, "k-means needs k >= 1"};
-  if (k > data.rows()) return {errc::too_many_codewords, "K is above the number of training vectors"};
-  if (k > 65536) return {errc::too_many_codewords, "K above 65536 does not fit the code type"};
-  for (std::size_t i = 0; i < data.rows(); ++i)
-    if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return {errc::non_finite, "training data contains NaN or Inf", i, "row"};
-
-  const std::size_t n = data.rows(), d = data.cols();
-  detail::rng r(opt.seed);
-  if (opt.init == kmeans_init::random)
-    detail::random_seed(data, k, r, centroids);
+inline void seed_centroids(matrix_view<const float> x, std::size_t k, kmeans_init init, rng& r, std::vector<float>& centroids) {
+  if (init == kmeans_init::random)
+    random_seed(x, k, r, centroids);
   else
-    detail::kmeanspp_seed(data, k, r, opt.init == kmeans_init::greedy_kmeanspp, centroids);
+    kmeanspp_seed(x, k, r, init == kmeans_init::greedy_kmeanspp, centroids);
+}
 
-  std::vector<std::uint32_t> a(n), prev(n);
+/// Lloyd iterations from the given centroids; the assignment step is the encode kernel.
+/// On return `a` is the assignment to the returned centroids and info.mse their error.
+template <class Config, class Report>
+status lloyd(matrix_view<const float> data, std::size_t k, std::size_t iterations, std::vector<float>& centroids,
+             std::vector<std::uint32_t>& a, kmeans_info& info, Report&& report) {
+  using kernels = typename simd_traits<typename Config::simd>::kernels;
+  using store_t = dense_store<typename Config::metric, kernels, dynamic_extents>;
+  const std::size_t n = data.rows(), d = data.cols();
+  std::vector<std::uint32_t> prev(n);
   std::vector<float> dist(n);
   std::vector<double> sums(k * d);
   std::vector<std::size_t> counts(k), order(n);
-  kmeans_info local;
+  a.assign(n, 0);
   store_t store;
   const std::size_t one_layer[1] = {k};
   auto assign = [&]() -> status {
     RVQ_TRY(store_t::build(span<const float>(centroids), span<const std::size_t>(one_layer), d, store));
-    detail::assign_rows<parallel>(store, 0, data, a.data());
+    assign_rows<typename Config::parallel>(store, 0, data, a.data());
     double total = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-      dist[i] = detail::squared_distance(data.row(i), centroids.data() + a[i] * d, d);
+      dist[i] = squared_distance(data.row(i), centroids.data() + a[i] * d, d);
       total += static_cast<double>(dist[i]);
     }
-    local.mse = total / static_cast<double>(n);
+    info.mse = total / static_cast<double>(n);
     return {};
   };
 
   RVQ_TRY(assign());
-  for (std::size_t it = 0; it < opt.iterations; ++it) {
-    if (progress) progress(kmeans_progress{it, opt.iterations, local.mse});
+  for (std::size_t it = 0; it < iterations; ++it) {
+    report(kmeans_progress{it, iterations, info.mse});
     if (it > 0 && a == prev) break;  // converged: the centroids are the means of their points
     std::fill(sums.begin(), sums.end(), 0.0);
     std::fill(counts.begin(), counts.end(), std::size_t{0});
@@ -225,17 +215,127 @@ status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options
         const float* x = data.row(order[next++]);
         for (std::size_t t = 0; t < d; ++t) centroids[c * d + t] = x[t];
       }
-      local.reseeded += empty;
+      info.reseeded += empty;
     }
     for (std::size_t c = 0; c < k; ++c) {
       if (counts[c] == 0) continue;
       const double inv = 1.0 / static_cast<double>(counts[c]);
       for (std::size_t t = 0; t < d; ++t) centroids[c * d + t] = static_cast<float>(sums[c * d + t] * inv);
     }
-    ++local.iterations_run;
+    ++info.iterations_run;
     prev.swap(a);
     RVQ_TRY(assign());
   }
+  return {};
+}
+
+/// Seeds in the top principal dimension, then Lloyd in ever more principal dimensions; returns
+/// centroids in the original coordinates, ready for the final full-dimension iterations.
+template <class Config, class Report>
+status progressive_init(matrix_view<const float> data, std::size_t k, const kmeans_options& opt, rng& r,
+                        std::vector<float>& centroids, kmeans_info& info, Report&& report) {
+  using kernels = typename simd_traits<typename Config::simd>::kernels;
+  using rot_t = dense_store<ip, kernels, dynamic_extents>;
+  const std::size_t n = data.rows(), d = data.cols();
+  pca_basis pca;
+  RVQ_TRY(fit_pca(data, opt.pca_rows, pca));
+  // y_i = R (x_i - mean), computed as <x_i, R_j> - <mean, R_j> through the scoring kernel
+  // (metric ip scores -<x, c>, so the rotation's rows act as codewords).
+  rot_t rot;
+  const std::size_t dims[1] = {d};
+  RVQ_TRY(rot_t::build(span<const float>(pca.components), span<const std::size_t>(dims), d, rot));
+  std::vector<float> shift(d), y(n * d);
+  for (std::size_t j = 0; j < d; ++j) shift[j] = kernels::dot(pca.mean.data(), pca.components.data() + j * d, d);
+  for (std::size_t i = 0; i < n; i += rot_t::block_rows) {
+    const std::size_t m = n - i < rot_t::block_rows ? n - i : rot_t::block_rows;
+    const float* rows[rot_t::block_rows];
+    for (std::size_t j = 0; j < m; ++j) rows[j] = data.row(i + j);
+    rot.scores(0, rows, m, y.data() + i * d, d);
+    for (std::size_t j = 0; j < m; ++j)
+      for (std::size_t t = 0; t < d; ++t) y[(i + j) * d + t] = -y[(i + j) * d + t] - shift[t];
+  }
+  std::vector<float> cur, next;
+  std::vector<std::uint32_t> a;
+  std::size_t dprev = 0;
+  for (std::size_t step = 1; step < opt.progressive_steps; ++step) {
+    const double e = static_cast<double>(step) / static_cast<double>(opt.progressive_steps);
+    std::size_t di = static_cast<std::size_t>(std::pow(static_cast<double>(d), e));
+    di = std::min(std::max<std::size_t>(di, 1), d);
+    if (di <= dprev) continue;
+    const matrix_view<const float> yv(y.data(), n, di, d);
+    if (dprev == 0) {
+      seed_centroids(yv, k, opt.init, r, next);
+    } else {
+      next.assign(k * di, 0.0f);  // warm start, new dimensions at the mean
+      for (std::size_t c = 0; c < k; ++c) std::copy(cur.begin() + static_cast<std::ptrdiff_t>(c * dprev),
+                                                    cur.begin() + static_cast<std::ptrdiff_t>((c + 1) * dprev),
+                                                    next.begin() + static_cast<std::ptrdiff_t>(c * di));
+    }
+    RVQ_TRY(lloyd<Config>(yv, k, opt.progressive_iterations, next, a, info, report));
+    cur.swap(next);
+    dprev = di;
+  }
+  if (dprev == 0) {  // a schedule with no intermediate step: seed in the original space
+    seed_centroids(data, k, opt.init, r, centroids);
+    return {};
+  }
+  // Back to the original coordinates: c = mean + R^T c_pca (dimensions past dprev are 0).
+  centroids.assign(k * d, 0.0f);
+  for (std::size_t c = 0; c < k; ++c) {
+    float* out = centroids.data() + c * d;
+    for (std::size_t t = 0; t < d; ++t) out[t] = pca.mean[t];
+    for (std::size_t j = 0; j < dprev; ++j) {
+      const float v = cur[c * dprev + j];
+      const float* rj = pca.components.data() + j * d;
+      for (std::size_t t = 0; t < d; ++t) out[t] += v * rj[t];
+    }
+  }
+  return {};
+}
+
+}  // namespace detail
+
+/**
+ * @brief Cluster the rows of `data` into `k` centroids.
+ * @tparam Config policy bundle: its metric decides the assignment (centroids are means), its
+ *         simd backend and parallel strategy run the assignment through the encode kernel.
+ * @param data       N x D finite values (N >= k)
+ * @param k          clusters, 1 to min(N, 65536)
+ * @param opt        iterations and seed
+ * @param centroids  out: k x D row-major
+ * @param assignment out (optional): nearest centroid of each row, for the final centroids
+ * @param info       out (optional): iterations run, re-seeded clusters, final MSE
+ * @param progress   optional callback, once per Lloyd iteration
+ */
+template <class Config = default_config>
+status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options& opt, std::vector<float>& centroids,
+              std::vector<std::uint32_t>* assignment = nullptr, kmeans_info* info = nullptr,
+              const std::function<void(const kmeans_progress&)>& progress = {}) {
+  using metric = typename Config::metric;
+  if (!data.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  if (data.rows() == 0 || data.cols() == 0) return {errc::empty_input, "k-means needs at least one vector"};
+  if (k == 0) return {errc::invalid_argument, "k-means needs k >= 1"};
+  if (k > data.rows()) return {errc::too_many_codewords, "K is above the number of training vectors"};
+  if (k > 65536) return {errc::too_many_codewords, "K above 65536 does not fit the code type"};
+  for (std::size_t i = 0; i < data.rows(); ++i)
+    if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
+      return {errc::non_finite, "training data contains NaN or Inf", i, "row"};
+
+  detail::rng r(opt.seed);
+  kmeans_info local;
+  std::size_t done = 0, total = opt.iterations;
+  auto report = [&](const kmeans_progress& p) {
+    if (progress) progress(kmeans_progress{done++, total, p.mse});
+  };
+  const bool progressive = std::is_same<metric, l2>::value && opt.progressive_steps > 1 && data.cols() > 1;
+  if (progressive) {
+    total += (opt.progressive_steps - 1) * opt.progressive_iterations;
+    RVQ_TRY(detail::progressive_init<Config>(data, k, opt, r, centroids, local, report));
+  } else {
+    detail::seed_centroids(data, k, opt.init, r, centroids);
+  }
+  std::vector<std::uint32_t> a;
+  RVQ_TRY(detail::lloyd<Config>(data, k, opt.iterations, centroids, a, local, report));
   if (assignment) assignment->swap(a);
   if (info) *info = local;
   return {};

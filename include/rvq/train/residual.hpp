@@ -32,6 +32,10 @@ struct train_options {
   std::size_t beam = 1;
   /// Seeding of each layer's k-means.
   kmeans_init init = kmeans_init::kmeanspp;
+  /// Progressive-dimension steps of each layer's k-means (see kmeans_options; 0 turns it off).
+  std::size_t progressive_steps = 10;
+  /// Lloyd iterations of each progressive step.
+  std::size_t progressive_iterations = 10;
   std::function<void(const train_progress&)> progress;
 };
 
@@ -79,7 +83,12 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   train_report rep;
   for (std::size_t l = 0; l < opt.layers; ++l) {
     std::uint64_t st = opt.seed ^ (0x9e3779b97f4a7c15ull * (l + 1));
-    kmeans_options ko{opt.iterations, detail::splitmix64(st), opt.init};
+    kmeans_options ko;
+    ko.iterations = opt.iterations;
+    ko.seed = detail::splitmix64(st);
+    ko.init = opt.init;
+    ko.progressive_steps = opt.progressive_steps;
+    ko.progressive_iterations = opt.progressive_iterations;
     kmeans_info info;
     std::function<void(const kmeans_progress&)> cb;
     if (opt.progress)

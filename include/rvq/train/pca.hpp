@@ -1,0 +1,240 @@
+/// @file pca.hpp
+/// @brief Principal components for training: covariance of (a sample of) the data and a symmetric
+/// eigensolver (Householder tridiagonalization, then implicit QL), all in double.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+#include <vector>
+#include "../core/span.hpp"
+#include "../core/status.hpp"
+
+namespace rvq {
+
+/// An orthonormal basis ordered by decreasing variance.
+struct pca_basis {
+  std::size_t dim = 0;
+  std::vector<float> mean;        ///< dim values
+  std::vector<float> components;  ///< dim x dim, row i = i-th principal direction
+  std::vector<double> variances;  ///< eigenvalues, decreasing
+};
+
+namespace detail {
+
+/// Reduce the symmetric n x n matrix `v` (row-major) to tridiagonal form: on return `d` is the
+/// diagonal, `e[1..n-1]` the sub-diagonal and `v` the orthogonal transformation.
+inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, std::vector<double>& d, std::vector<double>& e) {
+  auto V = [&](std::size_t r, std::size_t c) -> double& { return v[r * n + c]; };
+  d.assign(n, 0.0);
+  e.assign(n, 0.0);
+  for (std::size_t j = 0; j < n; ++j) d[j] = V(n - 1, j);
+  for (std::size_t i = n - 1; i > 0; --i) {
+    double scale = 0.0, h = 0.0;
+    for (std::size_t k = 0; k < i; ++k) scale += std::fabs(d[k]);
+    if (scale == 0.0) {
+      e[i] = d[i - 1];
+      for (std::size_t j = 0; j < i; ++j) {
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
+        V(j, i) = 0.0;
+      }
+    } else {
+      for (std::size_t k = 0; k < i; ++k) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      double f = d[i - 1];
+      double g = std::sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (std::size_t j = 0; j < i; ++j) e[j] = 0.0;
+      for (std::size_t j = 0; j < i; ++j) {
+        f = d[j];
+        V(j, i) = f;
+        g = e[j] + V(j, j) * f;
+        for (std::size_t k = j + 1; k < i; ++k) {
+          g += V(k, j) * d[k];
+          e[k] += V(k, j) * f;
+        }
+        e[j] = g;
+      }
+      f = 0.0;
+      for (std::size_t j = 0; j < i; ++j) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const double hh = f / (h + h);
+      for (std::size_t j = 0; j < i; ++j) e[j] -= hh * d[j];
+      for (std::size_t j = 0; j < i; ++j) {
+        f = d[j];
+        g = e[j];
+        for (std::size_t k = j; k < i; ++k) V(k, j) -= f * e[k] + g * d[k];
+        d[j] = V(i - 1, j);
+        V(i, j) = 0.0;
+      }
+    }
+    d[i] = h;
+  }
+  // Accumulate the transformations.
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    V(n - 1, i) = V(i, i);
+    V(i, i) = 1.0;
+    const double h = d[i + 1];
+    if (h != 0.0) {
+      for (std::size_t k = 0; k <= i; ++k) d[k] = V(k, i + 1) / h;
+      for (std::size_t j = 0; j <= i; ++j) {
+        double g = 0.0;
+        for (std::size_t k = 0; k <= i; ++k) g += V(k, i + 1) * V(k, j);
+        for (std::size_t k = 0; k <= i; ++k) V(k, j) -= g * d[k];
+      }
+    }
+    for (std::size_t k = 0; k <= i; ++k) V(k, i + 1) = 0.0;
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    d[j] = V(n - 1, j);
+    V(n - 1, j) = 0.0;
+  }
+  V(n - 1, n - 1) = 1.0;
+  e[0] = 0.0;
+}
+
+/// Implicit QL on a tridiagonal matrix. `w` holds the transformation transposed (row i is
+/// column i of the tridiagonalization's V) and becomes the eigenvectors, one per row.
+inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<double>& d, std::vector<double>& e) {
+  for (std::size_t i = 1; i < n; ++i) e[i - 1] = e[i];
+  e[n - 1] = 0.0;
+  double f = 0.0, tst1 = 0.0;
+  const double eps = std::ldexp(1.0, -52);
+  for (std::size_t l = 0; l < n; ++l) {
+    tst1 = std::max(tst1, std::fabs(d[l]) + std::fabs(e[l]));
+    std::size_t m = l;
+    while (m < n - 1 && std::fabs(e[m]) > eps * tst1) ++m;
+    if (m > l) {
+      int iter = 0;
+      do {
+        if (++iter > 200) return false;
+        double g = d[l];
+        double p = (d[l + 1] - g) / (2.0 * e[l]);
+        double r = std::hypot(p, 1.0);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const double dl1 = d[l + 1];
+        double h = g - d[l];
+        for (std::size_t i = l + 2; i < n; ++i) d[i] -= h;
+        f += h;
+        p = d[m];
+        double c = 1.0, c2 = 1.0, c3 = 1.0, s = 0.0, s2 = 0.0;
+        const double el1 = e[l + 1];
+        for (std::size_t i = m; i-- > l;) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = std::hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          double* wi = &w[i * n];
+          double* wi1 = &w[(i + 1) * n];
+          for (std::size_t k = 0; k < n; ++k) {
+            const double t = wi1[k];
+            wi1[k] = s * wi[k] + c * t;
+            wi[k] = c * wi[k] - s * t;
+          }
+        }
+        p = -s * s2 * c3 * el1 * e[l] / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (std::fabs(e[l]) > eps * tst1);
+    }
+    d[l] += f;
+    e[l] = 0.0;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+/**
+ * @brief Eigen-decomposition of a symmetric matrix.
+ * @param a        n x n row-major (only symmetry is assumed; a is consumed)
+ * @param values   out: eigenvalues, decreasing
+ * @param vectors  out: n x n, row i the unit eigenvector of values[i]
+ */
+inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values, std::vector<double>& vectors) {
+  if (n == 0 || a.size() != n * n) return {errc::dimension_mismatch, "symmetric_eigen needs an n x n matrix"};
+  std::vector<double> d, e;
+  detail::householder_tridiagonalize(a, n, d, e);
+  std::vector<double> w(n * n);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < n; ++c) w[c * n + r] = a[r * n + c];
+  if (!detail::tridiagonal_ql(w, n, d, e)) return {errc::unsupported, "eigenvalue iteration did not converge"};
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t p, std::size_t q) { return d[p] > d[q]; });
+  values.resize(n);
+  vectors.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    values[i] = d[order[i]];
+    std::copy(w.begin() + static_cast<std::ptrdiff_t>(order[i] * n), w.begin() + static_cast<std::ptrdiff_t>((order[i] + 1) * n),
+              vectors.begin() + static_cast<std::ptrdiff_t>(i * n));
+  }
+  return {};
+}
+
+/**
+ * @brief Principal components of the rows of `x`, estimated from at most `max_rows` evenly spaced
+ * rows (the mean uses every row).
+ */
+inline status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out) {
+  const std::size_t n = x.rows(), d = x.cols();
+  if (n == 0 || d == 0) return {errc::empty_input, "PCA needs data"};
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < d; ++t) mean[t] += static_cast<double>(x(i, t));
+  for (auto& m : mean) m /= static_cast<double>(n);
+  const std::size_t step = max_rows == 0 || n <= max_rows ? 1 : (n + max_rows - 1) / max_rows;
+  // Covariance of the centred sample: one rank-1 update per row, accumulated in float blocks
+  // of 256 rows and summed in double.
+  std::vector<double> cov(d * d, 0.0);
+  std::vector<float> block(d * d, 0.0f), centred(d);
+  std::size_t used = 0, in_block = 0;
+  auto flush = [&] {
+    for (std::size_t i = 0; i < d * d; ++i) cov[i] += static_cast<double>(block[i]);
+    std::fill(block.begin(), block.end(), 0.0f);
+    in_block = 0;
+  };
+  for (std::size_t i = 0; i < n; i += step) {
+    for (std::size_t t = 0; t < d; ++t) centred[t] = static_cast<float>(static_cast<double>(x(i, t)) - mean[t]);
+    for (std::size_t r = 0; r < d; ++r) {
+      const float cr = centred[r];
+      float* row = block.data() + r * d;
+      for (std::size_t c = 0; c < d; ++c) row[c] += cr * centred[c];
+    }
+    ++used;
+    if (++in_block == 256) flush();
+  }
+  flush();
+  for (auto& c : cov) c /= static_cast<double>(used);
+  std::vector<double> vectors;
+  RVQ_TRY(symmetric_eigen(std::move(cov), d, out.variances, vectors));
+  out.dim = d;
+  out.mean.resize(d);
+  for (std::size_t t = 0; t < d; ++t) out.mean[t] = static_cast<float>(mean[t]);
+  out.components.resize(d * d);
+  for (std::size_t i = 0; i < d * d; ++i) out.components[i] = static_cast<float>(vectors[i]);
+  return {};
+}
+
+}  // namespace rvq
