@@ -58,8 +58,19 @@ def run_rvq(cli, train_path, test_path, layers, k, iterations, seed):
         out = subprocess.run([cli, "eval", "--model", model, "--input", test_path, "--json"], check=True,
                              capture_output=True, text=True).stdout
     r = json.loads(out)
-    return {"train_seconds": train_s, "mse": r["mse"], "rel_mse": r["rel_mse"],
+    return {"train_seconds": train_s, "mse": r["mse"], "rel_mse": r["rel_mse"], "layer_rel_mse": r["layer_rel_mse"],
             "encode_vectors_per_second": r["encode_vectors_per_second"], "threads": 1}
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return "unknown"
 
 
 def main():
@@ -86,11 +97,14 @@ def main():
     for name, x in (("faiss", f), ("rvq", r)):
         print(f"{name:8} {x['rel_mse']:12.6f} {x['mse']:10.4f} {x['train_seconds']:8.1f} {x['encode_vectors_per_second']:13.0f} {x['threads']}")
     print(f"rvq / faiss rel_mse: {ratio:.4f} ({(ratio - 1) * 100:+.2f}%)")
+    print("test rel_mse after each layer (decoding the first l layers):")
+    for name, x in (("faiss", f), ("rvq", r)):
+        print(f"{name:8} " + " ".join(f"{v:.5f}" for v in x["layer_rel_mse"]))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"layers": a.layers, "codewords": a.codewords, "iterations": a.iterations, "seed": a.seed,
                        "train_shape": list(train.shape), "test_shape": list(test.shape),
-                       "faiss": f, "rvq": r, "rel_mse_ratio": ratio}, fh, indent=2)
+                       "cpu": cpu_name(), "faiss": f, "rvq": r, "rel_mse_ratio": ratio}, fh, indent=2)
 
 
 if __name__ == "__main__":
