@@ -25,7 +25,8 @@ inline std::vector<float> gaussian(std::size_t n, std::size_t d, unsigned seed =
 
 /// Points around `c` well-separated centres of equal norm 100 in distinct directions (+-e_i),
 /// noise 0.1, so that every metric separates them; needs c <= 2 d. Labels out.
-inline std::vector<float> clusters(std::size_t c, std::size_t per, std::size_t d, std::vector<std::size_t>& label, unsigned seed = 7) {
+inline std::vector<float> clusters(std::size_t c, std::size_t per, std::size_t d, std::vector<std::size_t>& label,
+                                   unsigned seed = 7) {
   std::mt19937 g(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> centre(c * d);
@@ -45,10 +46,12 @@ double mse(const Q& q, const std::vector<float>& x, std::size_t n, std::size_t b
   const std::size_t d = q.dim(), l = q.layers();
   std::vector<std::uint16_t> codes(n * l);
   std::vector<float> y(n * d);
-  if (!q.encode_batch(rvq::matrix_view<const float>(x.data(), n, d), rvq::matrix_view<std::uint16_t>(codes.data(), n, l),
-                      rvq::encode_options{beam}))
+  if (!q.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
+                      rvq::matrix_view<std::uint16_t>(codes.data(), n, l), rvq::encode_options{beam}))
     return -1;
-  if (!q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, l), rvq::matrix_view<float>(y.data(), n, d))) return -1;
+  if (!q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, l),
+                      rvq::matrix_view<float>(y.data(), n, d)))
+    return -1;
   double e = 0;
   for (std::size_t i = 0; i < n * d; ++i) e += double(x[i] - y[i]) * double(x[i] - y[i]);
   return e / double(n);

@@ -56,17 +56,20 @@ TEMPLATE_LIST_TEST_CASE("an exact sum of codewords round-trips", "[quantizer]", 
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("batch encode equals single-vector encode, on strided views", "[quantizer]", rvq_test::metrics) {
+TEMPLATE_LIST_TEST_CASE("batch encode equals single-vector encode, on strided views", "[quantizer]",
+                        rvq_test::metrics) {
   const std::size_t n = 37, d = 19, layers = 3, k = 40, stride = 23;
   const auto q = make<dyn_q<TestType>>(rvq_test::gaussian(layers * k, d, 5), layers, k, d);
   auto x = rvq_test::gaussian(n, stride, 9);
   for (std::size_t beam : {std::size_t{1}, std::size_t{3}}) {
     std::vector<std::uint16_t> batch(n * 5, 0xffff);  // codes with a row stride of 5
-    REQUIRE(q.encode_batch(matrix_view<const float>(x.data(), n, d, stride), matrix_view<std::uint16_t>(batch.data(), n, layers, 5),
-                           rvq::encode_options{beam}).ok());
+    REQUIRE(q.encode_batch(matrix_view<const float>(x.data(), n, d, stride),
+                           matrix_view<std::uint16_t>(batch.data(), n, layers, 5), rvq::encode_options{beam})
+                .ok());
     for (std::size_t i = 0; i < n; ++i) {
       std::array<std::uint16_t, layers> one{};
-      REQUIRE(q.encode(span<const float>(x.data() + i * stride, d), span<std::uint16_t>(one), rvq::encode_options{beam}).ok());
+      REQUIRE(q.encode(span<const float>(x.data() + i * stride, d), span<std::uint16_t>(one), rvq::encode_options{beam})
+                  .ok());
       for (std::size_t l = 0; l < layers; ++l) CHECK(batch[i * 5 + l] == one[l]);
       CHECK(batch[i * 5 + 3] == 0xffff);  // the gap between strided rows is untouched
     }
@@ -92,7 +95,8 @@ TEMPLATE_LIST_TEST_CASE("beam width 1 is bit-identical to greedy", "[quantizer][
   }
   rvq::workspace small(q->workspace_for(1));  // the greedy workspace is too small for the beam path
   std::array<std::uint8_t, layers> c{};
-  CHECK(q->encode_beam(span<const float>(data.data(), d), span<std::uint8_t>(c), 1, small.view()).code() == rvq::errc::invalid_argument);
+  CHECK(q->encode_beam(span<const float>(data.data(), d), span<std::uint8_t>(c), 1, small.view()).code() ==
+        rvq::errc::invalid_argument);
 }
 
 TEST_CASE("beam search is not worse than greedy on average and improves with width", "[quantizer][beam]") {
@@ -104,7 +108,8 @@ TEST_CASE("beam search is not worse than greedy on average and improves with wid
   opt.iterations = 10;
   auto q = rvq::train(matrix_view<const float>(data.data(), n, d), opt);
   REQUIRE(q.ok());
-  const double g = rvq_test::mse(*q, data, n, 1), b4 = rvq_test::mse(*q, data, n, 4), b16 = rvq_test::mse(*q, data, n, 16);
+  const double g = rvq_test::mse(*q, data, n, 1), b4 = rvq_test::mse(*q, data, n, 4),
+               b16 = rvq_test::mse(*q, data, n, 16);
   CHECK(b4 <= g);
   CHECK(b16 <= b4 * 1.0001);
   CHECK(b16 < g);
@@ -129,7 +134,8 @@ TEMPLATE_LIST_TEST_CASE("ties go to the lowest codeword index", "[quantizer]", r
     std::vector<std::uint8_t> batch(2 * 2);
     std::vector<float> xx = {1, 2, 3, 4, 1, 2, 3, 4};
     REQUIRE(q.encode_batch(matrix_view<const float>(xx.data(), 2, d), matrix_view<std::uint8_t>(batch.data(), 2, 2),
-                           rvq::encode_options{beam}).ok());
+                           rvq::encode_options{beam})
+                .ok());
     CHECK(batch[0] == 2);
     CHECK(batch[2] == 2);
   }
@@ -158,7 +164,8 @@ TEST_CASE("layers may have different K; partial decode sums the first n codeword
   CHECK(q->encode(span<const float>(x), span<std::uint8_t>(small)).code() == rvq::errc::too_many_codewords);
   // beam above the smallest K
   std::array<std::uint16_t, 3> c16{};
-  CHECK(q->encode(span<const float>(x), span<std::uint16_t>(c16), rvq::encode_options{5}).code() == rvq::errc::bad_beam);
+  CHECK(q->encode(span<const float>(x), span<std::uint16_t>(c16), rvq::encode_options{5}).code() ==
+        rvq::errc::bad_beam);
   CHECK(q->encode(span<const float>(x), span<std::uint16_t>(c16), rvq::encode_options{4}).ok());
 }
 
@@ -176,14 +183,15 @@ TEST_CASE("every bad input is a status, never undefined behaviour", "[quantizer]
     CHECK(q.encode(span<const float>(x), span<std::uint8_t>(long_codes)).code() == rvq::errc::dimension_mismatch);
     CHECK(q.decode(span<const std::uint8_t>(c), span<float>(wrong)).code() == rvq::errc::dimension_mismatch);
     std::vector<std::uint8_t> codes(3 * layers);
-    CHECK(q.encode_batch(matrix_view<const float>(x.data(), 1, d), matrix_view<std::uint8_t>(codes.data(), 3, layers)).code() ==
-          rvq::errc::dimension_mismatch);
+    CHECK(q.encode_batch(matrix_view<const float>(x.data(), 1, d), matrix_view<std::uint8_t>(codes.data(), 3, layers))
+              .code() == rvq::errc::dimension_mismatch);
   }
   SECTION("NaN and Inf in the input, with the row") {
     std::vector<float> xs(3 * d, 0.0f);
     xs[2 * d + 1] = std::nanf("");
     std::vector<std::uint8_t> codes(3 * layers, 0);
-    const auto s = q.encode_batch(matrix_view<const float>(xs.data(), 3, d), matrix_view<std::uint8_t>(codes.data(), 3, layers));
+    const auto s =
+        q.encode_batch(matrix_view<const float>(xs.data(), 3, d), matrix_view<std::uint8_t>(codes.data(), 3, layers));
     CHECK(s.code() == rvq::errc::non_finite);
     CHECK(s.where() == 2);
     CHECK(std::string(s.where_unit()) == "row");
@@ -192,7 +200,8 @@ TEST_CASE("every bad input is a status, never undefined behaviour", "[quantizer]
   }
   SECTION("beam width 0 or above K") {
     CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{0}).code() == rvq::errc::bad_beam);
-    CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{k + 1}).code() == rvq::errc::bad_beam);
+    CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{k + 1}).code() ==
+          rvq::errc::bad_beam);
     CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{k}).ok());
   }
   SECTION("out-of-range codes on decode, output untouched") {
@@ -204,7 +213,8 @@ TEST_CASE("every bad input is a status, never undefined behaviour", "[quantizer]
     CHECK(y[0] == 42.0f);
     std::vector<std::uint8_t> rows = {0, 0, 0, 9};
     std::vector<float> out(2 * d);
-    const auto sb = q.decode_batch(matrix_view<const std::uint8_t>(rows.data(), 2, layers), matrix_view<float>(out.data(), 2, d));
+    const auto sb =
+        q.decode_batch(matrix_view<const std::uint8_t>(rows.data(), 2, layers), matrix_view<float>(out.data(), 2, d));
     CHECK(sb.code() == rvq::errc::code_out_of_range);
     CHECK(sb.where() == 1);
     CHECK(q.decode(span<const std::uint8_t>(c), span<float>(y), layers + 1).code() == rvq::errc::invalid_argument);
@@ -212,7 +222,8 @@ TEST_CASE("every bad input is a status, never undefined behaviour", "[quantizer]
   SECTION("workspace too small") {
     std::vector<float> f(1);
     std::vector<std::uint32_t> u(1);
-    CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{2}, rvq::workspace_view{span<float>(f), span<std::uint32_t>(u)})
+    CHECK(q.encode(span<const float>(x), span<std::uint8_t>(c), rvq::encode_options{2},
+                   rvq::workspace_view{span<float>(f), span<std::uint32_t>(u)})
               .code() == rvq::errc::invalid_argument);
   }
   SECTION("empty quantizer") {
@@ -226,15 +237,18 @@ TEST_CASE("every bad input is a status, never undefined behaviour", "[quantizer]
     auto r = dyn_q<rvq::l2>::from_codebooks(span<const float>(nan_cb), layers, k, d);
     CHECK(r.error().code() == rvq::errc::non_finite);
     CHECK(r.error().where() == 7);
-    CHECK(dyn_q<rvq::l2>::from_codebooks(span<const float>(cb), layers, k, d + 1).error().code() == rvq::errc::dimension_mismatch);
+    CHECK(dyn_q<rvq::l2>::from_codebooks(span<const float>(cb), layers, k, d + 1).error().code() ==
+          rvq::errc::dimension_mismatch);
     CHECK(dyn_q<rvq::l2>::from_codebooks(span<const float>(cb), 0, k, d).error().code() == rvq::errc::empty_input);
     std::vector<float> big(70000);
-    CHECK(dyn_q<rvq::l2>::from_codebooks(span<const float>(big), 1, 70000, 1).error().code() == rvq::errc::too_many_codewords);
+    CHECK(dyn_q<rvq::l2>::from_codebooks(span<const float>(big), 1, 70000, 1).error().code() ==
+          rvq::errc::too_many_codewords);
   }
   SECTION("malformed views") {
     std::vector<std::uint8_t> codes(layers);
-    CHECK(q.encode_batch(matrix_view<const float>(x.data(), 1, d, d - 1), matrix_view<std::uint8_t>(codes.data(), 1, layers)).code() ==
-          rvq::errc::invalid_argument);
+    CHECK(q.encode_batch(matrix_view<const float>(x.data(), 1, d, d - 1),
+                         matrix_view<std::uint8_t>(codes.data(), 1, layers))
+              .code() == rvq::errc::invalid_argument);
   }
 }
 
@@ -251,7 +265,8 @@ constexpr std::array<float, 3 * 8 * 5> static_cb = [] {
 }();
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("static extents: constexpr model, no heap, same codes as dynamic", "[quantizer][static]", rvq_test::metrics) {
+TEMPLATE_LIST_TEST_CASE("static extents: constexpr model, no heap, same codes as dynamic", "[quantizer][static]",
+                        rvq_test::metrics) {
   using sq = rvq::quantizer<rvq::config<rvq::f32, TestType>, rvq::extents<3, 8, 5>>;
   static constexpr sq q{static_cb};  // constants computed at compile time: flash-resident
   STATIC_REQUIRE(std::is_same<typename sq::code_type, std::uint8_t>::value);

@@ -90,7 +90,10 @@ args parse(int argc, char** argv, const std::set<std::string>& valued, const std
       std::string name = s.substr(2), value;
       const auto eq = name.find('=');
       const bool inline_value = eq != std::string::npos;
-      if (inline_value) { value = name.substr(eq + 1); name = name.substr(0, eq); }
+      if (inline_value) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
       if (boolean.count(name)) {
         if (inline_value) throw usage_error{a.command + ": --" + name + " takes no value"};
         a.flags.insert(name);
@@ -127,9 +130,12 @@ rvq::metric_id parse_metric(const args& a) {
 template <class F>
 int with_metric(rvq::metric_id m, F&& f) {
   switch (m) {
-    case rvq::metric_id::l2: return f(rvq::l2{});
-    case rvq::metric_id::ip: return f(rvq::ip{});
-    case rvq::metric_id::cosine: return f(rvq::cosine{});
+    case rvq::metric_id::l2:
+      return f(rvq::l2{});
+    case rvq::metric_id::ip:
+      return f(rvq::ip{});
+    case rvq::metric_id::cosine:
+      return f(rvq::cosine{});
   }
   throw data_error{"unknown metric"};
 }
@@ -138,7 +144,8 @@ rvq::io::ndarray<float> read_matrix(const std::string& path) {
   rvq::io::ndarray<float> x;
   const rvq::status s = rvq::io::read_npy(path, x);
   if (!s) fail_file(path, s);
-  if (x.shape.size() != 2) throw data_error{path + ": expected a 2-D float32 array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
+  if (x.shape.size() != 2)
+    throw data_error{path + ": expected a 2-D float32 array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
   if (x.rows() == 0 || x.cols() == 0) throw data_error{path + ": the array is empty"};
   return x;
 }
@@ -166,14 +173,16 @@ void save(const Q& q, const std::string& path) {
 template <class Q>
 void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& path) {
   if (x.cols() != q.dim())
-    throw data_error{path + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " + std::to_string(q.dim())};
+    throw data_error{path + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
+                     std::to_string(q.dim())};
 }
 
 template <class Q>
 std::size_t beam_option(const args& a, const Q& q) {
   const std::size_t b = a.number("beam", 1, 1, 1u << 20);
   if (b > q.min_codewords())
-    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" + std::to_string(q.min_codewords()) + ")"};
+    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" +
+                      std::to_string(q.min_codewords()) + ")"};
   return b;
 }
 
@@ -184,7 +193,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // ---- commands ------------------------------------------------------------------------------
 
 int cmd_train(int argc, char** argv) {
-  const args a = parse(argc, argv, {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init", "progressive", "progressive-iterations"}, {"quiet"});
+  const args a = parse(argc, argv,
+                       {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init",
+                        "progressive", "progressive-iterations"},
+                       {"quiet"});
   if (!a.positional.empty()) throw usage_error{"train: unexpected argument '" + a.positional[0] + "'"};
   const std::string in = a.need("input"), out = a.need("output");
   rvq::train_options opt;
@@ -206,20 +218,26 @@ int cmd_train(int argc, char** argv) {
   opt.progressive_steps = a.number("progressive", 10, 0, 64);
   opt.progressive_iterations = a.number("progressive-iterations", 10, 0, 100000);
   const std::string init = a.get("init", "kmeans++");
-  if (init == "kmeans++") opt.init = rvq::kmeans_init::kmeanspp;
-  else if (init == "greedy-kmeans++") opt.init = rvq::kmeans_init::greedy_kmeanspp;
-  else if (init == "random") opt.init = rvq::kmeans_init::random;
-  else throw usage_error{"train: --init must be kmeans++, greedy-kmeans++ or random, got '" + init + "'"};
+  if (init == "kmeans++")
+    opt.init = rvq::kmeans_init::kmeanspp;
+  else if (init == "greedy-kmeans++")
+    opt.init = rvq::kmeans_init::greedy_kmeanspp;
+  else if (init == "random")
+    opt.init = rvq::kmeans_init::random;
+  else
+    throw usage_error{"train: --init must be kmeans++, greedy-kmeans++ or random, got '" + init + "'"};
   const rvq::metric_id metric = parse_metric(a);
   const bool progress = !a.flags.count("quiet") && RVQ_CLI_ISATTY(2);
 
   const auto x = read_matrix(in);
   for (std::size_t k : opt.codewords)
     if (k > x.rows())
-      throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" + std::to_string(x.rows()) + ")"};
+      throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" +
+                       std::to_string(x.rows()) + ")"};
   if (progress)
     opt.progress = [](const rvq::train_progress& p) {
-      std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  mse %.6g   ", p.layer + 1, p.layers, p.iteration + 1, p.iterations, p.mse);
+      std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  dims %zu  mse %.6g   ", p.layer + 1, p.layers,
+                   p.iteration + 1, p.iterations, p.dims, p.mse);
       std::fflush(stderr);
     };
   return with_metric(metric, [&](auto m) {
@@ -234,9 +252,11 @@ int cmd_train(int argc, char** argv) {
       double norm = 0;
       for (float v : x.values) norm += double(v) * double(v);
       norm /= double(x.rows());
-      std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(), q->max_codewords(), q->dim(), x.rows(), seconds_since(t0));
+      std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(),
+                  q->max_codewords(), q->dim(), x.rows(), seconds_since(t0));
       for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
-        std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l], report.layer_mse[l] / norm);
+        std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l],
+                    report.layer_mse[l] / norm);
       if (report.reseeded) std::printf("  re-seeded %zu empty clusters\n", report.reseeded);
       std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
     }
@@ -252,7 +272,9 @@ int cmd_import(int argc, char** argv) {
   rvq::io::ndarray<float> cb;
   const rvq::status s = rvq::io::read_npy(in, cb);
   if (!s) fail_file(in, s);
-  if (cb.shape.size() != 3) throw data_error{in + ": expected a float32 array of shape L x K x D, found " + std::to_string(cb.shape.size()) + "-D"};
+  if (cb.shape.size() != 3)
+    throw data_error{in + ": expected a float32 array of shape L x K x D, found " + std::to_string(cb.shape.size()) +
+                     "-D"};
   const std::size_t layers = cb.shape[0], k = cb.shape[1], dim = cb.shape[2];
   if (layers == 0 || k == 0 || dim == 0) throw data_error{in + ": the codebook array is empty"};
   if (layers > rvq::io::model_max_layers || k > 65536 || dim > rvq::io::model_max_dim)
@@ -279,7 +301,8 @@ int cmd_encode(int argc, char** argv) {
     auto encode_as = [&](auto code) {
       using code_t = decltype(code);
       std::vector<code_t> codes(x.rows() * q.layers());
-      const rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<code_t>(codes.data(), x.rows(), q.layers()), rvq::encode_options{beam});
+      const rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<code_t>(codes.data(), x.rows(), q.layers()),
+                                           rvq::encode_options{beam});
       if (!s) fail_file(in, s);
       const std::size_t shape[2] = {x.rows(), q.layers()};
       return rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
@@ -326,11 +349,13 @@ int cmd_eval(int argc, char** argv) {
     std::vector<std::uint16_t> codes(n * nl);
     rvq::workspace ws(q.workspace_for(beam));
     const auto t0 = std::chrono::steady_clock::now();
-    rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), n, nl), rvq::encode_options{beam}, ws.view());
+    rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), n, nl),
+                                   rvq::encode_options{beam}, ws.view());
     const double enc_s = seconds_since(t0);
     if (!s) fail_file(in, s);
     std::vector<float> y(n * d);
-    s = q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl), rvq::matrix_view<float>(y.data(), n, d));
+    s = q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl),
+                       rvq::matrix_view<float>(y.data(), n, d));
     if (!s) fail_file(in, s);
     double err = 0, norm = 0;
     for (std::size_t i = 0; i < n * d; ++i) {
@@ -367,16 +392,18 @@ int cmd_eval(int argc, char** argv) {
         std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", msn > 0 ? layer_err[l] / double(n) / msn : 0.0);
         lr += buf;
       }
-      std::printf("{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
-                  "\"beam\": %zu, \"element\": \"f32\", \"metric\": \"%s\", \"storage\": \"dense\", "
-                  "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
-                  "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
-                  "\"macs_per_vector\": %zu, \"layer_rel_mse\": [%s]}\n",
-                  n, d, nl, q.max_codewords(), ks.c_str(), beam, mt::name, mse, rel, msn, q.bits_per_vector(), enc_s, vps,
-                  f.codebook_bytes, f.macs_per_vector, lr.c_str());
+      std::printf(
+          "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
+          "\"beam\": %zu, \"element\": \"f32\", \"metric\": \"%s\", \"storage\": \"dense\", "
+          "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
+          "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
+          "\"macs_per_vector\": %zu, \"layer_rel_mse\": [%s]}\n",
+          n, d, nl, q.max_codewords(), ks.c_str(), beam, mt::name, mse, rel, msn, q.bits_per_vector(), enc_s, vps,
+          f.codebook_bytes, f.macs_per_vector, lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
-      std::printf("model            %zu layers x %zu codewords (%s, beam %zu)\n", nl, q.max_codewords(), mt::name, beam);
+      std::printf("model            %zu layers x %zu codewords (%s, beam %zu)\n", nl, q.max_codewords(), mt::name,
+                  beam);
       std::printf("mse              %.6g\n", mse);
       std::printf("rel_mse          %.6g\n", rel);
       std::printf("bits per vector  %zu\n", q.bits_per_vector());
@@ -420,8 +447,14 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage("no command given");
   const std::string cmd = argv[1];
   try {
-    if (cmd == "help" || cmd == "--help" || cmd == "-h") { std::fputs(usage_text, stdout); return 0; }
-    if (cmd == "--version") { std::printf("rvq %s\n", RVQ_VERSION_STRING); return 0; }
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    }
+    if (cmd == "--version") {
+      std::printf("rvq %s\n", RVQ_VERSION_STRING);
+      return 0;
+    }
     if (cmd == "train") return cmd_train(argc, argv);
     if (cmd == "import") return cmd_import(argc, argv);
     if (cmd == "encode") return cmd_encode(argc, argv);

@@ -13,8 +13,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<unsigned char> b;
-  if (!rvq::io::read_file(argv[1], b)) { std::fprintf(stderr, "rvq-idx2npy: %s: cannot read\n", argv[1]); return 1; }
-  auto be32 = [&](std::size_t o) { return std::size_t{b[o]} << 24 | std::size_t{b[o + 1]} << 16 | std::size_t{b[o + 2]} << 8 | b[o + 3]; };
+  if (!rvq::io::read_file(argv[1], b)) {
+    std::fprintf(stderr, "rvq-idx2npy: %s: cannot read\n", argv[1]);
+    return 1;
+  }
+  auto be32 = [&](std::size_t o) {
+    return std::size_t{b[o]} << 24 | std::size_t{b[o + 1]} << 16 | std::size_t{b[o + 2]} << 8 | b[o + 3];
+  };
   if (b.size() < 16 || b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != 3) {
     std::fprintf(stderr, "rvq-idx2npy: %s: not an IDX3 uint8 image file\n", argv[1]);
     return 1;
@@ -28,6 +33,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < n * d; ++i) x[i] = static_cast<float>(b[16 + i]) / 255.0f;
   const std::size_t shape[2] = {n, d};
   const rvq::status s = rvq::io::write_npy(argv[2], x.data(), rvq::span<const std::size_t>(shape));
-  if (!s) { std::fprintf(stderr, "rvq-idx2npy: %s: %s\n", argv[2], rvq::describe(s).c_str()); return 1; }
+  if (!s) {
+    std::fprintf(stderr, "rvq-idx2npy: %s: %s\n", argv[2], rvq::describe(s).c_str());
+    return 1;
+  }
   return 0;
 }

@@ -15,16 +15,26 @@ int main(int argc, char** argv) {
   std::string out_train, out_test;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--dim") dim = std::strtoul(v.c_str(), nullptr, 10);
-    else if (k == "--train") ntrain = std::strtoul(v.c_str(), nullptr, 10);
-    else if (k == "--test") ntest = std::strtoul(v.c_str(), nullptr, 10);
-    else if (k == "--seed") seed = std::strtoul(v.c_str(), nullptr, 10);
-    else if (k == "--out-train") out_train = v;
-    else if (k == "--out-test") out_test = v;
-    else { std::fprintf(stderr, "rvq-synth: unknown option %s\n", k.c_str()); return 2; }
+    if (k == "--dim")
+      dim = std::strtoul(v.c_str(), nullptr, 10);
+    else if (k == "--train")
+      ntrain = std::strtoul(v.c_str(), nullptr, 10);
+    else if (k == "--test")
+      ntest = std::strtoul(v.c_str(), nullptr, 10);
+    else if (k == "--seed")
+      seed = std::strtoul(v.c_str(), nullptr, 10);
+    else if (k == "--out-train")
+      out_train = v;
+    else if (k == "--out-test")
+      out_test = v;
+    else {
+      std::fprintf(stderr, "rvq-synth: unknown option %s\n", k.c_str());
+      return 2;
+    }
   }
   if (out_train.empty() || out_test.empty() || dim == 0 || ntrain == 0 || ntest == 0) {
-    std::fputs("usage: rvq-synth --out-train A.npy --out-test B.npy [--dim D] [--train N] [--test M] [--seed S]\n", stderr);
+    std::fputs("usage: rvq-synth --out-train A.npy --out-test B.npy [--dim D] [--train N] [--test M] [--seed S]\n",
+               stderr);
     return 2;
   }
   std::mt19937_64 g(seed);
@@ -48,7 +58,10 @@ int main(int argc, char** argv) {
     }
     const std::size_t shape[2] = {n, dim};
     const rvq::status s = rvq::io::write_npy(path, x.data(), rvq::span<const std::size_t>(shape));
-    if (!s) { std::fprintf(stderr, "rvq-synth: %s: %s\n", path.c_str(), rvq::describe(s).c_str()); std::exit(1); }
+    if (!s) {
+      std::fprintf(stderr, "rvq-synth: %s: %s\n", path.c_str(), rvq::describe(s).c_str());
+      std::exit(1);
+    }
   };
   make(ntrain, out_train);
   make(ntest, out_test);

@@ -37,4 +37,3 @@
 #define RVQ_RESTRICT
 #define RVQ_ALWAYS_INLINE inline
 #endif
-

@@ -22,7 +22,8 @@ namespace rvq {
  *
  * Any type with the same five member aliases works as a config too.
  */
-template <class Element = f32, class Metric = l2, class Storage = dense, class Parallel = sequential, class Simd = scalar>
+template <class Element = f32, class Metric = l2, class Storage = dense, class Parallel = sequential,
+          class Simd = scalar>
 struct config {
   using element = Element;
   using metric = Metric;
@@ -35,22 +36,33 @@ struct config {
 using default_config = config<>;
 
 namespace detail {
-template <class C, class = void> struct has_element : std::false_type {};
-template <class C> struct has_element<C, std::void_t<typename C::element>> : std::true_type {};
-template <class C, class = void> struct has_metric : std::false_type {};
-template <class C> struct has_metric<C, std::void_t<typename C::metric>> : std::true_type {};
-template <class C, class = void> struct has_storage : std::false_type {};
-template <class C> struct has_storage<C, std::void_t<typename C::storage>> : std::true_type {};
-template <class C, class = void> struct has_parallel : std::false_type {};
-template <class C> struct has_parallel<C, std::void_t<typename C::parallel>> : std::true_type {};
-template <class C, class = void> struct has_simd : std::false_type {};
-template <class C> struct has_simd<C, std::void_t<typename C::simd>> : std::true_type {};
+template <class C, class = void>
+struct has_element : std::false_type {};
+template <class C>
+struct has_element<C, std::void_t<typename C::element>> : std::true_type {};
+template <class C, class = void>
+struct has_metric : std::false_type {};
+template <class C>
+struct has_metric<C, std::void_t<typename C::metric>> : std::true_type {};
+template <class C, class = void>
+struct has_storage : std::false_type {};
+template <class C>
+struct has_storage<C, std::void_t<typename C::storage>> : std::true_type {};
+template <class C, class = void>
+struct has_parallel : std::false_type {};
+template <class C>
+struct has_parallel<C, std::void_t<typename C::parallel>> : std::true_type {};
+template <class C, class = void>
+struct has_simd : std::false_type {};
+template <class C>
+struct has_simd<C, std::void_t<typename C::simd>> : std::true_type {};
 
 /// Fails with a readable message when a config lacks an axis.
 template <class C>
 struct check_config {
   static_assert(has_element<C>::value, "rvq: the Config must define `using element = ...;` (rvq::f32)");
-  static_assert(has_metric<C>::value, "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
+  static_assert(has_metric<C>::value,
+                "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
   static_assert(has_storage<C>::value, "rvq: the Config must define `using storage = ...;` (rvq::dense)");
   static_assert(has_parallel<C>::value, "rvq: the Config must define `using parallel = ...;` (rvq::sequential)");
   static_assert(has_simd<C>::value, "rvq: the Config must define `using simd = ...;` (rvq::scalar)");

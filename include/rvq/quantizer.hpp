@@ -127,7 +127,8 @@ class quantizer {
   }
   /// Dynamic extents, every layer with the same K.
   template <class E = Extents, class = std::enable_if_t<E::is_dynamic>>
-  static result<quantizer> from_codebooks(span<const float> codebooks, std::size_t layers, std::size_t k, std::size_t dim) {
+  static result<quantizer> from_codebooks(span<const float> codebooks, std::size_t layers, std::size_t k,
+                                          std::size_t dim) {
     std::vector<std::size_t> ks(layers, k);
     return from_codebooks(codebooks, span<const std::size_t>(ks), dim);
   }
@@ -246,7 +247,8 @@ class quantizer {
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt,
                       workspace_view ws) const noexcept {
-    if (!x.valid() || !codes.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+    if (!x.valid() || !codes.valid())
+      return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
     if (codes.rows() != x.rows()) return {errc::dimension_mismatch, "codes must have one row per input vector"};
     RVQ_TRY(check_encode<Code>(x.cols(), codes.cols(), opt.beam, ws, parallel_traits_type::concurrency()));
     for (std::size_t i = 0; i < x.rows(); ++i) RVQ_TRY(check_finite_row(x.row(i), i));
@@ -257,7 +259,8 @@ class quantizer {
     parallel_traits_type::for_each(workers, [&](std::size_t w) {
       const std::size_t first = w * chunk;
       const std::size_t last = first + chunk < x.rows() ? first + chunk : x.rows();
-      workspace_view mine{ws.floats.subspan(w * per.floats, per.floats), ws.indices.subspan(w * per.indices, per.indices)};
+      workspace_view mine{ws.floats.subspan(w * per.floats, per.floats),
+                          ws.indices.subspan(w * per.indices, per.indices)};
       encode_rows(x, codes, first, last, opt.beam, mine);
     });
     return {};
@@ -296,8 +299,10 @@ class quantizer {
   /// Decode N rows of codes (N x at least n_layers) into N x dim() outputs; all codes are
   /// checked before anything is written.
   template <class Code>
-  status decode_batch(matrix_view<const Code> codes, matrix_view<float> out, std::size_t n_layers = all_layers) const noexcept {
-    if (!codes.valid() || !out.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  status decode_batch(matrix_view<const Code> codes, matrix_view<float> out,
+                      std::size_t n_layers = all_layers) const noexcept {
+    if (!codes.valid() || !out.valid())
+      return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
     if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
     const std::size_t n = n_layers == all_layers ? layers() : n_layers;
     RVQ_TRY(check_decode(codes.cols(), out.cols(), n));
@@ -320,7 +325,8 @@ class quantizer {
     workspace_size greedy{br * d + br, br};
     if (beam <= 1 && !beam_path) return greedy;
     workspace_size b{2 * beam * d + beam * k + 4 * beam, 2 * beam * l + 3 * beam};
-    return {b.floats > greedy.floats ? b.floats : greedy.floats, b.indices > greedy.indices ? b.indices : greedy.indices};
+    return {b.floats > greedy.floats ? b.floats : greedy.floats,
+            b.indices > greedy.indices ? b.indices : greedy.indices};
   }
 
  public:
@@ -383,7 +389,8 @@ class quantizer {
   template <class Code>
   status check_codes(const Code* codes, std::size_t n) const noexcept {
     for (std::size_t l = 0; l < n; ++l)
-      if (static_cast<std::size_t>(codes[l]) >= codewords(l)) return {errc::code_out_of_range, "code out of range", l, "layer"};
+      if (static_cast<std::size_t>(codes[l]) >= codewords(l))
+        return {errc::code_out_of_range, "code out of range", l, "layer"};
     return {};
   }
 
@@ -508,9 +515,15 @@ class quantizer {
         codes_next[i * nl + l] = top_code[i];
         cum_next[i] = top_total[i];
       }
-      float* tf = res_cur; res_cur = res_next; res_next = tf;
-      tf = cum_cur; cum_cur = cum_next; cum_next = tf;
-      std::uint32_t* tu = codes_cur; codes_cur = codes_next; codes_next = tu;
+      float* tf = res_cur;
+      res_cur = res_next;
+      res_next = tf;
+      tf = cum_cur;
+      cum_cur = cum_next;
+      cum_next = tf;
+      std::uint32_t* tu = codes_cur;
+      codes_cur = codes_next;
+      codes_next = tu;
       nb = ntop;
     }
     for (std::size_t l = 0; l < nl; ++l) codes[l] = static_cast<Code>(codes_cur[l]);

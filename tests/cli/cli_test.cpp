@@ -25,7 +25,8 @@ std::string slurp(const std::string& path) {
 
 run_result rvq_cli(const std::string& args) {
   const std::string out = rvq_test::temp_path("stdout.txt"), err = rvq_test::temp_path("stderr.txt");
-  const std::string cmd = std::string("\"") + RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
+  const std::string cmd =
+      std::string("\"") + RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
   int status = std::system(cmd.c_str());
 #ifdef WEXITSTATUS
   status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
@@ -51,7 +52,8 @@ double json_number(const std::string& json, const std::string& key) {
 
 TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   const std::string train = write_data("train.npy", 1200, 16, 1), test = write_data("test.npy", 300, 16, 2);
-  const std::string model = rvq_test::temp_path("m.rvq"), codes = rvq_test::temp_path("c.npy"), recon = rvq_test::temp_path("y.npy");
+  const std::string model = rvq_test::temp_path("m.rvq"), codes = rvq_test::temp_path("c.npy"),
+                    recon = rvq_test::temp_path("y.npy");
 
   auto r = rvq_cli("train --input " + train + " --layers 3 --codewords 32 --iterations 5 --seed 3 --output " + model);
   REQUIRE(r.code == 0);
@@ -113,7 +115,8 @@ TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   rvq::io::ndarray<float> y1;
   REQUIRE(rvq::io::read_npy(recon, y1).ok());
   double err1 = 0;
-  for (std::size_t i = 0; i < x.values.size(); ++i) err1 += double(x.values[i] - y1.values[i]) * double(x.values[i] - y1.values[i]);
+  for (std::size_t i = 0; i < x.values.size(); ++i)
+    err1 += double(x.values[i] - y1.values[i]) * double(x.values[i] - y1.values[i]);
   CHECK(err1 > err);
 
   r = rvq_cli("eval --model " + model + " --input " + test);
@@ -142,10 +145,11 @@ TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 2
 }
 
 TEST_CASE("cli: usage errors exit 2 and print the usage", "[cli][errors]") {
-  for (const char* args : {"", "frobnicate", "train --input", "train --output m.rvq", "train --input x.npy --output m.rvq --layers abc",
-                           "train --input x.npy --output m.rvq --layers 0", "train --input x.npy --output m.rvq --metric manhattan",
-                           "encode --model m.rvq --input x.npy", "eval --model m.rvq --input x.npy --bogus", "info",
-                           "train --input x.npy --output m.rvq --codewords 8,8 --layers 3", "train --quiet=yes --input x --output y"}) {
+  for (const char* args :
+       {"", "frobnicate", "train --input", "train --output m.rvq", "train --input x.npy --output m.rvq --layers abc",
+        "train --input x.npy --output m.rvq --layers 0", "train --input x.npy --output m.rvq --metric manhattan",
+        "encode --model m.rvq --input x.npy", "eval --model m.rvq --input x.npy --bogus", "info",
+        "train --input x.npy --output m.rvq --codewords 8,8 --layers 3", "train --quiet=yes --input x --output y"}) {
     INFO(args);
     const auto r = rvq_cli(args);
     CHECK(r.code == 2);
@@ -157,7 +161,9 @@ TEST_CASE("cli: usage errors exit 2 and print the usage", "[cli][errors]") {
 
 TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", "[cli][errors]") {
   const std::string train = write_data("t.npy", 200, 8, 1), model = rvq_test::temp_path("m2.rvq");
-  REQUIRE(rvq_cli("train --input " + train + " --layers 2 --codewords 16 --iterations 3 --quiet --output " + model).code == 0);
+  REQUIRE(
+      rvq_cli("train --input " + train + " --layers 2 --codewords 16 --iterations 3 --quiet --output " + model).code ==
+      0);
   const std::string missing = rvq_test::temp_path("missing.npy");
   const std::string out = rvq_test::temp_path("out.npy");
 
@@ -169,7 +175,8 @@ TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", 
   };
   expect(rvq_cli("train --input " + missing + " --output " + model), missing, "cannot open");
   expect(rvq_cli("info " + missing), missing, "cannot open");
-  expect(rvq_cli("train --input " + train + " --codewords 500 --output " + model), train, "above the number of training vectors");
+  expect(rvq_cli("train --input " + train + " --codewords 500 --output " + model), train,
+         "above the number of training vectors");
 
   const std::string garbage = rvq_test::temp_path("garbage.rvq");
   { std::ofstream(garbage) << "this is not a model"; }
@@ -178,7 +185,10 @@ TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", 
   expect(rvq_cli("info " + garbage), garbage, "magic");
 
   std::string bytes;
-  { std::ifstream f(model, std::ios::binary); bytes.assign(std::istreambuf_iterator<char>(f), {}); }
+  {
+    std::ifstream f(model, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(f), {});
+  }
   bytes[bytes.size() - 10] ^= 1;
   const std::string damaged = rvq_test::temp_path("damaged.rvq");
   { std::ofstream(damaged, std::ios::binary) << bytes; }
@@ -193,18 +203,22 @@ TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", 
   const std::string nanfile = rvq_test::temp_path("nan.npy");
   const std::size_t shape[2] = {20, 8};
   REQUIRE(rvq::io::write_npy(nanfile, nan.data(), rvq::span<const std::size_t>(shape)).ok());
-  expect(rvq_cli("encode --model " + model + " --input " + nanfile + " --output " + out), nanfile, "NaN or Inf (row 5)");
+  expect(rvq_cli("encode --model " + model + " --input " + nanfile + " --output " + out), nanfile,
+         "NaN or Inf (row 5)");
   expect(rvq_cli("train --input " + nanfile + " --codewords 4 --output " + model), nanfile, "NaN or Inf (row 5)");
 
   const std::vector<std::uint8_t> badcodes = {1, 2, 3, 200};
   const std::string codes = rvq_test::temp_path("bad_codes.npy");
   const std::size_t cshape[2] = {2, 2};
   REQUIRE(rvq::io::write_npy(codes, badcodes.data(), rvq::span<const std::size_t>(cshape)).ok());
-  expect(rvq_cli("decode --model " + model + " --input " + codes + " --output " + out), codes, "code out of range (row 1)");
-  expect(rvq_cli("decode --model " + model + " --input " + train + " --output " + out), train, "expected uint8 or uint16 codes");
+  expect(rvq_cli("decode --model " + model + " --input " + codes + " --output " + out), codes,
+         "code out of range (row 1)");
+  expect(rvq_cli("decode --model " + model + " --input " + train + " --output " + out), train,
+         "expected uint8 or uint16 codes");
 
   // Beam wider than K is a usage error.
   CHECK(rvq_cli("eval --model " + model + " --input " + train + " --beam 17").code == 2);
   // An output folder that does not exist.
-  expect(rvq_cli("encode --model " + model + " --input " + train + " --output " + missing + "/x/c.npy"), missing, "cannot create");
+  expect(rvq_cli("encode --model " + model + " --input " + train + " --output " + missing + "/x/c.npy"), missing,
+         "cannot create");
 }

@@ -22,8 +22,12 @@ std::string npy(int major, const std::string& dict, const std::string& data) {
   h += char(major);
   h += '\0';
   const std::size_t len = dict.size();
-  if (major == 1) { h += char(len & 0xff); h += char(len >> 8); }
-  else { for (int i = 0; i < 4; ++i) h += char((len >> (8 * i)) & 0xff); }
+  if (major == 1) {
+    h += char(len & 0xff);
+    h += char(len >> 8);
+  } else {
+    for (int i = 0; i < 4; ++i) h += char((len >> (8 * i)) & 0xff);
+  }
   return h + dict + data;
 }
 std::size_t leftover_temp_files(const std::string& dir) {
@@ -83,20 +87,31 @@ TEST_CASE("hostile or unsupported npy files get a clear error", "[io][npy][error
   const std::string p = rvq_test::temp_path("bad.npy");
   const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }\n";
   rvq::io::ndarray<float> r;
-  struct bad_case { std::string bytes; rvq::errc code; const char* what; };
+  struct bad_case {
+    std::string bytes;
+    rvq::errc code;
+    const char* what;
+  };
   const std::vector<bad_case> cases = {
       {"", rvq::errc::corrupt_file, "too short"},
       {std::string("\x93NUMPX\x01\x00\x00\x00", 10), rvq::errc::corrupt_file, "magic"},
       {npy(9, ok_dict, std::string(16, '\0')), rvq::errc::unsupported_version, "version"},
       {npy(1, ok_dict, std::string(15, '\0')), rvq::errc::corrupt_file, "shorter"},
       {npy(1, ok_dict, std::string(17, '\0')), rvq::errc::corrupt_file, "after"},
-      {npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::unsupported, "Fortran"},
-      {npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::unsupported, "big-endian"},
-      {npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(32, '\0')), rvq::errc::unsupported, "dtype"},
-      {npy(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", std::string(16, '\0')), rvq::errc::unsupported, "object"},
-      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n", std::string(16, '\0')), rvq::errc::corrupt_file, "shorter"},
-      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n", ""), rvq::errc::corrupt_file, "too large"},
-      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }\n", ""), rvq::errc::corrupt_file, "overflows"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", std::string(16, '\0')),
+       rvq::errc::unsupported, "Fortran"},
+      {npy(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(16, '\0')),
+       rvq::errc::unsupported, "big-endian"},
+      {npy(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }\n", std::string(32, '\0')),
+       rvq::errc::unsupported, "dtype"},
+      {npy(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", std::string(16, '\0')),
+       rvq::errc::unsupported, "object"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n", std::string(16, '\0')),
+       rvq::errc::corrupt_file, "shorter"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n", ""),
+       rvq::errc::corrupt_file, "too large"},
+      {npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }\n", ""),
+       rvq::errc::corrupt_file, "overflows"},
       {npy(1, "{'descr': '<f4', 'shape': (2, 2), }\n", std::string(16, '\0')), rvq::errc::corrupt_file, "lacks"},
       {npy(1, "{'descr': '<f4, 'fortran_order': False}", ""), rvq::errc::corrupt_file, "npy header"},
       {npy(1, "[1, 2]", ""), rvq::errc::corrupt_file, "dict"},
@@ -142,8 +157,12 @@ TEST_CASE("a model saved and loaded encodes identically", "[io][model]") {
   CHECK(std::equal(q.codebook_data(), q.codebook_data() + (16 + 8 + 300) * 7, l->codebook_data()));
   const auto x = rvq_test::gaussian(200, 7, 99);
   std::vector<std::uint16_t> a(200 * 3), b(200 * 3);
-  REQUIRE(q.encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7), rvq::matrix_view<std::uint16_t>(a.data(), 200, 3), {3}).ok());
-  REQUIRE(l->encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7), rvq::matrix_view<std::uint16_t>(b.data(), 200, 3), {3}).ok());
+  REQUIRE(q.encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7),
+                         rvq::matrix_view<std::uint16_t>(a.data(), 200, 3), {3})
+              .ok());
+  REQUIRE(l->encode_batch(rvq::matrix_view<const float>(x.data(), 200, 7),
+                          rvq::matrix_view<std::uint16_t>(b.data(), 200, 3), {3})
+              .ok());
   CHECK(a == b);
   // Loading under another metric is refused.
   CHECK(rvq::io::load_model<rvq::config<>>(p).error().code() == rvq::errc::invalid_argument);

@@ -16,9 +16,11 @@ int main() {
   int failures = 0;
   const float x[2] = {1.1f, 0.05f};
   std::uint8_t codes[2];
-  if (!fw.encode(rvq::span<const float>(x), rvq::span<std::uint8_t>(codes)) || codes[0] != 1 || codes[1] != 1) ++failures;
+  if (!fw.encode(rvq::span<const float>(x), rvq::span<std::uint8_t>(codes)) || codes[0] != 1 || codes[1] != 1)
+    ++failures;
   const float nan_x[2] = {__builtin_nanf(""), 0};
-  if (fw.encode(rvq::span<const float>(nan_x), rvq::span<std::uint8_t>(codes)).code() != rvq::errc::non_finite) ++failures;
+  if (fw.encode(rvq::span<const float>(nan_x), rvq::span<std::uint8_t>(codes)).code() != rvq::errc::non_finite)
+    ++failures;
 
   std::vector<float> data(400 * 3);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = float((i * 7919) % 101) / 101.0f;
@@ -29,7 +31,9 @@ int main() {
   auto q = rvq::train(rvq::matrix_view<const float>(data.data(), 400, 3), opt);
   if (!q) ++failures;
   opt.codewords = {1000};
-  if (rvq::train(rvq::matrix_view<const float>(data.data(), 400, 3), opt).error().code() != rvq::errc::too_many_codewords) ++failures;
+  if (rvq::train(rvq::matrix_view<const float>(data.data(), 400, 3), opt).error().code() !=
+      rvq::errc::too_many_codewords)
+    ++failures;
   std::printf("%d passed, %d failed\n", 4 - failures, failures);
   return failures == 0 ? 0 : 1;
 }

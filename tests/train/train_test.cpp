@@ -19,7 +19,8 @@ TEMPLATE_LIST_TEST_CASE("k-means recovers well-separated clusters", "[train][kme
   opt.iterations = 20;
   opt.seed = 3;
   opt.progressive_steps = 0;  // classic k-means++ and Lloyd (centres of equal variance on +-axes)
-  REQUIRE(rvq::kmeans<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), c * per, d), c, opt, centroids, &assign, &info)
+  REQUIRE(rvq::kmeans<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), c * per, d), c, opt,
+                                                       centroids, &assign, &info)
               .ok());
   // Every true cluster maps to exactly one centroid, and each centroid to one cluster.
   std::set<std::uint32_t> used;
@@ -99,7 +100,8 @@ TEST_CASE("training MSE falls with each layer", "[train]") {
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases overall", "[train]", rvq_test::metrics) {
+TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases overall", "[train]",
+                        rvq_test::metrics) {
   const std::size_t n = 2000, d = 12;
   const auto x = rvq_test::gaussian(n, d, 8);
   rvq::train_options opt;

@@ -29,19 +29,32 @@ enum class errc : std::uint8_t {
 /// @brief Short name of an error code.
 constexpr const char* to_string(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "ok";
-    case errc::invalid_argument: return "invalid argument";
-    case errc::dimension_mismatch: return "dimension mismatch";
-    case errc::empty_input: return "empty input";
-    case errc::non_finite: return "non-finite value";
-    case errc::too_many_codewords: return "too many codewords";
-    case errc::bad_beam: return "bad beam width";
-    case errc::code_out_of_range: return "code out of range";
-    case errc::io_error: return "i/o error";
-    case errc::corrupt_file: return "corrupt file";
-    case errc::unsupported_version: return "unsupported version";
-    case errc::unsupported: return "unsupported";
-    case errc::out_of_memory: return "out of memory";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::dimension_mismatch:
+      return "dimension mismatch";
+    case errc::empty_input:
+      return "empty input";
+    case errc::non_finite:
+      return "non-finite value";
+    case errc::too_many_codewords:
+      return "too many codewords";
+    case errc::bad_beam:
+      return "bad beam width";
+    case errc::code_out_of_range:
+      return "code out of range";
+    case errc::io_error:
+      return "i/o error";
+    case errc::corrupt_file:
+      return "corrupt file";
+    case errc::unsupported_version:
+      return "unsupported version";
+    case errc::unsupported:
+      return "unsupported";
+    case errc::out_of_memory:
+      return "out of memory";
   }
   return "unknown error";
 }
@@ -89,7 +102,9 @@ class result {
     ::new (static_cast<void*>(&storage_)) T(std::move(v));
   }
   /// A failed result; `s` must not be ok.
-  result(status s) noexcept : status_(s.ok() ? status{errc::invalid_argument, "result built from an ok status without a value"} : s), has_(false) {}
+  result(status s) noexcept
+      : status_(s.ok() ? status{errc::invalid_argument, "result built from an ok status without a value"} : s),
+        has_(false) {}
 
   result(const result& o) : status_(o.status_), has_(o.has_) {
     if (has_) ::new (static_cast<void*>(&storage_)) T(o.value());
@@ -98,11 +113,25 @@ class result {
     if (has_) ::new (static_cast<void*>(&storage_)) T(std::move(o.value()));
   }
   result& operator=(const result& o) {
-    if (this != &o) { reset(); status_ = o.status_; if (o.has_) { ::new (static_cast<void*>(&storage_)) T(o.value()); has_ = true; } }
+    if (this != &o) {
+      reset();
+      status_ = o.status_;
+      if (o.has_) {
+        ::new (static_cast<void*>(&storage_)) T(o.value());
+        has_ = true;
+      }
+    }
     return *this;
   }
   result& operator=(result&& o) noexcept(std::is_nothrow_move_constructible<T>::value) {
-    if (this != &o) { reset(); status_ = o.status_; if (o.has_) { ::new (static_cast<void*>(&storage_)) T(std::move(o.value())); has_ = true; } }
+    if (this != &o) {
+      reset();
+      status_ = o.status_;
+      if (o.has_) {
+        ::new (static_cast<void*>(&storage_)) T(std::move(o.value()));
+        has_ = true;
+      }
+    }
     return *this;
   }
   ~result() { reset(); }
@@ -122,7 +151,12 @@ class result {
  private:
   T* ptr() noexcept { return std::launder(reinterpret_cast<T*>(&storage_)); }
   const T* ptr() const noexcept { return std::launder(reinterpret_cast<const T*>(&storage_)); }
-  void reset() noexcept { if (has_) { ptr()->~T(); has_ = false; } }
+  void reset() noexcept {
+    if (has_) {
+      ptr()->~T();
+      has_ = false;
+    }
+  }
 
   status status_;
   bool has_;
@@ -130,9 +164,9 @@ class result {
 };
 
 /// Returns the status from the enclosing function when it is not ok.
-#define RVQ_TRY(expr)                       \
-  do {                                      \
-    ::rvq::status rvq_try_status_ = (expr); \
+#define RVQ_TRY(expr)                                  \
+  do {                                                 \
+    ::rvq::status rvq_try_status_ = (expr);            \
     if (!rvq_try_status_.ok()) return rvq_try_status_; \
   } while (0)
 

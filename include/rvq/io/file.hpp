@@ -83,7 +83,10 @@ class atomic_writer {
 #endif
     temp_ = path + ".tmp-" + std::to_string(pid) + "-" + std::to_string(counter++);
     file_ = std::fopen(temp_.c_str(), "wb");
-    if (!file_) { temp_.clear(); return {errc::io_error, "cannot create a file in the output folder"}; }
+    if (!file_) {
+      temp_.clear();
+      return {errc::io_error, "cannot create a file in the output folder"};
+    }
     failed_ = false;
     return {};
   }
@@ -103,7 +106,11 @@ class atomic_writer {
 #endif
     ok = (std::fclose(file_) == 0) && ok;
     file_ = nullptr;
-    if (!ok) { std::remove(temp_.c_str()); temp_.clear(); return {errc::io_error, "write error (disk full?)"}; }
+    if (!ok) {
+      std::remove(temp_.c_str());
+      temp_.clear();
+      return {errc::io_error, "write error (disk full?)"};
+    }
     if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
       std::remove(temp_.c_str());
       temp_.clear();
@@ -115,8 +122,14 @@ class atomic_writer {
 
   /// Drops the temporary file, leaving the target as it was.
   void abort() noexcept {
-    if (file_) { std::fclose(file_); file_ = nullptr; }
-    if (!temp_.empty()) { std::remove(temp_.c_str()); temp_.clear(); }
+    if (file_) {
+      std::fclose(file_);
+      file_ = nullptr;
+    }
+    if (!temp_.empty()) {
+      std::remove(temp_.c_str());
+      temp_.clear();
+    }
   }
 
  private:

@@ -66,13 +66,18 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   info.dim = get_u32le(p + 32);
   const std::uint32_t flags = get_u32le(p + 36);
   const std::uint64_t payload = get_u64le(p + 40);
-  if (element != static_cast<std::uint32_t>(element_id::f32)) return {errc::corrupt_file, "unknown element type id", 16, "byte"};
+  if (element != static_cast<std::uint32_t>(element_id::f32))
+    return {errc::corrupt_file, "unknown element type id", 16, "byte"};
   if (metric < 1 || metric > 3) return {errc::corrupt_file, "unknown metric id", 20, "byte"};
-  if (storage != static_cast<std::uint32_t>(storage_id::dense)) return {errc::corrupt_file, "unknown storage id", 24, "byte"};
-  if (info.layers == 0 || info.layers > model_max_layers) return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
-  if (info.dim == 0 || info.dim > model_max_dim) return {errc::corrupt_file, "dimension out of range (1 to 2^24)", 32, "byte"};
+  if (storage != static_cast<std::uint32_t>(storage_id::dense))
+    return {errc::corrupt_file, "unknown storage id", 24, "byte"};
+  if (info.layers == 0 || info.layers > model_max_layers)
+    return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
+  if (info.dim == 0 || info.dim > model_max_dim)
+    return {errc::corrupt_file, "dimension out of range (1 to 2^24)", 32, "byte"};
   if (flags != 0) return {errc::corrupt_file, "unknown flags", 36, "byte"};
-  if (header != model_fixed_header + 4 * info.layers) return {errc::corrupt_file, "header size disagrees with the layer count", 12, "byte"};
+  if (header != model_fixed_header + 4 * info.layers)
+    return {errc::corrupt_file, "header size disagrees with the layer count", 12, "byte"};
   if (size < header + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
   info.element = static_cast<element_id>(element);
   info.metric = static_cast<metric_id>(metric);
@@ -81,13 +86,15 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   std::uint64_t total = 0;
   for (std::size_t l = 0; l < info.layers; ++l) {
     const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536) return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
+    if (k == 0 || k > 65536)
+      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
     info.codewords[l] = k;
     total += k;
   }
   const std::uint64_t expect = total * info.dim * 4;  // < 2^12 * 2^16 * 2^24 * 4: no overflow
   if (payload != expect) return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
-  if (size - header - 4 != payload) return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
+  if (size - header - 4 != payload)
+    return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
   info.header_bytes = header;
   info.payload_bytes = static_cast<std::size_t>(payload);
   info.file_bytes = size;

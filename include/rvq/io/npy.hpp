@@ -21,7 +21,9 @@ namespace rvq::io {
 enum class npy_dtype : std::uint8_t { f32, u8, u16 };
 
 /// Bytes of one element.
-constexpr std::size_t npy_itemsize(npy_dtype t) noexcept { return t == npy_dtype::u8 ? 1 : t == npy_dtype::u16 ? 2 : 4; }
+constexpr std::size_t npy_itemsize(npy_dtype t) noexcept {
+  return t == npy_dtype::u8 ? 1 : t == npy_dtype::u16 ? 2 : 4;
+}
 
 /// What a .npy header says.
 struct npy_header {
@@ -72,9 +74,12 @@ class npy_dict_parser {
         RVQ_TRY(parse_string(descr));
         have_descr = true;
       } else if (key == "fortran_order") {
-        if (match("True")) fortran = true;
-        else if (match("False")) fortran = false;
-        else return fail("npy header: fortran_order must be True or False");
+        if (match("True"))
+          fortran = true;
+        else if (match("False"))
+          fortran = false;
+        else
+          return fail("npy header: fortran_order must be True or False");
         have_order = true;
       } else if (key == "shape") {
         RVQ_TRY(parse_shape(h.shape));
@@ -90,20 +95,31 @@ class npy_dict_parser {
     }
     if (!have_descr || !have_order || !have_shape) return fail("npy header lacks descr, fortran_order or shape");
     if (fortran) return {errc::unsupported, "Fortran-order .npy arrays are not supported (save with C order)"};
-    if (descr == "<f4") h.dtype = npy_dtype::f32;
-    else if (descr == "|u1" || descr == "<u1" || descr == "u1") h.dtype = npy_dtype::u8;
-    else if (descr == "<u2") h.dtype = npy_dtype::u16;
-    else if (!descr.empty() && descr[0] == '>') return {errc::unsupported, "big-endian .npy arrays are not supported"};
-    else if (descr == "|O" || descr == "O") return {errc::unsupported, "object arrays are not supported"};
-    else return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, uint8 and uint16)"};
+    if (descr == "<f4")
+      h.dtype = npy_dtype::f32;
+    else if (descr == "|u1" || descr == "<u1" || descr == "u1")
+      h.dtype = npy_dtype::u8;
+    else if (descr == "<u2")
+      h.dtype = npy_dtype::u16;
+    else if (!descr.empty() && descr[0] == '>')
+      return {errc::unsupported, "big-endian .npy arrays are not supported"};
+    else if (descr == "|O" || descr == "O")
+      return {errc::unsupported, "object arrays are not supported"};
+    else
+      return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, uint8 and uint16)"};
     return {};
   }
 
  private:
   status fail(const char* m) const { return {errc::corrupt_file, m, base_ + i_, "byte"}; }
-  void skip_ws() { while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_; }
+  void skip_ws() {
+    while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_;
+  }
   bool eat(char c) {
-    if (i_ < n_ && p_[i_] == c) { ++i_; return true; }
+    if (i_ < n_ && p_[i_] == c) {
+      ++i_;
+      return true;
+    }
     return false;
   }
   bool match(const char* word) {
@@ -131,7 +147,8 @@ class npy_dict_parser {
     for (;;) {
       skip_ws();
       if (eat(')')) break;
-      if (i_ >= n_ || p_[i_] < '0' || p_[i_] > '9') return fail("npy header: shape entries must be non-negative integers");
+      if (i_ >= n_ || p_[i_] < '0' || p_[i_] > '9')
+        return fail("npy header: shape entries must be non-negative integers");
       std::size_t v = 0;
       while (i_ < n_ && p_[i_] >= '0' && p_[i_] <= '9') {
         const std::size_t digit = static_cast<std::size_t>(p_[i_] - '0');
@@ -188,10 +205,12 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
   for (std::size_t e : h.shape)
     if (!rvq::detail::checked_mul(count, e, count)) return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
   std::size_t bytes = 0;
-  if (!rvq::detail::checked_mul(count, npy_itemsize(h.dtype), bytes)) return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
+  if (!rvq::detail::checked_mul(count, npy_itemsize(h.dtype), bytes))
+    return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
   const std::size_t avail = size - h.data_offset;
   if (avail < bytes) return {errc::corrupt_file, "npy data shorter than its shape says (truncated file)", size, "byte"};
-  if (avail > bytes) return {errc::corrupt_file, "npy file has bytes after the array data", h.data_offset + bytes, "byte"};
+  if (avail > bytes)
+    return {errc::corrupt_file, "npy file has bytes after the array data", h.data_offset + bytes, "byte"};
   h.count = count;
   return {};
 }
@@ -204,16 +223,23 @@ status read_npy_as(const std::string& path, ndarray<T>& out, bool accept_f32, bo
   npy_header h;
   RVQ_TRY(parse_npy_header(bytes.data(), bytes.size(), h));
   const bool is_code = h.dtype == npy_dtype::u8 || h.dtype == npy_dtype::u16;
-  if (h.dtype == npy_dtype::f32 && !accept_f32) return {errc::unsupported, "expected uint8 or uint16 codes, found float32"};
+  if (h.dtype == npy_dtype::f32 && !accept_f32)
+    return {errc::unsupported, "expected uint8 or uint16 codes, found float32"};
   if (is_code && !accept_codes) return {errc::unsupported, "expected float32 data, found an integer array"};
   out.shape = h.shape;
   out.values.resize(h.count);
   const unsigned char* p = bytes.data() + h.data_offset;
   for (std::size_t i = 0; i < h.count; ++i) {
     switch (h.dtype) {
-      case npy_dtype::f32: out.values[i] = static_cast<T>(io::detail::get_f32le(p + 4 * i)); break;
-      case npy_dtype::u8: out.values[i] = static_cast<T>(p[i]); break;
-      case npy_dtype::u16: out.values[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8); break;
+      case npy_dtype::f32:
+        out.values[i] = static_cast<T>(io::detail::get_f32le(p + 4 * i));
+        break;
+      case npy_dtype::u8:
+        out.values[i] = static_cast<T>(p[i]);
+        break;
+      case npy_dtype::u16:
+        out.values[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8);
+        break;
     }
   }
   return {};
@@ -238,7 +264,9 @@ inline std::string npy_header_text(npy_dtype t, span<const std::size_t> shape) {
 }  // namespace detail
 
 /// Read a float32 array (any number of dimensions, C order).
-inline status read_npy(const std::string& path, ndarray<float>& out) { return detail::read_npy_as(path, out, true, false); }
+inline status read_npy(const std::string& path, ndarray<float>& out) {
+  return detail::read_npy_as(path, out, true, false);
+}
 
 /// Read uint8 or uint16 codes, widened to uint16.
 inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
@@ -251,9 +279,12 @@ inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
  */
 template <class T>
 status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
-  static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value || std::is_same<T, std::uint16_t>::value,
-                "rvq::io::write_npy: float, uint8_t or uint16_t");
-  constexpr npy_dtype t = std::is_same<T, float>::value ? npy_dtype::f32 : std::is_same<T, std::uint8_t>::value ? npy_dtype::u8 : npy_dtype::u16;
+  static_assert(
+      std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value || std::is_same<T, std::uint16_t>::value,
+      "rvq::io::write_npy: float, uint8_t or uint16_t");
+  constexpr npy_dtype t = std::is_same<T, float>::value          ? npy_dtype::f32
+                          : std::is_same<T, std::uint8_t>::value ? npy_dtype::u8
+                                                                 : npy_dtype::u16;
   std::size_t count = 1;
   for (std::size_t e : shape)
     if (!rvq::detail::checked_mul(count, e, count)) return {errc::invalid_argument, "array shape overflows"};
@@ -272,9 +303,14 @@ status write_npy(const std::string& path, const T* data, span<const std::size_t>
     const std::size_t n = count - i < chunk ? count - i : chunk;
     buf.resize(n * sizeof(T));
     for (std::size_t j = 0; j < n; ++j) {
-      if constexpr (std::is_same<T, float>::value) io::detail::put_f32le(buf.data() + 4 * j, data[i + j]);
-      else if constexpr (std::is_same<T, std::uint8_t>::value) buf[j] = data[i + j];
-      else { buf[2 * j] = static_cast<unsigned char>(data[i + j] & 0xff); buf[2 * j + 1] = static_cast<unsigned char>(data[i + j] >> 8); }
+      if constexpr (std::is_same<T, float>::value)
+        io::detail::put_f32le(buf.data() + 4 * j, data[i + j]);
+      else if constexpr (std::is_same<T, std::uint8_t>::value)
+        buf[j] = data[i + j];
+      else {
+        buf[2 * j] = static_cast<unsigned char>(data[i + j] & 0xff);
+        buf[2 * j + 1] = static_cast<unsigned char>(data[i + j] >> 8);
+      }
     }
     w.write(buf.data(), buf.size());
   }

@@ -27,9 +27,12 @@ enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3 };
 /// @ingroup metric
 constexpr const char* to_string(metric_id m) noexcept {
   switch (m) {
-    case metric_id::l2: return "l2";
-    case metric_id::ip: return "ip";
-    case metric_id::cosine: return "cos";
+    case metric_id::l2:
+      return "l2";
+    case metric_id::ip:
+      return "ip";
+    case metric_id::cosine:
+      return "cos";
   }
   return "unknown";
 }

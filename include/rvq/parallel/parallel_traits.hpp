@@ -12,8 +12,9 @@ namespace rvq {
 /// @ingroup parallel
 template <class Parallel>
 struct parallel_traits {
-  static_assert(detail::always_false<Parallel>,
-                "rvq: unknown parallel policy. Valid parallel policies: rvq::sequential (<rvq/parallel/sequential.hpp>)");
+  static_assert(
+      detail::always_false<Parallel>,
+      "rvq: unknown parallel policy. Valid parallel policies: rvq::sequential (<rvq/parallel/sequential.hpp>)");
 };
 
 }  // namespace rvq

@@ -70,11 +70,13 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
   constexpr const float* data() const noexcept { return cw_; }
   constexpr std::size_t total_codewords() const noexcept { return L * K; }
 
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx, float* score) const noexcept {
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
     for (std::size_t i = 0; i < nrows; ++i)
       Kernels::argmin_rows(rows[i], D, codeword(l, 0), K, &bias_[l * K], &scale_[l * K], idx[i], score[i]);
   }
-  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out, std::size_t stride) const noexcept {
+  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
+              std::size_t stride) const noexcept {
     for (std::size_t i = 0; i < nrows; ++i)
       Kernels::scores_rows(rows[i], D, codeword(l, 0), K, &bias_[l * K], &scale_[l * K], out + i * stride);
   }
@@ -158,11 +160,13 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   const float* data() const noexcept { return cw_.data(); }
   std::size_t total_codewords() const noexcept { return cw_.size() / (dim_ ? dim_ : 1); }
 
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx, float* score) const noexcept {
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
     Kernels::argmin_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + first_[l],
                            scale_.data() + first_[l], idx, score);
   }
-  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out, std::size_t stride) const noexcept {
+  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
+              std::size_t stride) const noexcept {
     Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + first_[l],
                            scale_.data() + first_[l], out, stride);
   }

@@ -46,7 +46,8 @@ struct kmeans_options {
 /// One Lloyd iteration, for progress reports.
 struct kmeans_progress {
   std::size_t iteration = 0, iterations = 0;
-  double mse = 0;  ///< mean squared distance of the points to their centroids before this update
+  double mse = 0;        ///< mean squared distance of the points to their centroids before this update
+  std::size_t dims = 0;  ///< dimensions clustered in (below D during progressive-dimension steps)
 };
 
 /// What a kmeans() run did.
@@ -102,7 +103,8 @@ inline std::size_t draw_weighted(const std::vector<float>& weight, double total,
 }
 
 /// k-means++ seeding, plain or greedy (see kmeans_init).
-inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, bool greedy, std::vector<float>& centroids) {
+inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, bool greedy,
+                          std::vector<float>& centroids) {
   const std::size_t n = x.rows(), d = x.cols();
   centroids.assign(k * d, 0.0f);
   std::size_t trials = 1;
@@ -128,10 +130,14 @@ inline void kmeanspp_seed(matrix_view<const float> x, std::size_t k, rng& r, boo
         m[i] = (j == 0 || dist < mind[i]) ? dist : mind[i];
         pot += static_cast<double>(m[i]);
       }
-      if (c == 0 || pot < best) { best = pot; chosen = c; }
+      if (c == 0 || pot < best) {
+        best = pot;
+        chosen = c;
+      }
     }
     std::copy(x.row(pick[chosen]), x.row(pick[chosen]) + d, centroids.begin() + static_cast<std::ptrdiff_t>(j * d));
-    std::copy(cand.begin() + static_cast<std::ptrdiff_t>(chosen * n), cand.begin() + static_cast<std::ptrdiff_t>((chosen + 1) * n), mind.begin());
+    std::copy(cand.begin() + static_cast<std::ptrdiff_t>(chosen * n),
+              cand.begin() + static_cast<std::ptrdiff_t>((chosen + 1) * n), mind.begin());
     total = best;
     if (j + 1 == k) break;
     for (std::size_t c = 0; c < trials; ++c)  // every point on a centroid: uniform draws
@@ -156,7 +162,8 @@ inline void random_seed(matrix_view<const float> x, std::size_t k, rng& r, std::
 
 namespace detail {
 
-inline void seed_centroids(matrix_view<const float> x, std::size_t k, kmeans_init init, rng& r, std::vector<float>& centroids) {
+inline void seed_centroids(matrix_view<const float> x, std::size_t k, kmeans_init init, rng& r,
+                           std::vector<float>& centroids) {
   if (init == kmeans_init::random)
     random_seed(x, k, r, centroids);
   else
@@ -192,7 +199,7 @@ status lloyd(matrix_view<const float> data, std::size_t k, std::size_t iteration
 
   RVQ_TRY(assign());
   for (std::size_t it = 0; it < iterations; ++it) {
-    report(kmeans_progress{it, iterations, info.mse});
+    report(kmeans_progress{it, iterations, info.mse, d});
     if (it > 0 && a == prev) break;  // converged: the centroids are the means of their points
     std::fill(sums.begin(), sums.end(), 0.0);
     std::fill(counts.begin(), counts.end(), std::size_t{0});
@@ -207,8 +214,9 @@ status lloyd(matrix_view<const float> data, std::size_t k, std::size_t iteration
     for (std::size_t c = 0; c < k; ++c) empty += counts[c] == 0;
     if (empty > 0) {
       for (std::size_t i = 0; i < n; ++i) order[i] = i;
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(empty), order.end(),
-                        [&](std::size_t p, std::size_t q) { return dist[p] > dist[q] || (dist[p] == dist[q] && p < q); });
+      std::partial_sort(
+          order.begin(), order.begin() + static_cast<std::ptrdiff_t>(empty), order.end(),
+          [&](std::size_t p, std::size_t q) { return dist[p] > dist[q] || (dist[p] == dist[q] && p < q); });
       std::size_t next = 0;
       for (std::size_t c = 0; c < k; ++c) {
         if (counts[c] != 0) continue;
@@ -267,9 +275,10 @@ status progressive_init(matrix_view<const float> data, std::size_t k, const kmea
       seed_centroids(yv, k, opt.init, r, next);
     } else {
       next.assign(k * di, 0.0f);  // warm start, new dimensions at the mean
-      for (std::size_t c = 0; c < k; ++c) std::copy(cur.begin() + static_cast<std::ptrdiff_t>(c * dprev),
-                                                    cur.begin() + static_cast<std::ptrdiff_t>((c + 1) * dprev),
-                                                    next.begin() + static_cast<std::ptrdiff_t>(c * di));
+      for (std::size_t c = 0; c < k; ++c)
+        std::copy(cur.begin() + static_cast<std::ptrdiff_t>(c * dprev),
+                  cur.begin() + static_cast<std::ptrdiff_t>((c + 1) * dprev),
+                  next.begin() + static_cast<std::ptrdiff_t>(c * di));
     }
     RVQ_TRY(lloyd<Config>(yv, k, opt.progressive_iterations, next, a, info, report));
     cur.swap(next);
@@ -325,7 +334,7 @@ status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options
   kmeans_info local;
   std::size_t done = 0, total = opt.iterations;
   auto report = [&](const kmeans_progress& p) {
-    if (progress) progress(kmeans_progress{done++, total, p.mse});
+    if (progress) progress(kmeans_progress{done++, total, p.mse, p.dims});
   };
   const bool progressive = std::is_same<metric, l2>::value && opt.progressive_steps > 1 && data.cols() > 1;
   if (progressive) {

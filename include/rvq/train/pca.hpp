@@ -28,7 +28,8 @@ namespace detail {
 
 /// Reduce the symmetric n x n matrix `v` (row-major) to tridiagonal form: on return `d` is the
 /// diagonal, `e[1..n-1]` the sub-diagonal and `v` the orthogonal transformation.
-inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, std::vector<double>& d, std::vector<double>& e) {
+inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, std::vector<double>& d,
+                                       std::vector<double>& e) {
   auto V = [&](std::size_t r, std::size_t c) -> double& { return v[r * n + c]; };
   d.assign(n, 0.0);
   e.assign(n, 0.0);
@@ -172,7 +173,8 @@ inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<do
  * @param values   out: eigenvalues, decreasing
  * @param vectors  out: n x n, row i the unit eigenvector of values[i]
  */
-inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values, std::vector<double>& vectors) {
+inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values,
+                              std::vector<double>& vectors) {
   if (n == 0 || a.size() != n * n) return {errc::dimension_mismatch, "symmetric_eigen needs an n x n matrix"};
   std::vector<double> d, e;
   detail::householder_tridiagonalize(a, n, d, e);
@@ -187,7 +189,8 @@ inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<
   vectors.resize(n * n);
   for (std::size_t i = 0; i < n; ++i) {
     values[i] = d[order[i]];
-    std::copy(w.begin() + static_cast<std::ptrdiff_t>(order[i] * n), w.begin() + static_cast<std::ptrdiff_t>((order[i] + 1) * n),
+    std::copy(w.begin() + static_cast<std::ptrdiff_t>(order[i] * n),
+              w.begin() + static_cast<std::ptrdiff_t>((order[i] + 1) * n),
               vectors.begin() + static_cast<std::ptrdiff_t>(i * n));
   }
   return {};

@@ -18,7 +18,8 @@ namespace rvq {
 struct train_progress {
   std::size_t layer = 0, layers = 0;
   std::size_t iteration = 0, iterations = 0;
-  double mse = 0;  ///< mean squared residual norm of the layer being trained
+  double mse = 0;        ///< mean squared residual norm of the layer being trained, in `dims` dimensions
+  std::size_t dims = 0;  ///< dimensions k-means works in (progressive steps use fewer than D)
 };
 
 /// Options of train().
@@ -52,7 +53,8 @@ struct train_report {
  * Same seed, data and build give the same codebooks bit for bit.
  */
 template <class Config = default_config>
-result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt, train_report* report = nullptr) {
+result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt,
+                                train_report* report = nullptr) {
   using q_t = quantizer<Config>;
   if (!data.valid()) return status{errc::invalid_argument, "malformed matrix view (stride below the row length)"};
   if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, "the training set is empty"};
@@ -65,17 +67,20 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     ks[l] = opt.codewords.size() == 1 ? opt.codewords[0] : opt.codewords[l];
     if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l, "layer"};
     if (ks[l] > 65536) return status{errc::too_many_codewords, "K above 65536 does not fit the code type", l, "layer"};
-    if (ks[l] > data.rows()) return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
+    if (ks[l] > data.rows())
+      return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
-  if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
+  if (opt.beam == 0 || opt.beam > kmin)
+    return status{errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
       return status{errc::non_finite, "training data contains NaN or Inf", i, "row"};
 
   const std::size_t n = data.rows(), d = data.cols();
   std::vector<float> res(n * d);
-  for (std::size_t i = 0; i < n; ++i) std::copy(data.row(i), data.row(i) + d, res.begin() + static_cast<std::ptrdiff_t>(i * d));
+  for (std::size_t i = 0; i < n; ++i)
+    std::copy(data.row(i), data.row(i) + d, res.begin() + static_cast<std::ptrdiff_t>(i * d));
   const matrix_view<const float> rview(res.data(), n, d);
 
   std::vector<float> codebooks, centroids;
@@ -92,7 +97,9 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     kmeans_info info;
     std::function<void(const kmeans_progress&)> cb;
     if (opt.progress)
-      cb = [&](const kmeans_progress& p) { opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse}); };
+      cb = [&](const kmeans_progress& p) {
+        opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse, p.dims});
+      };
     RVQ_TRY(kmeans<Config>(rview, ks[l], ko, centroids, &assign, &info, cb));
     rep.reseeded += info.reseeded;
     codebooks.insert(codebooks.end(), centroids.begin(), centroids.end());
@@ -111,7 +118,8 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       const std::size_t beam = opt.beam < partial->min_codewords() ? opt.beam : partial->min_codewords();
       std::vector<std::uint16_t> codes(n * (l + 1));
       RVQ_TRY(partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1), encode_options{beam}));
-      RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1), matrix_view<float>(res.data(), n, d)));
+      RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1),
+                                    matrix_view<float>(res.data(), n, d)));
       for (std::size_t i = 0; i < n; ++i) {
         const float* x = data.row(i);
         float* r = res.data() + i * d;

@@ -59,7 +59,8 @@ struct kernels {
   }
 
   /// Repack k row-major codewords of dimension d into panels (padding lanes are zero).
-  static void pack_panels(const float* RVQ_RESTRICT cw, std::size_t k, std::size_t d, float* RVQ_RESTRICT dst) noexcept {
+  static void pack_panels(const float* RVQ_RESTRICT cw, std::size_t k, std::size_t d,
+                          float* RVQ_RESTRICT dst) noexcept {
     const std::size_t panels = (k + panel_width - 1) / panel_width;
     for (std::size_t p = 0; p < panels; ++p)
       for (std::size_t t = 0; t < d; ++t)
@@ -83,7 +84,10 @@ struct kernels {
     std::uint32_t idx = 0;
     for (std::size_t c = 0; c < k; ++c) {
       const float s = bias[c] - scale[c] * dot(r, cw + c * d, d);
-      if (s < best) { best = s; idx = static_cast<std::uint32_t>(c); }
+      if (s < best) {
+        best = s;
+        idx = static_cast<std::uint32_t>(c);
+      }
     }
     best_index = idx;
     best_score = best;
@@ -103,7 +107,10 @@ struct kernels {
     fill_rows(rows, nrows, r);
     float best[block_rows];
     std::uint32_t idx[block_rows];
-    for (std::size_t i = 0; i < block_rows; ++i) { best[i] = std::numeric_limits<float>::infinity(); idx[i] = 0; }
+    for (std::size_t i = 0; i < block_rows; ++i) {
+      best[i] = std::numeric_limits<float>::infinity();
+      idx[i] = 0;
+    }
     float acc[block_rows][panel_width];
     for (std::size_t c0 = 0; c0 < k; c0 += panel_width) {
       panel_dots(r, d, panels + c0 * d, acc);
@@ -111,10 +118,16 @@ struct kernels {
       for (std::size_t i = 0; i < nrows; ++i)
         for (std::size_t j = 0; j < n; ++j) {
           const float s = bias[c0 + j] - scale[c0 + j] * acc[i][j];
-          if (s < best[i]) { best[i] = s; idx[i] = static_cast<std::uint32_t>(c0 + j); }
+          if (s < best[i]) {
+            best[i] = s;
+            idx[i] = static_cast<std::uint32_t>(c0 + j);
+          }
         }
     }
-    for (std::size_t i = 0; i < nrows; ++i) { best_index[i] = idx[i]; best_score[i] = best[i]; }
+    for (std::size_t i = 0; i < nrows; ++i) {
+      best_index[i] = idx[i];
+      best_score[i] = best[i];
+    }
   }
 
   /// Scores of up to block_rows rows against every codeword of a panels-layout layer;
