@@ -1,0 +1,71 @@
+// Encode throughput of the current backend on the shapes users bring: sensor latents
+// (D=100, K=128, L=8), (D=128, K=1024, L=8) and Fashion-MNIST-sized (D=784, K=256, L=8).
+// Codebooks are random (speed does not depend on their values).
+//   build/bench/bin/rvq-bench-encode --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+#include <rvq/rvq.hpp>
+
+#include <random>
+#include <vector>
+
+namespace {
+
+struct shape {
+  std::size_t d, k, l;
+};
+constexpr shape shapes[] = {{100, 128, 8}, {128, 1024, 8}, {784, 256, 8}};
+
+std::vector<float> random_values(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(g);
+  return v;
+}
+
+rvq::quantizer<> make(const shape& s) {
+  const auto cb = random_values(s.l * s.k * s.d, 1);
+  return std::move(rvq::quantizer<>::from_codebooks(rvq::span<const float>(cb), s.l, s.k, s.d)).value();
+}
+
+void counters(benchmark::State& state, const shape& s, std::size_t vectors) {
+  const double macs = double(vectors) * double(s.d * s.k * s.l);
+  state.counters["vectors/s"] = benchmark::Counter(double(vectors), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] = benchmark::Counter(macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void batch_encode(benchmark::State& state) {
+  const shape s = shapes[state.range(0)];
+  const std::size_t n = 4096, beam = static_cast<std::size_t>(state.range(1));
+  const auto q = make(s);
+  const auto x = random_values(n * s.d, 2);
+  std::vector<std::uint16_t> codes(n * s.l);
+  rvq::workspace ws(q.workspace_for(beam));
+  for (auto _ : state) {
+    const auto st = q.encode_batch(rvq::matrix_view<const float>(x.data(), n, s.d),
+                                   rvq::matrix_view<std::uint16_t>(codes.data(), n, s.l), rvq::encode_options{beam}, ws.view());
+    benchmark::DoNotOptimize(st);
+    benchmark::DoNotOptimize(codes.data());
+  }
+  counters(state, s, n);
+}
+
+void single_encode(benchmark::State& state) {
+  const shape s = shapes[state.range(0)];
+  const auto q = make(s);
+  const auto x = random_values(s.d, 3);
+  std::vector<std::uint16_t> codes(s.l);
+  rvq::workspace ws(q.workspace_for(1));
+  for (auto _ : state) {
+    const auto st = q.encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes), {}, ws.view());
+    benchmark::DoNotOptimize(st);
+    benchmark::DoNotOptimize(codes.data());
+  }
+  counters(state, s, 1);
+}
+
+}  // namespace
+
+BENCHMARK(batch_encode)->ArgsProduct({{0, 1, 2}, {1, 8}})->ArgNames({"shape", "beam"})->Unit(benchmark::kMillisecond);
+BENCHMARK(single_encode)->DenseRange(0, 2)->ArgName("shape")->Unit(benchmark::kMicrosecond);
+BENCHMARK_MAIN();
