@@ -25,11 +25,20 @@
 #endif
 #endif
 
+/// Major version. The top-level VERSION file is the one place the version is set: CMake reads it
+/// and refuses to configure when these macros disagree.
 #define RVQ_VERSION_MAJOR 0
+/// Minor version.
 #define RVQ_VERSION_MINOR 1
+/// Patch version.
 #define RVQ_VERSION_PATCH 0
+/// "major.minor.patch".
 #define RVQ_VERSION_STRING "0.1.0"
 
+/// @def RVQ_RESTRICT
+/// The compiler's `restrict` qualifier, where it has one.
+/// @def RVQ_ALWAYS_INLINE
+/// `inline` that asks the compiler to always inline.
 #if defined(__GNUC__) || defined(__clang__)
 #define RVQ_RESTRICT __restrict__
 #define RVQ_ALWAYS_INLINE inline __attribute__((always_inline))

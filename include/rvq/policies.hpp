@@ -25,11 +25,11 @@ namespace rvq {
 template <class Element = f32, class Metric = l2, class Storage = dense, class Parallel = sequential,
           class Simd = scalar>
 struct config {
-  using element = Element;
-  using metric = Metric;
-  using storage = Storage;
-  using parallel = Parallel;
-  using simd = Simd;
+  using element = Element;    ///< element policy
+  using metric = Metric;      ///< metric policy
+  using storage = Storage;    ///< storage policy
+  using parallel = Parallel;  ///< parallel policy
+  using simd = Simd;          ///< SIMD backend
 };
 
 /// f32, squared L2, dense, sequential, scalar.

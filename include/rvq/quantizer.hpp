@@ -30,16 +30,19 @@ inline constexpr std::size_t all_layers = std::numeric_limits<std::size_t>::max(
 
 /// @brief Scratch memory handed to encode by the caller (see quantizer::workspace_for).
 struct workspace_view {
-  span<float> floats;
-  span<std::uint32_t> indices;
+  span<float> floats;           ///< at least workspace_size::floats values
+  span<std::uint32_t> indices;  ///< at least workspace_size::indices values
 };
 
 #if !RVQ_NO_HEAP
 /// @brief An owning workspace; allocate it once, reuse it for every call.
 class workspace {
  public:
+  /// An empty workspace.
   workspace() = default;
+  /// Allocates the given sizes (quantizer::workspace_for()).
   explicit workspace(workspace_size s) : floats_(s.floats), indices_(s.indices) {}
+  /// The view to pass to encode.
   workspace_view view() noexcept { return {span<float>(floats_), span<std::uint32_t>(indices_)}; }
 
  private:
@@ -69,30 +72,32 @@ class quantizer {
   static_assert(detail::check_config<Config>::value, "");
 
  public:
-  using config_type = Config;
-  using extents_type = Extents;
-  using element = typename Config::element;
-  using metric = typename Config::metric;
-  using storage = typename Config::storage;
-  using parallel = typename Config::parallel;
-  using simd = typename Config::simd;
-  using element_traits_type = element_traits<element>;
-  using metric_traits_type = metric_traits<metric>;
-  using storage_traits_type = storage_traits<storage>;
-  using parallel_traits_type = parallel_traits<parallel>;
-  using simd_traits_type = simd_traits<simd>;
-  using kernels = typename simd_traits_type::kernels;
+  using config_type = Config;                              ///< the policy bundle
+  using extents_type = Extents;                            ///< the shape
+  using element = typename Config::element;                ///< element policy
+  using metric = typename Config::metric;                  ///< metric policy
+  using storage = typename Config::storage;                ///< storage policy
+  using parallel = typename Config::parallel;              ///< parallel policy
+  using simd = typename Config::simd;                      ///< SIMD backend policy
+  using element_traits_type = element_traits<element>;     ///< traits of the element policy
+  using metric_traits_type = metric_traits<metric>;        ///< traits of the metric policy
+  using storage_traits_type = storage_traits<storage>;     ///< traits of the storage policy
+  using parallel_traits_type = parallel_traits<parallel>;  ///< traits of the parallel policy
+  using simd_traits_type = simd_traits<simd>;              ///< traits of the SIMD backend
+  using kernels = typename simd_traits_type::kernels;      ///< the backend's kernel entry points
   // Instantiate every family's traits now, so a bad policy fails here with its own message.
   static_assert(sizeof(element_traits_type) > 0 && sizeof(metric_traits_type) > 0 && sizeof(storage_traits_type) > 0 &&
                     sizeof(parallel_traits_type) > 0 && sizeof(simd_traits_type) > 0,
                 "rvq::quantizer: every policy needs its traits");
-  using value_type = typename element_traits_type::storage_type;
+  using value_type = typename element_traits_type::storage_type;  ///< type of a stored codeword value
   /// Smallest code type for K (uint8 up to 256, else uint16; uint16 for dynamic K).
   using code_type = code_type_for_t<Extents::codewords>;
   static_assert(std::is_same<element, f32>::value,
                 "rvq::quantizer: this version supports element rvq::f32 with storage rvq::dense");
   static_assert(std::is_same<storage, dense>::value, "rvq::quantizer: valid storage policies: rvq::dense");
-  using store_type = detail::dense_store<metric, kernels, Extents>;
+  using store_type =
+      detail::dense_store<metric, kernels, Extents>;  ///< the codebook store of this storage, metric and extents
+  /// True for compile-time extents (firmware).
   static constexpr bool is_static = Extents::is_static;
   static_assert(!RVQ_NO_HEAP || is_static, "rvq: RVQ_NO_HEAP builds need static extents (rvq::extents<L, K, D>)");
 
@@ -106,6 +111,7 @@ class quantizer {
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
   constexpr explicit quantizer(const std::array<float, E::layers * E::codewords * E::dim>& codebooks) noexcept
       : store_(codebooks.data()) {}
+  /// Static extents: view a C array of `L*K*D` codewords (see the std::array overload).
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
   constexpr explicit quantizer(const float (&codebooks)[E::layers * E::codewords * E::dim]) noexcept
       : store_(codebooks) {}
@@ -145,12 +151,14 @@ class quantizer {
 
   // ---- shape -------------------------------------------------------------------------------
 
-  constexpr std::size_t layers() const noexcept { return store_.layers(); }
-  constexpr std::size_t dim() const noexcept { return store_.dim(); }
+  constexpr std::size_t layers() const noexcept { return store_.layers(); }  ///< L (0 when empty)
+  constexpr std::size_t dim() const noexcept { return store_.dim(); }        ///< D
   /// Codewords of layer l.
   constexpr std::size_t codewords(std::size_t l) const noexcept { return store_.codewords(l); }
-  constexpr std::size_t max_codewords() const noexcept { return store_.max_codewords(); }
-  constexpr std::size_t min_codewords() const noexcept { return store_.min_codewords(); }
+  constexpr std::size_t max_codewords() const noexcept { return store_.max_codewords(); }  ///< largest K of any layer
+  constexpr std::size_t min_codewords() const noexcept {
+    return store_.min_codewords();
+  }  ///< smallest K (bounds the beam)
   /// Codeword c of layer l (dim() values).
   constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept { return store_.codeword(l, c); }
   /// All codewords, layer after layer, row-major.
@@ -161,6 +169,7 @@ class quantizer {
     for (std::size_t l = 0; l < layers(); ++l) b += code_bits(codewords(l));
     return b;
   }
+  /// The codebook store (for kernels and tools that work below the quantizer).
   const store_type& store() const noexcept { return store_; }
 
   // ---- footprint and workspace --------------------------------------------------------------
@@ -285,6 +294,7 @@ class quantizer {
    * @brief Reconstruct one vector from its codes: the sum of the first `n_layers` codewords.
    * @param codes at least n_layers codes (at most layers())
    * @param out   dim() outputs
+   * @param n_layers how many layers to sum (all_layers: every layer)
    * @return code_out_of_range (where = layer) or dimension_mismatch; `out` untouched on error.
    */
   template <class Code>
@@ -316,6 +326,7 @@ class quantizer {
 
   // ---- static footprint --------------------------------------------------------------------
 
+  /// D for static extents, 0 for dynamic ones.
   static constexpr std::size_t static_dim() noexcept { return is_static ? Extents::dim : 0; }
 
  private:

@@ -19,16 +19,18 @@ inline constexpr std::size_t dynamic_extent = std::numeric_limits<std::size_t>::
  */
 template <std::size_t L, std::size_t K, std::size_t D>
 struct extents {
+  /// All three extents are compile-time constants.
   static constexpr bool is_static = L != dynamic_extent && K != dynamic_extent && D != dynamic_extent;
+  /// All three extents are known only at run time.
   static constexpr bool is_dynamic = L == dynamic_extent && K == dynamic_extent && D == dynamic_extent;
   static_assert(is_static || is_dynamic,
                 "rvq::extents: give all of L, K, D at compile time (firmware) or none "
                 "(rvq::dynamic_extents); mixed extents are not supported");
   static_assert(is_dynamic || (L > 0 && K > 0 && D > 0), "rvq::extents: L, K and D must be positive");
   static_assert(is_dynamic || K <= 65536, "rvq::extents: K above 65536 does not fit the uint16 code type");
-  static constexpr std::size_t layers = L;
-  static constexpr std::size_t codewords = K;
-  static constexpr std::size_t dim = D;
+  static constexpr std::size_t layers = L;     ///< L, or dynamic_extent
+  static constexpr std::size_t codewords = K;  ///< K, or dynamic_extent
+  static constexpr std::size_t dim = D;        ///< D, or dynamic_extent
 };
 
 /// Every extent known at run time.
@@ -38,13 +40,14 @@ using dynamic_extents = extents<dynamic_extent, dynamic_extent, dynamic_extent>;
 template <std::size_t K>
 struct code_type_for {
   static_assert(K == dynamic_extent || K <= 65536, "rvq: K above 65536 codewords is not supported");
-  using type = std::conditional_t<(K <= 256), std::uint8_t, std::uint16_t>;
+  using type = std::conditional_t<(K <= 256), std::uint8_t, std::uint16_t>;  ///< uint8_t or uint16_t
 };
 /// Dynamic K: the widest code type.
 template <>
 struct code_type_for<dynamic_extent> {
-  using type = std::uint16_t;
+  using type = std::uint16_t;  ///< uint16_t
 };
+/// The code type for K (see code_type_for).
 template <std::size_t K>
 using code_type_for_t = typename code_type_for<K>::type;
 

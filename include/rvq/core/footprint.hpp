@@ -16,8 +16,8 @@ struct footprint_info {
 
 /// @brief Caller-provided scratch sizes for encode (see quantizer::workspace_for).
 struct workspace_size {
-  std::size_t floats = 0;
-  std::size_t indices = 0;
+  std::size_t floats = 0;   ///< float values
+  std::size_t indices = 0;  ///< uint32 values
 };
 
 }  // namespace rvq

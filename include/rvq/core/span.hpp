@@ -10,9 +10,12 @@ namespace rvq {
 template <class T>
 class span {
  public:
-  using element_type = T;
+  using element_type = T;  ///< the element type, possibly const
+  /// An empty span.
   constexpr span() noexcept = default;
+  /// `size` elements from `data`.
   constexpr span(T* data, std::size_t size) noexcept : data_(data), size_(size) {}
+  /// A whole C array.
   template <std::size_t N>
   constexpr span(T (&a)[N]) noexcept : data_(a), size_(N) {}
   /// Any container with data() and size() whose elements convert (vector, array).
@@ -23,12 +26,13 @@ class span {
   template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value && !std::is_same<U, T>::value>>
   constexpr span(span<U> o) noexcept : data_(o.data()), size_(o.size()) {}
 
-  constexpr T* data() const noexcept { return data_; }
-  constexpr std::size_t size() const noexcept { return size_; }
-  constexpr bool empty() const noexcept { return size_ == 0; }
-  constexpr T& operator[](std::size_t i) const noexcept { return data_[i]; }
-  constexpr T* begin() const noexcept { return data_; }
-  constexpr T* end() const noexcept { return data_ + size_; }
+  constexpr T* data() const noexcept { return data_; }                        ///< first element
+  constexpr std::size_t size() const noexcept { return size_; }               ///< number of elements
+  constexpr bool empty() const noexcept { return size_ == 0; }                ///< true when size() is 0
+  constexpr T& operator[](std::size_t i) const noexcept { return data_[i]; }  ///< element i (unchecked)
+  constexpr T* begin() const noexcept { return data_; }                       ///< iterator to the first element
+  constexpr T* end() const noexcept { return data_ + size_; }                 ///< iterator past the last element
+  /// Elements [offset, offset + count) (unchecked).
   constexpr span subspan(std::size_t offset, std::size_t count) const noexcept { return span(data_ + offset, count); }
 
  private:
@@ -42,23 +46,29 @@ class span {
 template <class T>
 class matrix_view {
  public:
-  using element_type = T;
+  using element_type = T;  ///< the element type, possibly const
+  /// An empty view.
   constexpr matrix_view() noexcept = default;
+  /// A dense `rows x cols` matrix (stride = cols).
   constexpr matrix_view(T* data, std::size_t rows, std::size_t cols) noexcept
       : data_(data), rows_(rows), cols_(cols), stride_(cols) {}
+  /// Rows start `stride` elements apart (stride >= cols; see valid()).
   constexpr matrix_view(T* data, std::size_t rows, std::size_t cols, std::size_t stride) noexcept
       : data_(data), rows_(rows), cols_(cols), stride_(stride) {}
+  /// matrix_view<T> converts to matrix_view<const T>.
   template <class U, class = std::enable_if_t<std::is_convertible<U*, T*>::value && !std::is_same<U, T>::value>>
   constexpr matrix_view(matrix_view<U> o) noexcept
       : data_(o.data()), rows_(o.rows()), cols_(o.cols()), stride_(o.stride()) {}
 
-  constexpr T* data() const noexcept { return data_; }
-  constexpr std::size_t rows() const noexcept { return rows_; }
-  constexpr std::size_t cols() const noexcept { return cols_; }
-  constexpr std::size_t stride() const noexcept { return stride_; }
-  constexpr bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
-  constexpr T* row(std::size_t i) const noexcept { return data_ + i * stride_; }
+  constexpr T* data() const noexcept { return data_; }                            ///< first element of row 0
+  constexpr std::size_t rows() const noexcept { return rows_; }                   ///< number of rows
+  constexpr std::size_t cols() const noexcept { return cols_; }                   ///< elements per row
+  constexpr std::size_t stride() const noexcept { return stride_; }               ///< elements between row starts
+  constexpr bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }      ///< no element at all
+  constexpr T* row(std::size_t i) const noexcept { return data_ + i * stride_; }  ///< start of row i
+  /// Row i as a span of cols() elements.
   constexpr span<T> row_span(std::size_t i) const noexcept { return span<T>(row(i), cols_); }
+  /// Element (i, j) (unchecked).
   constexpr T& operator()(std::size_t i, std::size_t j) const noexcept { return data_[i * stride_ + j]; }
   /// Rows [first, first + count).
   constexpr matrix_view row_range(std::size_t first, std::size_t count) const noexcept {

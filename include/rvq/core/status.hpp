@@ -65,9 +65,15 @@ constexpr const char* to_string(errc e) noexcept {
 /// problem (a row, a layer, a byte offset, named by where_unit()) when one is known, else `npos`.
 class status {
  public:
+  /// "No location" value of where().
   static constexpr std::uint64_t npos = ~std::uint64_t{0};
 
+  /// Success.
   constexpr status() noexcept = default;
+  /// A failure.
+  /// @param code    what went wrong
+  /// @param message a string literal saying why (never freed)
+  /// @param where   row, layer, byte offset or element index of the problem, or npos
   /// @param unit what `where` counts ("row", "layer", "byte", "element"), or null
   constexpr status(errc code, const char* message, std::uint64_t where = npos, const char* unit = nullptr) noexcept
       : code_(code), message_(message), where_(where), unit_(unit) {}
@@ -75,14 +81,14 @@ class status {
   /// The success value.
   static constexpr status success() noexcept { return status{}; }
 
-  constexpr bool ok() const noexcept { return code_ == errc::ok; }
-  constexpr explicit operator bool() const noexcept { return ok(); }
-  constexpr errc code() const noexcept { return code_; }
+  constexpr bool ok() const noexcept { return code_ == errc::ok; }    ///< true on success
+  constexpr explicit operator bool() const noexcept { return ok(); }  ///< same as ok()
+  constexpr errc code() const noexcept { return code_; }              ///< the error code (errc::ok on success)
   /// Human-readable reason (never null).
   constexpr const char* message() const noexcept { return message_; }
   /// Row, layer or byte offset the message refers to, or `npos`.
   constexpr std::uint64_t where() const noexcept { return where_; }
-  constexpr bool has_where() const noexcept { return where_ != npos; }
+  constexpr bool has_where() const noexcept { return where_ != npos; }  ///< true when where() locates the problem
   /// What `where` counts ("row", "layer", "byte", "element"), or null.
   constexpr const char* where_unit() const noexcept { return unit_; }
 
@@ -97,7 +103,9 @@ class status {
 template <class T>
 class result {
  public:
+  /// A successful result holding a copy of v.
   result(const T& v) : status_{}, has_(true) { ::new (static_cast<void*>(&storage_)) T(v); }
+  /// A successful result holding v.
   result(T&& v) noexcept(std::is_nothrow_move_constructible<T>::value) : status_{}, has_(true) {
     ::new (static_cast<void*>(&storage_)) T(std::move(v));
   }
@@ -106,12 +114,15 @@ class result {
       : status_(s.ok() ? status{errc::invalid_argument, "result built from an ok status without a value"} : s),
         has_(false) {}
 
+  /// Copies the value or the error.
   result(const result& o) : status_(o.status_), has_(o.has_) {
     if (has_) ::new (static_cast<void*>(&storage_)) T(o.value());
   }
+  /// Moves the value or copies the error.
   result(result&& o) noexcept(std::is_nothrow_move_constructible<T>::value) : status_(o.status_), has_(o.has_) {
     if (has_) ::new (static_cast<void*>(&storage_)) T(std::move(o.value()));
   }
+  /// Replaces this result with a copy of o.
   result& operator=(const result& o) {
     if (this != &o) {
       reset();
@@ -123,6 +134,7 @@ class result {
     }
     return *this;
   }
+  /// Replaces this result with o, moved.
   result& operator=(result&& o) noexcept(std::is_nothrow_move_constructible<T>::value) {
     if (this != &o) {
       reset();
@@ -136,17 +148,18 @@ class result {
   }
   ~result() { reset(); }
 
-  bool ok() const noexcept { return has_; }
-  explicit operator bool() const noexcept { return has_; }
+  bool ok() const noexcept { return has_; }                 ///< true when a value is held
+  explicit operator bool() const noexcept { return has_; }  ///< same as ok()
+  /// The failure (an ok status when a value is held).
   const status& error() const noexcept { return status_; }
   /// The value; only valid when ok().
   T& value() & noexcept { return *ptr(); }
-  const T& value() const& noexcept { return *ptr(); }
-  T&& value() && noexcept { return std::move(*ptr()); }
-  T* operator->() noexcept { return ptr(); }
-  const T* operator->() const noexcept { return ptr(); }
-  T& operator*() & noexcept { return *ptr(); }
-  const T& operator*() const& noexcept { return *ptr(); }
+  const T& value() const& noexcept { return *ptr(); }      ///< the value; only valid when ok()
+  T&& value() && noexcept { return std::move(*ptr()); }    ///< the value, moved out; only when ok()
+  T* operator->() noexcept { return ptr(); }               ///< member access; only when ok()
+  const T* operator->() const noexcept { return ptr(); }   ///< member access; only when ok()
+  T& operator*() & noexcept { return *ptr(); }             ///< the value; only when ok()
+  const T& operator*() const& noexcept { return *ptr(); }  ///< the value; only when ok()
 
  private:
   T* ptr() noexcept { return std::launder(reinterpret_cast<T*>(&storage_)); }

@@ -22,6 +22,7 @@ struct element_traits {
 enum class element_id : std::uint32_t { f32 = 1 };
 
 /// @ingroup element
+/// Name of an id as used in files and the CLI.
 constexpr const char* to_string(element_id e) noexcept { return e == element_id::f32 ? "f32" : "unknown"; }
 
 }  // namespace rvq

@@ -9,13 +9,15 @@ namespace rvq {
 /// @brief 32-bit float codewords, float accumulation.
 struct f32 {};
 
+/// @ingroup element
+/// @brief f32 stores, multiplies and accumulates in float.
 template <>
 struct element_traits<f32> {
-  using storage_type = float;
-  using compute_type = float;
-  using accumulator_type = float;
-  static constexpr const char* name = "f32";
-  static constexpr element_id id = element_id::f32;
+  using storage_type = float;                        ///< codeword values in memory
+  using compute_type = float;                        ///< values multiplied
+  using accumulator_type = float;                    ///< sums of products
+  static constexpr const char* name = "f32";         ///< name in files, CLI and reports
+  static constexpr element_id id = element_id::f32;  ///< id in .rvq files
 };
 
 }  // namespace rvq

@@ -72,6 +72,7 @@ class atomic_writer {
   atomic_writer& operator=(const atomic_writer&) = delete;
   ~atomic_writer() { abort(); }
 
+  /// Starts writing `path` (through a temporary file in the same folder).
   status open(const std::string& path) {
     abort();
     target_ = path;

@@ -35,17 +35,21 @@ namespace rvq::io {
 inline constexpr std::uint32_t model_format_version = 1;
 /// Limits a loader enforces before it allocates anything.
 inline constexpr std::size_t model_max_layers = 4096;
+/// Largest dimension a loader accepts.
 inline constexpr std::size_t model_max_dim = std::size_t{1} << 24;
 
 /// What a .rvq header says.
 struct model_info {
-  std::uint32_t version = 0;
-  element_id element = element_id::f32;
-  metric_id metric = metric_id::l2;
-  storage_id storage = storage_id::dense;
-  std::size_t layers = 0, dim = 0;
-  std::vector<std::size_t> codewords;  ///< K of each layer
-  std::size_t header_bytes = 0, payload_bytes = 0, file_bytes = 0;
+  std::uint32_t version = 0;               ///< format version
+  element_id element = element_id::f32;    ///< element type of the codewords
+  metric_id metric = metric_id::l2;        ///< metric the model was built for
+  storage_id storage = storage_id::dense;  ///< codebook storage
+  std::size_t layers = 0;                  ///< L
+  std::size_t dim = 0;                     ///< D
+  std::vector<std::size_t> codewords;      ///< K of each layer
+  std::size_t header_bytes = 0;            ///< bytes before the codewords
+  std::size_t payload_bytes = 0;           ///< bytes of codewords
+  std::size_t file_bytes = 0;              ///< size of the whole file
 };
 
 namespace detail {

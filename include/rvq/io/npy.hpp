@@ -27,17 +27,17 @@ constexpr std::size_t npy_itemsize(npy_dtype t) noexcept {
 
 /// What a .npy header says.
 struct npy_header {
-  npy_dtype dtype = npy_dtype::f32;
-  std::vector<std::size_t> shape;
-  std::size_t data_offset = 0;  ///< byte where the array data starts
-  std::size_t count = 0;        ///< product of the shape
+  npy_dtype dtype = npy_dtype::f32;  ///< element type
+  std::vector<std::size_t> shape;    ///< extents, outermost first
+  std::size_t data_offset = 0;       ///< byte where the array data starts
+  std::size_t count = 0;             ///< product of the shape
 };
 
 /// @brief An n-dimensional array read from a file (C order).
 template <class T>
 struct ndarray {
-  std::vector<std::size_t> shape;
-  std::vector<T> values;
+  std::vector<std::size_t> shape;  ///< extents, outermost first
+  std::vector<T> values;           ///< elements in C order
   /// First extent (1 for a 0-d array).
   std::size_t rows() const noexcept { return shape.empty() ? 1 : shape[0]; }
   /// Product of the extents after the first.
@@ -46,6 +46,7 @@ struct ndarray {
     for (std::size_t i = 1; i < shape.size(); ++i) c *= shape[i];
     return c;
   }
+  /// The array as rows() x cols().
   matrix_view<const T> view() const noexcept { return matrix_view<const T>(values.data(), rows(), cols()); }
 };
 

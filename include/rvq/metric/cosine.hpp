@@ -10,11 +10,15 @@ namespace rvq {
 /// so decoding still reconstructs magnitudes: the direction picks, the codeword reconstructs.
 struct cosine {};
 
+/// @ingroup metric
+/// @brief cosine: score `-<r, c> / ||c||`.
 template <>
 struct metric_traits<cosine> {
-  static constexpr const char* name = "cos";
-  static constexpr metric_id id = metric_id::cosine;
+  static constexpr const char* name = "cos";          ///< name in files, CLI and reports
+  static constexpr metric_id id = metric_id::cosine;  ///< id in .rvq files
+  /// Score constant added per codeword, from ||c||^2.
   static constexpr float bias(float) noexcept { return 0.0f; }
+  /// Factor of -<r, c> per codeword, from ||c||^2.
   static constexpr float scale(float norm2) noexcept {
     return norm2 > 0.0f ? 1.0f / detail::portable_sqrt(norm2) : 0.0f;
   }

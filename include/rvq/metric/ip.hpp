@@ -9,11 +9,15 @@ namespace rvq {
 /// @brief Inner product, largest wins (score `-<r, c>`).
 struct ip {};
 
+/// @ingroup metric
+/// @brief ip: score `-<r, c>`.
 template <>
 struct metric_traits<ip> {
-  static constexpr const char* name = "ip";
-  static constexpr metric_id id = metric_id::ip;
+  static constexpr const char* name = "ip";       ///< name in files, CLI and reports
+  static constexpr metric_id id = metric_id::ip;  ///< id in .rvq files
+  /// Score constant added per codeword, from ||c||^2.
   static constexpr float bias(float) noexcept { return 0.0f; }
+  /// Factor of -<r, c> per codeword, from ||c||^2.
   static constexpr float scale(float) noexcept { return 1.0f; }
 };
 

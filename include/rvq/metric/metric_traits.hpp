@@ -25,6 +25,7 @@ struct metric_traits {
 enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3 };
 
 /// @ingroup metric
+/// Name of an id as used in files and the CLI.
 constexpr const char* to_string(metric_id m) noexcept {
   switch (m) {
     case metric_id::l2:

@@ -10,10 +10,14 @@ namespace rvq {
 /// @brief Runs every task on the calling thread, in index order.
 struct sequential {};
 
+/// @ingroup parallel
+/// @brief sequential: one worker, tasks in index order.
 template <>
 struct parallel_traits<sequential> {
-  static constexpr const char* name = "sequential";
+  static constexpr const char* name = "sequential";  ///< name in reports
+  /// Number of workers (each gets its own slice of a batch and of the workspace).
   static constexpr std::size_t concurrency() noexcept { return 1; }
+  /// Calls f(i) for i in [0, n), in order, on the calling thread.
   template <class F>
   static void for_each(std::size_t n, F&& f) {
     for (std::size_t i = 0; i < n; ++i) f(i);

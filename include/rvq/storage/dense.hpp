@@ -27,10 +27,12 @@ namespace rvq {
 /// @brief Plain codewords: `K x D` values per layer.
 struct dense {};
 
+/// @ingroup storage
+/// @brief dense: K x D values per layer.
 template <>
 struct storage_traits<dense> {
-  static constexpr const char* name = "dense";
-  static constexpr storage_id id = storage_id::dense;
+  static constexpr const char* name = "dense";         ///< name in files, CLI and reports
+  static constexpr storage_id id = storage_id::dense;  ///< id in .rvq files
 };
 
 namespace detail {

@@ -21,6 +21,7 @@ struct storage_traits {
 enum class storage_id : std::uint32_t { dense = 1 };
 
 /// @ingroup storage
+/// Name of an id as used in files and the CLI.
 constexpr const char* to_string(storage_id s) noexcept { return s == storage_id::dense ? "dense" : "unknown"; }
 
 }  // namespace rvq

@@ -29,9 +29,9 @@ enum class kmeans_init : std::uint8_t {
 
 /// Options of kmeans().
 struct kmeans_options {
-  std::size_t iterations = 25;  ///< Lloyd iterations at most (stops early when no assignment changes)
-  std::uint64_t seed = 1;       ///< same seed, data and build: same centroids bit for bit
-  kmeans_init init = kmeans_init::kmeanspp;
+  std::size_t iterations = 25;               ///< Lloyd iterations at most (stops early when no assignment changes)
+  std::uint64_t seed = 1;                    ///< same seed, data and build: same centroids bit for bit
+  kmeans_init init = kmeans_init::kmeanspp;  ///< seeding
   /// Progressive-dimension schedule (l2 only; 0 or 1 turns it off): the data is rotated onto its
   /// principal components and clustered in the top `D^(s/S)` dimensions for s = 1 .. S-1, each
   /// step warm-starting the next, before the final Lloyd iterations in all D dimensions. Seeding
@@ -45,9 +45,10 @@ struct kmeans_options {
 
 /// One Lloyd iteration, for progress reports.
 struct kmeans_progress {
-  std::size_t iteration = 0, iterations = 0;
-  double mse = 0;        ///< mean squared distance of the points to their centroids before this update
-  std::size_t dims = 0;  ///< dimensions clustered in (below D during progressive-dimension steps)
+  std::size_t iteration = 0;   ///< iteration, counted over every stage
+  std::size_t iterations = 0;  ///< iterations planned over every stage
+  double mse = 0;              ///< mean squared distance of the points to their centroids before this update
+  std::size_t dims = 0;        ///< dimensions clustered in (below D during progressive-dimension steps)
 };
 
 /// What a kmeans() run did.

@@ -18,7 +18,7 @@ namespace rvq {
 
 /// An orthonormal basis ordered by decreasing variance.
 struct pca_basis {
-  std::size_t dim = 0;
+  std::size_t dim = 0;            ///< D
   std::vector<float> mean;        ///< dim values
   std::vector<float> components;  ///< dim x dim, row i = i-th principal direction
   std::vector<double> variances;  ///< eigenvalues, decreasing
@@ -170,6 +170,7 @@ inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<do
 /**
  * @brief Eigen-decomposition of a symmetric matrix.
  * @param a        n x n row-major (only symmetry is assumed; a is consumed)
+ * @param n        order of the matrix
  * @param values   out: eigenvalues, decreasing
  * @param vectors  out: n x n, row i the unit eigenvector of values[i]
  */

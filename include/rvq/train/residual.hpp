@@ -16,19 +16,21 @@ namespace rvq {
 
 /// One Lloyd iteration of one layer, for progress reports.
 struct train_progress {
-  std::size_t layer = 0, layers = 0;
-  std::size_t iteration = 0, iterations = 0;
-  double mse = 0;        ///< mean squared residual norm of the layer being trained, in `dims` dimensions
-  std::size_t dims = 0;  ///< dimensions k-means works in (progressive steps use fewer than D)
+  std::size_t layer = 0;       ///< layer being trained (0-based)
+  std::size_t layers = 0;      ///< layers in all
+  std::size_t iteration = 0;   ///< k-means iteration of this layer
+  std::size_t iterations = 0;  ///< k-means iterations planned for this layer
+  double mse = 0;              ///< mean squared residual norm of the layer being trained, in `dims` dimensions
+  std::size_t dims = 0;        ///< dimensions k-means works in (progressive steps use fewer than D)
 };
 
 /// Options of train().
 struct train_options {
-  std::size_t layers = 8;
+  std::size_t layers = 8;  ///< L
   /// Codewords: one value for every layer, or one per layer.
   std::vector<std::size_t> codewords{256};
   std::size_t iterations = 25;  ///< Lloyd iterations per layer
-  std::uint64_t seed = 1;
+  std::uint64_t seed = 1;       ///< same seed, data and build: same codebooks bit for bit
   /// Beam width used to compute the residuals each next layer trains on (1: greedy).
   std::size_t beam = 1;
   /// Seeding of each layer's k-means.
@@ -37,7 +39,7 @@ struct train_options {
   std::size_t progressive_steps = 10;
   /// Lloyd iterations of each progressive step.
   std::size_t progressive_iterations = 10;
-  std::function<void(const train_progress&)> progress;
+  std::function<void(const train_progress&)> progress;  ///< optional, called once per k-means iteration
 };
 
 /// What train() measured.

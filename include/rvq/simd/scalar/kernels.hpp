@@ -188,10 +188,12 @@ struct kernels {
 
 }  // namespace simd::scalar
 
+/// @ingroup simd
+/// @brief scalar: the portable reference kernels.
 template <>
 struct simd_traits<scalar> {
-  static constexpr const char* name = "scalar";
-  using kernels = simd::scalar::kernels;
+  static constexpr const char* name = "scalar";  ///< name in reports
+  using kernels = simd::scalar::kernels;         ///< kernel entry points
 };
 
 }  // namespace rvq
