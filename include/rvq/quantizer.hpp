@@ -109,12 +109,11 @@ class quantizer {
   /// Static extents: view `L*K*D` row-major codewords (layer, codeword, dim) kept by the caller.
   /// Computes per-codeword constants; usable in a constant expression for a flash-resident model.
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
-  constexpr explicit quantizer(const std::array<float, E::layers * E::codewords * E::dim>& codebooks) noexcept
-      : store_(codebooks.data()) {}
+  constexpr explicit quantizer(const std::array<float, E::layers * E::codewords * E::dim>& values) noexcept
+      : store_(values.data()) {}
   /// Static extents: view a C array of `L*K*D` codewords (see the std::array overload).
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
-  constexpr explicit quantizer(const float (&codebooks)[E::layers * E::codewords * E::dim]) noexcept
-      : store_(codebooks) {}
+  constexpr explicit quantizer(const float (&values)[E::layers * E::codewords * E::dim]) noexcept : store_(values) {}
 
 #if !RVQ_NO_HEAP
   /**

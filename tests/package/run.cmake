@@ -18,4 +18,19 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/consumer -G $
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer)
 run(${WORK_DIR}/consumer/consumer)
-message(STATUS "installed package consumed: 1 passed, 0 failed")
+# pkg-config file: a plain compiler call with its flags.
+file(READ ${WORK_DIR}/prefix/share/pkgconfig/rvq.pc pc)
+if(NOT pc MATCHES "Cflags: -I\\$\\{includedir\\} -std=c\\+\\+17")
+  message(FATAL_ERROR "unexpected rvq.pc:\n${pc}")
+endif()
+run(${CXX} -std=c++17 -I${WORK_DIR}/prefix/include ${SOURCE_DIR}/tests/package/main.cpp -o ${WORK_DIR}/pc_consumer)
+run(${WORK_DIR}/pc_consumer)
+# add_subdirectory: rvq inside another project's tree; its tests and examples stay off.
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/subdir -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX}
+    -DRVQ_CONSUMER_SUBDIRECTORY=ON -DRVQ_SOURCE_DIR=${SOURCE_DIR})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/subdir)
+run(${WORK_DIR}/subdir/consumer)
+if(EXISTS ${WORK_DIR}/subdir/rvq/tests OR EXISTS ${WORK_DIR}/subdir/rvq/examples)
+  message(FATAL_ERROR "add_subdirectory(rvq) built rvq's tests or examples")
+endif()
+message(STATUS "package consumed (find_package, pkg-config, add_subdirectory): 3 passed, 0 failed")

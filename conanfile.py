@@ -1,0 +1,56 @@
+import os
+
+from conan import ConanFile
+from conan.tools.cmake import CMake, CMakeDeps, CMakeToolchain
+from conan.tools.files import copy, load
+from conan.tools.layout import basic_layout
+
+required_conan_version = ">=2.0"
+
+
+class RvqConan(ConanFile):
+    name = "rvq"
+    description = "Header-only C++17 residual vector quantization for microcontrollers, desktops and clusters"
+    license = "MIT"
+    topics = ("vector-quantization", "residual-vector-quantization", "compression", "embedded", "header-only")
+    package_type = "header-library"
+    settings = "os", "arch", "compiler", "build_type"
+    options = {"freestanding": [True, False]}
+    default_options = {"freestanding": False}
+    exports_sources = "VERSION", "CMakeLists.txt", "cmake/*", "include/*", "LICENSE", "README.md", "CHANGELOG.md"
+    no_copy_source = True
+
+    def set_version(self):
+        # VERSION is the one place the version is set (CMake and the vcpkg port read it too).
+        self.version = load(self, os.path.join(self.recipe_folder, "VERSION")).strip()
+
+    def layout(self):
+        basic_layout(self, src_folder=".")
+
+    def package_id(self):
+        self.info.clear()
+
+    def generate(self):
+        tc = CMakeToolchain(self)
+        tc.cache_variables["RVQ_BUILD_TESTS"] = False
+        tc.cache_variables["RVQ_BUILD_EXAMPLES"] = False
+        tc.cache_variables["RVQ_INSTALL"] = True
+        tc.generate()
+        CMakeDeps(self).generate()
+
+    def package(self):
+        # The project's own install rules: headers, CMake package, pkg-config file, licence.
+        cmake = CMake(self)
+        cmake.configure()
+        cmake.install()
+        copy(self, "LICENSE", self.source_folder, os.path.join(self.package_folder, "licenses"))
+
+    def package_info(self):
+        self.cpp_info.set_property("cmake_file_name", "rvq")
+        self.cpp_info.set_property("cmake_target_name", "rvq::rvq")
+        self.cpp_info.set_property("pkg_config_name", "rvq")
+        self.cpp_info.bindirs = []
+        self.cpp_info.libdirs = []
+        if self.options.freestanding:
+            # Firmware: no heap; hosted-only headers (files, training) refuse to compile.
+            self.cpp_info.defines = ["RVQ_HOSTED=0", "RVQ_NO_HEAP=1"]
