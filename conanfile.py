@@ -15,14 +15,18 @@ class RvqConan(ConanFile):
     topics = ("vector-quantization", "residual-vector-quantization", "compression", "embedded", "header-only")
     package_type = "header-library"
     settings = "os", "arch", "compiler", "build_type"
-    options = {"freestanding": [True, False]}
-    default_options = {"freestanding": False}
+    options = {"freestanding": [True, False], "with_xsimd": [True, False]}
+    default_options = {"freestanding": False, "with_xsimd": False}
     exports_sources = "VERSION", "CMakeLists.txt", "cmake/*", "include/*", "LICENSE", "README.md", "CHANGELOG.md"
     no_copy_source = True
 
     def set_version(self):
         # VERSION is the one place the version is set (CMake and the vcpkg port read it too).
         self.version = load(self, os.path.join(self.recipe_folder, "VERSION")).strip()
+
+    def requirements(self):
+        if self.options.with_xsimd:
+            self.requires("xsimd/[>=8.1 <14]")
 
     def layout(self):
         basic_layout(self, src_folder=".")
@@ -35,6 +39,7 @@ class RvqConan(ConanFile):
         tc.cache_variables["RVQ_BUILD_TESTS"] = False
         tc.cache_variables["RVQ_BUILD_EXAMPLES"] = False
         tc.cache_variables["RVQ_INSTALL"] = True
+        tc.cache_variables["RVQ_WITH_XSIMD"] = bool(self.options.with_xsimd)
         tc.generate()
         CMakeDeps(self).generate()
 
@@ -47,10 +52,19 @@ class RvqConan(ConanFile):
 
     def package_info(self):
         self.cpp_info.set_property("cmake_file_name", "rvq")
-        self.cpp_info.set_property("cmake_target_name", "rvq::rvq")
         self.cpp_info.set_property("pkg_config_name", "rvq")
-        self.cpp_info.bindirs = []
-        self.cpp_info.libdirs = []
+        core = self.cpp_info.components["core"]
+        core.set_property("cmake_target_name", "rvq::rvq")
+        core.bindirs = []
+        core.libdirs = []
         if self.options.freestanding:
             # Firmware: no heap; hosted-only headers (files, training) refuse to compile.
-            self.cpp_info.defines = ["RVQ_HOSTED=0", "RVQ_NO_HEAP=1"]
+            core.defines = ["RVQ_HOSTED=0", "RVQ_NO_HEAP=1"]
+        if self.options.with_xsimd:
+            # find_package(rvq COMPONENTS xsimd) / rvq::xsimd: xsimd becomes the default backend.
+            simd = self.cpp_info.components["xsimd"]
+            simd.set_property("cmake_target_name", "rvq::xsimd")
+            simd.requires = ["core", "xsimd::xsimd"]
+            simd.defines = ["RVQ_USE_XSIMD=1"]
+            simd.bindirs = []
+            simd.libdirs = []

@@ -16,6 +16,11 @@
 #define RVQ_NO_HEAP 0
 #endif
 
+/// 1 makes rvq::xsimd (which needs xsimd) the default SIMD backend; set by the CMake target rvq::xsimd.
+#ifndef RVQ_USE_XSIMD
+#define RVQ_USE_XSIMD 0
+#endif
+
 /// 1 when C++ exceptions are enabled; only the opt-in convenience layer (rvq/exceptions.hpp) uses them.
 #ifndef RVQ_HAS_EXCEPTIONS
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)

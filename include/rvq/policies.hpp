@@ -9,8 +9,18 @@
 #include "parallel/sequential.hpp"
 #include "simd/scalar/kernels.hpp"
 #include "storage/dense.hpp"
+#if RVQ_USE_XSIMD
+#include "simd/xsimd/kernels.hpp"
+#endif
 
 namespace rvq {
+
+/// The SIMD backend this build uses by default: rvq::xsimd when RVQ_USE_XSIMD is 1, else rvq::scalar.
+#if RVQ_USE_XSIMD
+using default_simd = xsimd;
+#else
+using default_simd = scalar;
+#endif
 
 /**
  * @brief A policy bundle: one policy per axis.
@@ -18,12 +28,12 @@ namespace rvq {
  * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine)
  * @tparam Storage  how codewords are held (rvq::dense)
  * @tparam Parallel how batches are spread (rvq::sequential)
- * @tparam Simd     which kernel backend (rvq::scalar)
+ * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd; default_simd)
  *
  * Any type with the same five member aliases works as a config too.
  */
 template <class Element = f32, class Metric = l2, class Storage = dense, class Parallel = sequential,
-          class Simd = scalar>
+          class Simd = default_simd>
 struct config {
   using element = Element;    ///< element policy
   using metric = Metric;      ///< metric policy
@@ -32,7 +42,7 @@ struct config {
   using simd = Simd;          ///< SIMD backend
 };
 
-/// f32, squared L2, dense, sequential, scalar.
+/// f32, squared L2, dense, sequential, default_simd.
 using default_config = config<>;
 
 namespace detail {

@@ -23,8 +23,15 @@ file(READ ${WORK_DIR}/prefix/share/pkgconfig/rvq.pc pc)
 if(NOT pc MATCHES "Cflags: -I\\$\\{includedir\\} -std=c\\+\\+17")
   message(FATAL_ERROR "unexpected rvq.pc:\n${pc}")
 endif()
-run(${CXX} -std=c++17 -I${WORK_DIR}/prefix/include ${SOURCE_DIR}/tests/package/main.cpp -o ${WORK_DIR}/pc_consumer)
+run(${CXX} -std=c++17 -I${WORK_DIR}/prefix/include -DEXPECT_BACKEND="scalar" ${SOURCE_DIR}/tests/package/main.cpp -o ${WORK_DIR}/pc_consumer)
 run(${WORK_DIR}/pc_consumer)
+# The xsimd component, when xsimd is installed: find_dependency happens only for this consumer.
+if(WITH_XSIMD)
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/consumer_xsimd -G ${GENERATOR}
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DRVQ_CONSUMER_XSIMD=ON)
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer_xsimd)
+  run(${WORK_DIR}/consumer_xsimd/consumer)
+endif()
 # add_subdirectory: rvq inside another project's tree; its tests and examples stay off.
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/subdir -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX}
     -DRVQ_CONSUMER_SUBDIRECTORY=ON -DRVQ_SOURCE_DIR=${SOURCE_DIR})
@@ -33,4 +40,4 @@ run(${WORK_DIR}/subdir/consumer)
 if(EXISTS ${WORK_DIR}/subdir/rvq/tests OR EXISTS ${WORK_DIR}/subdir/rvq/examples)
   message(FATAL_ERROR "add_subdirectory(rvq) built rvq's tests or examples")
 endif()
-message(STATUS "package consumed (find_package, pkg-config, add_subdirectory): 3 passed, 0 failed")
+message(STATUS "package consumed (find_package, pkg-config, add_subdirectory, xsimd component when available)")

@@ -12,7 +12,8 @@ namespace rvq {
 template <class Simd>
 struct simd_traits {
   static_assert(detail::always_false<Simd>,
-                "rvq: unknown simd backend. Valid backends: rvq::scalar (<rvq/simd/scalar/kernels.hpp>)");
+                "rvq: unknown simd backend. Valid backends: rvq::scalar (<rvq/simd/scalar/kernels.hpp>), rvq::xsimd "
+                "(<rvq/simd/xsimd/kernels.hpp>, needs xsimd)");
 };
 
 }  // namespace rvq

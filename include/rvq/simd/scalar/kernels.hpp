@@ -44,33 +44,10 @@ typedef float vec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may
 #endif
 }  // namespace detail
 
-/// @brief Entry points of the scalar backend. Every backend provides the same names.
-struct kernels {
-  /// Codewords per panel: two native vectors (one float on plain targets: eight).
-  static constexpr std::size_t panel_width = detail::lanes > 1 ? 2 * detail::lanes : 8;
-  /// Byte alignment panel storage must have (each panel row is then aligned for vector loads).
-  static constexpr std::size_t panel_alignment = 64;
-  /// Rows (vectors) scored together against one panel (register blocking).
-  static constexpr std::size_t block_rows = 4;
-
-  /// Floats needed to hold a layer of k codewords of dimension d as panels.
-  static constexpr std::size_t panel_floats(std::size_t k, std::size_t d) noexcept {
-    return (k + panel_width - 1) / panel_width * panel_width * d;
-  }
-
-  /// Repack k row-major codewords of dimension d into panels (padding lanes are zero).
-  static void pack_panels(const float* RVQ_RESTRICT cw, std::size_t k, std::size_t d,
-                          float* RVQ_RESTRICT dst) noexcept {
-    const std::size_t panels = (k + panel_width - 1) / panel_width;
-    for (std::size_t p = 0; p < panels; ++p)
-      for (std::size_t t = 0; t < d; ++t)
-        for (std::size_t j = 0; j < panel_width; ++j) {
-          const std::size_t c = p * panel_width + j;
-          dst[(p * d + t) * panel_width + j] = c < k ? cw[c * d + t] : 0.0f;
-        }
-  }
-
-  /// Dot product, summed left to right (the order every kernel reproduces).
+/// @brief Search over the *rows* layout (K x D row-major, as firmware keeps codebooks in flash):
+/// one dot product per codeword, summed left to right. Shared by every backend.
+struct rows_search {
+  /// Dot product, summed left to right (the order every scalar kernel reproduces).
   static float dot(const float* RVQ_RESTRICT a, const float* RVQ_RESTRICT b, std::size_t d) noexcept {
     float s = 0.0f;
     for (std::size_t t = 0; t < d; ++t) s += a[t] * b[t];
@@ -98,6 +75,39 @@ struct kernels {
                           const float* scale, float* out) noexcept {
     for (std::size_t c = 0; c < k; ++c) out[c] = bias[c] - scale[c] * dot(r, cw + c * d, d);
   }
+};
+
+/**
+ * @brief Search over the *panels* layout, shared by every backend: `Dots::panel_dots(rows, d,
+ * panel, acc)` computes `acc[i][j] = <r_i, codeword j of the panel>` for `R` rows and the `W`
+ * codewords of a panel; this template adds the packing, the fused argmin and the score rows.
+ * @tparam Dots the backend's micro-kernel, @tparam W panel width, @tparam R rows per block
+ */
+template <class Dots, std::size_t W, std::size_t R>
+struct panel_search {
+  /// Codewords per panel.
+  static constexpr std::size_t panel_width = W;
+  /// Rows (vectors) scored together against one panel (register blocking).
+  static constexpr std::size_t block_rows = R;
+  /// Byte alignment panel storage must have (each panel row is then aligned for vector loads).
+  static constexpr std::size_t panel_alignment = 64;
+
+  /// Floats needed to hold a layer of k codewords of dimension d as panels.
+  static constexpr std::size_t panel_floats(std::size_t k, std::size_t d) noexcept {
+    return (k + panel_width - 1) / panel_width * panel_width * d;
+  }
+
+  /// Repack k row-major codewords of dimension d into panels (padding lanes are zero).
+  static void pack_panels(const float* RVQ_RESTRICT cw, std::size_t k, std::size_t d,
+                          float* RVQ_RESTRICT dst) noexcept {
+    const std::size_t panels = (k + panel_width - 1) / panel_width;
+    for (std::size_t p = 0; p < panels; ++p)
+      for (std::size_t t = 0; t < d; ++t)
+        for (std::size_t j = 0; j < panel_width; ++j) {
+          const std::size_t c = p * panel_width + j;
+          dst[(p * d + t) * panel_width + j] = c < k ? cw[c * d + t] : 0.0f;
+        }
+  }
 
   /// Greedy search of up to block_rows rows against a panels-layout layer.
   static void argmin_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
@@ -111,9 +121,9 @@ struct kernels {
       best[i] = std::numeric_limits<float>::infinity();
       idx[i] = 0;
     }
-    float acc[block_rows][panel_width];
+    alignas(64) float acc[block_rows][panel_width];
     for (std::size_t c0 = 0; c0 < k; c0 += panel_width) {
-      panel_dots(r, d, panels + c0 * d, acc);
+      Dots::panel_dots(r, d, panels + c0 * d, acc);
       const std::size_t n = k - c0 < panel_width ? k - c0 : panel_width;
       for (std::size_t i = 0; i < nrows; ++i)
         for (std::size_t j = 0; j < n; ++j) {
@@ -137,9 +147,9 @@ struct kernels {
                             std::size_t out_stride) noexcept {
     const float* r[block_rows];
     fill_rows(rows, nrows, r);
-    float acc[block_rows][panel_width];
+    alignas(64) float acc[block_rows][panel_width];
     for (std::size_t c0 = 0; c0 < k; c0 += panel_width) {
-      panel_dots(r, d, panels + c0 * d, acc);
+      Dots::panel_dots(r, d, panels + c0 * d, acc);
       const std::size_t n = k - c0 < panel_width ? k - c0 : panel_width;
       for (std::size_t i = 0; i < nrows; ++i)
         for (std::size_t j = 0; j < n; ++j) out[i * out_stride + c0 + j] = bias[c0 + j] - scale[c0 + j] * acc[i][j];
@@ -151,6 +161,12 @@ struct kernels {
   static void fill_rows(const float* const* rows, std::size_t nrows, const float* (&r)[block_rows]) noexcept {
     for (std::size_t i = 0; i < block_rows; ++i) r[i] = rows[i < nrows ? i : nrows - 1];
   }
+};
+
+/// The scalar micro-kernel: independent accumulators per codeword lane, each a left-to-right sum.
+struct scalar_dots {
+  static constexpr std::size_t panel_width = detail::lanes > 1 ? 2 * detail::lanes : 8;  ///< two native vectors
+  static constexpr std::size_t block_rows = 4;                                           ///< rows per block
 
   /// acc[i][j] = <r_i, codeword j of the panel>, each summed left to right over d.
   static RVQ_ALWAYS_INLINE void panel_dots(const float* const (&r)[block_rows], std::size_t d,
@@ -185,6 +201,9 @@ struct kernels {
 #endif
   }
 };
+
+/// @brief Entry points of the scalar backend. Every backend provides the same names.
+struct kernels : rows_search, panel_search<scalar_dots, scalar_dots::panel_width, scalar_dots::block_rows> {};
 
 }  // namespace simd::scalar
 

@@ -1,0 +1,72 @@
+// Every SIMD backend against the scalar reference: the same codes except at near-ties, and the
+// same reconstruction error to 1e-6 relative. Built when a backend's dependency is found.
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+#include <rvq/simd/xsimd/kernels.hpp>
+
+using rvq::matrix_view;
+using rvq::span;
+
+namespace {
+template <class Metric, class Simd>
+using q_t = rvq::quantizer<rvq::config<rvq::f32, Metric, rvq::dense, rvq::sequential, Simd>>;
+
+template <class Q>
+double mse_of(const Q& q, const std::vector<float>& x, const std::vector<std::uint16_t>& codes, std::size_t n) {
+  std::vector<float> y(n * q.dim());
+  REQUIRE(q.decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, q.layers()),
+                         matrix_view<float>(y.data(), n, q.dim()))
+              .ok());
+  double e = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) e += double(x[i] - y[i]) * double(x[i] - y[i]);
+  return e / double(n);
+}
+}  // namespace
+
+static_assert(std::is_same<rvq::default_simd, rvq::xsimd>::value, "rvq::xsimd makes xsimd the default backend");
+
+TEMPLATE_LIST_TEST_CASE("xsimd backend matches the scalar reference", "[simd][xsimd]", rvq_test::metrics) {
+  const std::size_t n = 2000, d = 37, layers = 4, k = 50;  // odd sizes: partial panels and tails
+  const auto data = rvq_test::gaussian(n, d, 31);
+  rvq::train_options opt;
+  opt.layers = layers;
+  opt.codewords = {k};
+  opt.iterations = 4;
+  auto ref = rvq::train<rvq::config<rvq::f32, TestType, rvq::dense, rvq::sequential, rvq::scalar>>(
+      matrix_view<const float>(data.data(), n, d), opt);
+  REQUIRE(ref.ok());
+  auto fast =
+      q_t<TestType, rvq::xsimd>::from_codebooks(span<const float>(ref->codebook_data(), layers * k * d), layers, k, d);
+  REQUIRE(fast.ok());
+  for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
+    std::vector<std::uint16_t> a(n * layers), b(n * layers);
+    REQUIRE(ref->encode_batch(matrix_view<const float>(data.data(), n, d),
+                              matrix_view<std::uint16_t>(a.data(), n, layers), {beam})
+                .ok());
+    REQUIRE(fast->encode_batch(matrix_view<const float>(data.data(), n, d),
+                               matrix_view<std::uint16_t>(b.data(), n, layers), {beam})
+                .ok());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      differ += !std::equal(a.begin() + std::ptrdiff_t(i * layers), a.begin() + std::ptrdiff_t((i + 1) * layers),
+                            b.begin() + std::ptrdiff_t(i * layers));
+    CHECK(differ <= n / 200);  // near-ties only
+    const double ma = mse_of(*ref, data, a, n), mb = mse_of(*fast, data, b, n);
+    CHECK(std::fabs(ma - mb) <= 1e-6 * ma);
+  }
+}
+
+TEST_CASE("training with the xsimd backend gives the scalar backend's error", "[simd][xsimd]") {
+  const std::size_t n = 3000, d = 24;
+  const auto data = rvq_test::gaussian(n, d, 5);
+  rvq::train_options opt;
+  opt.layers = 3;
+  opt.codewords = {32};
+  opt.iterations = 6;
+  rvq::train_report ra, rb;
+  REQUIRE(rvq::train<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>>(
+              matrix_view<const float>(data.data(), n, d), opt, &ra)
+              .ok());
+  REQUIRE(rvq::train(matrix_view<const float>(data.data(), n, d), opt, &rb).ok());  // default_simd = xsimd here
+  CHECK(rb.layer_mse.back() == Approx(ra.layer_mse.back()).epsilon(1e-3));
+}
