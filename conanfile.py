@@ -15,8 +15,8 @@ class RvqConan(ConanFile):
     topics = ("vector-quantization", "residual-vector-quantization", "compression", "embedded", "header-only")
     package_type = "header-library"
     settings = "os", "arch", "compiler", "build_type"
-    options = {"freestanding": [True, False], "with_xsimd": [True, False]}
-    default_options = {"freestanding": False, "with_xsimd": False}
+    options = {"freestanding": [True, False], "with_xsimd": [True, False], "with_highway": [True, False]}
+    default_options = {"freestanding": False, "with_xsimd": False, "with_highway": False}
     exports_sources = "VERSION", "CMakeLists.txt", "cmake/*", "include/*", "LICENSE", "README.md", "CHANGELOG.md"
     no_copy_source = True
 
@@ -27,6 +27,8 @@ class RvqConan(ConanFile):
     def requirements(self):
         if self.options.with_xsimd:
             self.requires("xsimd/[>=8.1 <14]")
+        if self.options.with_highway:
+            self.requires("highway/[>=1.0.3 <2]")
 
     def layout(self):
         basic_layout(self, src_folder=".")
@@ -40,6 +42,7 @@ class RvqConan(ConanFile):
         tc.cache_variables["RVQ_BUILD_EXAMPLES"] = False
         tc.cache_variables["RVQ_INSTALL"] = True
         tc.cache_variables["RVQ_WITH_XSIMD"] = bool(self.options.with_xsimd)
+        tc.cache_variables["RVQ_WITH_HIGHWAY"] = bool(self.options.with_highway)
         tc.generate()
         CMakeDeps(self).generate()
 
@@ -68,3 +71,11 @@ class RvqConan(ConanFile):
             simd.defines = ["RVQ_USE_XSIMD=1"]
             simd.bindirs = []
             simd.libdirs = []
+        if self.options.with_highway:
+            # find_package(rvq COMPONENTS highway) / rvq::highway: static dispatch, header-only use.
+            hwy = self.cpp_info.components["highway"]
+            hwy.set_property("cmake_target_name", "rvq::highway")
+            hwy.requires = ["core", "highway::highway"]
+            hwy.defines = ["RVQ_USE_HIGHWAY=1", "HWY_COMPILE_ONLY_STATIC=1"]
+            hwy.bindirs = []
+            hwy.libdirs = []

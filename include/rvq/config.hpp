@@ -21,6 +21,12 @@
 #define RVQ_USE_XSIMD 0
 #endif
 
+/// 1 makes rvq::highway (which needs Highway) the default SIMD backend, unless RVQ_USE_XSIMD is
+/// also 1; set by the CMake target rvq::highway.
+#ifndef RVQ_USE_HIGHWAY
+#define RVQ_USE_HIGHWAY 0
+#endif
+
 /// 1 when C++ exceptions are enabled; only the opt-in convenience layer (rvq/exceptions.hpp) uses them.
 #ifndef RVQ_HAS_EXCEPTIONS
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)

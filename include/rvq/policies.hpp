@@ -12,12 +12,18 @@
 #if RVQ_USE_XSIMD
 #include "simd/xsimd/kernels.hpp"
 #endif
+#if RVQ_USE_HIGHWAY
+#include "simd/highway/kernels.hpp"
+#endif
 
 namespace rvq {
 
-/// The SIMD backend this build uses by default: rvq::xsimd when RVQ_USE_XSIMD is 1, else rvq::scalar.
+/// The SIMD backend this build uses by default: rvq::xsimd when RVQ_USE_XSIMD is 1, else
+/// rvq::highway when RVQ_USE_HIGHWAY is 1, else rvq::scalar.
 #if RVQ_USE_XSIMD
 using default_simd = xsimd;
+#elif RVQ_USE_HIGHWAY
+using default_simd = highway;
 #else
 using default_simd = scalar;
 #endif
@@ -28,7 +34,7 @@ using default_simd = scalar;
  * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine)
  * @tparam Storage  how codewords are held (rvq::dense)
  * @tparam Parallel how batches are spread (rvq::sequential)
- * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd; default_simd)
+ * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd, rvq::highway; default_simd)
  *
  * Any type with the same five member aliases works as a config too.
  */

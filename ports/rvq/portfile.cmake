@@ -10,7 +10,7 @@ if(NOT RVQ_SOURCE_VERSION STREQUAL VERSION)
   message(FATAL_ERROR "ports/rvq/vcpkg.json says ${VERSION}, VERSION says ${RVQ_SOURCE_VERSION}")
 endif()
 
-vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES xsimd RVQ_WITH_XSIMD)
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES xsimd RVQ_WITH_XSIMD highway RVQ_WITH_HIGHWAY)
 
 set(VCPKG_BUILD_TYPE release)  # header-only
 vcpkg_cmake_configure(

@@ -32,6 +32,12 @@ if(WITH_XSIMD)
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer_xsimd)
   run(${WORK_DIR}/consumer_xsimd/consumer)
 endif()
+if(WITH_HIGHWAY)
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/consumer_highway -G ${GENERATOR}
+      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DRVQ_CONSUMER_HIGHWAY=ON)
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer_highway)
+  run(${WORK_DIR}/consumer_highway/consumer)
+endif()
 # add_subdirectory: rvq inside another project's tree; its tests and examples stay off.
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/subdir -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX}
     -DRVQ_CONSUMER_SUBDIRECTORY=ON -DRVQ_SOURCE_DIR=${SOURCE_DIR})
@@ -40,4 +46,4 @@ run(${WORK_DIR}/subdir/consumer)
 if(EXISTS ${WORK_DIR}/subdir/rvq/tests OR EXISTS ${WORK_DIR}/subdir/rvq/examples)
   message(FATAL_ERROR "add_subdirectory(rvq) built rvq's tests or examples")
 endif()
-message(STATUS "package consumed (find_package, pkg-config, add_subdirectory, xsimd component when available)")
+message(STATUS "package consumed (find_package, pkg-config, add_subdirectory, xsimd and highway components when available)")

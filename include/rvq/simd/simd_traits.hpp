@@ -11,9 +11,10 @@ namespace rvq {
 /// @ingroup simd
 template <class Simd>
 struct simd_traits {
-  static_assert(detail::always_false<Simd>,
-                "rvq: unknown simd backend. Valid backends: rvq::scalar (<rvq/simd/scalar/kernels.hpp>), rvq::xsimd "
-                "(<rvq/simd/xsimd/kernels.hpp>, needs xsimd)");
+  static_assert(
+      detail::always_false<Simd>,
+      "rvq: unknown simd backend. Valid backends: rvq::scalar (<rvq/simd/scalar/kernels.hpp>), rvq::xsimd "
+      "(<rvq/simd/xsimd/kernels.hpp>, needs xsimd), rvq::highway (<rvq/simd/highway/kernels.hpp>, needs Highway)");
 };
 
 }  // namespace rvq

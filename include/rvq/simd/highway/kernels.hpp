@@ -1,0 +1,72 @@
+/// @file kernels.hpp
+/// @brief The Highway backend: the panel micro-kernel written with Highway's portable vectors and
+/// MulAdd, statically dispatched to the target the compiler flags select (header-only use).
+///
+/// Requires Highway (Debian: libhwy-dev 1.0.3; CMake: rvq::highway or find_package(rvq
+/// COMPONENTS highway), which also define HWY_COMPILE_ONLY_STATIC=1 so that Highway 1.0.3 follows
+/// the compiler flags: build with -march=native or explicit target flags to get vectors wider
+/// than one lane). Fixed-width targets only (x86, NEON, WASM); scalable vectors (SVE, RVV) are
+/// refused at compile time. As with xsimd, codes agree with the scalar reference except at
+/// near-ties.
+#pragma once
+#include <hwy/highway.h>
+
+#include "../scalar/kernels.hpp"
+
+namespace rvq {
+
+/// @ingroup simd
+/// @brief The Highway backend (static dispatch).
+struct highway {};
+
+namespace simd::highway {
+
+namespace hn = hwy::HWY_NAMESPACE;
+/// The full-width float descriptor of the static target.
+using tag = hn::ScalableTag<float>;
+static_assert(!HWY_HAVE_SCALABLE, "rvq::highway supports fixed-width Highway targets; use rvq::scalar here");
+
+/// The Highway micro-kernel: two vectors per row, four rows, MulAdd accumulation.
+struct highway_dots {
+  static constexpr std::size_t lanes = hn::MaxLanes(tag());  ///< floats per vector
+  static constexpr std::size_t panel_width = 2 * lanes;      ///< codewords per panel
+  static constexpr std::size_t block_rows = 4;               ///< rows per block
+
+  /// acc[i][j] = <r_i, codeword j of the panel> (multiply-add over d).
+  static HWY_INLINE void panel_dots(const float* const (&r)[block_rows], std::size_t d, const float* RVQ_RESTRICT panel,
+                                    float (&acc)[block_rows][panel_width]) noexcept {
+    const tag df;
+    using vec = hn::Vec<tag>;
+    vec a[block_rows][2];
+    for (std::size_t i = 0; i < block_rows; ++i) a[i][0] = a[i][1] = hn::Zero(df);
+    for (std::size_t t = 0; t < d; ++t) {
+      const float* p = panel + t * panel_width;  // aligned: panels are panel_alignment-aligned
+      const vec p0 = hn::Load(df, p), p1 = hn::Load(df, p + lanes);
+      for (std::size_t i = 0; i < block_rows; ++i) {
+        const vec x = hn::Set(df, r[i][t]);
+        a[i][0] = hn::MulAdd(x, p0, a[i][0]);
+        a[i][1] = hn::MulAdd(x, p1, a[i][1]);
+      }
+    }
+    for (std::size_t i = 0; i < block_rows; ++i) {
+      hn::Store(a[i][0], df, &acc[i][0]);
+      hn::Store(a[i][1], df, &acc[i][lanes]);
+    }
+  }
+};
+
+/// @brief Entry points of the Highway backend.
+struct kernels : simd::scalar::rows_search,
+                 simd::scalar::panel_search<highway_dots, highway_dots::panel_width, highway_dots::block_rows> {};
+
+}  // namespace simd::highway
+
+/// @ingroup simd
+/// @brief highway: the panel search in Highway vectors with MulAdd.
+template <>
+struct simd_traits<highway> {
+  static constexpr const char* name = "highway";  ///< name in reports
+  using kernels = simd::highway::kernels;         ///< kernel entry points
+};
+
+}  // namespace rvq
