@@ -68,4 +68,11 @@ void single_encode(benchmark::State& state) {
 
 BENCHMARK(batch_encode)->ArgsProduct({{0, 1, 2}, {1, 8}})->ArgNames({"shape", "beam"})->Unit(benchmark::kMillisecond);
 BENCHMARK(single_encode)->DenseRange(0, 2)->ArgName("shape")->Unit(benchmark::kMicrosecond);
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("rvq_simd_backend", rvq::simd_traits<rvq::default_simd>::name);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
