@@ -30,7 +30,9 @@ inline std::string describe(const status& s) {
 /// @brief The exception thrown by the convenience wrappers; carries the status.
 class error : public std::runtime_error {
  public:
+  /// An exception carrying `s`; what() is describe(s).
   explicit error(const status& s) : std::runtime_error(describe(s)), status_(s) {}
+  /// The status that was raised.
   const status& code() const noexcept { return status_; }
 
  private:

@@ -202,6 +202,9 @@ class quantizer {
    * @param opt   beam width (1 to min K)
    * @param ws    at least workspace_for(opt.beam)
    * @return dimension_mismatch, non_finite, bad_beam, too_many_codewords or invalid_argument on bad input.
+   *
+   * Complexity: greedy `sum_l K_l D` multiply-adds (footprint_info::macs_per_vector); beam B about
+   * `B` times that plus `O(B K_l + B^2)` comparisons and `O(B D)` residual updates per layer.
    */
   template <class Code>
   status encode(span<const float> x, span<Code> codes, const encode_options& opt, workspace_view ws) const noexcept {
@@ -251,6 +254,8 @@ class quantizer {
   /**
    * @brief Encode the rows of `x` (N x dim(), any row stride) into `codes` (N x layers()).
    * Validates every row before writing any code. Allocates nothing.
+   * Complexity: N times the single-vector cost; rows are scored block_rows at a time per pass
+   * over a layer's codewords.
    */
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt,
@@ -295,6 +300,7 @@ class quantizer {
    * @param out   dim() outputs
    * @param n_layers how many layers to sum (all_layers: every layer)
    * @return code_out_of_range (where = layer) or dimension_mismatch; `out` untouched on error.
+   * Complexity: `n_layers D` additions.
    */
   template <class Code>
   status decode(span<const Code> codes, span<float> out, std::size_t n_layers = all_layers) const noexcept {

@@ -46,4 +46,10 @@ run(${WORK_DIR}/subdir/consumer)
 if(EXISTS ${WORK_DIR}/subdir/rvq/tests OR EXISTS ${WORK_DIR}/subdir/rvq/examples)
   message(FATAL_ERROR "add_subdirectory(rvq) built rvq's tests or examples")
 endif()
+if(WITH_XSIMD)  # add_subdirectory with the SIMD component's target
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package -B ${WORK_DIR}/subdir_xsimd -G ${GENERATOR}
+      -DCMAKE_CXX_COMPILER=${CXX} -DRVQ_CONSUMER_SUBDIRECTORY=ON -DRVQ_SOURCE_DIR=${SOURCE_DIR} -DRVQ_CONSUMER_XSIMD=ON)
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/subdir_xsimd)
+  run(${WORK_DIR}/subdir_xsimd/consumer)
+endif()
 message(STATUS "package consumed (find_package, pkg-config, add_subdirectory, xsimd and highway components when available)")

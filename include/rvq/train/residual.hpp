@@ -53,6 +53,11 @@ struct train_report {
  * @return the quantizer, or: empty_input, non_finite (where = row), too_many_codewords (K above
  *         N or 65536), bad_beam, invalid_argument (zero layers, a codewords list of the wrong length).
  * Same seed, data and build give the same codebooks bit for bit.
+ *
+ * Complexity per layer: k-means on N x D residuals, about `(iterations + 1) N K D`
+ * multiply-adds for the final stage plus, for l2 with progressive steps S, the PCA (`D^3` and
+ * `min(N, pca_rows) D^2`), the rotation (`N D^2`) and `progressive_iterations N K d_s` per step;
+ * with beam > 1, re-encoding the training set after each layer.
  */
 template <class Config = default_config>
 result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt,
