@@ -31,6 +31,7 @@ const char* const usage_text =
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n]\n"
     "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
     "  info    M.rvq\n"
+    "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
     "  help, --help, --version\n"
     "\n"
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
@@ -414,6 +415,28 @@ int cmd_eval(int argc, char** argv) {
   });
 }
 
+int cmd_codegen(int argc, char** argv) {
+  const args a = parse(argc, argv, {"model", "output", "namespace"}, {});
+  if (!a.positional.empty()) throw usage_error{"codegen: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), out = a.need("output");
+  rvq::io::codegen_options opt;
+  opt.name_space = a.get("namespace", "rvq_model");
+  if (!rvq::io::detail::valid_namespace(opt.name_space))
+    throw usage_error{"codegen: --namespace must be a C++ identifier (or identifiers joined by ::), got '" +
+                      opt.name_space + "'"};
+  const std::size_t slash = mp.find_last_of('/');
+  opt.source = slash == std::string::npos ? mp : mp.substr(slash + 1);
+  return with_metric(model_metric(mp), [&](auto m) {
+    const auto q = load<decltype(m)>(mp);
+    const rvq::status s = rvq::io::write_model_header(q, out, opt);
+    if (s.code() == rvq::errc::unsupported) fail_file(mp, s);
+    if (!s) fail_file(out, s);
+    std::printf("wrote %s: namespace %s, %zu x %zu x %zu, %zu bytes of codebooks\n", out.c_str(),
+                opt.name_space.c_str(), q.layers(), q.max_codewords(), q.dim(), q.memory_footprint().codebook_bytes);
+    return 0;
+  });
+}
+
 int cmd_info(int argc, char** argv) {
   const args a = parse(argc, argv, {}, {});
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
@@ -461,6 +484,7 @@ int main(int argc, char** argv) {
     if (cmd == "decode") return cmd_decode(argc, argv);
     if (cmd == "eval") return cmd_eval(argc, argv);
     if (cmd == "info") return cmd_info(argc, argv);
+    if (cmd == "codegen") return cmd_codegen(argc, argv);
     return usage("unknown command '" + cmd + "'");
   } catch (const usage_error& e) {
     return usage(e.message);

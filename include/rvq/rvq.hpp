@@ -11,6 +11,7 @@
 #include "quantizer.hpp"
 #if RVQ_HOSTED
 #include "exceptions.hpp"
+#include "io/codegen.hpp"
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
 #include "train/kmeans.hpp"

@@ -122,6 +122,15 @@ TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   r = rvq_cli("eval --model " + model + " --input " + test);
   CHECK(r.code == 0);
   CHECK(r.out.find("rel_mse") != std::string::npos);
+
+  const std::string header = rvq_test::temp_path("model.hpp");
+  r = rvq_cli("codegen --model " + model + " --namespace demo::fw --output " + header);
+  REQUIRE(r.code == 0);
+  std::ifstream h(header);
+  const std::string text((std::istreambuf_iterator<char>(h)), {});
+  CHECK(text.find("namespace demo::fw {") != std::string::npos);
+  CHECK(text.find("rvq::extents<3, 32, 16>") != std::string::npos);
+  CHECK(rvq_cli("codegen --model " + model + " --namespace 3d --output " + header).code == 2);
 }
 
 TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 256", "[cli]") {
