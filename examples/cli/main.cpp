@@ -27,8 +27,9 @@ const char* const usage_text =
     "          [--iterations N] [--seed S] [--metric l2|ip|cos] [--quiet]\n"
     "          [--init kmeans++|greedy-kmeans++|random] [--progressive S] [--progressive-iterations N]\n"
     "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
-    "  encode  --model M.rvq --input X.npy --output C.npy [--beam B]     (codes uint8/uint16, N x L)\n"
-    "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n]\n"
+    "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed]\n"
+    "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
+    "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
     "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
     "  info    M.rvq\n"
     "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
@@ -291,7 +292,7 @@ int cmd_import(int argc, char** argv) {
 }
 
 int cmd_encode(int argc, char** argv) {
-  const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {});
+  const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {"packed"});
   if (!a.positional.empty()) throw usage_error{"encode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
   return with_metric(model_metric(mp), [&](auto m) {
@@ -305,6 +306,16 @@ int cmd_encode(int argc, char** argv) {
       const rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<code_t>(codes.data(), x.rows(), q.layers()),
                                            rvq::encode_options{beam});
       if (!s) fail_file(in, s);
+      if (a.flags.count("packed")) {
+        const std::size_t bytes = rvq::packed_bytes(q);
+        std::vector<std::uint8_t> packed(x.rows() * bytes);
+        const rvq::status ps =
+            rvq::pack_codes_batch(q, rvq::matrix_view<const code_t>(codes.data(), x.rows(), q.layers()),
+                                  rvq::matrix_view<std::uint8_t>(packed.data(), x.rows(), bytes));
+        if (!ps) fail_file(in, ps);
+        const std::size_t pshape[2] = {x.rows(), bytes};
+        return rvq::io::write_npy(out, packed.data(), rvq::span<const std::size_t>(pshape));
+      }
       const std::size_t shape[2] = {x.rows(), q.layers()};
       return rvq::io::write_npy(out, codes.data(), rvq::span<const std::size_t>(shape));
     };
@@ -316,15 +327,30 @@ int cmd_encode(int argc, char** argv) {
 }
 
 int cmd_decode(int argc, char** argv) {
-  const args a = parse(argc, argv, {"model", "input", "output", "layers"}, {});
+  const args a = parse(argc, argv, {"model", "input", "output", "layers"}, {"packed"});
   if (!a.positional.empty()) throw usage_error{"decode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
   return with_metric(model_metric(mp), [&](auto m) {
     const auto q = load<decltype(m)>(mp);
     const std::size_t n = a.number("layers", q.layers(), 1, q.layers());
     rvq::io::ndarray<std::uint16_t> codes;
-    rvq::status s = rvq::io::read_npy(in, codes);
-    if (!s) fail_file(in, s);
+    rvq::status s;
+    if (a.flags.count("packed")) {
+      rvq::io::ndarray<std::uint8_t> packed;
+      s = rvq::io::read_npy(in, packed);
+      if (!s) fail_file(in, s);
+      const std::size_t bytes = rvq::packed_bytes(q);
+      if (packed.shape.size() != 2 || packed.cols() != bytes)
+        throw data_error{in + ": expected packed codes of shape N x " + std::to_string(bytes) + " (uint8)"};
+      codes.shape = {packed.rows(), q.layers()};
+      codes.values.resize(packed.rows() * q.layers());
+      s = rvq::unpack_codes_batch(q, packed.view(),
+                                  rvq::matrix_view<std::uint16_t>(codes.values.data(), packed.rows(), q.layers()));
+      if (!s) fail_file(in, s);
+    } else {
+      s = rvq::io::read_npy(in, codes);
+      if (!s) fail_file(in, s);
+    }
     if (codes.shape.size() != 2 || codes.cols() != q.layers())
       throw data_error{in + ": expected codes of shape N x " + std::to_string(q.layers()) + " (the model's layers)"};
     std::vector<float> y(codes.rows() * q.dim());

@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "core/extents.hpp"
 #include "core/footprint.hpp"
+#include "core/packing.hpp"
 #include "core/span.hpp"
 #include "core/status.hpp"
 #include "policies.hpp"

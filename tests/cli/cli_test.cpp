@@ -123,6 +123,22 @@ TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   CHECK(r.code == 0);
   CHECK(r.out.find("rel_mse") != std::string::npos);
 
+  // Packed codes: 15 bits in 2 bytes per vector, decoding to the same reconstruction.
+  const std::string packed = rvq_test::temp_path("packed.npy"), recon_p = rvq_test::temp_path("yp.npy");
+  REQUIRE(rvq_cli("encode --packed --model " + model + " --input " + test + " --output " + packed).code == 0);
+  rvq::io::ndarray<std::uint8_t> pk;
+  REQUIRE(rvq::io::read_npy(packed, pk).ok());
+  CHECK(pk.shape == std::vector<std::size_t>{300, 2});
+  REQUIRE(rvq_cli("decode --packed --model " + model + " --input " + packed + " --output " + recon_p).code == 0);
+  REQUIRE(rvq_cli("decode --model " + model + " --input " + codes + " --output " + recon).code == 0);
+  rvq::io::ndarray<float> yp, yu;
+  REQUIRE(rvq::io::read_npy(recon_p, yp).ok());
+  REQUIRE(rvq::io::read_npy(recon, yu).ok());
+  CHECK(yp.values == yu.values);
+  r = rvq_cli("decode --packed --model " + model + " --input " + codes + " --output " + recon_p);  // not packed
+  CHECK(r.code == 1);
+  CHECK(r.err.find("packed codes of shape N x 2") != std::string::npos);
+
   const std::string header = rvq_test::temp_path("model.hpp");
   r = rvq_cli("codegen --model " + model + " --namespace demo::fw --output " + header);
   REQUIRE(r.code == 0);

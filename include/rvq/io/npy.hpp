@@ -269,6 +269,18 @@ inline status read_npy(const std::string& path, ndarray<float>& out) {
   return detail::read_npy_as(path, out, true, false);
 }
 
+/// Read a uint8 array (packed codes, raw bytes); other dtypes are refused.
+inline status read_npy(const std::string& path, ndarray<std::uint8_t>& out) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  npy_header h;
+  RVQ_TRY(parse_npy_header(bytes.data(), bytes.size(), h));
+  if (h.dtype != npy_dtype::u8) return {errc::unsupported, "expected a uint8 array"};
+  out.shape = h.shape;
+  out.values.assign(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
+  return {};
+}
+
 /// Read uint8 or uint16 codes, widened to uint16.
 inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
   return detail::read_npy_as(path, out, false, true);
