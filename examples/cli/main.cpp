@@ -38,6 +38,7 @@ const char* const usage_text =
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
     "          --progressive 10 --progressive-iterations 10 (l2: k-means grows through principal\n"
     "          dimensions in S steps before the final iterations; 0 turns it off)\n"
+    "data files (X): .npy (float32, float16, int8, uint8, uint16, int32), .fvecs, .bvecs, .ivecs\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
 
 struct usage_error {
@@ -144,10 +145,10 @@ int with_metric(rvq::metric_id m, F&& f) {
 
 rvq::io::ndarray<float> read_matrix(const std::string& path) {
   rvq::io::ndarray<float> x;
-  const rvq::status s = rvq::io::read_npy(path, x);
+  const rvq::status s = rvq::io::read_float_matrix(path, x);  // .npy, .fvecs, .bvecs or .ivecs
   if (!s) fail_file(path, s);
   if (x.shape.size() != 2)
-    throw data_error{path + ": expected a 2-D float32 array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
+    throw data_error{path + ": expected a 2-D array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
   if (x.rows() == 0 || x.cols() == 0) throw data_error{path + ": the array is empty"};
   return x;
 }

@@ -169,6 +169,25 @@ TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 2
   CHECK(r.err.find("L x K x D") != std::string::npos);
 }
 
+TEST_CASE("cli: data in .fvecs and .bvecs", "[cli]") {
+  const auto x = rvq_test::gaussian(300, 6, 9);
+  const std::string fv = rvq_test::temp_path("x.fvecs"), model = rvq_test::temp_path("fv.rvq");
+  REQUIRE(rvq::io::write_vecs(fv, rvq::matrix_view<const float>(x.data(), 300, 6)).ok());
+  REQUIRE(rvq_cli("train --input " + fv + " --layers 2 --codewords 8 --iterations 3 --quiet --output " + model).code ==
+          0);
+  auto r = rvq_cli("eval --model " + model + " --input " + fv + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "vectors") == 300);
+  std::vector<std::uint8_t> b(300 * 6, 7);
+  const std::string bv = rvq_test::temp_path("x.bvecs");
+  REQUIRE(rvq::io::write_vecs(bv, rvq::matrix_view<const std::uint8_t>(b.data(), 300, 6)).ok());
+  CHECK(rvq_cli("eval --model " + model + " --input " + bv).code == 0);
+  { std::ofstream(bv, std::ios::binary) << "xyz"; }
+  r = rvq_cli("eval --model " + model + " --input " + bv);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(bv) != std::string::npos);
+}
+
 TEST_CASE("cli: usage errors exit 2 and print the usage", "[cli][errors]") {
   for (const char* args :
        {"", "frobnicate", "train --input", "train --output m.rvq", "train --input x.npy --output m.rvq --layers abc",

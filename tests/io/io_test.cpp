@@ -63,8 +63,11 @@ TEST_CASE("npy round trip for float32, uint8 and uint16", "[io][npy]") {
   REQUIRE(rvq::io::read_npy(p, c).ok());
   CHECK(c.values == c16);
   CHECK(c.shape == std::vector<std::size_t>{2, 2, 1});
-  // float data read as codes and codes read as floats are refused
-  CHECK(rvq::io::read_npy(p, r).code() == rvq::errc::unsupported);
+  // integer arrays read as float data; float data read as codes is refused
+  REQUIRE(rvq::io::read_npy(p, r).ok());
+  CHECK(r.values == std::vector<float>{65535, 1, 300, 0});
+  REQUIRE(rvq::io::write_npy(p, x.data(), span<const std::size_t>(s23)).ok());
+  CHECK(rvq::io::read_npy(p, c).code() == rvq::errc::unsupported);
   CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
 }
 
@@ -218,4 +221,74 @@ TEST_CASE("save is atomic: a failed save leaves no file and no temporary behind"
   CHECK(rvq::io::load_model<rvq::config<rvq::f32, rvq::cosine>>(p).ok());
   CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
   CHECK(rvq::io::save_model(rvq::quantizer<>{}, p).code() == rvq::errc::empty_input);
+}
+
+TEST_CASE("npy float16, int8 and int32 arrays read as float data", "[io][npy]") {
+  const std::string p = rvq_test::temp_path("types.npy");
+  const std::size_t s4[1] = {4};
+  const std::int8_t i8[4] = {-128, -1, 0, 127};
+  REQUIRE(rvq::io::write_npy(p, i8, span<const std::size_t>(s4)).ok());
+  rvq::io::ndarray<float> r;
+  REQUIRE(rvq::io::read_npy(p, r).ok());
+  CHECK(r.values == std::vector<float>{-128, -1, 0, 127});
+  const std::int32_t i32[4] = {-2147483647 - 1, -5, 16777216, 7};
+  REQUIRE(rvq::io::write_npy(p, i32, span<const std::size_t>(s4)).ok());
+  REQUIRE(rvq::io::read_npy(p, r).ok());
+  CHECK(r.values == std::vector<float>{-2147483648.0f, -5, 16777216.0f, 7});
+  // float16: exact values, rounding to nearest even, subnormals, overflow to Inf
+  const float h[8] = {1.0f, -2.0f, 65504.0f, 5.9604645e-08f, 0.1f, 1.0009765625f + 0.00048828125f, 70000.0f, 0.0f};
+  const std::size_t s8[1] = {8};
+  REQUIRE(rvq::io::write_npy_f16(p, h, span<const std::size_t>(s8)).ok());
+  REQUIRE(rvq::io::read_npy(p, r).ok());
+  CHECK(r.values[0] == 1.0f);
+  CHECK(r.values[1] == -2.0f);
+  CHECK(r.values[2] == 65504.0f);
+  CHECK(r.values[3] == 5.9604645e-08f);    // smallest subnormal half, 2^-24
+  CHECK(r.values[4] == 0.0999755859375f);  // nearest half to 0.1
+  CHECK(r.values[5] == 1.001953125f);      // halfway: ties to even
+  CHECK(std::isinf(r.values[6]));
+  CHECK(r.values[7] == 0.0f);
+  for (std::uint32_t bits = 0; bits < 0x7c00u; bits += 7) {  // every finite half survives a round trip
+    const float f = rvq::io::half_to_float(static_cast<std::uint16_t>(bits));
+    REQUIRE(rvq::io::float_to_half(f) == bits);
+  }
+}
+
+TEST_CASE("fvecs, bvecs and ivecs round trip and reject hostile files", "[io][vecs]") {
+  const std::string p = rvq_test::temp_path("x.fvecs");
+  const auto x = rvq_test::gaussian(5, 3, 2);
+  REQUIRE(rvq::io::write_vecs(p, rvq::matrix_view<const float>(x.data(), 5, 3)).ok());
+  rvq::io::ndarray<float> r;
+  REQUIRE(rvq::io::read_vecs(p, r).ok());
+  CHECK(r.shape == std::vector<std::size_t>{5, 3});
+  CHECK(r.values == x);
+  CHECK(read_bytes(p).size() == 5 * (4 + 3 * 4));
+  const std::string pb = rvq_test::temp_path("x.bvecs"), pi = rvq_test::temp_path("x.ivecs");
+  const std::uint8_t b[4] = {0, 1, 254, 255};
+  REQUIRE(rvq::io::write_vecs(pb, rvq::matrix_view<const std::uint8_t>(b, 2, 2)).ok());
+  REQUIRE(rvq::io::read_float_matrix(pb, r).ok());
+  CHECK(r.values == std::vector<float>{0, 1, 254, 255});
+  const std::int32_t iv[3] = {-7, 0, 1 << 20};
+  REQUIRE(rvq::io::write_vecs(pi, rvq::matrix_view<const std::int32_t>(iv, 1, 3)).ok());
+  rvq::io::ndarray<std::int32_t> ri;
+  REQUIRE(rvq::io::read_vecs(pi, ri).ok());
+  CHECK(ri.values == std::vector<std::int32_t>{-7, 0, 1 << 20});
+
+  const std::string bad = rvq_test::temp_path("bad.fvecs");
+  auto expect = [&](const std::string& bytes, rvq::errc code, const char* what) {
+    write_bytes(bad, bytes);
+    const auto s = rvq::io::read_vecs(bad, r);
+    INFO(what << ": " << rvq::describe(s));
+    CHECK(s.code() == code);
+    CHECK(rvq::describe(s).find(what) != std::string::npos);
+  };
+  const std::string good = read_bytes(p);
+  expect("", rvq::errc::empty_input, "no vector");
+  expect(std::string("\x03\x00", 2), rvq::errc::corrupt_file, "too short");
+  expect(std::string("\x00\x00\x00\x00", 4), rvq::errc::corrupt_file, "dimension out of range");
+  expect(std::string("\xff\xff\xff\x7f", 4) + "xxxx", rvq::errc::corrupt_file, "dimension out of range");
+  expect(good.substr(0, good.size() - 1), rvq::errc::corrupt_file, "whole number of records");
+  std::string changed = good;
+  changed[16] = 4;  // second record claims d = 4
+  expect(changed, rvq::errc::corrupt_file, "differs from the first one (byte 16)");
 }

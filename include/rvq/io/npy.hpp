@@ -1,5 +1,6 @@
 /// @file npy.hpp
-/// @brief NumPy `.npy` files: float32 data and uint8/uint16 codes, format versions 1.0 to 3.0.
+/// @brief NumPy `.npy` files, format versions 1.0 to 3.0: float32, float16, int8, uint8, uint16 and
+/// int32 arrays in C order (data is read as float; codes as uint8/uint16).
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -7,6 +8,7 @@
 #endif
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -18,11 +20,58 @@
 namespace rvq::io {
 
 /// Element types rvq reads and writes in .npy files.
-enum class npy_dtype : std::uint8_t { f32, u8, u16 };
+enum class npy_dtype : std::uint8_t { f32, u8, u16, f16, i8, i32 };
 
 /// Bytes of one element.
 constexpr std::size_t npy_itemsize(npy_dtype t) noexcept {
-  return t == npy_dtype::u8 ? 1 : t == npy_dtype::u16 ? 2 : 4;
+  return t == npy_dtype::u8 || t == npy_dtype::i8 ? 1 : t == npy_dtype::u16 || t == npy_dtype::f16 ? 2 : 4;
+}
+
+/// IEEE binary16 bits to float (exact).
+inline float half_to_float(std::uint16_t h) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // Inf, NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal half: normalize
+    exp = 113;
+    while (!(man & 0x400u)) {
+      man <<= 1;
+      --exp;
+    }
+    bits = sign | (exp << 23) | ((man & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// float to IEEE binary16 bits, rounding to nearest even (overflow to Inf).
+inline std::uint16_t float_to_half(float f) noexcept {
+  std::uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  const std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+  const std::uint32_t exp = (x >> 23) & 0xffu, man = x & 0x7fffffu;
+  if (exp == 0xff) return static_cast<std::uint16_t>(sign | 0x7c00u | (man ? 0x200u : 0u));
+  const int e = static_cast<int>(exp) - 127 + 15;
+  if (e >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
+  if (e <= 0) {  // subnormal half or zero
+    if (e < -10) return sign;
+    const std::uint32_t m = man | 0x800000u;
+    const int shift = 14 - e;
+    std::uint32_t r = m >> shift;
+    const std::uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (r & 1u))) ++r;
+    return static_cast<std::uint16_t>(sign | r);
+  }
+  std::uint32_t r = (static_cast<std::uint32_t>(e) << 10) | (man >> 13);
+  const std::uint32_t rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r;  // a carry into the exponent is still right
+  return static_cast<std::uint16_t>(sign | r);
 }
 
 /// What a .npy header says.
@@ -102,12 +151,18 @@ class npy_dict_parser {
       h.dtype = npy_dtype::u8;
     else if (descr == "<u2")
       h.dtype = npy_dtype::u16;
+    else if (descr == "<f2")
+      h.dtype = npy_dtype::f16;
+    else if (descr == "|i1" || descr == "<i1" || descr == "i1")
+      h.dtype = npy_dtype::i8;
+    else if (descr == "<i4")
+      h.dtype = npy_dtype::i32;
     else if (!descr.empty() && descr[0] == '>')
       return {errc::unsupported, "big-endian .npy arrays are not supported"};
     else if (descr == "|O" || descr == "O")
       return {errc::unsupported, "object arrays are not supported"};
     else
-      return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, uint8 and uint16)"};
+      return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, float16, int8, uint8, uint16, int32)"};
     return {};
   }
 
@@ -218,15 +273,13 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
 
 namespace detail {
 template <class T>
-status read_npy_as(const std::string& path, ndarray<T>& out, bool accept_f32, bool accept_codes) {
+status read_npy_as(const std::string& path, ndarray<T>& out, bool as_data) {
   std::vector<unsigned char> bytes;
   RVQ_TRY(read_file(path, bytes));
   npy_header h;
   RVQ_TRY(parse_npy_header(bytes.data(), bytes.size(), h));
   const bool is_code = h.dtype == npy_dtype::u8 || h.dtype == npy_dtype::u16;
-  if (h.dtype == npy_dtype::f32 && !accept_f32)
-    return {errc::unsupported, "expected uint8 or uint16 codes, found float32"};
-  if (is_code && !accept_codes) return {errc::unsupported, "expected float32 data, found an integer array"};
+  if (!as_data && !is_code) return {errc::unsupported, "expected uint8 or uint16 codes"};
   out.shape = h.shape;
   out.values.resize(h.count);
   const unsigned char* p = bytes.data() + h.data_offset;
@@ -241,14 +294,41 @@ status read_npy_as(const std::string& path, ndarray<T>& out, bool accept_f32, bo
       case npy_dtype::u16:
         out.values[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8);
         break;
+      case npy_dtype::f16:
+        out.values[i] = static_cast<T>(half_to_float(static_cast<std::uint16_t>(p[2 * i] | p[2 * i + 1] << 8)));
+        break;
+      case npy_dtype::i8:
+        out.values[i] = static_cast<T>(static_cast<std::int8_t>(p[i]));
+        break;
+      case npy_dtype::i32:
+        out.values[i] = static_cast<T>(static_cast<std::int32_t>(io::detail::get_u32le(p + 4 * i)));
+        break;
     }
   }
   return {};
 }
 
+inline const char* npy_descr(npy_dtype t) noexcept {
+  switch (t) {
+    case npy_dtype::f32:
+      return "<f4";
+    case npy_dtype::u8:
+      return "|u1";
+    case npy_dtype::u16:
+      return "<u2";
+    case npy_dtype::f16:
+      return "<f2";
+    case npy_dtype::i8:
+      return "|i1";
+    case npy_dtype::i32:
+      return "<i4";
+  }
+  return "?";
+}
+
 inline std::string npy_header_text(npy_dtype t, span<const std::size_t> shape) {
   std::string d = "{'descr': '";
-  d += t == npy_dtype::f32 ? "<f4" : t == npy_dtype::u8 ? "|u1" : "<u2";
+  d += npy_descr(t);
   d += "', 'fortran_order': False, 'shape': (";
   for (std::size_t i = 0; i < shape.size(); ++i) {
     d += std::to_string(shape[i]);
@@ -264,10 +344,9 @@ inline std::string npy_header_text(npy_dtype t, span<const std::size_t> shape) {
 }
 }  // namespace detail
 
-/// Read a float32 array (any number of dimensions, C order).
-inline status read_npy(const std::string& path, ndarray<float>& out) {
-  return detail::read_npy_as(path, out, true, false);
-}
+/// Read an array as float data (any number of dimensions, C order): float32 as is; float16, int8,
+/// uint8, uint16 exactly; int32 rounded to the nearest float above 2^24 in magnitude.
+inline status read_npy(const std::string& path, ndarray<float>& out) { return detail::read_npy_as(path, out, true); }
 
 /// Read a uint8 array (packed codes, raw bytes); other dtypes are refused.
 inline status read_npy(const std::string& path, ndarray<std::uint8_t>& out) {
@@ -283,25 +362,40 @@ inline status read_npy(const std::string& path, ndarray<std::uint8_t>& out) {
 
 /// Read uint8 or uint16 codes, widened to uint16.
 inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
-  return detail::read_npy_as(path, out, false, true);
+  return detail::read_npy_as(path, out, false);
 }
 
-/**
- * @brief Write an array as .npy version 1.0, atomically (temporary file, then rename).
- * @tparam T float, std::uint8_t or std::uint16_t
- */
+namespace detail {
 template <class T>
-status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
-  static_assert(
-      std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value || std::is_same<T, std::uint16_t>::value,
-      "rvq::io::write_npy: float, uint8_t or uint16_t");
-  constexpr npy_dtype t = std::is_same<T, float>::value          ? npy_dtype::f32
-                          : std::is_same<T, std::uint8_t>::value ? npy_dtype::u8
-                                                                 : npy_dtype::u16;
+struct npy_type_of;
+template <>
+struct npy_type_of<float> {
+  static constexpr npy_dtype value = npy_dtype::f32;
+};
+template <>
+struct npy_type_of<std::uint8_t> {
+  static constexpr npy_dtype value = npy_dtype::u8;
+};
+template <>
+struct npy_type_of<std::uint16_t> {
+  static constexpr npy_dtype value = npy_dtype::u16;
+};
+template <>
+struct npy_type_of<std::int8_t> {
+  static constexpr npy_dtype value = npy_dtype::i8;
+};
+template <>
+struct npy_type_of<std::int32_t> {
+  static constexpr npy_dtype value = npy_dtype::i32;
+};
+
+/// Writes header and elements; `put(bytes, i)` turns element i into little-endian bytes.
+template <class Put>
+status write_npy_with(const std::string& path, npy_dtype t, span<const std::size_t> shape, Put&& put) {
   std::size_t count = 1;
   for (std::size_t e : shape)
     if (!rvq::detail::checked_mul(count, e, count)) return {errc::invalid_argument, "array shape overflows"};
-  const std::string header = detail::npy_header_text(t, shape);
+  const std::string header = npy_header_text(t, shape);
   if (header.size() > 65535) return {errc::invalid_argument, "array has too many dimensions for a .npy v1 header"};
   atomic_writer w;
   RVQ_TRY(w.open(path));
@@ -310,24 +404,42 @@ status write_npy(const std::string& path, const T* data, span<const std::size_t>
   pre[9] = static_cast<unsigned char>(header.size() >> 8);
   w.write(pre, sizeof pre);
   w.write(header.data(), header.size());
+  const std::size_t item = npy_itemsize(t), chunk = 1 << 14;
   std::vector<unsigned char> buf;
-  const std::size_t chunk = 1 << 14;
   for (std::size_t i = 0; i < count; i += chunk) {
     const std::size_t n = count - i < chunk ? count - i : chunk;
-    buf.resize(n * sizeof(T));
-    for (std::size_t j = 0; j < n; ++j) {
-      if constexpr (std::is_same<T, float>::value)
-        io::detail::put_f32le(buf.data() + 4 * j, data[i + j]);
-      else if constexpr (std::is_same<T, std::uint8_t>::value)
-        buf[j] = data[i + j];
-      else {
-        buf[2 * j] = static_cast<unsigned char>(data[i + j] & 0xff);
-        buf[2 * j + 1] = static_cast<unsigned char>(data[i + j] >> 8);
-      }
-    }
+    buf.resize(n * item);
+    for (std::size_t j = 0; j < n; ++j) put(buf.data() + j * item, i + j);
     w.write(buf.data(), buf.size());
   }
   return w.commit();
+}
+}  // namespace detail
+
+/**
+ * @brief Write an array as .npy version 1.0, atomically (temporary file, then rename).
+ * @tparam T float, std::uint8_t, std::uint16_t, std::int8_t or std::int32_t
+ */
+template <class T>
+status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
+  constexpr npy_dtype t = detail::npy_type_of<T>::value;
+  return detail::write_npy_with(path, t, shape, [&](unsigned char* out, std::size_t i) {
+    if constexpr (std::is_same<T, float>::value) {
+      io::detail::put_f32le(out, data[i]);
+    } else {
+      const auto v = static_cast<std::uint32_t>(static_cast<std::int64_t>(data[i]));
+      for (std::size_t b = 0; b < sizeof(T); ++b) out[b] = static_cast<unsigned char>(v >> (8 * b));
+    }
+  });
+}
+
+/// Write float values as a float16 .npy array (round to nearest even; beyond 65504: Inf).
+inline status write_npy_f16(const std::string& path, const float* data, span<const std::size_t> shape) {
+  return detail::write_npy_with(path, npy_dtype::f16, shape, [&](unsigned char* out, std::size_t i) {
+    const std::uint16_t h = float_to_half(data[i]);
+    out[0] = static_cast<unsigned char>(h & 0xff);
+    out[1] = static_cast<unsigned char>(h >> 8);
+  });
 }
 
 }  // namespace rvq::io
