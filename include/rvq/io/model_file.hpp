@@ -114,25 +114,34 @@ inline status read_model_info(const std::string& path, model_info& info) {
 }
 
 /**
- * @brief Load a model whose element, metric and storage match `Config`.
+ * @brief Load a model, held in memory as the bytes of a whole .rvq file, whose element, metric
+ * and storage match `Config`.
  * Errors: io_error, corrupt_file (bad magic, sizes, checksum; where = byte offset),
  * unsupported_version, invalid_argument (the file's metric differs from Config's), non_finite.
  */
 template <class Config>
-result<quantizer<Config>> load_model(const std::string& path) {
+result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& bytes) {
   using q_t = quantizer<Config>;
-  std::vector<unsigned char> bytes;
-  RVQ_TRY(read_file(path, bytes));
   model_info info;
   RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info));
   const std::size_t body = info.header_bytes + info.payload_bytes;
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // fuzzers skip it to reach the parsing behind it
   if (rvq::detail::crc32_update(0, bytes.data(), body) != detail::get_u32le(bytes.data() + body))
     return status{errc::corrupt_file, "checksum mismatch: the file is damaged", body, "byte"};
+#endif
   if (info.metric != metric_traits<typename Config::metric>::id)
     return status{errc::invalid_argument, "the model's metric differs from the quantizer's Config::metric"};
   std::vector<float> cw(info.payload_bytes / 4);
   for (std::size_t i = 0; i < cw.size(); ++i) cw[i] = detail::get_f32le(bytes.data() + info.header_bytes + 4 * i);
   return q_t::from_codebooks(span<const float>(cw), span<const std::size_t>(info.codewords), info.dim);
+}
+
+/// load_model() from a path: reads the file, then load_model_memory().
+template <class Config>
+result<quantizer<Config>> load_model(const std::string& path) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return load_model_memory<Config>(bytes);
 }
 
 /// Save a model atomically (temporary file in the same folder, then rename).

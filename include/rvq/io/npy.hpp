@@ -273,16 +273,14 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
 
 namespace detail {
 template <class T>
-status read_npy_as(const std::string& path, ndarray<T>& out, bool as_data) {
-  std::vector<unsigned char> bytes;
-  RVQ_TRY(read_file(path, bytes));
+status decode_npy(const unsigned char* file, std::size_t size, ndarray<T>& out, bool as_data) {
   npy_header h;
-  RVQ_TRY(parse_npy_header(bytes.data(), bytes.size(), h));
+  RVQ_TRY(parse_npy_header(file, size, h));
   const bool is_code = h.dtype == npy_dtype::u8 || h.dtype == npy_dtype::u16;
   if (!as_data && !is_code) return {errc::unsupported, "expected uint8 or uint16 codes"};
   out.shape = h.shape;
   out.values.resize(h.count);
-  const unsigned char* p = bytes.data() + h.data_offset;
+  const unsigned char* p = file + h.data_offset;
   for (std::size_t i = 0; i < h.count; ++i) {
     switch (h.dtype) {
       case npy_dtype::f32:
@@ -306,6 +304,13 @@ status read_npy_as(const std::string& path, ndarray<T>& out, bool as_data) {
     }
   }
   return {};
+}
+
+template <class T>
+status read_npy_as(const std::string& path, ndarray<T>& out, bool as_data) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return decode_npy(bytes.data(), bytes.size(), out, as_data);
 }
 
 inline const char* npy_descr(npy_dtype t) noexcept {
@@ -343,6 +348,11 @@ inline std::string npy_header_text(npy_dtype t, span<const std::size_t> shape) {
   return d;
 }
 }  // namespace detail
+
+/// Decode a whole .npy file held in memory as float data (see read_npy()).
+inline status parse_npy(const unsigned char* file, std::size_t size, ndarray<float>& out) {
+  return detail::decode_npy(file, size, out, true);
+}
 
 /// Read an array as float data (any number of dimensions, C order): float32 as is; float16, int8,
 /// uint8, uint16 exactly; int32 rounded to the nearest float above 2^24 in magnitude.

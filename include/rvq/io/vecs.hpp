@@ -31,16 +31,14 @@ constexpr std::size_t vecs_itemsize() noexcept {
 }  // namespace detail
 
 /**
- * @brief Read a `.fvecs` (T = float), `.bvecs` (T = std::uint8_t) or `.ivecs` (T = std::int32_t)
- * file into an N x d array.
+ * @brief Parse a `.fvecs` (T = float), `.bvecs` (T = std::uint8_t) or `.ivecs` (T = std::int32_t)
+ * file held in memory into an N x d array.
  * @return io_error, corrupt_file with the byte offset (bad dimension, truncated record, a record
  *         whose dimension differs), empty_input for an empty file.
  */
 template <class T>
-status read_vecs(const std::string& path, ndarray<T>& out) {
+status parse_vecs(const std::vector<unsigned char>& bytes, ndarray<T>& out) {
   constexpr std::size_t item = detail::vecs_itemsize<T>();
-  std::vector<unsigned char> bytes;
-  RVQ_TRY(read_file(path, bytes));
   if (bytes.empty()) return {errc::empty_input, "the file holds no vector"};
   if (bytes.size() < 4) return {errc::corrupt_file, "file too short for a vector's dimension", bytes.size(), "byte"};
   const std::uint32_t d32 = io::detail::get_u32le(bytes.data());
@@ -67,6 +65,14 @@ status read_vecs(const std::string& path, ndarray<T>& out) {
     }
   }
   return {};
+}
+
+/// Read a `.fvecs` / `.bvecs` / `.ivecs` file (see parse_vecs() for the checks and errors).
+template <class T>
+status read_vecs(const std::string& path, ndarray<T>& out) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return parse_vecs(bytes, out);
 }
 
 /// Write N x d values as `.fvecs` / `.bvecs` / `.ivecs` (by T), atomically.
