@@ -41,6 +41,15 @@ inline std::vector<float> clusters(std::size_t c, std::size_t per, std::size_t d
   return x;
 }
 
+/// Training options for small tests: `layers` layers of `k` codewords, `iterations` Lloyd steps.
+inline rvq::train_options options(std::size_t layers, std::size_t k, std::size_t iterations) {
+  rvq::train_options opt;
+  opt.layers = layers;
+  opt.codewords = {k};
+  opt.iterations = iterations;
+  return opt;
+}
+
 template <class Q>
 double mse(const Q& q, const std::vector<float>& x, std::size_t n, std::size_t beam = 1) {
   const std::size_t d = q.dim(), l = q.layers();

@@ -79,10 +79,7 @@ TEMPLATE_LIST_TEST_CASE("batch encode equals single-vector encode, on strided vi
 TEMPLATE_LIST_TEST_CASE("beam width 1 is bit-identical to greedy", "[quantizer][beam]", rvq_test::metrics) {
   const std::size_t n = 200, d = 24, layers = 5, k = 32;
   const auto data = rvq_test::gaussian(2000, d, 11);
-  rvq::train_options opt;
-  opt.layers = layers;
-  opt.codewords = {k};
-  opt.iterations = 5;
+  rvq::train_options opt = rvq_test::options(layers, k, 5);
   auto q = rvq::train<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(data.data(), 2000, d), opt);
   REQUIRE(q.ok());
   rvq::workspace ws(q->workspace_for_beam_path(1));
@@ -102,10 +99,7 @@ TEMPLATE_LIST_TEST_CASE("beam width 1 is bit-identical to greedy", "[quantizer][
 TEST_CASE("beam search is not worse than greedy on average and improves with width", "[quantizer][beam]") {
   const std::size_t n = 3000, d = 16;
   const auto data = rvq_test::gaussian(n, d, 13);
-  rvq::train_options opt;
-  opt.layers = 4;
-  opt.codewords = {16};
-  opt.iterations = 10;
+  rvq::train_options opt = rvq_test::options(4, 16, 10);
   auto q = rvq::train(matrix_view<const float>(data.data(), n, d), opt);
   REQUIRE(q.ok());
   const double g = rvq_test::mse(*q, data, n, 1), b4 = rvq_test::mse(*q, data, n, 4),

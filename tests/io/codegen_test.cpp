@@ -19,10 +19,7 @@ std::string read_text(const std::string& p) {
 TEMPLATE_LIST_TEST_CASE("codegen header compiles and encodes like the host", "[io][codegen]", rvq_test::metrics) {
   const std::size_t n = 400, d = 9, layers = 3, k = 12;
   const auto data = rvq_test::gaussian(n, d, 3);
-  rvq::train_options opt;
-  opt.layers = layers;
-  opt.codewords = {k};
-  opt.iterations = 4;
+  rvq::train_options opt = rvq_test::options(layers, k, 4);
   auto q = rvq::train<rvq::config<rvq::f32, TestType>>(rvq::matrix_view<const float>(data.data(), n, d), opt);
   REQUIRE(q.ok());
   const std::string header = rvq_test::temp_path("model.hpp"), program = rvq_test::temp_path("fw.cpp");

@@ -29,10 +29,7 @@ static_assert(!std::is_same<backend, rvq::scalar>::value, "link a SIMD backend t
 TEMPLATE_LIST_TEST_CASE("the SIMD backend matches the scalar reference", "[simd]", rvq_test::metrics) {
   const std::size_t n = 2000, d = 37, layers = 4, k = 50;  // odd sizes: partial panels and tails
   const auto data = rvq_test::gaussian(n, d, 31);
-  rvq::train_options opt;
-  opt.layers = layers;
-  opt.codewords = {k};
-  opt.iterations = 4;
+  rvq::train_options opt = rvq_test::options(layers, k, 4);
   auto ref = rvq::train<rvq::config<rvq::f32, TestType, rvq::dense, rvq::sequential, rvq::scalar>>(
       matrix_view<const float>(data.data(), n, d), opt);
   REQUIRE(ref.ok());
@@ -60,10 +57,7 @@ TEMPLATE_LIST_TEST_CASE("the SIMD backend matches the scalar reference", "[simd]
 TEST_CASE("training with the SIMD backend gives the scalar backend's error", "[simd]") {
   const std::size_t n = 3000, d = 24;
   const auto data = rvq_test::gaussian(n, d, 5);
-  rvq::train_options opt;
-  opt.layers = 3;
-  opt.codewords = {32};
-  opt.iterations = 6;
+  rvq::train_options opt = rvq_test::options(3, 32, 6);
   rvq::train_report ra, rb;
   REQUIRE(rvq::train<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>>(
               matrix_view<const float>(data.data(), n, d), opt, &ra)

@@ -104,10 +104,7 @@ TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases
                         rvq_test::metrics) {
   const std::size_t n = 2000, d = 12;
   const auto x = rvq_test::gaussian(n, d, 8);
-  rvq::train_options opt;
-  opt.layers = 4;
-  opt.codewords = {16};
-  opt.iterations = 6;
+  rvq::train_options opt = rvq_test::options(4, 16, 6);
   rvq::train_report rep;
   auto q = rvq::train<rvq::config<rvq::f32, TestType>>(matrix_view<const float>(x.data(), n, d), opt, &rep);
   REQUIRE(q.ok());
@@ -119,10 +116,7 @@ TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases
 TEST_CASE("same seed and data give bit-identical codebooks; another seed differs", "[train]") {
   const std::size_t n = 1500, d = 10;
   const auto x = rvq_test::gaussian(n, d, 6);
-  rvq::train_options opt;
-  opt.layers = 3;
-  opt.codewords = {16};
-  opt.iterations = 5;
+  rvq::train_options opt = rvq_test::options(3, 16, 5);
   opt.seed = 77;
   auto a = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
   auto b = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
@@ -137,10 +131,7 @@ TEST_CASE("same seed and data give bit-identical codebooks; another seed differs
 TEST_CASE("beam-search residuals during training", "[train][beam]") {
   const std::size_t n = 2000, d = 16;
   const auto x = rvq_test::gaussian(n, d, 12);
-  rvq::train_options opt;
-  opt.layers = 4;
-  opt.codewords = {16};
-  opt.iterations = 6;
+  rvq::train_options opt = rvq_test::options(4, 16, 6);
   opt.beam = 4;
   rvq::train_report rep;
   auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
@@ -184,10 +175,7 @@ TEST_CASE("training rejects bad input with a clear status", "[train][errors]") {
 
 TEST_CASE("training reports progress once per Lloyd iteration", "[train]") {
   const auto x = rvq_test::gaussian(400, 6, 2);
-  rvq::train_options opt;
-  opt.layers = 2;
-  opt.codewords = {8};
-  opt.iterations = 3;
+  rvq::train_options opt = rvq_test::options(2, 8, 3);
   std::vector<rvq::train_progress> seen;
   opt.progress = [&](const rvq::train_progress& p) { seen.push_back(p); };
   REQUIRE(rvq::train(matrix_view<const float>(x.data(), 400, 6), opt).ok());

@@ -54,6 +54,13 @@ status pack_codes(const Q& q, span<const Code> codes, span<std::uint8_t> out) no
 }
 
 namespace detail {
+/// Reads `width` bits starting at bit `bit` (least significant first) and advances `bit`.
+inline std::uint32_t read_field(span<const std::uint8_t> in, std::size_t& bit, std::size_t width) noexcept {
+  std::uint32_t v = 0;
+  for (std::size_t j = 0; j < width; ++j, ++bit) v |= static_cast<std::uint32_t>((in[bit / 8] >> (bit % 8)) & 1u) << j;
+  return v;
+}
+
 /// Checks one packed row (size, unused bits, each field below its K) without writing anything.
 template <class Q>
 status check_packed_row(const Q& q, span<const std::uint8_t> in) noexcept {
@@ -62,13 +69,9 @@ status check_packed_row(const Q& q, span<const std::uint8_t> in) noexcept {
     if ((in[bit / 8] >> (bit % 8)) & 1u)
       return {errc::corrupt_file, "unused bits of packed codes are set", bit / 8, "byte"};
   std::size_t bit = 0;
-  for (std::size_t l = 0; l < q.layers(); ++l) {
-    const std::size_t width = code_bits(q.codewords(l));
-    std::uint32_t v = 0;
-    for (std::size_t j = 0; j < width; ++j, ++bit)
-      v |= static_cast<std::uint32_t>((in[bit / 8] >> (bit % 8)) & 1u) << j;
-    if (v >= q.codewords(l)) return {errc::code_out_of_range, "packed code out of range", l, "layer"};
-  }
+  for (std::size_t l = 0; l < q.layers(); ++l)
+    if (read_field(in, bit, code_bits(q.codewords(l))) >= q.codewords(l))
+      return {errc::code_out_of_range, "packed code out of range", l, "layer"};
   return {};
 }
 
@@ -76,13 +79,8 @@ status check_packed_row(const Q& q, span<const std::uint8_t> in) noexcept {
 template <class Q, class Code>
 void unpack_row(const Q& q, span<const std::uint8_t> in, Code* codes) noexcept {
   std::size_t bit = 0;
-  for (std::size_t l = 0; l < q.layers(); ++l) {
-    const std::size_t width = code_bits(q.codewords(l));
-    std::uint32_t v = 0;
-    for (std::size_t j = 0; j < width; ++j, ++bit)
-      v |= static_cast<std::uint32_t>((in[bit / 8] >> (bit % 8)) & 1u) << j;
-    codes[l] = static_cast<Code>(v);
-  }
+  for (std::size_t l = 0; l < q.layers(); ++l)
+    codes[l] = static_cast<Code>(read_field(in, bit, code_bits(q.codewords(l))));
 }
 }  // namespace detail
 
