@@ -42,8 +42,9 @@ void batch_encode(benchmark::State& state) {
   std::vector<std::uint16_t> codes(n * s.l);
   rvq::workspace ws(q.workspace_for(beam));
   for (auto _ : state) {
-    const auto st = q.encode_batch(rvq::matrix_view<const float>(x.data(), n, s.d),
-                                   rvq::matrix_view<std::uint16_t>(codes.data(), n, s.l), rvq::encode_options{beam}, ws.view());
+    const auto st =
+        q.encode_batch(rvq::matrix_view<const float>(x.data(), n, s.d),
+                       rvq::matrix_view<std::uint16_t>(codes.data(), n, s.l), rvq::encode_options{beam}, ws.view());
     benchmark::DoNotOptimize(st);
     benchmark::DoNotOptimize(codes.data());
   }
