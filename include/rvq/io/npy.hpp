@@ -376,28 +376,19 @@ inline status read_npy(const std::string& path, ndarray<std::uint16_t>& out) {
 }
 
 namespace detail {
+/// The .npy dtype of a C++ element type.
 template <class T>
-struct npy_type_of;
-template <>
-struct npy_type_of<float> {
-  static constexpr npy_dtype value = npy_dtype::f32;
-};
-template <>
-struct npy_type_of<std::uint8_t> {
-  static constexpr npy_dtype value = npy_dtype::u8;
-};
-template <>
-struct npy_type_of<std::uint16_t> {
-  static constexpr npy_dtype value = npy_dtype::u16;
-};
-template <>
-struct npy_type_of<std::int8_t> {
-  static constexpr npy_dtype value = npy_dtype::i8;
-};
-template <>
-struct npy_type_of<std::int32_t> {
-  static constexpr npy_dtype value = npy_dtype::i32;
-};
+constexpr npy_dtype npy_type_of() noexcept {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value ||
+                    std::is_same<T, std::uint16_t>::value || std::is_same<T, std::int8_t>::value ||
+                    std::is_same<T, std::int32_t>::value,
+                "rvq::io::write_npy: float, uint8_t, uint16_t, int8_t or int32_t");
+  if (std::is_same<T, float>::value) return npy_dtype::f32;
+  if (std::is_same<T, std::uint8_t>::value) return npy_dtype::u8;
+  if (std::is_same<T, std::uint16_t>::value) return npy_dtype::u16;
+  if (std::is_same<T, std::int8_t>::value) return npy_dtype::i8;
+  return npy_dtype::i32;
+}
 
 /// Writes header and elements; `put(bytes, i)` turns element i into little-endian bytes.
 template <class Put>
@@ -432,7 +423,7 @@ status write_npy_with(const std::string& path, npy_dtype t, span<const std::size
  */
 template <class T>
 status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
-  constexpr npy_dtype t = detail::npy_type_of<T>::value;
+  constexpr npy_dtype t = detail::npy_type_of<T>();
   return detail::write_npy_with(path, t, shape, [&](unsigned char* out, std::size_t i) {
     if constexpr (std::is_same<T, float>::value) {
       io::detail::put_f32le(out, data[i]);
