@@ -236,7 +236,7 @@ class quantizer {
   status encode(span<const float> x, span<Code> codes, const encode_options& opt = {}) const {
     if constexpr (is_static) {
       if (opt.beam == 1) {
-        std::array<float, static_dim() * 1 + 1> f{};
+        std::array<float, static_dim() + 1> f{};
         std::array<std::uint32_t, 1> i{};
         return encode(x, codes, opt, workspace_view{span<float>(f), span<std::uint32_t>(i)});
       }
