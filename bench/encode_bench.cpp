@@ -5,7 +5,10 @@
 #include <benchmark/benchmark.h>
 #include <rvq/rvq.hpp>
 
+#include "peak.hpp"
+
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -28,10 +31,41 @@ rvq::quantizer<> make(const shape& s) {
   return std::move(rvq::quantizer<>::from_codebooks(rvq::span<const float>(cb), s.l, s.k, s.d)).value();
 }
 
+double peak() {
+  static const double p = rvq_bench::fma_peak_gflops();
+  return p;
+}
+
 void counters(benchmark::State& state, const shape& s, std::size_t vectors) {
   const double macs = double(vectors) * double(s.d * s.k * s.l);
   state.counters["vectors/s"] = benchmark::Counter(double(vectors), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GMAC/s"] = benchmark::Counter(macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  // Share of the measured FMA peak, as a rate: (MACs / peak) per second of run time.
+  state.counters["peak"] = benchmark::Counter(macs / (peak() * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// The kernel alone: block_rows rows (or one) against one layer's panels, fused argmin.
+void kernel_argmin(benchmark::State& state) {
+  const shape s = shapes[state.range(0)];
+  const bool one = state.range(1) == 1;
+  using kernels = rvq::simd_traits<rvq::default_simd>::kernels;
+  constexpr std::size_t br = kernels::block_rows;
+  const std::size_t rows_n = one ? 1 : br;
+  const auto cw = random_values(s.k * s.d, 1);
+  std::vector<float, rvq::detail::aligned_allocator<float, kernels::panel_alignment>> panels(
+      kernels::panel_floats(s.k, s.d));
+  kernels::pack_panels(cw.data(), s.k, s.d, panels.data());
+  std::vector<float> bias(kernels::padded_codewords(s.k), 1.0f), scale(bias.size(), 2.0f);
+  const auto x = random_values(br * s.d, 2);
+  const float* rows[br];
+  for (std::size_t i = 0; i < br; ++i) rows[i] = x.data() + i * s.d;
+  std::uint32_t idx[br];
+  float score[br];
+  for (auto _ : state) {
+    kernels::argmin_panels(rows, rows_n, s.d, panels.data(), s.k, bias.data(), scale.data(), idx, score);
+    benchmark::DoNotOptimize(idx);
+  }
+  counters(state, shape{s.d, s.k, 1}, rows_n);
 }
 
 void batch_encode(benchmark::State& state) {
@@ -68,9 +102,11 @@ void single_encode(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(batch_encode)->ArgsProduct({{0, 1, 2}, {1, 8}})->ArgNames({"shape", "beam"})->Unit(benchmark::kMillisecond);
+BENCHMARK(kernel_argmin)->ArgsProduct({{0, 1, 2}, {0, 1}})->ArgNames({"shape", "one_row"});
 BENCHMARK(single_encode)->DenseRange(0, 2)->ArgName("shape")->Unit(benchmark::kMicrosecond);
 int main(int argc, char** argv) {
   benchmark::AddCustomContext("rvq_simd_backend", rvq::simd_traits<rvq::default_simd>::name);
+  benchmark::AddCustomContext("fp32_fma_peak_gflops", std::to_string(peak()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -90,7 +90,8 @@ TEMPLATE_LIST_TEST_CASE("beam width 1 is bit-identical to greedy", "[quantizer][
     REQUIRE(q->encode_beam(x, span<std::uint8_t>(beam), 1, ws.view()).ok());
     REQUIRE(greedy == beam);
   }
-  rvq::workspace small(q->workspace_for(1));  // the greedy workspace is too small for the beam path
+  const auto need = q->workspace_for_beam_path(1);
+  rvq::workspace small(rvq::workspace_size{need.floats - 1, need.indices});  // one float short
   std::array<std::uint8_t, layers> c{};
   CHECK(q->encode_beam(span<const float>(data.data(), d), span<std::uint8_t>(c), 1, small.view()).code() ==
         rvq::errc::invalid_argument);
@@ -298,4 +299,67 @@ TEST_CASE("footprint and workspace sizes", "[quantizer]") {
   CHECK(f.macs_per_vector == 2 * 16 * 10);
   CHECK(f.flash_bytes == f.codebook_bytes + f.constant_bytes);
   CHECK(q.workspace_for(4).floats >= 2 * 4 * 10 + 4 * 16);
+}
+
+TEMPLATE_LIST_TEST_CASE("beam search through cross-product tables matches the residual path", "[beam]",
+                        rvq_test::metrics) {
+  const std::size_t d = 24, n = 300;
+  const std::vector<std::size_t> k = {32, 20, 32, 7};
+  auto cb = rvq_test::gaussian(32 + 20 + 32 + 7, d, 21);
+  for (std::size_t i = 32 * d; i < cb.size(); ++i) cb[i] *= 0.5f;  // later layers finer
+  const auto x = rvq_test::gaussian(n, d, 22);
+  auto made = dyn_q<TestType>::from_codebooks(span<const float>(cb), span<const std::size_t>(k), d);
+  REQUIRE(made.ok());
+  auto q = std::move(made).value();
+  for (std::size_t beam : {std::size_t{2}, std::size_t{5}, std::size_t{7}}) {
+    CAPTURE(beam);
+    REQUIRE(q.use_beam_tables(beam));
+    CHECK_FALSE(q.use_beam_tables(1));
+    std::vector<std::uint16_t> fast(n * k.size()), ref(n * k.size());
+    REQUIRE(q.encode_batch(matrix_view<const float>(x.data(), n, d),
+                           matrix_view<std::uint16_t>(fast.data(), n, k.size()), rvq::encode_options{beam})
+                .ok());
+    rvq::workspace ws(q.workspace_for_beam_path(beam));
+    for (std::size_t i = 0; i < n; ++i)
+      REQUIRE(q.encode_beam(span<const float>(x.data() + i * d, d),
+                            span<std::uint16_t>(ref.data() + i * k.size(), k.size()), beam, ws.view())
+                  .ok());
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      same += std::equal(fast.begin() + std::ptrdiff_t(i * k.size()), fast.begin() + std::ptrdiff_t((i + 1) * k.size()),
+                         ref.begin() + std::ptrdiff_t(i * k.size()));
+    CHECK(same >= n * 99 / 100);  // only near-ties may differ
+    // Single-vector encode takes the same table path.
+    std::vector<std::uint16_t> one(k.size());
+    rvq::workspace w1(q.workspace_for(beam));
+    REQUIRE(
+        q.encode(span<const float>(x.data(), d), span<std::uint16_t>(one), rvq::encode_options{beam}, w1.view()).ok());
+    CHECK(std::equal(one.begin(), one.end(), fast.begin()));
+  }
+  // Without tables (limit 0) encode runs the residual path: exactly encode_beam's codes.
+  CHECK_FALSE(q.build_beam_tables(0));
+  CHECK_FALSE(q.use_beam_tables(4));
+  std::vector<std::uint16_t> a(k.size()), b(k.size());
+  rvq::workspace ws(q.workspace_for_beam_path(4));
+  for (std::size_t i = 0; i < 20; ++i) {
+    span<const float> xi(x.data() + i * d, d);
+    REQUIRE(q.encode(xi, span<std::uint16_t>(a), rvq::encode_options{4}, ws.view()).ok());
+    REQUIRE(q.encode_beam(xi, span<std::uint16_t>(b), 4, ws.view()).ok());
+    CHECK(a == b);
+  }
+  CHECK(q.build_beam_tables(std::size_t{1} << 20));
+  CHECK(q.use_beam_tables(4));
+}
+
+TEST_CASE("beam tables: the workspace check covers the table scratch", "[beam]") {
+  const std::size_t d = 8;
+  const auto cb = rvq_test::gaussian(3 * 16, d, 2);
+  auto q = make<dyn_q<rvq::l2>>(cb, 3, 16, d);
+  REQUIRE(q.use_beam_tables(3));
+  const auto need = q.workspace_for(3);
+  rvq::workspace small(rvq::workspace_size{need.floats - 1, need.indices});
+  std::array<std::uint16_t, 3> c{};
+  const auto x = rvq_test::gaussian(1, d, 3);
+  CHECK(q.encode(span<const float>(x), span<std::uint16_t>(c), rvq::encode_options{3}, small.view()).code() ==
+        rvq::errc::invalid_argument);
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include "config.hpp"
 #include "core/extents.hpp"
 #include "core/footprint.hpp"
@@ -175,8 +176,34 @@ class quantizer {
 
   /// Scratch an encode with beam width `beam` needs, for single vectors and batches.
   constexpr workspace_size workspace_for(std::size_t beam) const noexcept {
-    return workspace_needed(beam, dim(), layers(), max_codewords());
+    const workspace_size w = workspace_needed(beam, dim(), layers(), max_codewords());
+    if (!use_beam_tables(beam)) return w;
+    const workspace_size t = table_beam_workspace(beam);
+    return {w.floats > t.floats ? w.floats : t.floats, w.indices > t.indices ? w.indices : t.indices};
   }
+
+  /// True when beam search of width `beam` assembles distances from the codebook cross-product
+  /// tables (dynamic extents, B > 1, tables built: see build_beam_tables()).
+  constexpr bool use_beam_tables(std::size_t beam) const noexcept {
+    if constexpr (is_static) {
+      return (void)beam, false;
+    } else {
+      return beam > 1 && store_.has_cross();
+    }
+  }
+
+#if !RVQ_NO_HEAP
+  /**
+   * @brief (Re)build the tables `<C_j[a], C_l[b]>` (j < l) that beam search (B > 1) uses to score
+   * candidates without touching D-dimensional data again, if they take at most `max_bytes`;
+   * otherwise drop them (beam search then updates residuals directly). Models are built with a
+   * 64 MiB limit. Returns whether tables exist. Not thread-safe against concurrent encodes.
+   */
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic>>
+  bool build_beam_tables(std::size_t max_bytes) {
+    return store_.build_cross(max_bytes);
+  }
+#endif
   /// Scratch encode_beam() needs (the beam path, also for B = 1).
   constexpr workspace_size workspace_for_beam_path(std::size_t beam) const noexcept {
     return workspace_needed(beam, dim(), layers(), max_codewords(), true);
@@ -211,8 +238,10 @@ class quantizer {
     RVQ_TRY(check_encode<Code>(x.size(), codes.size(), opt.beam, ws, 1));
     RVQ_TRY(check_finite_row(x.data(), 0));
     if (opt.beam == 1) {
+      greedy_one(x.data(), codes.data(), ws);
+    } else if (use_beam_tables(opt.beam)) {
       const float* row = x.data();
-      greedy_block(&row, 1, codes.data(), 0, ws);
+      beam_tables_block(&row, 1, opt.beam, codes.data(), 0, ws);
     } else {
       beam_one(x.data(), opt.beam, codes.data(), ws);
     }
@@ -254,8 +283,8 @@ class quantizer {
   /**
    * @brief Encode the rows of `x` (N x dim(), any row stride) into `codes` (N x layers()).
    * Validates every row before writing any code. Allocates nothing.
-   * Complexity: N times the single-vector cost; rows are scored block_rows at a time per pass
-   * over a layer's codewords.
+   * Complexity: N times the single-vector cost; each worker encodes tiles of tile_rows() rows layer
+   * by layer, block_rows rows per kernel call.
    */
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt,
@@ -337,15 +366,31 @@ class quantizer {
  private:
   static constexpr workspace_size workspace_needed(std::size_t beam, std::size_t d, std::size_t l, std::size_t k,
                                                    bool beam_path = false) noexcept {
-    const std::size_t br = store_type::block_rows;
-    workspace_size greedy{br * d + br, br};
+    const std::size_t tr = tile_rows(d);
+    workspace_size greedy{tr * d + tr, tr};
     if (beam <= 1 && !beam_path) return greedy;
-    workspace_size b{2 * beam * d + beam * k + 4 * beam, 2 * beam * l + 3 * beam};
+    workspace_size b{2 * beam * d + beam * k + select_scratch(beam, k) + 4 * beam, 2 * beam * l + 3 * beam};
     return {b.floats > greedy.floats ? b.floats : greedy.floats,
             b.indices > greedy.indices ? b.indices : greedy.indices};
   }
 
  public:
+  /// Residual bytes a worker's tile of rows may take (the tile shares the cache with one layer's codewords).
+  static constexpr std::size_t tile_bytes = 256 * 1024;
+  /**
+   * @brief Rows a worker greedy-encodes together, layer by layer, so that each layer's codewords
+   * are fetched into cache once per tile rather than once per register block: a whole number of
+   * kernel blocks whose residuals fit tile_bytes (one row for static extents, which search the
+   * rows layout one vector at a time).
+   */
+  static constexpr std::size_t tile_rows(std::size_t d) noexcept {
+    const std::size_t br = store_type::block_rows;
+    if (br == 1) return 1;
+    std::size_t blocks = tile_bytes / (sizeof(float) * br * (d ? d : 1));
+    blocks = blocks < 1 ? 1 : (blocks > 32 ? 32 : blocks);
+    return blocks * br;
+  }
+
   /// Scratch for a static quantizer, as a constant (firmware sizes its buffers from it).
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
   static constexpr workspace_size static_workspace(std::size_t beam) noexcept {
@@ -424,65 +469,301 @@ class quantizer {
   void encode_rows(matrix_view<const float> x, matrix_view<Code> codes, std::size_t first, std::size_t last,
                    std::size_t beam, workspace_view ws) const noexcept {
     if (beam == 1) {
+      const std::size_t tr = tile_rows(dim());
+      for (std::size_t i = first; i < last; i += tr) greedy_tile(x, i, last - i < tr ? last - i : tr, codes, ws);
+    } else if (use_beam_tables(beam)) {
       const std::size_t br = store_type::block_rows;
       for (std::size_t i = first; i < last; i += br) {
         const std::size_t n = last - i < br ? last - i : br;
         const float* rows[store_type::block_rows];
         for (std::size_t j = 0; j < n; ++j) rows[j] = x.row(i + j);
-        greedy_block(rows, n, codes.row(i), codes.stride(), ws);
+        beam_tables_block(rows, n, beam, codes.row(i), codes.stride(), ws);
       }
     } else {
       for (std::size_t i = first; i < last; ++i) beam_one(x.row(i), beam, codes.row(i), ws);
     }
   }
 
-  /// Greedy encode of n <= block_rows rows; row j's codes go to codes + j * code_stride.
+  /// Scratch of the table beam path: <x, c> for a block of rows, one score row, beam state.
+  constexpr workspace_size table_beam_workspace(std::size_t beam) const noexcept {
+    std::size_t total = 0;
+    for (std::size_t l = 0; l < layers(); ++l) total += codewords(l);
+    return {store_type::block_rows * total + beam * max_codewords() + select_scratch(beam, max_codewords()) + 4 * beam,
+            2 * beam * layers() + 3 * beam};
+  }
+
+  /**
+   * @brief Beam search of up to block_rows rows through the cross-product tables: `<x, c>` for
+   * every codeword of every layer in one blocked pass, then per layer and partial code
+   * `<r, c> = <x, c> - sum_{j<l} <C_j[i_j], c>` (one table row per earlier layer), scored and
+   * ranked exactly as in beam_one(). Codes equal the residual path's except at near-ties.
+   */
   template <class Code>
-  void greedy_block(const float* const* x, std::size_t n, Code* codes, std::size_t code_stride,
-                    workspace_view ws) const noexcept {
-    const std::size_t d = dim();
-    float* res = ws.floats.data();
-    float* score = res + store_type::block_rows * d;
-    std::uint32_t* idx = ws.indices.data();
-    const float* rows[store_type::block_rows];
-    for (std::size_t j = 0; j < n; ++j) {
-      for (std::size_t t = 0; t < d; ++t) res[j * d + t] = x[j][t];
-      rows[j] = res + j * d;
+  void beam_tables_block(const float* const* rows, std::size_t n, std::size_t beam, Code* codes,
+                         std::size_t code_stride, workspace_view ws) const noexcept {
+    if constexpr (!is_static) {
+      const std::size_t nl = layers();
+      const std::size_t total = store_.total_codewords();
+      float* xd = ws.floats.data();
+      const std::size_t kmax = max_codewords();
+      float* s = xd + store_type::block_rows * total;
+      float* sel = s + beam * kmax;
+      beam_state st = beam_scratch(sel + select_scratch(beam, kmax), ws.indices.data(), beam, nl);
+      for (std::size_t l = 0; l < nl; ++l) store_.dots(l, rows, n, xd + store_.first_codeword(l), total);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* xi = xd + i * total;
+        st.cum_cur[0] = 0.0f;
+        std::size_t nb = 1;
+        for (std::size_t l = 0; l < nl; ++l) {
+          const std::size_t k = codewords(l);
+          const float* RVQ_RESTRICT xl = xi + store_.first_codeword(l);
+          const float* RVQ_RESTRICT bias = store_.bias(l);
+          const float* RVQ_RESTRICT scale = store_.scale(l);
+          std::size_t ntop = 0;
+          for (std::size_t b = 0; b < nb; ++b) {
+            if (b + 1 < nb)  // the next parent's table rows, while this one is scored
+              for (std::size_t j = 0; j < l; ++j) prefetch_row(store_.cross(j, l, st.codes_cur[(b + 1) * nl + j]), k);
+            float* RVQ_RESTRICT sb = s + b * kmax;
+            for (std::size_t c = 0; c < k; ++c) sb[c] = xl[c];
+            for (std::size_t j = 0; j < l; ++j) {
+              const float* RVQ_RESTRICT t = store_.cross(j, l, st.codes_cur[b * nl + j]);
+              for (std::size_t c = 0; c < k; ++c) sb[c] -= t[c];
+            }
+            for (std::size_t c = 0; c < k; ++c) sb[c] = bias[c] - scale[c] * sb[c];
+          }
+          select_layer(s, kmax, nb, k, beam, sel, st, ntop);
+          advance(st, l, ntop);
+          nb = ntop;
+        }
+        for (std::size_t l = 0; l < nl; ++l) codes[i * code_stride + l] = static_cast<Code>(st.codes_cur[l]);
+      }
+    } else {
+      (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws;
     }
+  }
+
+  /// Greedy encode of rows [first, first + n) of x, n <= tile_rows(): layer by layer over the
+  /// whole tile, block_rows rows per kernel call.
+  template <class Code>
+  void greedy_tile(matrix_view<const float> x, std::size_t first, std::size_t n, matrix_view<Code> codes,
+                   workspace_view ws) const noexcept {
+    const std::size_t d = dim(), tr = tile_rows(d), br = store_type::block_rows;
+    float* res = ws.floats.data();
+    float* score = res + tr * d;
+    std::uint32_t* idx = ws.indices.data();
+    for (std::size_t j = 0; j < n; ++j) copy_row(x.row(first + j), res + j * d, d);
     for (std::size_t l = 0; l < layers(); ++l) {
-      store_.argmin(l, rows, n, idx, score);
+      for (std::size_t b = 0; b < n; b += br) {
+        const std::size_t m = n - b < br ? n - b : br;
+        const float* rows[store_type::block_rows];
+        for (std::size_t j = 0; j < m; ++j) rows[j] = res + (b + j) * d;
+        store_.argmin(l, rows, m, idx + b, score + b);
+      }
       for (std::size_t j = 0; j < n; ++j) {
-        codes[j * code_stride + l] = static_cast<Code>(idx[j]);
-        const float* c = codeword(l, idx[j]);
-        float* r = res + j * d;
-        for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+        if (j + 1 < n) prefetch_row(codeword(l, idx[j + 1]), d);  // row-major codewords are rarely cached
+        codes.row(first + j)[l] = static_cast<Code>(idx[j]);
+        subtract_row(res + j * d, codeword(l, idx[j]), d);
       }
     }
   }
 
-  /// Beam search of one vector (see the class comment for the ranking and tie rules).
+  /// Greedy encode of one vector; a layer large enough for the parallel policy is split across
+  /// its workers by codeword ranges (per-worker argmin, then a reduction in worker order, which
+  /// keeps the lowest index on ties: the codes of the sequential search).
+  template <class Code>
+  void greedy_one(const float* x, Code* codes, workspace_view ws) const noexcept {
+    const std::size_t d = dim();
+    float* res = ws.floats.data();
+    copy_row(x, res, d);
+    const float* row = res;
+    for (std::size_t l = 0; l < layers(); ++l) {
+      std::uint32_t idx = 0;
+      float score = 0.0f;
+      if (split_workers(l) > 1)
+        split_argmin(l, row, idx, score);
+      else
+        store_.argmin(l, &row, 1, &idx, &score);
+      codes[l] = static_cast<Code>(idx);
+      subtract_row(res, codeword(l, idx), d);
+    }
+  }
+
+  /// Workers a single vector's layer l is split across (1: not split).
+  std::size_t split_workers(std::size_t l) const noexcept {
+    constexpr std::size_t max_split = 64;
+    const std::size_t w = parallel_traits_type::concurrency();
+    if (w <= 1 || codewords(l) * dim() < parallel_traits_type::min_split_macs) return 1;
+    const std::size_t g = store_type::range_granule(), granules = (codewords(l) + g - 1) / g;
+    const std::size_t n = w < max_split ? w : max_split;
+    return n < granules ? n : granules;
+  }
+
+  void split_argmin(std::size_t l, const float* row, std::uint32_t& idx, float& score) const noexcept {
+    constexpr std::size_t max_split = 64;
+    const std::size_t n = split_workers(l), k = codewords(l), g = store_type::range_granule();
+    const std::size_t granules = (k + g - 1) / g;
+    std::uint32_t part_idx[max_split];
+    float part_score[max_split];
+    parallel_traits_type::for_each(n, [&](std::size_t w) {
+      const std::size_t first = granules * w / n * g, last_g = granules * (w + 1) / n * g;
+      const std::size_t last = last_g < k ? last_g : k;
+      part_score[w] = std::numeric_limits<float>::infinity();
+      part_idx[w] = static_cast<std::uint32_t>(first);
+      if (first < last) store_.argmin_range(l, first, last, &row, 1, &part_idx[w], &part_score[w]);
+    });
+    idx = part_idx[0];
+    score = part_score[0];
+    for (std::size_t w = 1; w < n; ++w)
+      if (part_score[w] < score) {
+        score = part_score[w];
+        idx = part_idx[w];
+      }
+  }
+
+  static void copy_row(const float* RVQ_RESTRICT src, float* RVQ_RESTRICT dst, std::size_t d) noexcept {
+    for (std::size_t t = 0; t < d; ++t) dst[t] = src[t];
+  }
+  static void prefetch_row(const float* p, std::size_t d) noexcept {
+#if defined(__GNUC__)
+    for (std::size_t t = 0; t < d; t += 64 / sizeof(float)) __builtin_prefetch(p + t);
+#else
+    (void)p, (void)d;
+#endif
+  }
+  static void subtract_row(float* RVQ_RESTRICT r, const float* RVQ_RESTRICT c, std::size_t d) noexcept {
+    for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+  }
+
+  /// Beam state in the workspace: ranked candidates of the current layer and the surviving codes.
+  struct beam_state {
+    float* cum_cur;
+    float* cum_next;
+    float* top_score;
+    float* top_total;
+    std::uint32_t* codes_cur;
+    std::uint32_t* codes_next;
+    std::uint32_t* spare;
+    std::uint32_t* top_parent;
+    std::uint32_t* top_code;
+    std::size_t layers;
+  };
+  static beam_state beam_scratch(float* f, std::uint32_t* u, std::size_t beam, std::size_t nl) noexcept {
+    return {f,
+            f + beam,
+            f + 2 * beam,
+            f + 3 * beam,
+            u,
+            u + beam * nl,
+            u + 2 * beam * nl,
+            u + 2 * beam * nl + beam,
+            u + 2 * beam * nl + 2 * beam,
+            nl};
+  }
+
+  /// Candidates per block of the beam selection's first pass.
+  static constexpr std::size_t select_block = 16;
+  /// Floats of scratch select_layer() needs for `beam` parents of `k` candidates.
+  static constexpr std::size_t select_scratch(std::size_t beam, std::size_t k) noexcept {
+    return beam * ((k + select_block - 1) / select_block) + beam;
+  }
+
+  /// Lowest of n values (four independent minima: no long dependency chain).
+  static RVQ_ALWAYS_INLINE float min_of(const float* RVQ_RESTRICT p, std::size_t n) noexcept {
+    float m[4] = {p[0], p[0], p[0], p[0]};
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (std::size_t j = 0; j < 4; ++j) m[j] = p[i + j] < m[j] ? p[i + j] : m[j];
+    for (; i < n; ++i) m[0] = p[i] < m[0] ? p[i] : m[0];
+    const float a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
+    return a < b ? a : b;
+  }
+
+  /**
+   * @brief Ranks a layer's candidates, parent b's k scores at s + b * stride, into its top
+   * `beam` by accumulated score, then parent (earlier first), then the parent's own order (lower
+   * score, then lower index): the order of "each parent's best B by score, merged by accumulated
+   * score", so B = 1 is exactly greedy. No sort: a first pass takes the minimum of each block of
+   * select_block candidates; the beam-th smallest block minimum bounds the beam-th best
+   * candidate, so the second pass only visits blocks at or under that bound.
+   */
+  static void select_layer(const float* s, std::size_t stride, std::size_t nb, std::size_t k, std::size_t beam,
+                           float* scratch, beam_state& st, std::size_t& ntop) noexcept {
+    const std::size_t nblk = (k + select_block - 1) / select_block;
+    float* bmin = scratch;
+    float* kth = scratch + nb * nblk;  // sorted, the beam smallest block minima so far
+    std::size_t nk = 0;
+    for (std::size_t b = 0; b < nb; ++b)
+      for (std::size_t q = 0; q < nblk; ++q) {
+        const std::size_t c0 = q * select_block, len = k - c0 < select_block ? k - c0 : select_block;
+        const float m = st.cum_cur[b] + min_of(s + b * stride + c0, len);
+        bmin[b * nblk + q] = m;
+        if (nk == beam && !(m < kth[beam - 1])) continue;
+        std::size_t pos = nk < beam ? nk++ : nk - 1;
+        for (; pos > 0 && m < kth[pos - 1]; --pos) kth[pos] = kth[pos - 1];
+        kth[pos] = m;
+      }
+    const float bound = nk == beam ? kth[beam - 1] : std::numeric_limits<float>::infinity();
+    for (std::size_t b = 0; b < nb; ++b) {
+      const float cum = st.cum_cur[b];
+      const float* sb = s + b * stride;
+      for (std::size_t q = 0; q < nblk; ++q) {
+        if (!(bmin[b * nblk + q] <= bound)) continue;
+        const std::size_t c0 = q * select_block, c1 = c0 + select_block < k ? c0 + select_block : k;
+        for (std::size_t c = c0; c < c1; ++c) {
+          const float total = cum + sb[c];
+          if (total <= bound) insert_candidate(total, sb[c], b, c, beam, st, ntop);
+        }
+      }
+    }
+  }
+
+  static RVQ_ALWAYS_INLINE void insert_candidate(float total, float score, std::size_t b, std::size_t c,
+                                                 std::size_t beam, beam_state& st, std::size_t& ntop) noexcept {
+    auto better = [&](std::size_t e) {  // does (total, b, score, c) rank before entry e?
+      return total < st.top_total[e] || (total == st.top_total[e] && st.top_parent[e] == b && score < st.top_score[e]);
+    };
+    if (ntop == beam && !better(ntop - 1)) return;
+    std::size_t pos = ntop < beam ? ntop++ : ntop - 1;
+    while (pos > 0 && better(pos - 1)) {
+      st.top_total[pos] = st.top_total[pos - 1];
+      st.top_score[pos] = st.top_score[pos - 1];
+      st.top_parent[pos] = st.top_parent[pos - 1];
+      st.top_code[pos] = st.top_code[pos - 1];
+      --pos;
+    }
+    st.top_total[pos] = total;
+    st.top_score[pos] = score;
+    st.top_parent[pos] = static_cast<std::uint32_t>(b);
+    st.top_code[pos] = static_cast<std::uint32_t>(c);
+  }
+
+  /// The layer's top entries become the beam: codes and accumulated scores (buffers swap).
+  static void advance(beam_state& st, std::size_t l, std::size_t ntop) noexcept {
+    const std::size_t nl = st.layers;
+    for (std::size_t i = 0; i < ntop; ++i) {
+      for (std::size_t j = 0; j < l; ++j) st.codes_next[i * nl + j] = st.codes_cur[st.top_parent[i] * nl + j];
+      st.codes_next[i * nl + l] = st.top_code[i];
+      st.cum_next[i] = st.top_total[i];
+    }
+    std::swap(st.cum_cur, st.cum_next);
+    std::swap(st.codes_cur, st.codes_next);
+  }
+
+  /// Beam search of one vector on residuals (see the class comment for the ranking and tie rules).
   template <class Code>
   void beam_one(const float* x, std::size_t beam, Code* codes, workspace_view ws) const noexcept {
     const std::size_t d = dim(), nl = layers(), kmax = max_codewords();
     float* res_cur = ws.floats.data();
     float* res_next = res_cur + beam * d;
     float* scores = res_next + beam * d;
-    float* cum_cur = scores + beam * kmax;
-    float* cum_next = cum_cur + beam;
-    float* cand_score = cum_next + beam;
-    float* top_total = cand_score + beam;
-    std::uint32_t* codes_cur = ws.indices.data();
-    std::uint32_t* codes_next = codes_cur + beam * nl;
-    std::uint32_t* cand_idx = codes_next + beam * nl;
-    std::uint32_t* top_parent = cand_idx + beam;
-    std::uint32_t* top_code = top_parent + beam;
+    float* sel = scores + beam * kmax;
+    beam_state st = beam_scratch(sel + select_scratch(beam, kmax), ws.indices.data(), beam, nl);
 
     for (std::size_t t = 0; t < d; ++t) res_cur[t] = x[t];
-    cum_cur[0] = 0.0f;
+    st.cum_cur[0] = 0.0f;
     std::size_t nb = 1;
     for (std::size_t l = 0; l < nl; ++l) {
       const std::size_t k = codewords(l);
-      const std::size_t per_parent = beam < k ? beam : k;
       for (std::size_t b0 = 0; b0 < nb; b0 += store_type::block_rows) {
         const std::size_t n = nb - b0 < store_type::block_rows ? nb - b0 : store_type::block_rows;
         const float* rows[store_type::block_rows];
@@ -490,59 +771,20 @@ class quantizer {
         store_.scores(l, rows, n, scores + b0 * kmax, kmax);
       }
       std::size_t ntop = 0;
-      for (std::size_t b = 0; b < nb; ++b) {
-        // The parent's best candidates by score alone (so B = 1 is exactly greedy) ...
-        std::size_t nc = 0;
-        const float* s = scores + b * kmax;
-        for (std::size_t c = 0; c < k; ++c) {
-          if (nc == per_parent && !(s[c] < cand_score[nc - 1])) continue;
-          std::size_t pos = nc < per_parent ? nc++ : nc - 1;
-          while (pos > 0 && s[c] < cand_score[pos - 1]) {
-            cand_score[pos] = cand_score[pos - 1];
-            cand_idx[pos] = cand_idx[pos - 1];
-            --pos;
-          }
-          cand_score[pos] = s[c];
-          cand_idx[pos] = static_cast<std::uint32_t>(c);
-        }
-        // ... then merged into the global best by accumulated score; equal totals keep the
-        // earlier parent, then the parent's better candidate.
-        for (std::size_t c = 0; c < nc; ++c) {
-          const float total = cum_cur[b] + cand_score[c];
-          if (ntop == beam && !(total < top_total[ntop - 1])) break;
-          std::size_t pos = ntop < beam ? ntop++ : ntop - 1;
-          while (pos > 0 && total < top_total[pos - 1]) {
-            top_total[pos] = top_total[pos - 1];
-            top_parent[pos] = top_parent[pos - 1];
-            top_code[pos] = top_code[pos - 1];
-            --pos;
-          }
-          top_total[pos] = total;
-          top_parent[pos] = static_cast<std::uint32_t>(b);
-          top_code[pos] = cand_idx[c];
-        }
-      }
+      select_layer(scores, kmax, nb, k, beam, sel, st, ntop);
       for (std::size_t i = 0; i < ntop; ++i) {
-        const float* parent = res_cur + top_parent[i] * d;
-        const float* c = codeword(l, top_code[i]);
+        const float* parent = res_cur + st.top_parent[i] * d;
+        const float* c = codeword(l, st.top_code[i]);
         float* r = res_next + i * d;
         for (std::size_t t = 0; t < d; ++t) r[t] = parent[t] - c[t];
-        for (std::size_t j = 0; j < l; ++j) codes_next[i * nl + j] = codes_cur[top_parent[i] * nl + j];
-        codes_next[i * nl + l] = top_code[i];
-        cum_next[i] = top_total[i];
       }
+      advance(st, l, ntop);
       float* tf = res_cur;
       res_cur = res_next;
       res_next = tf;
-      tf = cum_cur;
-      cum_cur = cum_next;
-      cum_next = tf;
-      std::uint32_t* tu = codes_cur;
-      codes_cur = codes_next;
-      codes_next = tu;
       nb = ntop;
     }
-    for (std::size_t l = 0; l < nl; ++l) codes[l] = static_cast<Code>(codes_cur[l]);
+    for (std::size_t l = 0; l < nl; ++l) codes[l] = static_cast<Code>(st.codes_cur[l]);
   }
 
   store_type store_{};

@@ -35,7 +35,18 @@ inline bool is_finite(float v) noexcept {
 
 /// Index of the first non-finite value in [p, p + n), or n.
 inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i)
+  // Blocks of 64 are tested branch-free (vectorizes); only a block that fails is searched.
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    std::uint32_t bad = 0;
+    for (std::size_t j = 0; j < 64; ++j) {
+      std::uint32_t bits;
+      std::memcpy(&bits, p + i + j, sizeof bits);
+      bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (bad) break;
+  }
+  for (; i < n; ++i)
     if (!is_finite(p[i])) return i;
   return n;
 }

@@ -15,6 +15,8 @@ struct sequential {};
 template <>
 struct parallel_traits<sequential> {
   static constexpr const char* name = "sequential";  ///< name in reports
+  /// Single vectors are never split across workers.
+  static constexpr std::size_t min_split_macs = static_cast<std::size_t>(-1);
   /// Number of workers (each gets its own slice of a batch and of the workspace).
   static constexpr std::size_t concurrency() noexcept { return 1; }
   /// Calls f(i) for i in [0, n), in order, on the calling thread.

@@ -8,7 +8,9 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include "../config.hpp"
 #include "../core/extents.hpp"
 #include "../core/span.hpp"
@@ -74,9 +76,21 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
-    for (std::size_t i = 0; i < nrows; ++i)
-      Kernels::argmin_rows(rows[i], D, codeword(l, 0), K, &bias_[l * K], &scale_[l * K], idx[i], score[i]);
+    argmin_range(l, 0, K, rows, nrows, idx, score);
   }
+  /// Codewords [first, last) of layer l only (the per-core share of a cluster split).
+  void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                    std::uint32_t* idx, float* score) const noexcept {
+    for (std::size_t i = 0; i < nrows; ++i) {
+      Kernels::argmin_rows(rows[i], D, codeword(l, first), last - first, &bias_[l * K + first], &scale_[l * K + first],
+                           idx[i], score[i]);
+      idx[i] += static_cast<std::uint32_t>(first);
+    }
+  }
+  /// Codeword ranges handed to argmin_range may start anywhere.
+  static constexpr std::size_t range_granule() noexcept { return 1; }
+  /// Static models keep no cross-product tables (they would not fit a firmware's memory).
+  static constexpr bool has_cross() noexcept { return false; }
   void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
               std::size_t stride) const noexcept {
     for (std::size_t i = 0; i < nrows; ++i)
@@ -131,16 +145,30 @@ class dense_store<Metric, Kernels, dynamic_extents> {
       s.first_[l + 1] = s.first_[l] + k[l];
       s.panel_off_[l + 1] = s.panel_off_[l] + Kernels::panel_floats(k[l], dim);
     }
-    s.bias_.resize(total);
-    s.scale_.resize(total);
+    s.pfirst_.resize(k.size() + 1);
+    s.pfirst_[0] = 0;
+    for (std::size_t l = 0; l < k.size(); ++l) s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(k[l]);
+    std::vector<float> bias(total), scale(total);
     for (std::size_t i = 0; i < total; ++i) {
       const float n2 = norm2(s.cw_.data() + i * dim, dim);
-      s.bias_[i] = metric_traits<Metric>::bias(n2);
-      s.scale_[i] = metric_traits<Metric>::scale(n2);
+      bias[i] = metric_traits<Metric>::bias(n2);
+      scale[i] = metric_traits<Metric>::scale(n2);
     }
+    s.bias_.assign(s.pfirst_.back(), 0.0f);
+    s.scale_.assign(s.pfirst_.back(), 0.0f);
     s.panels_.assign(s.panel_off_.back(), 0.0f);
-    for (std::size_t l = 0; l < k.size(); ++l)
+    for (std::size_t l = 0; l < k.size(); ++l) {
+      // Padding codewords score +inf (bias +inf, scale 0): never chosen.
+      Kernels::pack_constants(bias.data() + s.first_[l], k[l], std::numeric_limits<float>::infinity(),
+                              s.bias_.data() + s.pfirst_[l]);
+      Kernels::pack_constants(scale.data() + s.first_[l], k[l], 0.0f, s.scale_.data() + s.pfirst_[l]);
       Kernels::pack_panels(s.cw_.data() + s.first_[l] * dim, k[l], dim, s.panels_.data() + s.panel_off_[l]);
+    }
+    std::size_t kpad = 0;
+    for (std::size_t l = 0; l < k.size(); ++l) kpad = std::max(kpad, Kernels::padded_codewords(k[l]));
+    s.zeros_.assign(kpad, 0.0f);
+    s.neg_ones_.assign(kpad, -1.0f);
+    s.build_cross(default_cross_limit);
     out = std::move(s);
     return {};
   }
@@ -164,23 +192,87 @@ class dense_store<Metric, Kernels, dynamic_extents> {
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
-    Kernels::argmin_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + first_[l],
-                           scale_.data() + first_[l], idx, score);
+    argmin_range(l, 0, k_[l], rows, nrows, idx, score);
+  }
+  /// Codewords [first, last) of layer l only; first must be a multiple of range_granule().
+  void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                    std::uint32_t* idx, float* score) const noexcept {
+    Kernels::argmin_panels(rows, nrows, dim_, panels_.data() + panel_off_[l] + first * dim_, last - first,
+                           bias_.data() + pfirst_[l] + first, scale_.data() + pfirst_[l] + first, idx, score, first);
+  }
+  /// Codeword ranges handed to argmin_range start at multiples of this (a panel).
+  static constexpr std::size_t range_granule() noexcept { return Kernels::panel_width; }
+
+  /// Inner products `<r_i, c>` of up to block_rows rows with every codeword of layer l; row i's
+  /// k values go to out + i * stride.
+  void dots(std::size_t l, const float* const* rows, std::size_t nrows, float* out, std::size_t stride) const noexcept {
+    // bias 0 and scale -1 turn the score `bias - scale * acc` into `acc`, exactly.
+    Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], zeros_.data(), neg_ones_.data(),
+                           out, stride);
+  }
+  /// Score constants of layer l (scores are `bias[c] - scale[c] * <r, c>`).
+  const float* bias(std::size_t l) const noexcept { return bias_.data() + pfirst_[l]; }
+  const float* scale(std::size_t l) const noexcept { return scale_.data() + pfirst_[l]; }
+  /// Index of layer l's first codeword among all layers'.
+  std::size_t first_codeword(std::size_t l) const noexcept { return first_[l]; }
+
+  /// Default limit on the bytes of the codebook cross-product tables (see build_cross()).
+  static constexpr std::size_t default_cross_limit = std::size_t{128} << 20;
+  /**
+   * @brief Tables `<C_j[a], C_l[b]>` for every pair of layers j < l, which let beam search assemble
+   * `<r, c>` for a partial code from `<x, c>` with one lookup per earlier layer instead of `D`
+   * multiply-adds. Built when they take at most `max_bytes` (else dropped); returns whether built.
+   */
+  bool build_cross(std::size_t max_bytes) {
+    cross_.clear();
+    cross_off_.assign(k_.size() * k_.size(), 0);
+    std::size_t total = 0;
+    for (std::size_t l = 0; l < k_.size(); ++l)
+      for (std::size_t j = 0; j < l; ++j) {
+        cross_off_[j * k_.size() + l] = total;
+        total += k_[j] * k_[l];
+      }
+    if (k_.size() < 2 || total > max_bytes / sizeof(float)) {
+      cross_off_.clear();
+      return false;
+    }
+    cross_.assign(total, 0.0f);
+    constexpr std::size_t br = Kernels::block_rows;
+    for (std::size_t l = 1; l < k_.size(); ++l)
+      for (std::size_t j = 0; j < l; ++j) {
+        float* t = cross_.data() + cross_off_[j * k_.size() + l];
+        for (std::size_t a = 0; a < k_[j]; a += br) {
+          const std::size_t n = k_[j] - a < br ? k_[j] - a : br;
+          const float* rows[br];
+          for (std::size_t i = 0; i < n; ++i) rows[i] = codeword(j, a + i);
+          dots(l, rows, n, t + a * k_[l], k_[l]);
+        }
+      }
+    return true;
+  }
+  /// True when the cross-product tables exist.
+  bool has_cross() const noexcept { return !cross_off_.empty(); }
+  /// Row a of the table of layers j < l: `<C_j[a], C_l[b]>` for b < K_l.
+  const float* cross(std::size_t j, std::size_t l, std::size_t a) const noexcept {
+    return cross_.data() + cross_off_[j * k_.size() + l] + a * k_[l];
   }
   void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
               std::size_t stride) const noexcept {
-    Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + first_[l],
-                           scale_.data() + first_[l], out, stride);
+    Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + pfirst_[l],
+                           scale_.data() + pfirst_[l], out, stride);
   }
 
   std::size_t codebook_bytes() const noexcept { return cw_.size() * sizeof(float); }
-  /// Per-codeword constants plus the search copy in panel layout.
-  std::size_t aux_bytes() const noexcept { return (bias_.size() + scale_.size() + panels_.size()) * sizeof(float); }
+  /// Per-codeword constants, the search copy in panel layout and the beam-search cross tables.
+  std::size_t aux_bytes() const noexcept {
+    return (bias_.size() + scale_.size() + panels_.size() + cross_.size()) * sizeof(float);
+  }
 
  private:
   std::size_t dim_ = 0;
-  std::vector<std::size_t> k_, first_, panel_off_;
-  std::vector<float> cw_, bias_, scale_;
+  std::vector<std::size_t> k_, first_, pfirst_, panel_off_;
+  std::vector<float> cw_, bias_, scale_, zeros_, neg_ones_, cross_;
+  std::vector<std::size_t> cross_off_;
   std::vector<float, aligned_allocator<float, Kernels::panel_alignment>> panels_;
 };
 #endif

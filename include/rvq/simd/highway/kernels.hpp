@@ -26,38 +26,42 @@ namespace hn = hwy::HWY_NAMESPACE;
 using tag = hn::ScalableTag<float>;
 static_assert(!HWY_HAVE_SCALABLE, "rvq::highway supports fixed-width Highway targets; use rvq::scalar here");
 
-/// The Highway micro-kernel: two vectors per row, four rows, MulAdd accumulation.
+/// The Highway micro-kernel: two vectors per row, MulAdd accumulation.
 struct highway_dots {
-  static constexpr std::size_t lanes = hn::MaxLanes(tag());  ///< floats per vector
-  static constexpr std::size_t panel_width = 2 * lanes;      ///< codewords per panel
-  static constexpr std::size_t block_rows = 4;               ///< rows per block
+  static constexpr std::size_t lanes = hn::MaxLanes(tag());                      ///< floats per vector
+  static constexpr std::size_t panel_width = 2 * lanes;                          ///< codewords per panel
+  static constexpr std::size_t block_rows = simd::scalar::register_rows(lanes);  ///< rows per block
 
-  /// acc[i][j] = <r_i, codeword j of the panel> (multiply-add over d).
-  static HWY_INLINE void panel_dots(const float* const (&r)[block_rows], std::size_t d, const float* RVQ_RESTRICT panel,
-                                    float (&acc)[block_rows][panel_width]) noexcept {
+  /// acc[(i * P + q) * panel_width + j] = <r_i, codeword j of panel q>: R rows times P panels.
+  template <std::size_t R, std::size_t P>
+  static HWY_INLINE void dots(const float* const (&r)[R], std::size_t d, const float* RVQ_RESTRICT panel,
+                              float* RVQ_RESTRICT acc) noexcept {
     const tag df;
     using vec = hn::Vec<tag>;
-    vec a[block_rows][2];
-    for (std::size_t i = 0; i < block_rows; ++i) a[i][0] = a[i][1] = hn::Zero(df);
-    for (std::size_t t = 0; t < d; ++t) {
-      const float* p = panel + t * panel_width;  // aligned: panels are panel_alignment-aligned
-      const vec p0 = hn::Load(df, p), p1 = hn::Load(df, p + lanes);
-      for (std::size_t i = 0; i < block_rows; ++i) {
-        const vec x = hn::Set(df, r[i][t]);
-        a[i][0] = hn::MulAdd(x, p0, a[i][0]);
-        a[i][1] = hn::MulAdd(x, p1, a[i][1]);
+    const std::size_t stride = d * panel_width;
+    vec a[R][P][2];
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = hn::Zero(df);
+    for (std::size_t t = 0; t < d; ++t)
+      for (std::size_t q = 0; q < P; ++q) {
+        const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
+        const vec p0 = hn::Load(df, p), p1 = hn::Load(df, p + lanes);
+        for (std::size_t i = 0; i < R; ++i) {
+          const vec x = hn::Set(df, r[i][t]);
+          a[i][q][0] = hn::MulAdd(x, p0, a[i][q][0]);
+          a[i][q][1] = hn::MulAdd(x, p1, a[i][q][1]);
+        }
       }
-    }
-    for (std::size_t i = 0; i < block_rows; ++i) {
-      hn::Store(a[i][0], df, &acc[i][0]);
-      hn::Store(a[i][1], df, &acc[i][lanes]);
-    }
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q) {
+        hn::StoreU(a[i][q][0], df, acc + (i * P + q) * panel_width);
+        hn::StoreU(a[i][q][1], df, acc + (i * P + q) * panel_width + lanes);
+      }
   }
 };
 
 /// @brief Entry points of the Highway backend.
-struct kernels : simd::scalar::rows_search,
-                 simd::scalar::panel_search<highway_dots, highway_dots::panel_width, highway_dots::block_rows> {};
+struct kernels : simd::scalar::rows_search, simd::scalar::panel_search<highway_dots> {};
 
 }  // namespace simd::highway
 

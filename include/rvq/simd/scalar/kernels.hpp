@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include "../../config.hpp"
 #include "../simd_traits.hpp"
 
@@ -77,25 +78,171 @@ struct rows_search {
   }
 };
 
+namespace detail {
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+typedef std::int32_t ivec_t __attribute__((vector_size(lanes * sizeof(float))));
+typedef std::int32_t ivec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
+#endif
+
+/// Running argmin of R rows over W-wide panels, lane by lane: lane j of vector v keeps the first
+/// strict minimum of the codewords it sees in increasing order, so the final reduction (lowest
+/// score, then lowest index) picks the codeword a sequential scan picks.
+template <std::size_t W, std::size_t R>
+struct lane_argmin {
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+  static constexpr std::size_t nv = W % lanes == 0 ? W / lanes : 0;
+#else
+  static constexpr std::size_t nv = 0;
+#endif
+  static constexpr std::size_t slots = nv ? nv : W;
+
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+  using score_t = std::conditional_t<(nv > 0), vec_t, float>;
+  using index_t = std::conditional_t<(nv > 0), ivec_t, std::int32_t>;
+#else
+  using score_t = float;
+  using index_t = std::int32_t;
+#endif
+  score_t best[R][slots];
+  index_t index[R][slots];
+
+  void reset() noexcept {
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t v = 0; v < slots; ++v) {
+        best[i][v] = score_t{} + std::numeric_limits<float>::infinity();
+        index[i][v] = index_t{};
+      }
+  }
+
+  /// Folds in the scores `bias - scale * acc` of codewords c0 .. c0 + W - 1 (bias/scale padded).
+  /// Row i's W dot products are at acc + i * W.
+  RVQ_ALWAYS_INLINE void update(const float* RVQ_RESTRICT acc, std::size_t nrows, const float* RVQ_RESTRICT bias,
+                                const float* RVQ_RESTRICT scale, std::size_t c0) noexcept {
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+    if constexpr (nv > 0) {
+      for (std::size_t v = 0; v < nv; ++v) {
+        vec_t b, s;
+        std::memcpy(&b, bias + v * lanes, sizeof b);
+        std::memcpy(&s, scale + v * lanes, sizeof s);
+        ivec_t ci;
+        for (std::size_t j = 0; j < lanes; ++j) ci[j] = static_cast<std::int32_t>(c0 + v * lanes + j);
+        for (std::size_t i = 0; i < nrows; ++i) {
+          const vec_t a = *reinterpret_cast<const vec_alias_t*>(acc + i * W + v * lanes);
+          const vec_t sc = b - s * a;
+          const ivec_t m = sc < best[i][v];
+          best[i][v] = select(m, sc, best[i][v]);
+          index[i][v] = (ci & m) | (index[i][v] & ~m);
+        }
+      }
+      return;
+    }
+#endif
+    for (std::size_t i = 0; i < nrows; ++i)
+      for (std::size_t j = 0; j < W; ++j) {
+        const float sc = bias[j] - scale[j] * acc[i * W + j];
+        if (sc < scalar_at(best[i][slot(j)], j)) set(i, j, sc, static_cast<std::int32_t>(c0 + j));
+      }
+  }
+
+  /// Lowest score of row i (ties: lowest index).
+  void result(std::size_t i, std::uint32_t& idx, float& score) const noexcept {
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+    if constexpr (nv > 0) {
+      // Lowest score over all lanes, then the lowest index among the lanes that hold it.
+      vec_t m = best[i][0];
+      for (std::size_t v = 1; v < nv; ++v) m = select(best[i][v] < m, best[i][v], m);
+      float b = m[0];
+      for (std::size_t j = 1; j < lanes; ++j) b = m[j] < b ? m[j] : b;
+      const ivec_t none = ivec_t{} + std::numeric_limits<std::int32_t>::max();
+      ivec_t c = none;
+      for (std::size_t v = 0; v < nv; ++v) {
+        const ivec_t here = (best[i][v] == b) & index[i][v];
+        const ivec_t cand = here | (none & ~(best[i][v] == b));
+        c = (cand < c) ? cand : c;
+      }
+      std::int32_t x = c[0];
+      for (std::size_t j = 1; j < lanes; ++j) x = c[j] < x ? c[j] : x;
+      idx = static_cast<std::uint32_t>(x);
+      score = b;
+      return;
+    }
+#endif
+    float b = std::numeric_limits<float>::infinity();
+    std::int32_t x = 0;
+    bool first = true;
+    for (std::size_t j = 0; j < W; ++j) {
+      const float s = scalar_at(best[i][slot(j)], j);
+      const std::int32_t c = index_at(index[i][slot(j)], j);
+      if (first || s < b || (s == b && c < x)) {
+        b = s;
+        x = c;
+        first = false;
+      }
+    }
+    idx = static_cast<std::uint32_t>(x);
+    score = b;
+  }
+
+ private:
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+  static vec_t select(const ivec_t& m, const vec_t& a, const vec_t& b) noexcept {
+    return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & m) | (reinterpret_cast<ivec_t>(b) & ~m));
+  }
+#endif
+  static constexpr std::size_t slot(std::size_t j) noexcept { return nv ? j / (W / slots) : j; }
+  static float scalar_at(const score_t& v, std::size_t j) noexcept {
+    if constexpr (nv > 0)
+      return v[j % (W / slots)];
+    else
+      return (void)j, v;
+  }
+  static std::int32_t index_at(const index_t& v, std::size_t j) noexcept {
+    if constexpr (nv > 0)
+      return v[j % (W / slots)];
+    else
+      return (void)j, v;
+  }
+  void set(std::size_t i, std::size_t j, float s, std::int32_t c) noexcept {
+    if constexpr (nv == 0) {
+      best[i][j] = s;
+      index[i][j] = c;
+    } else {
+      best[i][slot(j)][j % (W / slots)] = s;
+      index[i][slot(j)][j % (W / slots)] = c;
+    }
+  }
+};
+}  // namespace detail
+
 /**
- * @brief Search over the *panels* layout, shared by every backend: `Dots::panel_dots(rows, d,
- * panel, acc)` computes `acc[i][j] = <r_i, codeword j of the panel>` for `R` rows and the `W`
- * codewords of a panel; this template adds the packing, the fused argmin and the score rows.
- * @tparam Dots the backend's micro-kernel, @tparam W panel width, @tparam R rows per block
+ * @brief Search over the *panels* layout, shared by every backend. The backend's micro-kernel
+ * `Dots` provides `panel_width`, `block_rows` and `dots<R, P>(rows, d, panels, acc)`: the inner
+ * products of R rows with the codewords of P consecutive panels. Batches use R = block_rows,
+ * P = 1; a single vector uses R = 1, P = 4 (its independent accumulators come from several
+ * panels instead of several rows). This template adds the packing, the fused lane-wise argmin
+ * and the score rows.
+ *
+ * Bias and scale arrays passed to the panel entry points are padded to a whole number of
+ * panels (padding: bias +inf, scale 0), which is what pack_constants() writes.
+ * @tparam Dots the backend's micro-kernel
  */
-template <class Dots, std::size_t W, std::size_t R>
+template <class Dots>
 struct panel_search {
   /// Codewords per panel.
-  static constexpr std::size_t panel_width = W;
+  static constexpr std::size_t panel_width = Dots::panel_width;
   /// Rows (vectors) scored together against one panel (register blocking).
-  static constexpr std::size_t block_rows = R;
+  static constexpr std::size_t block_rows = Dots::block_rows;
   /// Byte alignment panel storage must have (each panel row is then aligned for vector loads).
   static constexpr std::size_t panel_alignment = 64;
+  /// Panels the single-row kernel scores at once.
+  static constexpr std::size_t one_row_panels = 4;
 
-  /// Floats needed to hold a layer of k codewords of dimension d as panels.
-  static constexpr std::size_t panel_floats(std::size_t k, std::size_t d) noexcept {
-    return (k + panel_width - 1) / panel_width * panel_width * d;
+  /// Codewords of a layer of k, rounded up to whole panels.
+  static constexpr std::size_t padded_codewords(std::size_t k) noexcept {
+    return (k + panel_width - 1) / panel_width * panel_width;
   }
+  /// Floats needed to hold a layer of k codewords of dimension d as panels.
+  static constexpr std::size_t panel_floats(std::size_t k, std::size_t d) noexcept { return padded_codewords(k) * d; }
 
   /// Repack k row-major codewords of dimension d into panels (padding lanes are zero).
   static void pack_panels(const float* RVQ_RESTRICT cw, std::size_t k, std::size_t d,
@@ -109,35 +256,45 @@ struct panel_search {
         }
   }
 
-  /// Greedy search of up to block_rows rows against a panels-layout layer.
+  /// Copy k per-codeword constants, padded to padded_codewords(k) with `pad`.
+  static void pack_constants(const float* src, std::size_t k, float pad, float* dst) noexcept {
+    for (std::size_t c = 0; c < padded_codewords(k); ++c) dst[c] = c < k ? src[c] : pad;
+  }
+
+  /**
+   * @brief Greedy search of up to block_rows rows against k codewords held as panels.
+   * Reported indices are offset by `base` (the first codeword of a range of a layer).
+   */
   static void argmin_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
                             std::size_t k, const float* bias, const float* scale, std::uint32_t* best_index,
-                            float* best_score) noexcept {
-    const float* r[block_rows];
-    fill_rows(rows, nrows, r);
-    float best[block_rows];
-    std::uint32_t idx[block_rows];
-    for (std::size_t i = 0; i < block_rows; ++i) {
-      best[i] = std::numeric_limits<float>::infinity();
-      idx[i] = 0;
+                            float* best_score, std::size_t base = 0) noexcept {
+    detail::lane_argmin<panel_width, block_rows> st;
+    st.reset();
+    const std::size_t np = (k + panel_width - 1) / panel_width;
+    if (nrows == 1) {
+      const float* const r[1] = {rows[0]};
+      std::size_t p = 0;
+      alignas(64) float acc[one_row_panels][panel_width];
+      for (; p + one_row_panels <= np; p += one_row_panels) {
+        Dots::template dots<1, one_row_panels>(r, d, panels + p * panel_width * d, &acc[0][0]);
+        for (std::size_t q = 0; q < one_row_panels; ++q)
+          st.update(acc[q], 1, bias + (p + q) * panel_width, scale + (p + q) * panel_width,
+                    base + (p + q) * panel_width);
+      }
+      for (; p < np; ++p) {
+        Dots::template dots<1, 1>(r, d, panels + p * panel_width * d, &acc[0][0]);
+        st.update(acc[0], 1, bias + p * panel_width, scale + p * panel_width, base + p * panel_width);
+      }
+    } else {
+      const float* r[block_rows];
+      fill_rows(rows, nrows, r);
+      alignas(64) float acc[block_rows][panel_width];
+      for (std::size_t p = 0; p < np; ++p) {
+        Dots::template dots<block_rows, 1>(r, d, panels + p * panel_width * d, &acc[0][0]);
+        st.update(&acc[0][0], nrows, bias + p * panel_width, scale + p * panel_width, base + p * panel_width);
+      }
     }
-    alignas(64) float acc[block_rows][panel_width];
-    for (std::size_t c0 = 0; c0 < k; c0 += panel_width) {
-      Dots::panel_dots(r, d, panels + c0 * d, acc);
-      const std::size_t n = k - c0 < panel_width ? k - c0 : panel_width;
-      for (std::size_t i = 0; i < nrows; ++i)
-        for (std::size_t j = 0; j < n; ++j) {
-          const float s = bias[c0 + j] - scale[c0 + j] * acc[i][j];
-          if (s < best[i]) {
-            best[i] = s;
-            idx[i] = static_cast<std::uint32_t>(c0 + j);
-          }
-        }
-    }
-    for (std::size_t i = 0; i < nrows; ++i) {
-      best_index[i] = idx[i];
-      best_score[i] = best[i];
-    }
+    for (std::size_t i = 0; i < nrows; ++i) st.result(i, best_index[i], best_score[i]);
   }
 
   /// Scores of up to block_rows rows against every codeword of a panels-layout layer;
@@ -149,10 +306,16 @@ struct panel_search {
     fill_rows(rows, nrows, r);
     alignas(64) float acc[block_rows][panel_width];
     for (std::size_t c0 = 0; c0 < k; c0 += panel_width) {
-      Dots::panel_dots(r, d, panels + c0 * d, acc);
+      Dots::template dots<block_rows, 1>(r, d, panels + c0 * d, &acc[0][0]);
       const std::size_t n = k - c0 < panel_width ? k - c0 : panel_width;
-      for (std::size_t i = 0; i < nrows; ++i)
-        for (std::size_t j = 0; j < n; ++j) out[i * out_stride + c0 + j] = bias[c0 + j] - scale[c0 + j] * acc[i][j];
+      for (std::size_t i = 0; i < nrows; ++i) {
+        float* RVQ_RESTRICT o = out + i * out_stride + c0;
+        if (n == panel_width) {  // a fixed trip count: vectorized
+          for (std::size_t j = 0; j < panel_width; ++j) o[j] = bias[c0 + j] - scale[c0 + j] * acc[i][j];
+        } else {
+          for (std::size_t j = 0; j < n; ++j) o[j] = bias[c0 + j] - scale[c0 + j] * acc[i][j];
+        }
+      }
     }
   }
 
@@ -163,47 +326,61 @@ struct panel_search {
   }
 };
 
+/// Rows per register block for a backend with two vectors of `lanes` floats per row: twelve
+/// where the ISA has 32 vector registers (AVX-512, AArch64), six with 16 (AVX2, SSE).
+constexpr std::size_t register_rows(std::size_t lanes) noexcept {
+#if defined(__AVX512F__) || defined(__aarch64__)
+  return lanes > 1 ? 12 : 4;
+#else
+  return lanes > 1 ? 6 : 4;
+#endif
+}
+
 /// The scalar micro-kernel: independent accumulators per codeword lane, each a left-to-right sum.
 struct scalar_dots {
   static constexpr std::size_t panel_width = detail::lanes > 1 ? 2 * detail::lanes : 8;  ///< two native vectors
-  static constexpr std::size_t block_rows = 4;                                           ///< rows per block
+  static constexpr std::size_t block_rows = register_rows(detail::lanes);                ///< rows per block
 
-  /// acc[i][j] = <r_i, codeword j of the panel>, each summed left to right over d.
-  static RVQ_ALWAYS_INLINE void panel_dots(const float* const (&r)[block_rows], std::size_t d,
-                                           const float* RVQ_RESTRICT panel,
-                                           float (&acc)[block_rows][panel_width]) noexcept {
+  /// acc[(i * P + q) * panel_width + j] = <r_i, codeword j of panel q>: R rows times P panels.
+  template <std::size_t R, std::size_t P>
+  static RVQ_ALWAYS_INLINE void dots(const float* const (&r)[R], std::size_t d, const float* RVQ_RESTRICT panel,
+                                     float* RVQ_RESTRICT acc) noexcept {
+    const std::size_t stride = d * panel_width;  // floats between consecutive panels
 #if defined(RVQ_SCALAR_VECTOR_EXT)
     using detail::vec_t;
     constexpr std::size_t nv = panel_width / detail::lanes;
-    vec_t a[block_rows][nv];
-    for (std::size_t i = 0; i < block_rows; ++i)
-      for (std::size_t v = 0; v < nv; ++v) a[i][v] = vec_t{};
-    for (std::size_t t = 0; t < d; ++t) {
-      const auto* p = reinterpret_cast<const detail::vec_alias_t*>(panel + t * panel_width);
-      for (std::size_t i = 0; i < block_rows; ++i) {
-        const float x = r[i][t];
-        for (std::size_t v = 0; v < nv; ++v) a[i][v] += x * p[v];
+    vec_t a[R][P][nv];
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q)
+        for (std::size_t v = 0; v < nv; ++v) a[i][q][v] = vec_t{};
+    for (std::size_t t = 0; t < d; ++t)
+      for (std::size_t q = 0; q < P; ++q) {
+        const auto* p = reinterpret_cast<const detail::vec_alias_t*>(panel + q * stride + t * panel_width);
+        for (std::size_t i = 0; i < R; ++i) {
+          const float x = r[i][t];
+          for (std::size_t v = 0; v < nv; ++v) a[i][q][v] += x * p[v];
+        }
       }
-    }
-    for (std::size_t i = 0; i < block_rows; ++i)
-      for (std::size_t v = 0; v < nv; ++v)
-        for (std::size_t j = 0; j < detail::lanes; ++j) acc[i][v * detail::lanes + j] = a[i][v][j];
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q)
+        for (std::size_t v = 0; v < nv; ++v)
+          std::memcpy(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
 #else
-    for (std::size_t i = 0; i < block_rows; ++i)
-      for (std::size_t j = 0; j < panel_width; ++j) acc[i][j] = 0.0f;
-    for (std::size_t t = 0; t < d; ++t) {
-      const float* RVQ_RESTRICT p = panel + t * panel_width;
-      for (std::size_t i = 0; i < block_rows; ++i) {
-        const float x = r[i][t];
-        for (std::size_t j = 0; j < panel_width; ++j) acc[i][j] += x * p[j];
+    for (std::size_t j = 0; j < R * P * panel_width; ++j) acc[j] = 0.0f;
+    for (std::size_t t = 0; t < d; ++t)
+      for (std::size_t q = 0; q < P; ++q) {
+        const float* RVQ_RESTRICT p = panel + q * stride + t * panel_width;
+        for (std::size_t i = 0; i < R; ++i) {
+          const float x = r[i][t];
+          for (std::size_t j = 0; j < panel_width; ++j) acc[(i * P + q) * panel_width + j] += x * p[j];
+        }
       }
-    }
 #endif
   }
 };
 
 /// @brief Entry points of the scalar backend. Every backend provides the same names.
-struct kernels : rows_search, panel_search<scalar_dots, scalar_dots::panel_width, scalar_dots::block_rows> {};
+struct kernels : rows_search, panel_search<scalar_dots> {};
 
 }  // namespace simd::scalar
 

@@ -23,37 +23,40 @@ namespace simd::xsimd {
 /// The native float batch of the compile target.
 using batch = ::xsimd::batch<float>;
 
-/// The xsimd micro-kernel: two native batches per row, four rows, FMA accumulation.
+/// The xsimd micro-kernel: two native batches per row, FMA accumulation.
 struct xsimd_dots {
-  static constexpr std::size_t lanes = batch::size;            ///< floats per batch
-  static constexpr std::size_t panel_width = 2 * batch::size;  ///< codewords per panel
-  static constexpr std::size_t block_rows = 4;                 ///< rows per block
+  static constexpr std::size_t lanes = batch::size;                              ///< floats per batch
+  static constexpr std::size_t panel_width = 2 * batch::size;                    ///< codewords per panel
+  static constexpr std::size_t block_rows = simd::scalar::register_rows(lanes);  ///< rows per block
 
-  /// acc[i][j] = <r_i, codeword j of the panel> (fused multiply-add over d).
-  static RVQ_ALWAYS_INLINE void panel_dots(const float* const (&r)[block_rows], std::size_t d,
-                                           const float* RVQ_RESTRICT panel,
-                                           float (&acc)[block_rows][panel_width]) noexcept {
-    batch a[block_rows][2];
-    for (std::size_t i = 0; i < block_rows; ++i) a[i][0] = a[i][1] = batch(0.0f);
-    for (std::size_t t = 0; t < d; ++t) {
-      const float* p = panel + t * panel_width;  // aligned: panels are panel_alignment-aligned
-      const batch p0 = batch::load_aligned(p), p1 = batch::load_aligned(p + lanes);
-      for (std::size_t i = 0; i < block_rows; ++i) {
-        const batch x(r[i][t]);
-        a[i][0] = ::xsimd::fma(x, p0, a[i][0]);
-        a[i][1] = ::xsimd::fma(x, p1, a[i][1]);
+  /// acc[(i * P + q) * panel_width + j] = <r_i, codeword j of panel q>: R rows times P panels.
+  template <std::size_t R, std::size_t P>
+  static RVQ_ALWAYS_INLINE void dots(const float* const (&r)[R], std::size_t d, const float* RVQ_RESTRICT panel,
+                                     float* RVQ_RESTRICT acc) noexcept {
+    const std::size_t stride = d * panel_width;
+    batch a[R][P][2];
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = batch(0.0f);
+    for (std::size_t t = 0; t < d; ++t)
+      for (std::size_t q = 0; q < P; ++q) {
+        const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
+        const batch p0 = batch::load_aligned(p), p1 = batch::load_aligned(p + lanes);
+        for (std::size_t i = 0; i < R; ++i) {
+          const batch x(r[i][t]);
+          a[i][q][0] = ::xsimd::fma(x, p0, a[i][q][0]);
+          a[i][q][1] = ::xsimd::fma(x, p1, a[i][q][1]);
+        }
       }
-    }
-    for (std::size_t i = 0; i < block_rows; ++i) {
-      a[i][0].store_aligned(&acc[i][0]);
-      a[i][1].store_aligned(&acc[i][lanes]);
-    }
+    for (std::size_t i = 0; i < R; ++i)
+      for (std::size_t q = 0; q < P; ++q) {
+        a[i][q][0].store_unaligned(acc + (i * P + q) * panel_width);
+        a[i][q][1].store_unaligned(acc + (i * P + q) * panel_width + lanes);
+      }
   }
 };
 
 /// @brief Entry points of the xsimd backend.
-struct kernels : simd::scalar::rows_search,
-                 simd::scalar::panel_search<xsimd_dots, xsimd_dots::panel_width, xsimd_dots::block_rows> {};
+struct kernels : simd::scalar::rows_search, simd::scalar::panel_search<xsimd_dots> {};
 
 }  // namespace simd::xsimd
 
