@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "data.hpp"
 #include "peak.hpp"
 
 namespace {
@@ -63,23 +64,6 @@ double best_seconds(const std::function<void()>& f, double min_s = 0.3, int repe
     best = std::min(best, el / calls);
   }
   return best;
-}
-
-/// Clustered data with a decaying spectrum: 256 centres plus noise, coordinate t scaled by
-/// 1/sqrt(1+t), so that every RVQ layer has structure to capture (the same data for both).
-std::vector<float> make_data(std::size_t n, std::size_t d, unsigned seed) {
-  std::mt19937 centres_rng(12345);  // the same centres for training and test sets
-  std::normal_distribution<float> nd;
-  constexpr std::size_t nc = 256;
-  std::vector<float> centre(nc * d);
-  for (auto& v : centre) v = nd(centres_rng);
-  std::mt19937 g(seed);
-  std::vector<float> x(n * d);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t c = g() % nc;
-    for (std::size_t t = 0; t < d; ++t) x[i * d + t] = (centre[c * d + t] + 0.5f * nd(g)) / std::sqrt(1.0f + float(t));
-  }
-  return x;
 }
 
 double rel_mse(const std::vector<float>& x, const std::vector<float>& y) {
@@ -137,8 +121,8 @@ result run(const shape& s, bool quick, double peak) {
   r.peak_gflops = peak;
   const std::size_t n_train = quick ? std::max<std::size_t>(4 * s.k, 2000) : std::max<std::size_t>(16 * s.k, 10000);
   const std::size_t n = quick ? 2000 : 10000;
-  const auto train = make_data(n_train, s.d, 1);
-  const auto x = make_data(n, s.d, 2);
+  const auto train = rvq_bench::clustered_data(n_train, s.d, 1);
+  const auto x = rvq_bench::clustered_data(n, s.d, 2);
   std::size_t nbits = 0;
   while ((std::size_t{1} << nbits) < s.k) ++nbits;
 

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include "helpers.hpp"
 
+#include <rvq/simd/scalar/pruned.hpp>
+
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -362,4 +364,35 @@ TEST_CASE("beam tables: the workspace check covers the table scratch", "[beam]")
   const auto x = rvq_test::gaussian(1, d, 3);
   CHECK(q.encode(span<const float>(x), span<std::uint16_t>(c), rvq::encode_options{3}, small.view()).code() ==
         rvq::errc::invalid_argument);
+}
+
+namespace {
+constexpr std::size_t pL = 3, pK = 32, pD = 40;
+template <class Simd, class Metric>
+using pruned_q =
+    rvq::quantizer<rvq::config<rvq::f32, Metric, rvq::dense, rvq::sequential, Simd>, rvq::extents<pL, pK, pD>>;
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("scalar_pruned skips codewords but returns the plain search's codes", "[pruned]",
+                        rvq_test::metrics) {
+  // Layer 0: well separated centres (most codewords are pruned at the first checkpoint);
+  // layers 1 and 2: finer random codewords, with exact duplicates (ties to the lowest index).
+  static std::array<float, pL * pK * pD> books{};
+  const auto g = rvq_test::gaussian(pL * pK, pD, 31);
+  for (std::size_t i = 0; i < books.size(); ++i) books[i] = g[i] * (i < pK * pD ? 10.0f : 0.5f);
+  std::copy(books.begin() + pK * pD, books.begin() + pK * pD + pD, books.begin() + (pK + 5) * pD);  // duplicate
+  const pruned_q<rvq::scalar, TestType> plain(books);
+  const pruned_q<rvq::scalar_pruned, TestType> pruned(books);
+  STATIC_REQUIRE(pruned_q<rvq::scalar_pruned, TestType>::static_footprint().constant_bytes ==
+                 (2 + 4) * pL * pK * sizeof(float));
+  const auto noise = rvq_test::gaussian(400, pD, 32, 0.3f);
+  for (std::size_t i = 0; i < 400; ++i) {
+    std::array<float, pD> x{};
+    for (std::size_t t = 0; t < pD; ++t) x[t] = books[(i % pK) * pD + t] + noise[i * pD + t];
+    if (i % 7 == 0) x = {};  // the origin: many near-equal scores
+    std::array<std::uint8_t, pL> a{}, b{};
+    REQUIRE(plain.encode(span<const float>(x), span<std::uint8_t>(a)).ok());
+    REQUIRE(pruned.encode(span<const float>(x), span<std::uint8_t>(b)).ok());
+    CHECK(a == b);
+  }
 }

@@ -50,6 +50,16 @@
 /// The compiler's `restrict` qualifier, where it has one.
 /// @def RVQ_ALWAYS_INLINE
 /// `inline` that asks the compiler to always inline.
+/// RVQ_UNROLL: fully unroll the next loop (register-blocked kernels keep their accumulators in
+/// registers only when the loops over rows and vectors are unrolled).
+#if defined(__clang__)
+#define RVQ_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define RVQ_UNROLL _Pragma("GCC unroll 32")
+#else
+#define RVQ_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define RVQ_RESTRICT __restrict__
 #define RVQ_ALWAYS_INLINE inline __attribute__((always_inline))

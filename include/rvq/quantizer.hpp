@@ -558,9 +558,10 @@ class quantizer {
         const float* rows[store_type::block_rows];
         for (std::size_t j = 0; j < m; ++j) rows[j] = res + (b + j) * d;
         store_.argmin(l, rows, m, idx + b, score + b);
+        // The chosen codewords (row-major, rarely cached) arrive while the next block is scored.
+        for (std::size_t j = 0; j < m; ++j) prefetch_row(codeword(l, idx[b + j]), d);
       }
       for (std::size_t j = 0; j < n; ++j) {
-        if (j + 1 < n) prefetch_row(codeword(l, idx[j + 1]), d);  // row-major codewords are rarely cached
         codes.row(first + j)[l] = static_cast<Code>(idx[j]);
         subtract_row(res + j * d, codeword(l, idx[j]), d);
       }

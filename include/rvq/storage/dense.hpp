@@ -62,6 +62,7 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
       const float n2 = norm2(codewords + i * D, D);
       bias_[i] = metric_traits<Metric>::bias(n2);
       scale_[i] = metric_traits<Metric>::scale(n2);
+      Kernels::tail_norms_of(codewords + i * D, D, tails_.data() + i * Kernels::tail_norms);
     }
   }
 
@@ -83,7 +84,7 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
                     std::uint32_t* idx, float* score) const noexcept {
     for (std::size_t i = 0; i < nrows; ++i) {
       Kernels::argmin_rows(rows[i], D, codeword(l, first), last - first, &bias_[l * K + first], &scale_[l * K + first],
-                           idx[i], score[i]);
+                           tails_.data() + (l * K + first) * Kernels::tail_norms, idx[i], score[i]);
       idx[i] += static_cast<std::uint32_t>(first);
     }
   }
@@ -99,12 +100,13 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
 
   /// Bytes of codewords (flash) and of per-codeword constants.
   static constexpr std::size_t codebook_bytes() noexcept { return L * K * D * sizeof(float); }
-  static constexpr std::size_t aux_bytes() noexcept { return 2 * L * K * sizeof(float); }
+  static constexpr std::size_t aux_bytes() noexcept { return (2 + Kernels::tail_norms) * L * K * sizeof(float); }
 
  private:
   const float* cw_ = nullptr;
   std::array<float, L * K> bias_{};
   std::array<float, L * K> scale_{};
+  std::array<float, L * K * Kernels::tail_norms> tails_{};  // for pruning kernels (rvq::scalar_pruned)
 };
 
 #if !RVQ_NO_HEAP

@@ -40,23 +40,26 @@ struct highway_dots {
     using vec = hn::Vec<tag>;
     const std::size_t stride = d * panel_width;
     vec a[R][P][2];
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = hn::Zero(df);
-    for (std::size_t t = 0; t < d; ++t)
-      for (std::size_t q = 0; q < P; ++q) {
-        const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
-        const vec p0 = hn::Load(df, p), p1 = hn::Load(df, p + lanes);
-        for (std::size_t i = 0; i < R; ++i) {
-          const vec x = hn::Set(df, r[i][t]);
-          a[i][q][0] = hn::MulAdd(x, p0, a[i][q][0]);
-          a[i][q][1] = hn::MulAdd(x, p1, a[i][q][1]);
-        }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = hn::Zero(df);
+    for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
+      const vec p0 = hn::Load(df, p), p1 = hn::Load(df, p + lanes);
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) {
+        const vec x = hn::Set(df, r[i][t]);
+        a[i][q][0] = hn::MulAdd(x, p0, a[i][q][0]);
+        a[i][q][1] = hn::MulAdd(x, p1, a[i][q][1]);
       }
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q) {
-        hn::StoreU(a[i][q][0], df, acc + (i * P + q) * panel_width);
-        hn::StoreU(a[i][q][1], df, acc + (i * P + q) * panel_width + lanes);
-      }
+    }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      hn::StoreU(a[i][q][0], df, acc + (i * P + q) * panel_width);
+      hn::StoreU(a[i][q][1], df, acc + (i * P + q) * panel_width + lanes);
+    }
   }
 };
 

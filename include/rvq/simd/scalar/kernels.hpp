@@ -55,9 +55,17 @@ struct rows_search {
     return s;
   }
 
-  /// Greedy search over a rows-layout layer: lowest `bias - scale * <r, c>`, ties to the lowest index.
+  /// Per-codeword norms the rows search wants precomputed (none: plain search).
+  static constexpr std::size_t tail_norms = 0;
+  /// Writes a codeword's tail_norms values (nothing for the plain search).
+  static constexpr void tail_norms_of(const float*, std::size_t, float*) noexcept {}
+
+  /// Greedy search over a rows-layout layer: lowest `bias - scale * <r, c>`, ties to the lowest
+  /// index. `tails` (tail_norms per codeword) is unused by the plain search.
   static void argmin_rows(const float* r, std::size_t d, const float* cw, std::size_t k, const float* bias,
-                          const float* scale, std::uint32_t& best_index, float& best_score) noexcept {
+                          const float* scale, const float* tails, std::uint32_t& best_index,
+                          float& best_score) noexcept {
+    (void)tails;
     float best = std::numeric_limits<float>::infinity();
     std::uint32_t idx = 0;
     for (std::size_t c = 0; c < k; ++c) {
@@ -350,31 +358,38 @@ struct scalar_dots {
     using detail::vec_t;
     constexpr std::size_t nv = panel_width / detail::lanes;
     vec_t a[R][P][nv];
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q)
-        for (std::size_t v = 0; v < nv; ++v) a[i][q][v] = vec_t{};
-    for (std::size_t t = 0; t < d; ++t)
-      for (std::size_t q = 0; q < P; ++q) {
-        const auto* p = reinterpret_cast<const detail::vec_alias_t*>(panel + q * stride + t * panel_width);
-        for (std::size_t i = 0; i < R; ++i) {
-          const float x = r[i][t];
-          for (std::size_t v = 0; v < nv; ++v) a[i][q][v] += x * p[v];
-        }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) RVQ_UNROLL
+    for (std::size_t v = 0; v < nv; ++v) a[i][q][v] = vec_t{};
+    for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      const auto* p = reinterpret_cast<const detail::vec_alias_t*>(panel + q * stride + t * panel_width);
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) {
+        const float x = r[i][t];
+        RVQ_UNROLL
+        for (std::size_t v = 0; v < nv; ++v) a[i][q][v] += x * p[v];
       }
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q)
-        for (std::size_t v = 0; v < nv; ++v)
-          std::memcpy(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
+    }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) RVQ_UNROLL
+    for (std::size_t v = 0; v < nv; ++v)
+      std::memcpy(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
 #else
+    RVQ_UNROLL
     for (std::size_t j = 0; j < R * P * panel_width; ++j) acc[j] = 0.0f;
-    for (std::size_t t = 0; t < d; ++t)
-      for (std::size_t q = 0; q < P; ++q) {
-        const float* RVQ_RESTRICT p = panel + q * stride + t * panel_width;
-        for (std::size_t i = 0; i < R; ++i) {
-          const float x = r[i][t];
-          for (std::size_t j = 0; j < panel_width; ++j) acc[(i * P + q) * panel_width + j] += x * p[j];
-        }
+    for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      const float* RVQ_RESTRICT p = panel + q * stride + t * panel_width;
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) {
+        const float x = r[i][t];
+        RVQ_UNROLL
+        for (std::size_t j = 0; j < panel_width; ++j) acc[(i * P + q) * panel_width + j] += x * p[j];
       }
+    }
 #endif
   }
 };

@@ -35,23 +35,26 @@ struct xsimd_dots {
                                      float* RVQ_RESTRICT acc) noexcept {
     const std::size_t stride = d * panel_width;
     batch a[R][P][2];
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = batch(0.0f);
-    for (std::size_t t = 0; t < d; ++t)
-      for (std::size_t q = 0; q < P; ++q) {
-        const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
-        const batch p0 = batch::load_aligned(p), p1 = batch::load_aligned(p + lanes);
-        for (std::size_t i = 0; i < R; ++i) {
-          const batch x(r[i][t]);
-          a[i][q][0] = ::xsimd::fma(x, p0, a[i][q][0]);
-          a[i][q][1] = ::xsimd::fma(x, p1, a[i][q][1]);
-        }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = batch(0.0f);
+    for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      const float* p = panel + q * stride + t * panel_width;  // aligned: panels are panel_alignment-aligned
+      const batch p0 = batch::load_aligned(p), p1 = batch::load_aligned(p + lanes);
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) {
+        const batch x(r[i][t]);
+        a[i][q][0] = ::xsimd::fma(x, p0, a[i][q][0]);
+        a[i][q][1] = ::xsimd::fma(x, p1, a[i][q][1]);
       }
-    for (std::size_t i = 0; i < R; ++i)
-      for (std::size_t q = 0; q < P; ++q) {
-        a[i][q][0].store_unaligned(acc + (i * P + q) * panel_width);
-        a[i][q][1].store_unaligned(acc + (i * P + q) * panel_width + lanes);
-      }
+    }
+    RVQ_UNROLL
+    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+    for (std::size_t q = 0; q < P; ++q) {
+      a[i][q][0].store_unaligned(acc + (i * P + q) * panel_width);
+      a[i][q][1].store_unaligned(acc + (i * P + q) * panel_width + lanes);
+    }
   }
 };
 
