@@ -1,6 +1,7 @@
 // rvq against FAISS's ResidualQuantizer in one process, on the same data and the same codebooks:
 // FAISS trains, rvq loads FAISS's codebooks, then both encode the same vectors.
 //   build/bench/bin/rvq-bench-vs-faiss [--quick] [--json FILE] [--shapes 100x128x8,128x1024x8,784x256x8]
+//                                      [--min-time S]   (seconds per timed run, default 0.3)
 // Shapes are D x K x L. Reports batch encode vectors/s on one core (greedy and beam 8), single-vector
 // latency, two-thread scaling on 10k-vector batches, reconstruction error of both, and rvq's
 // greedy rate as a share of the core's fp32 FMA peak (measured here, bench/peak.hpp).
@@ -50,7 +51,10 @@ struct result {
 using clock_type = std::chrono::steady_clock;
 
 /// Best time of `repeats` runs of f (each at least `min_s` long, by repeating f), per call of f.
-double best_seconds(const std::function<void()>& f, double min_s = 0.3, int repeats = 3) {
+double min_time = 0.3;  // seconds per timed run (--min-time)
+
+double best_seconds(const std::function<void()>& f, double min_s = -1, int repeats = 3) {
+  if (min_s < 0) min_s = min_time;
   double best = 1e300;
   for (int r = 0; r < repeats; ++r) {
     int calls = 0;
@@ -288,6 +292,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--quick") {
       quick = true;
+    } else if (a == "--min-time" && i + 1 < argc) {
+      min_time = std::atof(argv[++i]);
     } else if (a == "--json" && i + 1 < argc) {
       json = argv[++i];
     } else if (a == "--shapes" && i + 1 < argc) {
@@ -296,7 +302,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: rvq-bench-vs-faiss [--quick] [--json FILE|-] [--shapes DxKxL,...]\n");
+      std::fprintf(stderr, "usage: rvq-bench-vs-faiss [--quick] [--json FILE|-] [--shapes DxKxL,...] [--min-time S]\n");
       return 2;
     }
   }
