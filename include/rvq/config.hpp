@@ -50,8 +50,9 @@
 /// The compiler's `restrict` qualifier, where it has one.
 /// @def RVQ_ALWAYS_INLINE
 /// `inline` that asks the compiler to always inline.
-/// RVQ_UNROLL: fully unroll the next loop (register-blocked kernels keep their accumulators in
-/// registers only when the loops over rows and vectors are unrolled).
+/// @def RVQ_UNROLL
+/// Fully unroll the next loop (register-blocked kernels keep their accumulators in registers only
+/// when the loops over rows and vectors are unrolled).
 #if defined(__clang__)
 #define RVQ_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
