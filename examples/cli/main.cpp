@@ -4,6 +4,7 @@
 #include <rvq/rvq.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -26,18 +27,21 @@ const char* const usage_text =
     "  train   --input X.npy --output M.rvq [--layers L] [--codewords K|K1,K2,..] [--beam B]\n"
     "          [--iterations N] [--seed S] [--metric l2|ip|cos] [--quiet]\n"
     "          [--init kmeans++|greedy-kmeans++|random] [--progressive S] [--progressive-iterations N]\n"
+    "          [--refine R] [--sample N]\n"
     "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
     "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed]\n"
     "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
     "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
-    "  info    M.rvq\n"
+    "  info    M.rvq [--usage X.npy [--beam B]]   (--usage: per-layer codeword use on X)\n"
     "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
     "  help, --help, --version\n"
     "\n"
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
     "          --progressive 10 --progressive-iterations 10 (l2: k-means grows through principal\n"
     "          dimensions in S steps before the final iterations; 0 turns it off)\n"
+    "          --refine 8 (rounds of joint least-squares refinement for the --beam encoder, l2;\n"
+    "          0 turns it off) --sample 500000 (train on a seeded subsample of larger inputs; 0: all)\n"
     "data files (X): .npy (float32, float16, int8, uint8, uint16, int32), .fvecs, .bvecs, .ivecs\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
 
@@ -198,7 +202,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int cmd_train(int argc, char** argv) {
   const args a = parse(argc, argv,
                        {"input", "output", "layers", "codewords", "beam", "iterations", "seed", "metric", "init",
-                        "progressive", "progressive-iterations"},
+                        "progressive", "progressive-iterations", "refine", "sample"},
                        {"quiet"});
   if (!a.positional.empty()) throw usage_error{"train: unexpected argument '" + a.positional[0] + "'"};
   const std::string in = a.need("input"), out = a.need("output");
@@ -220,6 +224,8 @@ int cmd_train(int argc, char** argv) {
   opt.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
   opt.progressive_steps = a.number("progressive", 10, 0, 64);
   opt.progressive_iterations = a.number("progressive-iterations", 10, 0, 100000);
+  opt.refine = a.number("refine", 8, 0, 1000);
+  opt.sample = a.number("sample", 500000, 0, ~std::size_t{0} >> 1);
   const std::string init = a.get("init", "kmeans++");
   if (init == "kmeans++")
     opt.init = rvq::kmeans_init::kmeanspp;
@@ -233,10 +239,11 @@ int cmd_train(int argc, char** argv) {
   const bool progress = !a.flags.count("quiet") && RVQ_CLI_ISATTY(2);
 
   const auto x = read_matrix(in);
+  const std::size_t rows = opt.sample != 0 && x.rows() > opt.sample ? opt.sample : x.rows();
   for (std::size_t k : opt.codewords)
-    if (k > x.rows())
+    if (k > rows)
       throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" +
-                       std::to_string(x.rows()) + ")"};
+                       std::to_string(rows) + (rows < x.rows() ? ", --sample" : "") + ")"};
   if (progress)
     opt.progress = [](const rvq::train_progress& p) {
       std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  dims %zu  mse %.6g   ", p.layer + 1, p.layers,
@@ -256,11 +263,18 @@ int cmd_train(int argc, char** argv) {
       for (float v : x.values) norm += double(v) * double(v);
       norm /= double(x.rows());
       std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(),
-                  q->max_codewords(), q->dim(), x.rows(), seconds_since(t0));
+                  q->max_codewords(), q->dim(), report.rows_used, seconds_since(t0));
       for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
         std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l],
                     report.layer_mse[l] / norm);
       if (report.reseeded) std::printf("  re-seeded %zu empty clusters\n", report.reseeded);
+      const auto& rf = report.refinement;
+      if (!rf.round_mse.empty()) {
+        std::printf("  refinement (beam %zu): rel_mse %.6g -> %.6g in %zu rounds", opt.beam, rf.mse_before / norm,
+                    rf.mse_after / norm, rf.round_mse.size());
+        if (rf.dead_reseeded) std::printf(", %zu dead codewords re-seeded", rf.dead_reseeded);
+        std::printf(", %zu dead left\n", rf.dead_remaining);
+      }
       std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
     }
     return 0;
@@ -465,8 +479,9 @@ int cmd_codegen(int argc, char** argv) {
 }
 
 int cmd_info(int argc, char** argv) {
-  const args a = parse(argc, argv, {}, {});
+  const args a = parse(argc, argv, {"usage", "beam"}, {});
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
+  const std::size_t beam = a.number("beam", 1, 1, 65536);
   const std::string mp = a.positional[0];
   rvq::io::model_info info;
   const rvq::status s = rvq::io::read_model_info(mp, info);
@@ -487,6 +502,27 @@ int cmd_info(int argc, char** argv) {
     std::printf("constant bytes   %zu (norms and the search layout)\n", f.constant_bytes);
     std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
     std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
+    if (a.opts.count("usage")) {
+      const std::string in = a.get("usage", "");
+      const auto x = read_matrix(in);
+      check_dim(q, x, in);
+      if (beam > q.min_codewords())
+        throw usage_error{"info: --beam must be between 1 and the smallest layer's K (" +
+                          std::to_string(q.min_codewords()) + ")"};
+      const auto use = rvq::codeword_usage(q, x.view(), beam);
+      if (!use) fail_file(in, use.error());
+      std::printf("usage of %s (%zu vectors, beam %zu):\n", in.c_str(), x.rows(), beam);
+      std::printf("  layer  codewords   used   dead  duplicates  entropy bits (max)\n");
+      std::size_t dead = 0, dup = 0;
+      for (std::size_t l = 0; l < use->size(); ++l) {
+        const auto& u = (*use)[l];
+        std::printf("  %5zu  %9zu  %5zu  %5zu  %10zu  %6.3f (%.3f)\n", l + 1, u.codewords, u.used, u.dead, u.duplicates,
+                    u.entropy_bits, std::log2(double(u.codewords)));
+        dead += u.dead;
+        dup += u.duplicates;
+      }
+      std::printf("  all layers: %zu dead, %zu duplicates\n", dead, dup);
+    }
     return 0;
   });
 }

@@ -17,5 +17,6 @@
 #include "io/npy.hpp"
 #include "io/vecs.hpp"
 #include "train/kmeans.hpp"
+#include "train/refine.hpp"
 #include "train/residual.hpp"
 #endif

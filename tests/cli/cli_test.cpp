@@ -60,10 +60,19 @@ TEST_CASE("cli: train, info, encode, decode, eval end to end", "[cli]") {
   CHECK(r.out.find("wrote") != std::string::npos);
   CHECK(r.err.empty());  // progress is only shown on a terminal
 
+  CHECK(r.out.find("refinement (beam 1): rel_mse") != std::string::npos);
+  CHECK(r.out.find("0 dead left") != std::string::npos);
+
   r = rvq_cli("info " + model);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("3 layers x 32 codewords x 16 dims") != std::string::npos);
   CHECK(r.out.find("metric           l2") != std::string::npos);
+
+  r = rvq_cli("info " + model + " --usage " + train + " --beam 2");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("usage of " + train + " (1200 vectors, beam 2)") != std::string::npos);
+  CHECK(r.out.find("entropy bits") != std::string::npos);
+  CHECK(r.out.find("all layers:") != std::string::npos);
 
   REQUIRE(rvq_cli("encode --model " + model + " --input " + test + " --output " + codes).code == 0);
   rvq::io::ndarray<std::uint16_t> c;
@@ -193,7 +202,8 @@ TEST_CASE("cli: usage errors exit 2 and print the usage", "[cli][errors]") {
        {"", "frobnicate", "train --input", "train --output m.rvq", "train --input x.npy --output m.rvq --layers abc",
         "train --input x.npy --output m.rvq --layers 0", "train --input x.npy --output m.rvq --metric manhattan",
         "encode --model m.rvq --input x.npy", "eval --model m.rvq --input x.npy --bogus", "info",
-        "train --input x.npy --output m.rvq --codewords 8,8 --layers 3", "train --quiet=yes --input x --output y"}) {
+        "train --input x.npy --output m.rvq --codewords 8,8 --layers 3", "train --quiet=yes --input x --output y",
+        "train --input x.npy --output m.rvq --refine -1", "info m.rvq --beam 0"}) {
     INFO(args);
     const auto r = rvq_cli(args);
     CHECK(r.code == 2);
@@ -221,6 +231,10 @@ TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", 
   expect(rvq_cli("info " + missing), missing, "cannot open");
   expect(rvq_cli("train --input " + train + " --codewords 500 --output " + model), train,
          "above the number of training vectors");
+  expect(rvq_cli("train --input " + train + " --codewords 16 --sample 10 --output " + model), train, "--sample");
+  expect(rvq_cli("info " + model + " --usage " + missing), missing, "cannot open");
+  const std::string wide = write_data("wide.npy", 20, 9, 1);
+  expect(rvq_cli("info " + model + " --usage " + wide), wide, "dimensions");
 
   const std::string garbage = rvq_test::temp_path("garbage.rvq");
   { std::ofstream(garbage) << "this is not a model"; }

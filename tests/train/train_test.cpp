@@ -95,8 +95,11 @@ TEST_CASE("training MSE falls with each layer", "[train]") {
     for (float v : x) norm += double(v) * double(v);
     CHECK(rep.layer_mse[0] < norm / double(n));
     for (std::size_t l = 1; l < 6; ++l) CHECK(rep.layer_mse[l] < rep.layer_mse[l - 1]);
-    // the report is the encoder's error: greedy training residuals equal greedy encoding's
-    CHECK(rvq_test::mse(*q, x, n) == Approx(rep.layer_mse.back()).epsilon(1e-6));
+    // the report is the encoder's error: greedy training residuals equal greedy encoding's, and
+    // the refinement starts from there and ends at the returned model's error
+    CHECK(rep.refinement.mse_before == Approx(rep.layer_mse.back()).epsilon(1e-6));
+    CHECK(rvq_test::mse(*q, x, n) == Approx(rep.refinement.mse_after).epsilon(1e-6));
+    CHECK(rep.refinement.mse_after <= rep.refinement.mse_before);  // never worse (iid data: rarely better)
   }
 }
 
@@ -137,7 +140,80 @@ TEST_CASE("beam-search residuals during training", "[train][beam]") {
   auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
   REQUIRE(q.ok());
   for (std::size_t l = 1; l < 4; ++l) CHECK(rep.layer_mse[l] < rep.layer_mse[l - 1]);
-  CHECK(rvq_test::mse(*q, x, n, 4) == Approx(rep.layer_mse.back()).epsilon(1e-5));
+  CHECK(rep.refinement.mse_before == Approx(rep.layer_mse.back()).epsilon(1e-5));
+  CHECK(rvq_test::mse(*q, x, n, 4) == Approx(rep.refinement.mse_after).epsilon(1e-5));
+  opt.refine = 0;  // without refinement the model is the residual training's
+  auto plain = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
+  REQUIRE(plain.ok());
+  CHECK(rep.refinement.round_mse.empty());
+  CHECK(rvq_test::mse(*plain, x, n, 4) == Approx(rep.layer_mse.back()).epsilon(1e-5));
+}
+
+TEST_CASE("joint refinement lowers the error and leaves no dead or duplicate codewords", "[train][refine]") {
+  const std::size_t n = 4000, d = 16;
+  std::vector<std::size_t> label;
+  auto x = rvq_test::clusters(8, n / 8, d, label);  // few clusters: plain k-means leaves codewords idle
+  const auto noise = rvq_test::gaussian(n, d, 3, 2.0f);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] += noise[i];
+  for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
+    CAPTURE(beam);
+    rvq::train_options opt = rvq_test::options(4, 32, 8);
+    opt.beam = beam;
+    rvq::train_report rep;
+    auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
+    REQUIRE(q.ok());
+    CHECK(rep.refinement.mse_after < rep.refinement.mse_before);
+    CHECK(rep.refinement.dead_remaining == 0);
+    auto use = rvq::codeword_usage(*q, matrix_view<const float>(x.data(), n, d), beam);
+    REQUIRE(use.ok());
+    REQUIRE(use->size() == 4);
+    for (const auto& u : *use) {
+      CHECK(u.codewords == 32);
+      CHECK(u.dead == 0);
+      CHECK(u.used == 32);
+      CHECK(u.duplicates == 0);
+      CHECK(u.entropy_bits > 0.0);
+      CHECK(u.entropy_bits <= 5.0 + 1e-9);
+    }
+  }
+}
+
+TEST_CASE("refine() checks its input and keeps a model it cannot improve", "[train][refine]") {
+  const std::size_t n = 500, d = 6;
+  const auto x = rvq_test::gaussian(n, d, 5);
+  auto q = rvq::train(matrix_view<const float>(x.data(), n, d), rvq_test::options(2, 8, 4));
+  REQUIRE(q.ok());
+  const auto y = rvq_test::gaussian(10, d + 1, 5);
+  CHECK(rvq::refine(*q, matrix_view<const float>(y.data(), 10, d + 1), rvq::refine_options{}).error().code() ==
+        rvq::errc::dimension_mismatch);
+  CHECK(rvq::refine(*q, matrix_view<const float>(x.data(), 0, d), rvq::refine_options{}).error().code() ==
+        rvq::errc::empty_input);
+  rvq::refine_options none;
+  none.rounds = 0;
+  rvq::refine_report rep;
+  auto same = rvq::refine(*q, matrix_view<const float>(x.data(), n, d), none, &rep);
+  REQUIRE(same.ok());
+  CHECK(std::equal(q->codebook_data(), q->codebook_data() + 2 * 8 * d, same->codebook_data()));
+  CHECK(rep.mse_after == rep.mse_before);
+}
+
+TEST_CASE("training subsamples large inputs, seeded", "[train]") {
+  const std::size_t n = 3000, d = 8;
+  const auto x = rvq_test::gaussian(n, d, 9);
+  rvq::train_options opt = rvq_test::options(2, 16, 4);
+  opt.sample = 1000;
+  rvq::train_report rep;
+  auto a = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
+  REQUIRE(a.ok());
+  CHECK(rep.rows_used == 1000);
+  auto b = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
+  REQUIRE(b.ok());
+  CHECK(std::equal(a->codebook_data(), a->codebook_data() + 2 * 16 * d, b->codebook_data()));
+  opt.sample = 10;  // fewer rows than K
+  CHECK(rvq::train(matrix_view<const float>(x.data(), n, d), opt).error().code() == rvq::errc::too_many_codewords);
+  opt.sample = 0;  // all rows
+  REQUIRE(rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep).ok());
+  CHECK(rep.rows_used == n);
 }
 
 TEST_CASE("training rejects bad input with a clear status", "[train][errors]") {

@@ -7,10 +7,13 @@
 #endif
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <functional>
+#include <type_traits>
 #include <vector>
 #include "../quantizer.hpp"
 #include "kmeans.hpp"
+#include "refine.hpp"
 
 namespace rvq {
 
@@ -39,6 +42,11 @@ struct train_options {
   std::size_t progressive_steps = 10;
   /// Lloyd iterations of each progressive step.
   std::size_t progressive_iterations = 10;
+  /// Rounds of joint least-squares refinement after residual training (l2 only; 0 turns it off):
+  /// see refine(). The refinement encodes with `beam`, so a model is refined for its encoder.
+  std::size_t refine = 8;
+  /// Train on at most this many rows, a seeded uniform subsample of larger inputs (0: all rows).
+  std::size_t sample = 500000;
   std::function<void(const train_progress&)> progress;  ///< optional, called once per k-means iteration
 };
 
@@ -46,6 +54,8 @@ struct train_options {
 struct train_report {
   std::vector<double> layer_mse;  ///< training MSE after each layer (mean squared residual norm)
   std::size_t reseeded = 0;       ///< empty clusters re-seeded, all layers
+  std::size_t rows_used = 0;      ///< training rows after subsampling
+  refine_report refinement;       ///< what the joint refinement did (empty when off)
 };
 
 /**
@@ -84,6 +94,23 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
       return status{errc::non_finite, "training data contains NaN or Inf", i, "row"};
 
+  // Subsample large inputs (seeded, uniform, without replacement; rows kept in input order).
+  std::vector<float> sampled;
+  if (opt.sample != 0 && data.rows() > opt.sample) {
+    const std::size_t m = opt.sample, d0 = data.cols();
+    std::vector<std::size_t> idx(data.rows());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    detail::rng r(opt.seed ^ 0x5851f42d4c957f2dull);
+    for (std::size_t j = 0; j < m; ++j) std::swap(idx[j], idx[j + static_cast<std::size_t>(r.below(idx.size() - j))]);
+    std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m));
+    sampled.resize(m * d0);
+    for (std::size_t j = 0; j < m; ++j)
+      std::copy(data.row(idx[j]), data.row(idx[j]) + d0, sampled.begin() + static_cast<std::ptrdiff_t>(j * d0));
+    data = matrix_view<const float>(sampled.data(), m, d0);
+    for (std::size_t l = 0; l < opt.layers; ++l)
+      if (ks[l] > m)
+        return status{errc::too_many_codewords, "K is above the number of sampled training rows", l, "layer"};
+  }
   const std::size_t n = data.rows(), d = data.cols();
   std::vector<float> res(n * d);
   for (std::size_t i = 0; i < n; ++i)
@@ -137,8 +164,19 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     for (float v : res) total += static_cast<double>(v) * static_cast<double>(v);
     rep.layer_mse.push_back(total / static_cast<double>(n));
   }
+  rep.rows_used = n;
+  auto q = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);
+  if (!q) return q.error();
+  if (opt.refine > 0 && std::is_same<typename Config::metric, l2>::value) {
+    refine_options ro;
+    ro.rounds = opt.refine;
+    ro.beam = opt.beam;
+    auto refined = refine(*q, data, ro, &rep.refinement);
+    if (!refined) return refined.error();
+    q = std::move(refined);
+  }
   if (report) *report = rep;
-  return q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);
+  return q;
 }
 
 }  // namespace rvq

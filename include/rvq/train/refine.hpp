@@ -1,0 +1,300 @@
+/// @file refine.hpp
+/// @brief Joint codebook refinement: least-squares refits of all layers given the codes, then
+/// re-encoding, round after round; dead codewords re-seeded; codeword usage statistics.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+#include "../quantizer.hpp"
+
+namespace rvq {
+
+/// Options of refine().
+struct refine_options {
+  /// Rounds of (least-squares refit, re-encode) at most; 0 returns the model unchanged.
+  std::size_t rounds = 8;
+  /// Block Gauss-Seidel sweeps over the layers per refit (each sweep lowers the error).
+  std::size_t sweeps = 4;
+  /// Encoder the codes come from and the model is refined for (1: greedy).
+  std::size_t beam = 1;
+  /// A round must lower the training error by at least this fraction, else refinement stops.
+  double min_gain = 1e-4;
+};
+
+/// What refine() did.
+struct refine_report {
+  double mse_before = 0;           ///< training MSE of the input model under the encoder
+  double mse_after = 0;            ///< training MSE of the returned model under the encoder
+  std::vector<double> round_mse;   ///< training MSE after each round's re-encoding
+  std::size_t dead_reseeded = 0;   ///< dead codewords re-seeded, all rounds
+  std::size_t dead_remaining = 0;  ///< codewords no training vector chooses in the returned model
+};
+
+/// Use of one layer's codewords by a data set's codes.
+struct layer_usage {
+  std::size_t codewords = 0;   ///< K of the layer
+  std::size_t used = 0;        ///< codewords chosen by at least one vector
+  std::size_t dead = 0;        ///< codewords chosen by none
+  std::size_t duplicates = 0;  ///< codewords identical to a lower-indexed one of the layer
+  double entropy_bits = 0;     ///< entropy of the codeword frequencies (log2 K at most)
+};
+
+namespace detail {
+
+/// Per-layer usage from codes (N x L) and the codebooks.
+template <class Q>
+std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& codes, std::size_t n) {
+  const std::size_t nl = q.layers(), d = q.dim();
+  std::vector<layer_usage> out(nl);
+  for (std::size_t l = 0; l < nl; ++l) {
+    const std::size_t k = q.codewords(l);
+    std::vector<std::size_t> count(k, 0);
+    for (std::size_t i = 0; i < n; ++i) ++count[codes[i * nl + l]];
+    layer_usage& u = out[l];
+    u.codewords = k;
+    for (std::size_t c = 0; c < k; ++c) {
+      if (count[c] == 0) {
+        ++u.dead;
+      } else {
+        ++u.used;
+        const double p = static_cast<double>(count[c]) / static_cast<double>(n);
+        u.entropy_bits -= p * std::log2(p);
+      }
+    }
+    // Duplicates: sort codeword indices by their values, compare neighbours.
+    std::vector<std::size_t> idx(k);
+    for (std::size_t c = 0; c < k; ++c) idx[c] = c;
+    auto less = [&](std::size_t a, std::size_t b) {
+      const float* x = q.codeword(l, a);
+      const float* y = q.codeword(l, b);
+      return std::lexicographical_compare(x, x + d, y, y + d);
+    };
+    std::sort(idx.begin(), idx.end(), less);
+    for (std::size_t c = 1; c < k; ++c)
+      if (std::equal(q.codeword(l, idx[c]), q.codeword(l, idx[c]) + d, q.codeword(l, idx[c - 1]))) ++u.duplicates;
+  }
+  return out;
+}
+
+/// Sum over rows of ||x_i - decode(codes_i)||^2, and the residuals.
+template <class Q>
+status residuals(const Q& q, matrix_view<const float> data, const std::vector<std::uint16_t>& codes,
+                 std::vector<float>& res, double& total) {
+  const std::size_t n = data.rows(), d = data.cols(), nl = q.layers();
+  res.resize(n * d);
+  RVQ_TRY(q.decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, nl), matrix_view<float>(res.data(), n, d)));
+  total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* x = data.row(i);
+    float* r = res.data() + i * d;
+    for (std::size_t t = 0; t < d; ++t) {
+      r[t] = x[t] - r[t];
+      total += static_cast<double>(r[t]) * static_cast<double>(r[t]);
+    }
+  }
+  return {};
+}
+
+/**
+ * Least-squares refit of every layer given the codes, by block Gauss-Seidel: layer by layer,
+ * each codeword becomes the mean of what its vectors need from it (their residual plus the
+ * codeword), which is the exact minimizer for that layer with the others fixed. The normal
+ * equations of the one-hot code matrix are never formed; each sweep costs O(N L D) and lowers
+ * the error. Codewords no vector uses keep their values. `res` holds the residuals throughout.
+ */
+inline void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
+                                 const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
+                                 std::size_t sweeps, std::vector<float>& books, std::vector<float>& res) {
+  const std::size_t nl = ks.size();
+  std::vector<double> sums;
+  std::vector<std::size_t> count;
+  std::vector<float> delta;
+  for (std::size_t s = 0; s < sweeps; ++s)
+    for (std::size_t l = 0; l < nl; ++l) {
+      const std::size_t k = ks[l];
+      float* cb = books.data() + first[l] * d;
+      sums.assign(k * d, 0.0);
+      count.assign(k, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t a = codes[i * nl + l];
+        double* sa = sums.data() + a * d;
+        const float* r = res.data() + i * d;
+        for (std::size_t t = 0; t < d; ++t) sa[t] += static_cast<double>(r[t]);
+        ++count[a];
+      }
+      delta.assign(k * d, 0.0f);  // new - old, per codeword
+      for (std::size_t a = 0; a < k; ++a) {
+        if (count[a] == 0) continue;
+        const double inv = 1.0 / static_cast<double>(count[a]);
+        for (std::size_t t = 0; t < d; ++t) {
+          const float updated = static_cast<float>(static_cast<double>(cb[a * d + t]) + sums[a * d + t] * inv);
+          delta[a * d + t] = updated - cb[a * d + t];
+          cb[a * d + t] = updated;
+        }
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* da = delta.data() + codes[i * nl + l] * d;
+        float* r = res.data() + i * d;
+        for (std::size_t t = 0; t < d; ++t) r[t] -= da[t];
+      }
+    }
+}
+
+/// Re-seeds the codewords no vector uses: each takes what one of the worst-reconstructed vectors
+/// needs from its layer (its residual plus its current codeword there), worst first, a different
+/// vector for each. Returns how many were re-seeded.
+inline std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
+                               const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
+                               const std::vector<float>& res, std::vector<float>& books) {
+  const std::size_t nl = ks.size();
+  std::vector<float> err(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double e = 0.0;
+    for (std::size_t t = 0; t < d; ++t) e += static_cast<double>(res[i * d + t]) * static_cast<double>(res[i * d + t]);
+    err[i] = static_cast<float>(e);
+  }
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return err[a] > err[b] || (err[a] == err[b] && a < b); });
+  std::size_t next = 0, reseeded = 0;
+  std::vector<std::size_t> count;
+  for (std::size_t l = 0; l < nl; ++l) {
+    count.assign(ks[l], 0);
+    for (std::size_t i = 0; i < n; ++i) ++count[codes[i * nl + l]];
+    for (std::size_t a = 0; a < ks[l]; ++a) {
+      if (count[a] != 0) continue;
+      const std::size_t i = order[next];
+      next = (next + 1) % n;
+      const float* cur = books.data() + (first[l] + codes[i * nl + l]) * d;
+      float* dst = books.data() + (first[l] + a) * d;
+      for (std::size_t t = 0; t < d; ++t) dst[t] = res[i * d + t] + cur[t];
+      ++reseeded;
+    }
+  }
+  return reseeded;
+}
+
+}  // namespace detail
+
+/**
+ * @brief Codeword usage of a data set under an encoder: per layer, codewords used and dead,
+ * duplicates, and the entropy of the code frequencies.
+ * @return the usage, or the encoder's errors (dimension_mismatch, non_finite, bad_beam).
+ */
+template <class Config>
+result<std::vector<layer_usage>> codeword_usage(const quantizer<Config>& q, matrix_view<const float> data,
+                                                std::size_t beam = 1) {
+  std::vector<std::uint16_t> codes(data.rows() * q.layers());
+  RVQ_TRY(
+      q.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), data.rows(), q.layers()), encode_options{beam}));
+  return detail::usage_of(q, codes, data.rows());
+}
+
+/**
+ * @brief Joint refinement of a trained model on its training data: each round refits every
+ * layer's codebook by least squares given the current codes (block Gauss-Seidel, see
+ * detail::least_squares_sweeps), re-seeds dead codewords from the worst-reconstructed vectors,
+ * and re-encodes with `opt.beam`; rounds stop when the error falls by less than `opt.min_gain`
+ * (the best model seen is returned). A last pass re-seeds codewords that are still dead and keeps
+ * the result when it is no worse.
+ *
+ * Complexity per round: one encode of the data plus `opt.sweeps` passes of O(N L D).
+ * @return the refined model, or errors of the encoder (dimension_mismatch, non_finite, bad_beam).
+ */
+template <class Config>
+result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const float> data, const refine_options& opt,
+                                 refine_report* report = nullptr) {
+  using q_t = quantizer<Config>;
+  const std::size_t n = data.rows(), d = q.dim(), nl = q.layers();
+  if (nl == 0) return status{errc::empty_input, "the model has no codebooks"};
+  if (data.cols() != d) return status{errc::dimension_mismatch, "training data dimension differs from the model's"};
+  if (n == 0) return status{errc::empty_input, "the training set is empty"};
+  std::vector<std::size_t> ks(nl), first(nl + 1, 0);
+  for (std::size_t l = 0; l < nl; ++l) {
+    ks[l] = q.codewords(l);
+    first[l + 1] = first[l] + ks[l];
+  }
+  std::vector<float> books(q.codeword(0, 0), q.codeword(0, 0) + first[nl] * d);
+  auto encode = [&](const q_t& m, std::vector<std::uint16_t>& codes) {
+    codes.resize(n * nl);
+    return m.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, nl), encode_options{opt.beam});
+  };
+  auto build = [&](const std::vector<float>& b) {
+    return q_t::from_codebooks(span<const float>(b), span<const std::size_t>(ks), d);
+  };
+
+  refine_report rep;
+  std::vector<std::uint16_t> codes, trial_codes;
+  std::vector<float> res;
+  double total = 0.0;
+  RVQ_TRY(encode(q, codes));
+  RVQ_TRY(detail::residuals(q, data, codes, res, total));
+  rep.mse_before = total / static_cast<double>(n);
+  double best_mse = rep.mse_before;
+  std::vector<float> best_books = books;
+  std::vector<std::uint16_t> best_codes = codes;
+
+  for (std::size_t round = 0; round < opt.rounds; ++round) {
+    detail::least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, books, res);
+    rep.dead_reseeded += detail::reseed_dead(n, d, ks, first, codes, res, books);
+    auto m = build(books);
+    if (!m) return m.error();
+    RVQ_TRY(encode(*m, codes));
+    RVQ_TRY(detail::residuals(*m, data, codes, res, total));
+    const double mse = total / static_cast<double>(n);
+    rep.round_mse.push_back(mse);
+    const bool better = mse < best_mse;
+    const bool enough = mse < best_mse * (1.0 - opt.min_gain);
+    if (better) {
+      best_mse = mse;
+      best_books = books;
+      best_codes = codes;
+    }
+    if (!enough) break;
+  }
+
+  // Codewords still unused by the best model: re-seed, refit, re-encode; keep when no worse.
+  books = best_books;
+  codes = best_codes;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const auto use = detail::usage_of(*build(books), codes, n);
+    std::size_t dead = 0;
+    for (const auto& u : use) dead += u.dead;
+    if (dead == 0) break;
+    auto cur = build(books);
+    RVQ_TRY(detail::residuals(*cur, data, codes, res, total));
+    rep.dead_reseeded += detail::reseed_dead(n, d, ks, first, codes, res, books);
+    auto m = build(books);
+    if (!m) return m.error();
+    RVQ_TRY(encode(*m, codes));
+    RVQ_TRY(detail::residuals(*m, data, codes, res, total));
+    detail::least_squares_sweeps(n, d, ks, first, codes, 1, books, res);
+    auto m2 = build(books);
+    if (!m2) return m2.error();
+    RVQ_TRY(encode(*m2, codes));
+    RVQ_TRY(detail::residuals(*m2, data, codes, res, total));
+    const double mse = total / static_cast<double>(n);
+    if (mse <= best_mse * (1.0 + 1e-6)) {
+      best_mse = mse < best_mse ? mse : best_mse;
+      best_books = books;
+      best_codes = codes;
+    } else {
+      break;
+    }
+  }
+  auto out = build(best_books);
+  if (!out) return out.error();
+  rep.mse_after = best_mse;
+  for (const auto& u : detail::usage_of(*out, best_codes, n)) rep.dead_remaining += u.dead;
+  if (report) *report = rep;
+  return out;
+}
+
+}  // namespace rvq
