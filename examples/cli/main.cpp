@@ -40,7 +40,7 @@ const char* const usage_text =
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
     "          --progressive 10 --progressive-iterations 10 (l2: k-means grows through principal\n"
     "          dimensions in S steps before the final iterations; 0 turns it off)\n"
-    "          --refine 8 (rounds of joint least-squares refinement for the --beam encoder, l2;\n"
+    "          --refine 20 (rounds of joint least-squares refinement for the --beam encoder, l2;\n"
     "          0 turns it off) --sample 500000 (train on a seeded subsample of larger inputs; 0: all)\n"
     "data files (X): .npy (float32, float16, int8, uint8, uint16, int32), .fvecs, .bvecs, .ivecs\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
@@ -224,7 +224,7 @@ int cmd_train(int argc, char** argv) {
   opt.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
   opt.progressive_steps = a.number("progressive", 10, 0, 64);
   opt.progressive_iterations = a.number("progressive-iterations", 10, 0, 100000);
-  opt.refine = a.number("refine", 8, 0, 1000);
+  opt.refine = a.number("refine", 20, 0, 1000);
   opt.sample = a.number("sample", 500000, 0, ~std::size_t{0} >> 1);
   const std::string init = a.get("init", "kmeans++");
   if (init == "kmeans++")
@@ -246,8 +246,12 @@ int cmd_train(int argc, char** argv) {
                        std::to_string(rows) + (rows < x.rows() ? ", --sample" : "") + ")"};
   if (progress)
     opt.progress = [](const rvq::train_progress& p) {
-      std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  dims %zu  mse %.6g   ", p.layer + 1, p.layers,
-                   p.iteration + 1, p.iterations, p.dims, p.mse);
+      if (p.layer == p.layers)
+        std::fprintf(stderr, "\rrefinement round %zu/%zu  mse %.6g                    ", p.iteration + 1, p.iterations,
+                     p.mse);
+      else
+        std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  dims %zu  mse %.6g   ", p.layer + 1, p.layers,
+                     p.iteration + 1, p.iterations, p.dims, p.mse);
       std::fflush(stderr);
     };
   return with_metric(metric, [&](auto m) {

@@ -159,9 +159,19 @@ TEST_CASE("joint refinement lowers the error and leaves no dead or duplicate cod
     CAPTURE(beam);
     rvq::train_options opt = rvq_test::options(4, 32, 8);
     opt.beam = beam;
+    std::size_t rounds_seen = 0;
+    opt.progress = [&](const rvq::train_progress& p) {
+      if (p.layer == p.layers) {
+        CHECK(p.iteration == rounds_seen);
+        CHECK(p.iterations == opt.refine);
+        ++rounds_seen;
+      }
+    };
     rvq::train_report rep;
     auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt, &rep);
     REQUIRE(q.ok());
+    CHECK(rounds_seen == rep.refinement.round_mse.size());
+    CHECK(rounds_seen > 0);
     CHECK(rep.refinement.mse_after < rep.refinement.mse_before);
     CHECK(rep.refinement.dead_remaining == 0);
     auto use = rvq::codeword_usage(*q, matrix_view<const float>(x.data(), n, d), beam);
@@ -257,6 +267,10 @@ TEST_CASE("training reports progress once per Lloyd iteration", "[train]") {
   REQUIRE(rvq::train(matrix_view<const float>(x.data(), 400, 6), opt).ok());
   REQUIRE_FALSE(seen.empty());
   CHECK(seen.front().layer == 0);
-  CHECK(seen.back().layer == 1);
+  CHECK(seen.back().layer == 2);  // the refinement rounds come last, as layer == layers
   for (const auto& p : seen) CHECK(p.iteration < p.iterations);
+  opt.refine = 0;
+  seen.clear();
+  REQUIRE(rvq::train(matrix_view<const float>(x.data(), 400, 6), opt).ok());
+  CHECK(seen.back().layer == 1);
 }

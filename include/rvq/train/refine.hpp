@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 #include "../quantizer.hpp"
 
@@ -18,13 +19,16 @@ namespace rvq {
 /// Options of refine().
 struct refine_options {
   /// Rounds of (least-squares refit, re-encode) at most; 0 returns the model unchanged.
-  std::size_t rounds = 8;
+  std::size_t rounds = 20;
   /// Block Gauss-Seidel sweeps over the layers per refit (each sweep lowers the error).
   std::size_t sweeps = 4;
   /// Encoder the codes come from and the model is refined for (1: greedy).
   std::size_t beam = 1;
   /// A round must lower the training error by at least this fraction, else refinement stops.
   double min_gain = 1e-4;
+  /// Optional: called after each round with the round (0-based), the rounds planned and the
+  /// training MSE under the encoder.
+  std::function<void(std::size_t, std::size_t, double)> progress;
 };
 
 /// What refine() did.
@@ -250,6 +254,7 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
     RVQ_TRY(detail::residuals(*m, data, codes, res, total));
     const double mse = total / static_cast<double>(n);
     rep.round_mse.push_back(mse);
+    if (opt.progress) opt.progress(round, opt.rounds, mse);
     const bool better = mse < best_mse;
     const bool enough = mse < best_mse * (1.0 - opt.min_gain);
     if (better) {

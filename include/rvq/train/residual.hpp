@@ -17,12 +17,12 @@
 
 namespace rvq {
 
-/// One Lloyd iteration of one layer, for progress reports.
+/// One Lloyd iteration of one layer, or one round of the joint refinement, for progress reports.
 struct train_progress {
-  std::size_t layer = 0;       ///< layer being trained (0-based)
+  std::size_t layer = 0;       ///< layer being trained (0-based); equal to `layers` during the refinement
   std::size_t layers = 0;      ///< layers in all
-  std::size_t iteration = 0;   ///< k-means iteration of this layer
-  std::size_t iterations = 0;  ///< k-means iterations planned for this layer
+  std::size_t iteration = 0;   ///< k-means iteration of this layer (refinement: round)
+  std::size_t iterations = 0;  ///< k-means iterations planned for this layer (refinement: rounds)
   double mse = 0;              ///< mean squared residual norm of the layer being trained, in `dims` dimensions
   std::size_t dims = 0;        ///< dimensions k-means works in (progressive steps use fewer than D)
 };
@@ -44,7 +44,7 @@ struct train_options {
   std::size_t progressive_iterations = 10;
   /// Rounds of joint least-squares refinement after residual training (l2 only; 0 turns it off):
   /// see refine(). The refinement encodes with `beam`, so a model is refined for its encoder.
-  std::size_t refine = 8;
+  std::size_t refine = 20;
   /// Train on at most this many rows, a seeded uniform subsample of larger inputs (0: all rows).
   std::size_t sample = 500000;
   std::function<void(const train_progress&)> progress;  ///< optional, called once per k-means iteration
@@ -171,6 +171,10 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     refine_options ro;
     ro.rounds = opt.refine;
     ro.beam = opt.beam;
+    if (opt.progress)
+      ro.progress = [&](std::size_t round, std::size_t rounds, double mse) {
+        opt.progress(train_progress{opt.layers, opt.layers, round, rounds, mse, d});
+      };
     auto refined = refine(*q, data, ro, &rep.refinement);
     if (!refined) return refined.error();
     q = std::move(refined);
