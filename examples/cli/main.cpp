@@ -29,6 +29,7 @@ const char* const usage_text =
     "          [--init kmeans++|greedy-kmeans++|random] [--progressive S] [--progressive-iterations N]\n"
     "          [--refine R] [--sample N]\n"
     "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
+    "  import  --from faiss FILE --output M.rvq   (an IndexResidualQuantizer from faiss.write_index)\n"
     "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed]\n"
     "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
@@ -286,26 +287,46 @@ int cmd_train(int argc, char** argv) {
 }
 
 int cmd_import(int argc, char** argv) {
-  const args a = parse(argc, argv, {"codebooks", "output", "metric"}, {});
-  if (!a.positional.empty()) throw usage_error{"import: unexpected argument '" + a.positional[0] + "'"};
-  const std::string in = a.need("codebooks"), out = a.need("output");
+  const args a = parse(argc, argv, {"codebooks", "input", "from", "output", "metric"}, {});
+  const std::string from = a.get("from", "npy");
+  if (from != "npy" && from != "faiss") throw usage_error{"import: --from must be npy or faiss, got '" + from + "'"};
+  if (a.positional.size() > 1) throw usage_error{"import: unexpected argument '" + a.positional[1] + "'"};
+  std::string in = a.get("codebooks", a.get("input", a.positional.empty() ? "" : a.positional[0]));
+  if (in.empty()) throw usage_error{"import: give the file to import (--codebooks CB.npy, or --from faiss FILE)"};
+  const std::string out = a.need("output");
   const rvq::metric_id metric = parse_metric(a);
-  rvq::io::ndarray<float> cb;
-  const rvq::status s = rvq::io::read_npy(in, cb);
-  if (!s) fail_file(in, s);
-  if (cb.shape.size() != 3)
-    throw data_error{in + ": expected a float32 array of shape L x K x D, found " + std::to_string(cb.shape.size()) +
-                     "-D"};
-  const std::size_t layers = cb.shape[0], k = cb.shape[1], dim = cb.shape[2];
-  if (layers == 0 || k == 0 || dim == 0) throw data_error{in + ": the codebook array is empty"};
-  if (layers > rvq::io::model_max_layers || k > 65536 || dim > rvq::io::model_max_dim)
-    throw data_error{in + ": shape out of range (L <= 4096, K <= 65536, D <= 2^24)"};
+  std::vector<float> books;
+  std::vector<std::size_t> ks;
+  std::size_t dim = 0;
+  if (from == "faiss") {
+    rvq::io::faiss_rq rq;
+    const rvq::status s = rvq::io::read_faiss_rq(in, rq);
+    if (!s) fail_file(in, s);
+    books = std::move(rq.codebooks);
+    ks = rq.codewords;
+    dim = rq.dim;
+  } else {
+    rvq::io::ndarray<float> cb;
+    const rvq::status s = rvq::io::read_npy(in, cb);
+    if (!s) fail_file(in, s);
+    if (cb.shape.size() != 3)
+      throw data_error{in + ": expected a float32 array of shape L x K x D, found " + std::to_string(cb.shape.size()) +
+                       "-D"};
+    const std::size_t layers = cb.shape[0], k = cb.shape[1];
+    dim = cb.shape[2];
+    if (layers == 0 || k == 0 || dim == 0) throw data_error{in + ": the codebook array is empty"};
+    if (layers > rvq::io::model_max_layers || k > 65536 || dim > rvq::io::model_max_dim)
+      throw data_error{in + ": shape out of range (L <= 4096, K <= 65536, D <= 2^24)"};
+    books = std::move(cb.values);
+    ks.assign(layers, k);
+  }
   return with_metric(metric, [&](auto m) {
     using q_t = rvq::quantizer<rvq::config<rvq::f32, decltype(m)>>;
-    auto q = q_t::from_codebooks(rvq::span<const float>(cb.values), layers, k, dim);
+    auto q = q_t::from_codebooks(rvq::span<const float>(books), rvq::span<const std::size_t>(ks), dim);
     if (!q) fail_file(in, q.error());
     save(*q, out);
-    std::printf("imported %zu layers x %zu codewords x %zu dims into %s\n", layers, k, dim, out.c_str());
+    std::printf("imported %zu layers x %zu codewords x %zu dims from %s into %s\n", q->layers(), q->max_codewords(),
+                dim, from.c_str(), out.c_str());
     return 0;
   });
 }

@@ -178,6 +178,26 @@ TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 2
   CHECK(r.err.find("L x K x D") != std::string::npos);
 }
 
+TEST_CASE("cli: import a FAISS IndexResidualQuantizer; its codes are FAISS's", "[cli][faiss]") {
+  const std::string dir = std::string(RVQ_TEST_DATA) + "/faiss/", model = rvq_test::temp_path("faiss.rvq"),
+                    codes = rvq_test::temp_path("faiss_codes.npy");
+  auto r = rvq_cli("import --from faiss " + dir + "rq_l2_d12_mixed.faissindex --output " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("imported 4 layers x 256 codewords x 12 dims from faiss") != std::string::npos);
+  REQUIRE(rvq_cli("encode --model " + model + " --input " + dir + "rq_l2_d12_mixed_x.npy --output " + codes).code == 0);
+  rvq::io::ndarray<std::uint16_t> got, want;
+  REQUIRE(rvq::io::read_npy(codes, got).ok());
+  REQUIRE(rvq::io::read_npy(dir + "rq_l2_d12_mixed_codes.npy", want).ok());
+  CHECK(got.values == want.values);
+  // A file of another kind is refused with its name and the reason.
+  r = rvq_cli("import --from faiss " + dir + "rq_l2_d12_mixed_x.npy --output " + model);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("rq_l2_d12_mixed_x.npy") != std::string::npos);
+  CHECK(r.err.find("IndexResidualQuantizer") != std::string::npos);
+  CHECK(rvq_cli("import --from onnx x --output " + model).code == 2);
+  CHECK(rvq_cli("import --output " + model).code == 2);
+}
+
 TEST_CASE("cli: data in .fvecs and .bvecs", "[cli]") {
   const auto x = rvq_test::gaussian(300, 6, 9);
   const std::string fv = rvq_test::temp_path("x.fvecs"), model = rvq_test::temp_path("fv.rvq");
