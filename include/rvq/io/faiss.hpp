@@ -8,10 +8,10 @@
 /// that many uint64, `is_trained` byte, the codebooks as a uint64 count and that many float32,
 /// `search_type` int32, `norm_min` and `norm_max` float32, then for the search types with
 /// quantized norms (6 to 9) the norm centroids and for the 2x4 ones (8, 9) also the norm tables,
-/// each a uint64 count and that many float32); the residual quantizer's `train_type` and `max_beam_size` (int32); the index's
-/// `code_size` (uint64) and codes (uint64 count and bytes). Codebooks are layer after layer,
-/// `2^nbits[l]` codewords of `d` floats each: exactly rvq's layout, so K may differ per layer.
-/// Every count is checked against the bytes left before anything is allocated.
+/// each a uint64 count and that many float32); the residual quantizer's `train_type` and `max_beam_size` (int32); the
+/// index's `code_size` (uint64) and codes (uint64 count and bytes). Codebooks are layer after layer, `2^nbits[l]`
+/// codewords of `d` floats each: exactly rvq's layout, so K may differ per layer. Every count is checked against the
+/// bytes left before anything is allocated.
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
