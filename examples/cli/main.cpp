@@ -30,6 +30,9 @@ const char* const usage_text =
     "          [--refine R] [--sample N]\n"
     "  import  --codebooks CB.npy --output M.rvq [--metric l2|ip|cos]   (float32, L x K x D)\n"
     "  import  --from faiss FILE --output M.rvq   (an IndexResidualQuantizer from faiss.write_index)\n"
+    "  import  --from safetensors FILE [--pattern P] --output M.rvq   (P: e.g. "
+    "'quantizer.vq.layers.{}._codebook.embed';\n"
+    "          default: vector-quantize-pytorch / EnCodec names; '*' any text, '{}' the layer number)\n"
     "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed]\n"
     "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
@@ -287,9 +290,12 @@ int cmd_train(int argc, char** argv) {
 }
 
 int cmd_import(int argc, char** argv) {
-  const args a = parse(argc, argv, {"codebooks", "input", "from", "output", "metric"}, {});
+  const args a = parse(argc, argv, {"codebooks", "input", "from", "output", "metric", "pattern"}, {});
   const std::string from = a.get("from", "npy");
-  if (from != "npy" && from != "faiss") throw usage_error{"import: --from must be npy or faiss, got '" + from + "'"};
+  if (from != "npy" && from != "faiss" && from != "safetensors")
+    throw usage_error{"import: --from must be npy, faiss or safetensors, got '" + from + "'"};
+  if (a.opts.count("pattern") && from != "safetensors")
+    throw usage_error{"import: --pattern is for --from safetensors"};
   if (a.positional.size() > 1) throw usage_error{"import: unexpected argument '" + a.positional[1] + "'"};
   std::string in = a.get("codebooks", a.get("input", a.positional.empty() ? "" : a.positional[0]));
   if (in.empty()) throw usage_error{"import: give the file to import (--codebooks CB.npy, or --from faiss FILE)"};
@@ -298,7 +304,19 @@ int cmd_import(int argc, char** argv) {
   std::vector<float> books;
   std::vector<std::size_t> ks;
   std::size_t dim = 0;
-  if (from == "faiss") {
+  if (from == "safetensors") {
+    rvq::io::safetensors_file f;
+    rvq::status s = rvq::io::read_safetensors(in, f);
+    if (!s) fail_file(in, s);
+    rvq::io::safetensors_codebooks cb;
+    s = rvq::io::find_codebooks(f, a.get("pattern", ""), cb);
+    if (!s) fail_file(in, s);
+    std::printf("codebooks: %zu tensors matching '%s' (%s ... %s)\n", cb.names.size(), cb.pattern.c_str(),
+                cb.names.front().c_str(), cb.names.back().c_str());
+    books = std::move(cb.values);
+    ks = cb.codewords;
+    dim = cb.dim;
+  } else if (from == "faiss") {
     rvq::io::faiss_rq rq;
     const rvq::status s = rvq::io::read_faiss_rq(in, rq);
     if (!s) fail_file(in, s);

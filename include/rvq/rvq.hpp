@@ -15,6 +15,7 @@
 #include "io/codegen.hpp"
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
+#include "io/safetensors.hpp"
 #include "io/faiss.hpp"
 #include "io/vecs.hpp"
 #include "train/kmeans.hpp"

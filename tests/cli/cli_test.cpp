@@ -198,6 +198,29 @@ TEST_CASE("cli: import a FAISS IndexResidualQuantizer; its codes are FAISS's", "
   CHECK(rvq_cli("import --output " + model).code == 2);
 }
 
+TEST_CASE("cli: import codebooks from a safetensors checkpoint", "[cli][safetensors]") {
+  const std::string dir = std::string(RVQ_TEST_DATA) + "/safetensors/", model = rvq_test::temp_path("st.rvq");
+  auto r = rvq_cli("import --from safetensors " + dir + "encodec_f16.safetensors --output " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("4 tensors matching '*layers.{}._codebook.embed'") != std::string::npos);
+  CHECK(r.out.find("imported 4 layers x 32 codewords x 8 dims from safetensors") != std::string::npos);
+  r = rvq_cli("import --from safetensors " + dir + "custom_bf16.safetensors --pattern 'rvq.book{}' --output " + model);
+  REQUIRE(r.code == 0);
+  auto q = rvq::io::load_model<rvq::default_config>(model);
+  REQUIRE(q.ok());
+  rvq::io::ndarray<float> want;
+  REQUIRE(rvq::io::read_npy(dir + "custom_bf16_expected.npy", want).ok());
+  CHECK(std::equal(want.values.begin(), want.values.end(), q->codebook_data()));
+  r = rvq_cli("import --from safetensors " + dir + "dac_bf16.safetensors --output " + model);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("dac_bf16.safetensors") != std::string::npos);
+  CHECK(r.err.find("projections") != std::string::npos);
+  r = rvq_cli("import --from safetensors " + dir + "custom_bf16.safetensors --output " + model);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--pattern") != std::string::npos);
+  CHECK(rvq_cli("import --codebooks x.npy --pattern 'a{}' --output " + model).code == 2);
+}
+
 TEST_CASE("cli: data in .fvecs and .bvecs", "[cli]") {
   const auto x = rvq_test::gaussian(300, 6, 9);
   const std::string fv = rvq_test::temp_path("x.fvecs"), model = rvq_test::temp_path("fv.rvq");

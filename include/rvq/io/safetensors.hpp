@@ -1,0 +1,431 @@
+/// @file safetensors.hpp
+/// @brief The safetensors format (read): tensors of PyTorch checkpoints, and codebooks picked from
+/// them by name pattern (vector-quantize-pytorch's ResidualVQ, EnCodec, DAC).
+///
+/// A file is an 8-byte little-endian header length `n`, `n` bytes of JSON (an object mapping each
+/// tensor name to `{"dtype": ..., "shape": [...], "data_offsets": [begin, end]}`, plus an optional
+/// `"__metadata__"` object of strings), then the data buffer; offsets are relative to its start
+/// and data is little-endian, row-major. The parser accepts headers up to 100 MB, nesting up to 8
+/// levels, checks every tensor's byte range against the buffer and its shape, and refuses
+/// anything else with the byte offset.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+#include "../core/status.hpp"
+#include "../detail/meta.hpp"
+#include "file.hpp"
+#include "npy.hpp"
+
+namespace rvq::io {
+
+/// One tensor of a safetensors file.
+struct safetensor {
+  std::string name;                ///< its key in the header
+  std::string dtype;               ///< "F32", "F16", "BF16", "I64", ... as written
+  std::vector<std::size_t> shape;  ///< dimensions (empty: a scalar)
+  std::size_t begin = 0;           ///< first byte, relative to the data buffer
+  std::size_t end = 0;             ///< one past the last byte
+};
+
+/// A parsed safetensors file: its bytes and the tensor index.
+struct safetensors_file {
+  std::vector<unsigned char> bytes;  ///< the whole file
+  std::size_t data_start = 0;        ///< offset of the data buffer in `bytes`
+  std::vector<safetensor> tensors;   ///< in header order
+  /// The tensor called `name`, or nullptr.
+  const safetensor* find(const std::string& name) const noexcept {
+    for (const auto& t : tensors)
+      if (t.name == name) return &t;
+    return nullptr;
+  }
+};
+
+namespace detail {
+
+/// Bytes per element of a safetensors dtype (0: unknown).
+inline std::size_t safetensors_itemsize(const std::string& dtype) noexcept {
+  if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
+  if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2") return 1;
+  return 0;
+}
+
+/// A small JSON reader for the header: objects, arrays, strings, numbers, literals.
+class json_reader {
+ public:
+  json_reader(const unsigned char* p, std::size_t n, std::size_t base) noexcept : p_(p), n_(n), base_(base) {}
+  std::size_t offset() const noexcept { return base_ + i_; }
+  status fail(const char* what) const { return {errc::corrupt_file, what, offset(), "byte"}; }
+  void ws() noexcept {
+    while (i_ < n_ && (p_[i_] == ' ' || p_[i_] == '\t' || p_[i_] == '\n' || p_[i_] == '\r')) ++i_;
+  }
+  bool peek(char c) noexcept {
+    ws();
+    return i_ < n_ && p_[i_] == static_cast<unsigned char>(c);
+  }
+  bool eat(char c) noexcept {
+    if (!peek(c)) return false;
+    ++i_;
+    return true;
+  }
+  bool at_end() noexcept {
+    ws();
+    return i_ == n_;
+  }
+  /// A JSON string (escapes decoded; \u escapes kept as '?' outside ASCII).
+  status string(std::string& out) {
+    out.clear();
+    if (!eat('"')) return fail("expected a string in the safetensors header");
+    while (i_ < n_) {
+      const unsigned char c = p_[i_++];
+      if (c == '"') return {};
+      if (c < 0x20) return fail("control character in a header string");
+      if (c != '\\') {
+        out.push_back(static_cast<char>(c));
+        continue;
+      }
+      if (i_ >= n_) break;
+      const unsigned char e = p_[i_++];
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out.push_back(static_cast<char>(e));
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'u': {
+          unsigned v = 0;
+          for (int k = 0; k < 4; ++k) {
+            if (i_ >= n_) return fail("truncated \\u escape");
+            const unsigned char h = p_[i_++];
+            const int d = h >= '0' && h <= '9'   ? h - '0'
+                          : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                          : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                 : -1;
+            if (d < 0) return fail("bad \\u escape");
+            v = v * 16 + static_cast<unsigned>(d);
+          }
+          out.push_back(v < 0x80 ? static_cast<char>(v) : '?');
+          break;
+        }
+        default:
+          return fail("bad escape in a header string");
+      }
+    }
+    return fail("unterminated string in the safetensors header");
+  }
+  /// A non-negative integer that fits size_t.
+  status integer(std::size_t& v) {
+    ws();
+    const std::size_t start = i_;
+    v = 0;
+    while (i_ < n_ && p_[i_] >= '0' && p_[i_] <= '9') {
+      const std::size_t d = p_[i_] - '0';
+      if (v > (static_cast<std::size_t>(-1) - d) / 10) return fail("integer too large in the safetensors header");
+      v = v * 10 + d;
+      ++i_;
+    }
+    if (i_ == start) return fail("expected a non-negative integer");
+    if (i_ < n_ && (p_[i_] == '.' || p_[i_] == 'e' || p_[i_] == 'E')) return fail("expected an integer");
+    return {};
+  }
+  /// [int, int, ...]
+  status integers(std::vector<std::size_t>& out) {
+    out.clear();
+    if (!eat('[')) return fail("expected an array of integers");
+    if (eat(']')) return {};
+    for (;;) {
+      std::size_t v = 0;
+      RVQ_TRY(integer(v));
+      if (out.size() >= 64) return fail("array too long (more than 64 integers)");
+      out.push_back(v);
+      if (eat(']')) return {};
+      if (!eat(',')) return fail("expected ',' or ']'");
+    }
+  }
+  /// Skips any JSON value (depth-limited).
+  status skip(int depth) {
+    if (depth > 8) return fail("header nested too deeply");
+    ws();
+    if (i_ >= n_) return fail("truncated safetensors header");
+    const unsigned char c = p_[i_];
+    if (c == '"') {
+      std::string s;
+      return string(s);
+    }
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++i_;
+      if (eat(close)) return {};
+      for (;;) {
+        if (c == '{') {
+          std::string k;
+          RVQ_TRY(string(k));
+          if (!eat(':')) return fail("expected ':'");
+        }
+        RVQ_TRY(skip(depth + 1));
+        if (eat(close)) return {};
+        if (!eat(',')) return fail("expected ',' or the end of a container");
+      }
+    }
+    const std::size_t start = i_;
+    while (i_ < n_ && (std::isalnum(p_[i_]) || p_[i_] == '-' || p_[i_] == '+' || p_[i_] == '.')) ++i_;
+    if (i_ == start) return fail("unexpected character in the safetensors header");
+    return {};
+  }
+
+ private:
+  const unsigned char* p_;
+  std::size_t n_, base_, i_ = 0;
+};
+
+inline status parse_tensor_entry(json_reader& j, safetensor& t) {
+  if (!j.eat('{')) return j.fail("a tensor entry must be an object");
+  bool has_dtype = false, has_shape = false, has_offsets = false;
+  if (!j.eat('}'))
+    for (;;) {
+      std::string key;
+      RVQ_TRY(j.string(key));
+      if (!j.eat(':')) return j.fail("expected ':'");
+      if (key == "dtype") {
+        RVQ_TRY(j.string(t.dtype));
+        has_dtype = true;
+      } else if (key == "shape") {
+        RVQ_TRY(j.integers(t.shape));
+        has_shape = true;
+      } else if (key == "data_offsets") {
+        std::vector<std::size_t> o;
+        RVQ_TRY(j.integers(o));
+        if (o.size() != 2 || o[0] > o[1]) return j.fail("data_offsets must be [begin, end] with begin <= end");
+        t.begin = o[0];
+        t.end = o[1];
+        has_offsets = true;
+      } else {
+        RVQ_TRY(j.skip(2));
+      }
+      if (j.eat('}')) break;
+      if (!j.eat(',')) return j.fail("expected ',' or '}'");
+    }
+  if (!has_dtype || !has_shape || !has_offsets) return j.fail("a tensor entry needs dtype, shape and data_offsets");
+  return {};
+}
+
+}  // namespace detail
+
+/**
+ * @brief Parse a safetensors file held in memory (takes the bytes).
+ * @return corrupt_file with the byte offset (header length beyond the file or 100 MB, malformed
+ *         JSON, a tensor whose byte range leaves the buffer or disagrees with its shape and dtype,
+ *         an unknown dtype), empty_input for a file without tensors.
+ */
+inline status parse_safetensors(std::vector<unsigned char> bytes, safetensors_file& out) {
+  if (bytes.size() < 8) return {errc::corrupt_file, "file too short for a safetensors header length", 0, "byte"};
+  const std::uint64_t n = detail::get_u64le(bytes.data());
+  if (n > 100'000'000u || n > bytes.size() - 8)
+    return {errc::corrupt_file, "header length beyond the file (or above 100 MB)", 0, "byte"};
+  safetensors_file f;
+  f.data_start = 8 + static_cast<std::size_t>(n);
+  const std::size_t data_size = bytes.size() - f.data_start;
+  detail::json_reader j(bytes.data() + 8, static_cast<std::size_t>(n), 8);
+  if (!j.eat('{')) return j.fail("the safetensors header must be a JSON object");
+  if (!j.eat('}'))
+    for (;;) {
+      std::string name;
+      RVQ_TRY(j.string(name));
+      if (!j.eat(':')) return j.fail("expected ':'");
+      if (name == "__metadata__") {
+        RVQ_TRY(j.skip(1));
+      } else {
+        const std::size_t at = j.offset();
+        safetensor t;
+        t.name = name;
+        RVQ_TRY(detail::parse_tensor_entry(j, t));
+        const std::size_t item = detail::safetensors_itemsize(t.dtype);
+        if (item == 0) return {errc::corrupt_file, "unknown tensor dtype", at, "byte"};
+        std::size_t count = 1;
+        for (std::size_t s : t.shape)
+          if (!rvq::detail::checked_mul(count, s, count))
+            return {errc::corrupt_file, "tensor shape overflows", at, "byte"};
+        std::size_t nbytes = 0;
+        if (!rvq::detail::checked_mul(count, item, nbytes) || t.end - t.begin != nbytes)
+          return {errc::corrupt_file, "tensor byte range disagrees with its shape and dtype", at, "byte"};
+        if (t.end > data_size) return {errc::corrupt_file, "tensor data lies beyond the end of the file", at, "byte"};
+        if (f.tensors.size() >= 1'000'000) return {errc::corrupt_file, "too many tensors", at, "byte"};
+        f.tensors.push_back(std::move(t));
+      }
+      if (j.eat('}')) break;
+      if (!j.eat(',')) return j.fail("expected ',' or '}'");
+    }
+  if (!j.at_end()) return j.fail("unexpected bytes after the safetensors header object");
+  if (f.tensors.empty()) return {errc::empty_input, "the file holds no tensor"};
+  f.bytes = std::move(bytes);
+  out = std::move(f);
+  return {};
+}
+
+/// Read a safetensors file (see parse_safetensors()).
+inline status read_safetensors(const std::string& path, safetensors_file& out) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return parse_safetensors(std::move(bytes), out);
+}
+
+/**
+ * @brief A tensor's values as float (F32, F16 and BF16 are converted exactly).
+ * @return unsupported for other dtypes, non_finite (where = element) for NaN or Inf.
+ */
+inline status tensor_floats(const safetensors_file& f, const safetensor& t, std::vector<float>& out) {
+  const unsigned char* p = f.bytes.data() + f.data_start + t.begin;
+  const std::size_t item = detail::safetensors_itemsize(t.dtype), n = item ? (t.end - t.begin) / item : 0;
+  out.resize(n);
+  if (t.dtype == "F32") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = detail::get_f32le(p + 4 * i);
+  } else if (t.dtype == "F16") {
+    for (std::size_t i = 0; i < n; ++i)
+      out[i] = half_to_float(static_cast<std::uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
+  } else if (t.dtype == "BF16") {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t bits = static_cast<std::uint32_t>(p[2 * i] | (p[2 * i + 1] << 8)) << 16;
+      float v;
+      std::memcpy(&v, &bits, sizeof v);
+      out[i] = v;
+    }
+  } else {
+    return {errc::unsupported, "tensor dtype is not F32, F16 or BF16"};
+  }
+  const std::size_t bad = rvq::detail::first_non_finite(out.data(), out.size());
+  if (bad != out.size()) return {errc::non_finite, "tensor contains NaN or Inf", bad, "element"};
+  return {};
+}
+
+/// Residual codebooks found in a safetensors file.
+struct safetensors_codebooks {
+  std::string pattern;                 ///< the name pattern that matched
+  std::vector<std::string> names;      ///< the tensors, layer 0 first
+  std::vector<std::size_t> codewords;  ///< K of each layer
+  std::size_t dim = 0;                 ///< D
+  std::vector<float> values;           ///< sum(K) x D, layer after layer
+};
+
+/// Default codebook name patterns, tried in order: vector-quantize-pytorch's ResidualVQ and
+/// EnCodec (`...layers.N._codebook.embed`), then DAC (`quantizer.quantizers.N.codebook.weight`).
+inline const std::vector<std::string>& default_codebook_patterns() {
+  static const std::vector<std::string> p = {"*layers.{}._codebook.embed", "*quantizers.{}.codebook.weight"};
+  return p;
+}
+
+namespace detail {
+/// Matches `name` against a pattern of literal text, `*` (any text) and one `{}` (a layer number).
+inline bool match_pattern(const std::string& pat, std::size_t pi, const std::string& name, std::size_t ni,
+                          std::size_t& layer, bool& got) {
+  while (pi < pat.size()) {
+    if (pat[pi] == '*') {
+      for (std::size_t k = ni; k <= name.size(); ++k)
+        if (match_pattern(pat, pi + 1, name, k, layer, got)) return true;
+      return false;
+    }
+    if (pat.compare(pi, 2, "{}") == 0) {
+      std::size_t k = ni, v = 0;
+      while (k < name.size() && name[k] >= '0' && name[k] <= '9' && k - ni < 6)
+        v = v * 10 + std::size_t(name[k++] - '0');
+      if (k == ni) return false;
+      if (match_pattern(pat, pi + 2, name, k, layer, got)) {
+        layer = v;
+        got = true;
+        return true;
+      }
+      return false;
+    }
+    if (ni >= name.size() || name[ni] != pat[pi]) return false;
+    ++pi;
+    ++ni;
+  }
+  return ni == name.size();
+}
+}  // namespace detail
+
+/**
+ * @brief Collect the codebooks of a residual quantizer: tensors whose names match `pattern`
+ * (literal text, `*` for any text, `{}` for the layer number; empty: the default patterns in
+ * order), layers 0 .. L-1 each `K x D` (leading dimensions of 1 are dropped, as in
+ * vector-quantize-pytorch's `(1, K, D)`), all of the same D.
+ * @return invalid_argument when nothing matches or layers are missing (naming the pattern),
+ *         dimension_mismatch for shapes, unsupported for DAC (its layers need projections),
+ *         and tensor_floats() errors.
+ */
+inline status find_codebooks(const safetensors_file& f, const std::string& pattern, safetensors_codebooks& out) {
+  if (std::count(pattern.begin(), pattern.end(), '*') > 4)
+    return {errc::invalid_argument, "a codebook pattern may hold at most four '*'"};
+  const std::vector<std::string> pats =
+      pattern.empty() ? default_codebook_patterns() : std::vector<std::string>{pattern};
+  for (const std::string& pat : pats) {
+    std::vector<std::pair<std::size_t, const safetensor*>> found;
+    for (const auto& t : f.tensors) {
+      std::size_t layer = 0;
+      bool got = false;
+      if (detail::match_pattern(pat, 0, t.name, 0, layer, got) && got) found.emplace_back(layer, &t);
+    }
+    if (found.empty()) continue;
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return a.first < b.first || (a.first == b.first && a.second->name < b.second->name);
+    });
+    for (std::size_t l = 0; l < found.size(); ++l)
+      if (found[l].first != l)
+        return {errc::invalid_argument,
+                "codebook layers are not numbered 0, 1, 2, ... (a layer is missing or repeated)", l, "layer"};
+    safetensors_codebooks cb;
+    cb.pattern = pat;
+    for (std::size_t l = 0; l < found.size(); ++l) {
+      const safetensor& t = *found[l].second;
+      std::vector<std::size_t> s = t.shape;
+      while (s.size() > 2 && s.front() == 1) s.erase(s.begin());
+      if (s.size() != 2 || s[0] == 0 || s[1] == 0)
+        return {errc::dimension_mismatch, "a codebook tensor is not K x D (or 1 x K x D)", l, "layer"};
+      if (l == 0) cb.dim = s[1];
+      if (s[1] != cb.dim) return {errc::dimension_mismatch, "codebook dimensions differ between layers", l, "layer"};
+      std::vector<float> v;
+      RVQ_TRY(tensor_floats(f, t, v));
+      cb.names.push_back(t.name);
+      cb.codewords.push_back(s[0]);
+      cb.values.insert(cb.values.end(), v.begin(), v.end());
+    }
+    // DAC projects the residual into each codebook's space and back (in_proj / out_proj).
+    for (const auto& t : f.tensors)
+      if (t.name.find("quantizers.0.in_proj") != std::string::npos && pat.find("quantizers") != std::string::npos)
+        return {errc::unsupported,
+                "DAC codebooks live behind per-layer in/out projections, which rvq models do not hold yet; "
+                "import the codebooks of a quantizer without projections"};
+    out = std::move(cb);
+    return {};
+  }
+  return {errc::invalid_argument, pattern.empty() ? "no codebook tensors found (tried '*layers.{}._codebook.embed' and "
+                                                    "'*quantizers.{}.codebook.weight'); give --pattern"
+                                                  : "no tensor matches the codebook pattern"};
+}
+
+}  // namespace rvq::io

@@ -1,0 +1,103 @@
+// safetensors: fixtures written from python3-torch tensors (tests/data/safetensors/make_fixtures.py)
+// give their codebooks back exactly; malformed headers fail with the byte offset.
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(RVQ_TEST_DATA) + "/safetensors/" + name; }
+
+/// A safetensors file from a header text and a data buffer.
+std::vector<unsigned char> make(const std::string& header, std::size_t data_bytes) {
+  std::vector<unsigned char> b(8 + header.size() + data_bytes, 0);
+  rvq::io::detail::put_u64le(b.data(), header.size());
+  std::memcpy(b.data() + 8, header.data(), header.size());
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: codebooks of vector-quantize-pytorch, EnCodec and custom names", "[io][safetensors]") {
+  struct expect {
+    const char* file;
+    std::string pattern;
+    std::vector<std::size_t> k;
+    std::size_t dim;
+    const char* matched;
+  };
+  for (const expect& e : {expect{"vqpytorch_f32", "", {16, 16, 16}, 8, "*layers.{}._codebook.embed"},
+                          expect{"encodec_f16", "", {32, 32, 32, 32}, 8, "*layers.{}._codebook.embed"},
+                          expect{"custom_bf16", "rvq.book{}", {16, 16}, 8, "rvq.book{}"}}) {
+    INFO(e.file);
+    rvq::io::safetensors_file f;
+    REQUIRE(rvq::io::read_safetensors(fixture(std::string(e.file) + ".safetensors"), f).ok());
+    rvq::io::safetensors_codebooks cb;
+    REQUIRE(rvq::io::find_codebooks(f, e.pattern, cb).ok());
+    CHECK(cb.pattern == e.matched);
+    CHECK(cb.codewords == e.k);
+    CHECK(cb.dim == e.dim);
+    rvq::io::ndarray<float> want;
+    REQUIRE(rvq::io::read_npy(fixture(std::string(e.file) + "_expected.npy"), want).ok());
+    CHECK(cb.values == want.values);  // F16 and BF16 convert exactly
+    auto q = rvq::quantizer<>::from_codebooks(rvq::span<const float>(cb.values),
+                                              rvq::span<const std::size_t>(cb.codewords), cb.dim);
+    CHECK(q.ok());
+  }
+}
+
+TEST_CASE("safetensors: DAC and missing codebooks are refused with a reason", "[io][safetensors][errors]") {
+  rvq::io::safetensors_file f;
+  REQUIRE(rvq::io::read_safetensors(fixture("dac_bf16.safetensors"), f).ok());
+  rvq::io::safetensors_codebooks cb;
+  const auto dac = rvq::io::find_codebooks(f, "", cb);
+  CHECK(dac.code() == rvq::errc::unsupported);
+  CHECK(std::string(dac.message()).find("projections") != std::string::npos);
+  CHECK(rvq::io::find_codebooks(f, "nothing.{}.here", cb).code() == rvq::errc::invalid_argument);
+  REQUIRE(rvq::io::read_safetensors(fixture("vqpytorch_f32.safetensors"), f).ok());
+  // A pattern that matches a tensor that is not K x D.
+  CHECK(rvq::io::find_codebooks(f, "layers.{}._codebook.initted", cb).code() == rvq::errc::dimension_mismatch);
+}
+
+TEST_CASE("safetensors: malformed files fail with the byte offset, never crash", "[io][safetensors][errors]") {
+  rvq::io::safetensors_file f;
+  auto bad = [&](const std::vector<unsigned char>& b) {
+    const auto s = rvq::io::parse_safetensors(b, f);
+    INFO(s.message());
+    CHECK_FALSE(s.ok());
+    return s;
+  };
+  bad({});
+  bad(make("{", 0));
+  CHECK(bad(make("{}", 0)).code() == rvq::errc::empty_input);
+  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4));  // beyond the buffer
+  bad(make(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));  // shape disagrees
+  bad(make(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,2]}})", 2));   // unknown dtype
+  bad(make(R"({"a":{"dtype":"F32","shape":[2]}})", 8));                       // no offsets
+  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8));  // reversed
+  bad(make(R"({"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}})", 8));
+  bad(make(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8));
+  bad(make(R"({"__metadata__":[[[[[[[[[[[[1]]]]]]]]]]]]})", 0));                // too deep
+  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x)", 8));  // trailing text
+  bad(make("{\"a\u0001\":1}", 0));
+  auto b = make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8);
+  rvq::io::detail::put_u64le(b.data(), 1u << 30);  // header length beyond the file
+  CHECK(bad(b).where() == 0);
+  // Every truncation of a real file is an error.
+  std::vector<unsigned char> good;
+  REQUIRE(rvq::io::read_file(fixture("encodec_f16.safetensors"), good).ok());
+  for (std::size_t n = 0; n < good.size(); n += 37)
+    bad(std::vector<unsigned char>(good.begin(), good.begin() + std::ptrdiff_t(n)));
+  // Non-finite values are refused when read.
+  auto nan = make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8);
+  const float q = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan.data() + nan.size() - 4, &q, 4);
+  REQUIRE(rvq::io::parse_safetensors(nan, f).ok());
+  std::vector<float> v;
+  const auto s = rvq::io::tensor_floats(f, f.tensors[0], v);
+  CHECK(s.code() == rvq::errc::non_finite);
+  CHECK(s.where() == 1);
+}
