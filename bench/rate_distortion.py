@@ -67,8 +67,9 @@ def rvq_run(cli, train_path, test_path, layers, iterations, seed, extra):
             r = subprocess.run([cli, "eval", "--model", model, "--input", test_path, "--beam", str(b), "--json"],
                                check=True, capture_output=True, text=True).stdout
             out[f"beam{b}"] = json.loads(r)["rel_mse"]
-        use = subprocess.run([cli, "info", model, "--usage", train_path], check=True, capture_output=True,
-                             text=True).stdout
+        beam = extra[extra.index("--beam") + 1] if "--beam" in extra else "1"  # usage under the model's encoder
+        use = subprocess.run([cli, "info", model, "--usage", train_path, "--beam", beam], check=True,
+                             capture_output=True, text=True).stdout
         out["dead_and_duplicates"] = use.strip().splitlines()[-1].split(":", 1)[1].strip()
     return out
 
