@@ -24,8 +24,12 @@ struct refine_options {
   std::size_t sweeps = 4;
   /// Encoder the codes come from and the model is refined for (1: greedy).
   std::size_t beam = 1;
-  /// A round must lower the training error by at least this fraction, else refinement stops.
+  /// A round must lower the error by at least this fraction, else refinement stops.
   double min_gain = 1e-4;
+  /// Every `holdout`-th training row (0: none) is left out of the least-squares fits, and the
+  /// rounds are judged by the error on those rows, so refinement stops before it overfits a
+  /// training set that is small for the model. Used when it gives at least 100 rows.
+  std::size_t holdout = 10;
   /// Optional: called after each round with the round (0-based), the rounds planned and the
   /// training MSE under the encoder.
   std::function<void(std::size_t, std::size_t, double)> progress;
@@ -35,7 +39,9 @@ struct refine_options {
 struct refine_report {
   double mse_before = 0;           ///< training MSE of the input model under the encoder
   double mse_after = 0;            ///< training MSE of the returned model under the encoder
-  std::vector<double> round_mse;   ///< training MSE after each round's re-encoding
+  double holdout_before = 0;       ///< MSE of the held-out rows, input model (0: no holdout)
+  double holdout_after = 0;        ///< MSE of the held-out rows, returned model
+  std::vector<double> round_mse;   ///< training MSE after each round's re-encoding (all rows)
   std::size_t dead_reseeded = 0;   ///< dead codewords re-seeded, all rounds
   std::size_t dead_remaining = 0;  ///< codewords no training vector chooses in the returned model
 };
@@ -105,16 +111,28 @@ status residuals(const Q& q, matrix_view<const float> data, const std::vector<st
   return {};
 }
 
+/// Mean squared residual of the held-out rows (every `holdout`-th).
+inline double holdout_mse(const std::vector<float>& res, std::size_t n, std::size_t d, std::size_t holdout) {
+  double total = 0.0;
+  std::size_t rows = 0;
+  for (std::size_t i = holdout - 1; i < n; i += holdout, ++rows)
+    for (std::size_t t = 0; t < d; ++t)
+      total += static_cast<double>(res[i * d + t]) * static_cast<double>(res[i * d + t]);
+  return rows ? total / static_cast<double>(rows) : 0.0;
+}
+
 /**
  * Least-squares refit of every layer given the codes, by block Gauss-Seidel: layer by layer,
  * each codeword becomes the mean of what its vectors need from it (their residual plus the
  * codeword), which is the exact minimizer for that layer with the others fixed. The normal
  * equations of the one-hot code matrix are never formed; each sweep costs O(N L D) and lowers
  * the error. Codewords no vector uses keep their values. `res` holds the residuals throughout.
+ * With `holdout` > 0, rows i with i % holdout == holdout - 1 do not enter the fit.
  */
 inline void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
                                  const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
-                                 std::size_t sweeps, std::vector<float>& books, std::vector<float>& res) {
+                                 std::size_t sweeps, std::size_t holdout, std::vector<float>& books,
+                                 std::vector<float>& res) {
   const std::size_t nl = ks.size();
   std::vector<double> sums;
   std::vector<std::size_t> count;
@@ -126,6 +144,7 @@ inline void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector
       sums.assign(k * d, 0.0);
       count.assign(k, 0);
       for (std::size_t i = 0; i < n; ++i) {
+        if (holdout && i % holdout == holdout - 1) continue;  // held-out rows only follow
         const std::size_t a = codes[i * nl + l];
         double* sa = sums.data() + a * d;
         const float* r = res.data() + i * d;
@@ -206,7 +225,9 @@ result<std::vector<layer_usage>> codeword_usage(const quantizer<Config>& q, matr
  * layer's codebook by least squares given the current codes (block Gauss-Seidel, see
  * detail::least_squares_sweeps), re-seeds dead codewords from the worst-reconstructed vectors,
  * and re-encodes with `opt.beam`; rounds stop when the error falls by less than `opt.min_gain`
- * (the best model seen is returned). A last pass re-seeds codewords that are still dead and keeps
+ * (the best model seen is returned). The error judged is that of held-out training rows
+ * (`opt.holdout`), which the fits do not see, so a model too large for its training set is not
+ * refined into overfitting. A last pass re-seeds codewords that are still dead and keeps
  * the result when it is no worse.
  *
  * Complexity per round: one encode of the data plus `opt.sweeps` passes of O(N L D).
@@ -235,33 +256,38 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
   };
 
   refine_report rep;
-  std::vector<std::uint16_t> codes, trial_codes;
+  const std::size_t holdout = opt.holdout && n / opt.holdout >= 100 ? opt.holdout : 0;
+  std::vector<std::uint16_t> codes;
   std::vector<float> res;
   double total = 0.0;
+  // A model's score: the held-out rows' error when there are some, else the training error.
+  auto score = [&]() { return holdout ? detail::holdout_mse(res, n, d, holdout) : total / static_cast<double>(n); };
   RVQ_TRY(encode(q, codes));
   RVQ_TRY(detail::residuals(q, data, codes, res, total));
   rep.mse_before = total / static_cast<double>(n);
-  double best_mse = rep.mse_before;
+  rep.holdout_before = holdout ? score() : 0.0;
+  double best_score = score(), best_mse = rep.mse_before;
   std::vector<float> best_books = books;
   std::vector<std::uint16_t> best_codes = codes;
+  auto keep = [&]() {
+    best_score = score();
+    best_mse = total / static_cast<double>(n);
+    best_books = books;
+    best_codes = codes;
+  };
 
   for (std::size_t round = 0; round < opt.rounds; ++round) {
-    detail::least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, books, res);
+    detail::least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, holdout, books, res);
     rep.dead_reseeded += detail::reseed_dead(n, d, ks, first, codes, res, books);
     auto m = build(books);
     if (!m) return m.error();
     RVQ_TRY(encode(*m, codes));
     RVQ_TRY(detail::residuals(*m, data, codes, res, total));
-    const double mse = total / static_cast<double>(n);
+    const double mse = total / static_cast<double>(n), sc = score();
     rep.round_mse.push_back(mse);
     if (opt.progress) opt.progress(round, opt.rounds, mse);
-    const bool better = mse < best_mse;
-    const bool enough = mse < best_mse * (1.0 - opt.min_gain);
-    if (better) {
-      best_mse = mse;
-      best_books = books;
-      best_codes = codes;
-    }
+    const bool enough = sc < best_score * (1.0 - opt.min_gain);
+    if (sc < best_score) keep();
     if (!enough) break;
   }
 
@@ -280,23 +306,20 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
     if (!m) return m.error();
     RVQ_TRY(encode(*m, codes));
     RVQ_TRY(detail::residuals(*m, data, codes, res, total));
-    detail::least_squares_sweeps(n, d, ks, first, codes, 1, books, res);
+    detail::least_squares_sweeps(n, d, ks, first, codes, 1, holdout, books, res);
     auto m2 = build(books);
     if (!m2) return m2.error();
     RVQ_TRY(encode(*m2, codes));
     RVQ_TRY(detail::residuals(*m2, data, codes, res, total));
-    const double mse = total / static_cast<double>(n);
-    if (mse <= best_mse * (1.0 + 1e-6)) {
-      best_mse = mse < best_mse ? mse : best_mse;
-      best_books = books;
-      best_codes = codes;
-    } else {
+    if (score() <= best_score * (1.0 + 1e-6))
+      keep();
+    else
       break;
-    }
   }
   auto out = build(best_books);
   if (!out) return out.error();
   rep.mse_after = best_mse;
+  rep.holdout_after = holdout ? best_score : 0.0;
   for (const auto& u : detail::usage_of(*out, best_codes, n)) rep.dead_remaining += u.dead;
   if (report) *report = rep;
   return out;
