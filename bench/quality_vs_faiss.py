@@ -48,12 +48,13 @@ def run_faiss(train, test, layers, k, iterations, seed):
             "train_type": int(rq.train_type), "threads": faiss.omp_get_max_threads()}
 
 
-def run_rvq(cli, train_path, test_path, layers, k, iterations, seed):
+def run_rvq(cli, train_path, test_path, layers, k, iterations, seed, refine):
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "m.rvq")
         t0 = time.perf_counter()
         subprocess.run([cli, "train", "--input", train_path, "--layers", str(layers), "--codewords", str(k),
-                        "--iterations", str(iterations), "--seed", str(seed), "--quiet", "--output", model], check=True)
+                        "--iterations", str(iterations), "--seed", str(seed), "--refine", str(refine), "--quiet",
+                        "--output", model], check=True)
         train_s = time.perf_counter() - t0
         out = subprocess.run([cli, "eval", "--model", model, "--input", test_path, "--json"], check=True,
                              capture_output=True, text=True).stdout
@@ -82,6 +83,7 @@ def main():
     ap.add_argument("--codewords", type=int, default=256)
     ap.add_argument("--iterations", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--refine", type=int, default=20, help="rvq train --refine (0: residual k-means alone)")
     ap.add_argument("--json")
     ap.add_argument("--save-faiss-codebooks", help="write FAISS's codebooks as a float32 L x K x D .npy")
     a = ap.parse_args()
@@ -90,7 +92,7 @@ def main():
     f = run_faiss(train, test, a.layers, a.codewords, a.iterations, a.seed)
     if a.save_faiss_codebooks:
         np.save(a.save_faiss_codebooks, run_faiss.codebooks.astype(np.float32))
-    r = run_rvq(a.rvq, a.train, a.test, a.layers, a.codewords, a.iterations, a.seed)
+    r = run_rvq(a.rvq, a.train, a.test, a.layers, a.codewords, a.iterations, a.seed, a.refine)
     ratio = r["rel_mse"] / f["rel_mse"]
     print(f"data: train {train.shape}, test {test.shape}; L={a.layers} K={a.codewords} iterations={a.iterations}, greedy")
     print(f"{'':8} {'test rel_mse':>12} {'test mse':>10} {'train s':>8} {'encode vec/s':>13} threads")

@@ -26,10 +26,11 @@ struct refine_options {
   std::size_t beam = 1;
   /// A round must lower the error by at least this fraction, else refinement stops.
   double min_gain = 1e-4;
-  /// Every `holdout`-th training row (0: none) is left out of the least-squares fits, and the
-  /// rounds are judged by the error on those rows, so refinement stops before it overfits a
-  /// training set that is small for the model. Used when it gives at least 100 rows.
-  std::size_t holdout = 10;
+  /// Every `holdout`-th training row (0: none, the default) is left out of the least-squares
+  /// fits, and the rounds are judged by the error on those rows. It is a conservative guard
+  /// against overfitting a training set that is small for the model: the residual k-means before
+  /// it has seen those rows, so they favour the unrefined model. Used when it gives at least 100 rows.
+  std::size_t holdout = 0;
   /// Optional: called after each round with the round (0-based), the rounds planned and the
   /// training MSE under the encoder.
   std::function<void(std::size_t, std::size_t, double)> progress;
@@ -225,9 +226,8 @@ result<std::vector<layer_usage>> codeword_usage(const quantizer<Config>& q, matr
  * layer's codebook by least squares given the current codes (block Gauss-Seidel, see
  * detail::least_squares_sweeps), re-seeds dead codewords from the worst-reconstructed vectors,
  * and re-encodes with `opt.beam`; rounds stop when the error falls by less than `opt.min_gain`
- * (the best model seen is returned). The error judged is that of held-out training rows
- * (`opt.holdout`), which the fits do not see, so a model too large for its training set is not
- * refined into overfitting. A last pass re-seeds codewords that are still dead and keeps
+ * (the best model seen is returned). With `opt.holdout`, the error judged is that of held-out
+ * training rows, which the fits do not see. A last pass re-seeds codewords that are still dead and keeps
  * the result when it is no worse.
  *
  * Complexity per round: one encode of the data plus `opt.sweeps` passes of O(N L D).

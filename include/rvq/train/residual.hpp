@@ -45,6 +45,8 @@ struct train_options {
   /// Rounds of joint least-squares refinement after residual training (l2 only; 0 turns it off):
   /// see refine(). The refinement encodes with `beam`, so a model is refined for its encoder.
   std::size_t refine = 20;
+  /// Held-out rows of the refinement (refine_options::holdout; 0: none).
+  std::size_t refine_holdout = 0;
   /// Train on at most this many rows, a seeded uniform subsample of larger inputs (0: all rows).
   std::size_t sample = 500000;
   std::function<void(const train_progress&)> progress;  ///< optional, called once per k-means iteration
@@ -171,6 +173,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     refine_options ro;
     ro.rounds = opt.refine;
     ro.beam = opt.beam;
+    ro.holdout = opt.refine_holdout;
     if (opt.progress)
       ro.progress = [&](std::size_t round, std::size_t rounds, double mse) {
         opt.progress(train_progress{opt.layers, opt.layers, round, rounds, mse, d});
