@@ -58,7 +58,19 @@ struct layer_usage {
 
 namespace detail {
 
-/// Per-layer usage from codes (N x L) and the codebooks.
+/// Codebooks held as one array (layer after layer), readable like a quantizer's.
+struct books_view {
+  const std::vector<float>& values;
+  const std::vector<std::size_t>& ks;
+  const std::vector<std::size_t>& first;
+  std::size_t d;
+  std::size_t layers() const noexcept { return ks.size(); }
+  std::size_t dim() const noexcept { return d; }
+  std::size_t codewords(std::size_t l) const noexcept { return ks[l]; }
+  const float* codeword(std::size_t l, std::size_t c) const noexcept { return values.data() + (first[l] + c) * d; }
+};
+
+/// Per-layer usage from codes (N x L) and the codebooks (a quantizer or a books_view).
 template <class Q>
 std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& codes, std::size_t n) {
   const std::size_t nl = q.layers(), d = q.dim();
@@ -295,7 +307,7 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
   books = best_books;
   codes = best_codes;
   for (int attempt = 0; attempt < 4; ++attempt) {
-    const auto use = detail::usage_of(*build(books), codes, n);
+    const auto use = detail::usage_of(detail::books_view{books, ks, first, d}, codes, n);
     std::size_t dead = 0;
     for (const auto& u : use) dead += u.dead;
     if (dead == 0) break;
