@@ -542,7 +542,7 @@ int cmd_info(int argc, char** argv) {
     std::printf("storage          %s\n", rvq::to_string(info.storage));
     std::printf("bits per vector  %zu\n", q.bits_per_vector());
     std::printf("codebook bytes   %zu\n", f.codebook_bytes);
-    std::printf("constant bytes   %zu (norms and the search layout)\n", f.constant_bytes);
+    std::printf("constant bytes   %zu (norms, the search layout, beam-search tables)\n", f.constant_bytes);
     std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
     std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
     if (a.opts.count("usage")) {
