@@ -589,9 +589,11 @@ class quantizer {
     }
   }
 
+  /// Most workers one vector's layer is split across (their partial results live on the stack).
+  static constexpr std::size_t max_split = 64;
+
   /// Workers a single vector's layer l is split across (1: not split).
   std::size_t split_workers(std::size_t l) const noexcept {
-    constexpr std::size_t max_split = 64;
     const std::size_t w = parallel_traits_type::concurrency();
     if (w <= 1 || codewords(l) * dim() < parallel_traits_type::min_split_macs) return 1;
     const std::size_t g = store_type::range_granule(), granules = (codewords(l) + g - 1) / g;
@@ -600,7 +602,6 @@ class quantizer {
   }
 
   void split_argmin(std::size_t l, const float* row, std::uint32_t& idx, float& score) const noexcept {
-    constexpr std::size_t max_split = 64;
     const std::size_t n = split_workers(l), k = codewords(l), g = store_type::range_granule();
     const std::size_t granules = (k + g - 1) / g;
     std::uint32_t part_idx[max_split];
