@@ -147,8 +147,10 @@ int with_metric(rvq::metric_id m, F&& f) {
       return f(rvq::ip{});
     case rvq::metric_id::cosine:
       return f(rvq::cosine{});
+    case rvq::metric_id::hamming:
+      break;
   }
-  throw data_error{"unknown metric"};
+  throw data_error{"the hamming metric belongs to binary models (rvq quantize --element binary)"};
 }
 
 rvq::io::ndarray<float> read_matrix(const std::string& path) {

@@ -2,13 +2,21 @@
 /// @brief Every policy of this build and `config<>`, the bundle a quantizer is parameterized by.
 #pragma once
 #include <type_traits>
+#include "element/binary.hpp"
 #include "element/f32.hpp"
+#include "element/fixed.hpp"
+#include "element/half.hpp"
+#include "element/int8.hpp"
+#include "element/packed.hpp"
+#include "element/srs.hpp"
 #include "metric/cosine.hpp"
+#include "metric/hamming.hpp"
 #include "metric/ip.hpp"
 #include "metric/l2.hpp"
 #include "parallel/sequential.hpp"
 #include "simd/scalar/kernels.hpp"
 #include "storage/dense.hpp"
+#include "storage/dense_int.hpp"
 #if RVQ_USE_XSIMD
 #include "simd/xsimd/kernels.hpp"
 #endif
@@ -30,8 +38,9 @@ using default_simd = scalar;
 
 /**
  * @brief A policy bundle: one policy per axis.
- * @tparam Element  how values are stored and accumulated (rvq::f32)
- * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine)
+ * @tparam Element  how values are stored and accumulated (rvq::f32; integer: rvq::int8, rvq::q15, rvq::q7,
+ *                  rvq::int4, rvq::int2, rvq::binary)
+ * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine; rvq::hamming for rvq::binary)
  * @tparam Storage  how codewords are held (rvq::dense)
  * @tparam Parallel how batches are spread (rvq::sequential)
  * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd, rvq::highway; default_simd)
@@ -76,7 +85,9 @@ struct has_simd<C, std::void_t<typename C::simd>> : std::true_type {};
 /// Fails with a readable message when a config lacks an axis.
 template <class C>
 struct check_config {
-  static_assert(has_element<C>::value, "rvq: the Config must define `using element = ...;` (rvq::f32)");
+  static_assert(has_element<C>::value,
+                "rvq: the Config must define `using element = ...;` (rvq::f32, rvq::int8, rvq::q15, rvq::q7, "
+                "rvq::int4, rvq::int2, rvq::binary)");
   static_assert(has_metric<C>::value,
                 "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
   static_assert(has_storage<C>::value, "rvq: the Config must define `using storage = ...;` (rvq::dense)");

@@ -33,6 +33,8 @@ inline constexpr std::size_t all_layers = std::numeric_limits<std::size_t>::max(
 struct workspace_view {
   span<float> floats;           ///< at least workspace_size::floats values
   span<std::uint32_t> indices;  ///< at least workspace_size::indices values
+  span<std::int32_t> ints{};    ///< at least workspace_size::ints values (integer elements)
+  span<unsigned char> bytes{};  ///< at least workspace_size::bytes values (integer elements)
 };
 
 #if !RVQ_NO_HEAP
@@ -42,13 +44,18 @@ class workspace {
   /// An empty workspace.
   workspace() = default;
   /// Allocates the given sizes (quantizer::workspace_for()).
-  explicit workspace(workspace_size s) : floats_(s.floats), indices_(s.indices) {}
+  explicit workspace(workspace_size s) : floats_(s.floats), indices_(s.indices), ints_(s.ints), bytes_(s.bytes) {}
   /// The view to pass to encode.
-  workspace_view view() noexcept { return {span<float>(floats_), span<std::uint32_t>(indices_)}; }
+  workspace_view view() noexcept {
+    return {span<float>(floats_), span<std::uint32_t>(indices_), span<std::int32_t>(ints_),
+            span<unsigned char>(bytes_)};
+  }
 
  private:
   std::vector<float> floats_;
   std::vector<std::uint32_t> indices_;
+  std::vector<std::int32_t> ints_;
+  std::vector<unsigned char> bytes_;
 };
 #endif
 
@@ -93,11 +100,21 @@ class quantizer {
   using value_type = typename element_traits_type::storage_type;  ///< type of a stored codeword value
   /// Smallest code type for K (uint8 up to 256, else uint16; uint16 for dynamic K).
   using code_type = code_type_for_t<Extents::codewords>;
-  static_assert(std::is_same<element, f32>::value,
-                "rvq::quantizer: this version supports element rvq::f32 with storage rvq::dense");
+  /// True for integer elements (int8, q15, q7, int4, int2, binary): the integer-only encode path.
+  static constexpr bool is_integer = detail::is_integer_element<element>::value;
+  static_assert(std::is_same<element, f32>::value || is_integer,
+                "rvq::quantizer: valid elements: rvq::f32 and the integer elements rvq::int8, rvq::q15, rvq::q7, "
+                "rvq::int4, rvq::int2, rvq::binary. rvq::f16/rvq::bf16 are storage formats: load such models into "
+                "an f32 quantizer (their values are widened to float)");
   static_assert(std::is_same<storage, dense>::value, "rvq::quantizer: valid storage policies: rvq::dense");
-  using store_type =
-      detail::dense_store<metric, kernels, Extents>;  ///< the codebook store of this storage, metric and extents
+  static_assert(!is_integer || std::is_same<metric, l2>::value || std::is_same<metric, ip>::value ||
+                    std::is_same<metric, hamming>::value,
+                "rvq::quantizer: integer elements support the metrics rvq::l2 and rvq::ip (rvq::binary: rvq::hamming)");
+  static_assert(std::is_same<element, binary>::value == std::is_same<metric, hamming>::value,
+                "rvq::quantizer: rvq::binary codewords go with the rvq::hamming metric, and only they");
+  /// The codebook store of this storage, element, metric and extents.
+  using store_type = std::conditional_t<is_integer, detail::int_store<element, metric, Extents>,
+                                        detail::dense_store<metric, kernels, Extents>>;
   /// True for compile-time extents (firmware).
   static constexpr bool is_static = Extents::is_static;
   static_assert(!RVQ_NO_HEAP || is_static, "rvq: RVQ_NO_HEAP builds need static extents (rvq::extents<L, K, D>)");
@@ -113,8 +130,16 @@ class quantizer {
   constexpr explicit quantizer(const std::array<float, E::layers * E::codewords * E::dim>& values) noexcept
       : store_(values.data()) {}
   /// Static extents: view a C array of `L*K*D` codewords (see the std::array overload).
-  template <class E = Extents, class = std::enable_if_t<E::is_static>>
+  template <class E = Extents, class = std::enable_if_t<E::is_static && !is_integer>>
   constexpr explicit quantizer(const float (&values)[E::layers * E::codewords * E::dim]) noexcept : store_(values) {}
+  /**
+   * @brief Static extents, integer elements: view `L` integer layers (the tables `rvq codegen`
+   * writes for a quantized model; they may live in flash) for a residual grid of `input_frac`
+   * fractional bits, with the rounding mode the model was built for. Computes nothing.
+   */
+  template <class E = Extents, class = std::enable_if_t<E::is_static && is_integer>>
+  constexpr quantizer(const int_layer (&layers)[E::layers], int input_frac, rounding mode) noexcept
+      : store_(layers, input_frac, mode) {}
 
 #if !RVQ_NO_HEAP
   /**
@@ -124,15 +149,28 @@ class quantizer {
    * @param dim       dimension D
    * @return the quantizer, or an error for bad shapes, K out of range, or NaN/Inf values.
    */
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
   static result<quantizer> from_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
     quantizer q;
     const status s = store_type::build(codebooks, k, dim, q.store_);
     if (!s) return s;
     return q;
   }
+  /**
+   * @brief Dynamic extents, integer elements: the integer-only quantizer of a quantized model
+   * (rvq::quantize_codebooks() makes one; rvq::io::load_quantized() reads one).
+   * @return the quantizer, or an error when `q` is malformed, of another element, or its
+   * parameters overflow the integer arithmetic of the search.
+   */
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && is_integer>>
+  static result<quantizer> from_quantized(const quantized_codebooks& q) {
+    quantizer out;
+    const status s = store_type::build(q, out.store_);
+    if (!s) return s;
+    return out;
+  }
   /// Dynamic extents, every layer with the same K.
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
   static result<quantizer> from_codebooks(span<const float> codebooks, std::size_t layers, std::size_t k,
                                           std::size_t dim) {
     std::vector<std::size_t> ks(layers, k);
@@ -140,13 +178,20 @@ class quantizer {
   }
 #endif
 
-  /// Checks the codebooks a static quantizer views (present, finite).
+  /// Checks the codebooks a static quantizer views (present, finite; integer: K within the extents).
   status validate() const noexcept {
     if (store_.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
-    const std::size_t n = store_.total_codewords() * store_.dim();
-    const std::size_t bad = detail::first_non_finite(store_.data(), n);
-    if (bad != n) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
-    return {};
+    if constexpr (is_integer) {
+      for (std::size_t l = 0; l < layers(); ++l)
+        if (codewords(l) == 0 || (is_static && codewords(l) > Extents::codewords))
+          return {errc::invalid_argument, "a layer's K is zero or above the extents", l, "layer"};
+      return {};
+    } else {
+      const std::size_t n = store_.total_codewords() * store_.dim();
+      const std::size_t bad = detail::first_non_finite(store_.data(), n);
+      if (bad != n) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
+      return {};
+    }
   }
 
   // ---- shape -------------------------------------------------------------------------------
@@ -159,10 +204,16 @@ class quantizer {
   constexpr std::size_t min_codewords() const noexcept {
     return store_.min_codewords();
   }  ///< smallest K (bounds the beam)
-  /// Codeword c of layer l (dim() values).
-  constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept { return store_.codeword(l, c); }
-  /// All codewords, layer after layer, row-major.
-  constexpr const float* codebook_data() const noexcept { return store_.data(); }
+  /// Codeword c of layer l (dim() values; integer elements: dequantized, dynamic extents only).
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic || !is_integer>>
+  constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept {
+    return store_.codeword(l, c);
+  }
+  /// All codewords, layer after layer, row-major (integer elements: dequantized, dynamic extents only).
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic || !is_integer>>
+  constexpr const float* codebook_data() const noexcept {
+    return store_.data();
+  }
   /// Bits of one code: sum over layers of ceil(log2 K_l).
   constexpr std::size_t bits_per_vector() const noexcept {
     std::size_t b = 0;
@@ -176,16 +227,20 @@ class quantizer {
 
   /// Scratch an encode with beam width `beam` needs, for single vectors and batches.
   constexpr workspace_size workspace_for(std::size_t beam) const noexcept {
-    const workspace_size w = workspace_needed(beam, dim(), layers(), max_codewords());
-    if (!use_beam_tables(beam)) return w;
-    const workspace_size t = table_beam_workspace(beam);
-    return {w.floats > t.floats ? w.floats : t.floats, w.indices > t.indices ? w.indices : t.indices};
+    if constexpr (is_integer) {
+      return (void)beam, int_workspace(dim());
+    } else {
+      const workspace_size w = workspace_needed(beam, dim(), layers(), max_codewords());
+      if (!use_beam_tables(beam)) return w;
+      const workspace_size t = table_beam_workspace(beam);
+      return {w.floats > t.floats ? w.floats : t.floats, w.indices > t.indices ? w.indices : t.indices};
+    }
   }
 
   /// True when beam search of width `beam` assembles distances from the codebook cross-product
   /// tables (dynamic extents, B > 1, tables built: see build_beam_tables()).
   constexpr bool use_beam_tables(std::size_t beam) const noexcept {
-    if constexpr (is_static) {
+    if constexpr (is_static || is_integer) {
       return (void)beam, false;
     } else {
       return beam > 1 && store_.has_cross();
@@ -199,7 +254,7 @@ class quantizer {
    * otherwise drop them (beam search then updates residuals directly). Models are built with a
    * 64 MiB limit. Returns whether tables exist. Not thread-safe against concurrent encodes.
    */
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
   bool build_beam_tables(std::size_t max_bytes) {
     return store_.build_cross(max_bytes);
   }
@@ -215,7 +270,7 @@ class quantizer {
     f.codebook_bytes = store_.codebook_bytes();
     f.constant_bytes = store_.aux_bytes();
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
-    f.scratch_bytes = dim() * sizeof(float);
+    f.scratch_bytes = is_integer ? int_workspace(dim()).ints * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
     for (std::size_t l = 0; l < layers(); ++l) f.macs_per_vector += codewords(l) * dim();
     return f;
   }
@@ -237,7 +292,10 @@ class quantizer {
   status encode(span<const float> x, span<Code> codes, const encode_options& opt, workspace_view ws) const noexcept {
     RVQ_TRY(check_encode<Code>(x.size(), codes.size(), opt.beam, ws, 1));
     RVQ_TRY(check_finite_row(x.data(), 0));
-    if (opt.beam == 1) {
+    if constexpr (is_integer) {
+      float_to_grid(x.data(), ws.ints.data());
+      int_greedy(codes.data(), ws);
+    } else if (opt.beam == 1) {
       greedy_one(x.data(), codes.data(), ws);
     } else if (use_beam_tables(opt.beam)) {
       const float* row = x.data();
@@ -253,17 +311,60 @@ class quantizer {
   /// `ws` must hold workspace_for_beam_path(beam).
   template <class Code>
   status encode_beam(span<const float> x, span<Code> codes, std::size_t beam, workspace_view ws) const noexcept {
+    static_assert(!is_integer, "rvq::quantizer::encode_beam: integer elements encode greedily");
     RVQ_TRY(check_encode<Code>(x.size(), codes.size(), beam, ws, 1, true));
     RVQ_TRY(check_finite_row(x.data(), 0));
     beam_one(x.data(), beam, codes.data(), ws);
     return {};
   }
 
+  /**
+   * @brief Integer elements: encode one fixed-point vector, `x[t] * 2^-frac_bits`, with no
+   * floating point at all: `x` moves to the model's residual grid by one shift-round-saturate,
+   * then every layer runs the integer-only search. The codes equal those of the float overload
+   * for the same values whenever `x` is exact on both grids.
+   * @param x         dim() values (int8_t, int16_t or int32_t)
+   * @param frac_bits fractional bits of x (e.g. 15 for Q15 data, 7 for Q7)
+   * @param codes     layers() outputs
+   * @param ws        at least workspace_for(1)
+   */
+  template <class Int, class Code>
+  status encode_fixed(span<const Int> x, int frac_bits, span<Code> codes, workspace_view ws) const noexcept {
+    static_assert(is_integer, "rvq::quantizer::encode_fixed: integer elements only");
+    static_assert(std::is_same<Int, std::int8_t>::value || std::is_same<Int, std::int16_t>::value ||
+                      std::is_same<Int, std::int32_t>::value,
+                  "rvq::quantizer::encode_fixed: inputs are int8_t, int16_t or int32_t");
+    RVQ_TRY(check_encode<Code>(x.size(), codes.size(), 1, ws, 1));
+    if (frac_bits < -64 || frac_bits > 64) return {errc::invalid_argument, "frac_bits out of range (-64 to 64)"};
+    const int shift = frac_bits - store_.input_frac();
+    for (std::size_t t = 0; t < dim(); ++t) ws.ints[t] = srs<std::int32_t>(x[t], shift, store_.mode());
+    int_greedy(codes.data(), ws);
+    return {};
+  }
+  /// encode_fixed() with scratch on the stack (static extents) or allocated for the call (dynamic).
+  template <class Int, class Code>
+  status encode_fixed(span<const Int> x, int frac_bits, span<Code> codes) const {
+    if constexpr (is_static) {
+      std::array<std::int32_t, static_dim() + 1> r{};
+      std::array<unsigned char, static_dim() * 2 + 1> a{};
+      return encode_fixed(x, frac_bits, codes, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
+    } else {
+#if !RVQ_NO_HEAP
+      workspace w(workspace_for(1));
+      return encode_fixed(x, frac_bits, codes, w.view());
+#endif
+    }
+  }
+
   /// Encode one vector using internal scratch: static extents and greedy allocate nothing (stack);
   /// otherwise a workspace is allocated for the call (use the workspace overload in hot loops).
   template <class Code>
   status encode(span<const float> x, span<Code> codes, const encode_options& opt = {}) const {
-    if constexpr (is_static) {
+    if constexpr (is_static && is_integer) {
+      std::array<std::int32_t, static_dim() + 1> r{};
+      std::array<unsigned char, static_dim() * 2 + 1> a{};
+      return encode(x, codes, opt, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
+    } else if constexpr (is_static) {
       if (opt.beam == 1) {
         std::array<float, static_dim() + 1> f{};
         std::array<std::uint32_t, 1> i{};
@@ -302,8 +403,16 @@ class quantizer {
       const std::size_t first = w * chunk;
       const std::size_t last = first + chunk < x.rows() ? first + chunk : x.rows();
       workspace_view mine{ws.floats.subspan(w * per.floats, per.floats),
-                          ws.indices.subspan(w * per.indices, per.indices)};
-      encode_rows(x, codes, first, last, opt.beam, mine);
+                          ws.indices.subspan(w * per.indices, per.indices), ws.ints.subspan(w * per.ints, per.ints),
+                          ws.bytes.subspan(w * per.bytes, per.bytes)};
+      if constexpr (is_integer) {
+        for (std::size_t i = first; i < last; ++i) {
+          float_to_grid(x.row(i), mine.ints.data());
+          int_greedy(codes.row(i), mine);
+        }
+      } else {
+        encode_rows(x, codes, first, last, opt.beam, mine);
+      }
     });
     return {};
   }
@@ -316,7 +425,7 @@ class quantizer {
     if (opt.beam == 0 || opt.beam > min_codewords()) return bad_beam_status();
     const workspace_size per = workspace_for(opt.beam);
     const std::size_t n = parallel_traits_type::concurrency();
-    workspace w(workspace_size{per.floats * n, per.indices * n});
+    workspace w(workspace_size{per.floats * n, per.indices * n, per.ints * n, per.bytes * n});
     return encode_batch(x, codes, opt, w.view());
   }
 #endif
@@ -427,8 +536,11 @@ class quantizer {
     if (max_codewords() > max_codewords_of<Code>())
       return {errc::too_many_codewords, "a layer has more codewords than the code type holds; use uint16 codes"};
     if (beam == 0 || beam > min_codewords()) return bad_beam_status();
+    if (is_integer && beam != 1)
+      return {errc::unsupported, "integer elements encode greedily (beam 1); use an f32 model for beam search"};
     const workspace_size need = beam_path ? workspace_for_beam_path(beam) : workspace_for(beam);
-    if (ws.floats.size() < need.floats * workers || ws.indices.size() < need.indices * workers)
+    if (ws.floats.size() < need.floats * workers || ws.indices.size() < need.indices * workers ||
+        ws.ints.size() < need.ints * workers || ws.bytes.size() < need.bytes * workers)
       return {errc::invalid_argument, "workspace smaller than workspace_for(beam)"};
     return {};
   }
@@ -459,6 +571,14 @@ class quantizer {
   void decode_row(const Code* codes, float* out, std::size_t n) const noexcept {
     const std::size_t d = dim();
     for (std::size_t t = 0; t < d; ++t) out[t] = 0.0f;
+    if constexpr (is_integer && is_static) {  // codewords as the encoder applies them, on the grid
+      float unit = 1.0f;
+      for (int e = store_.input_frac(); e > 0; --e) unit *= 0.5f;
+      for (int e = store_.input_frac(); e < 0; ++e) unit *= 2.0f;
+      for (std::size_t l = 0; l < n; ++l)
+        for (std::size_t t = 0; t < d; ++t) out[t] += static_cast<float>(store_.grid_value(l, codes[l], t)) * unit;
+      return;
+    }
     for (std::size_t l = 0; l < n; ++l) {
       const float* c = codeword(l, codes[l]);
       for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
@@ -586,6 +706,39 @@ class quantizer {
         store_.argmin(l, &row, 1, &idx, &score);
       codes[l] = static_cast<Code>(idx);
       subtract_row(res, codeword(l, idx), d);
+    }
+  }
+
+  /// Scratch of the integer path: the residual on the grid and one layer's activations.
+  static constexpr workspace_size int_workspace(std::size_t d) noexcept { return {0, 0, d, 2 * d + 8}; }
+
+  /// x (floats) to the residual grid: round(x * 2^input_frac), saturated; the only floating-point
+  /// step of a float-input integer encode (encode_fixed() has none).
+  void float_to_grid(const float* x, std::int32_t* r) const noexcept {
+    double unit = 1.0;
+    for (int e = store_.input_frac(); e > 0; --e) unit *= 2.0;
+    for (int e = store_.input_frac(); e < 0; ++e) unit *= 0.5;
+    for (std::size_t t = 0; t < dim(); ++t) {
+      const double y = static_cast<double>(x[t]) * unit;
+      const double c = y > 2147483647.0 ? 2147483647.0 : (y < -2147483648.0 ? -2147483648.0 : y);
+      r[t] = static_cast<std::int32_t>(static_cast<std::int64_t>(c + (c >= 0 ? 0.5 : -0.5)));
+    }
+  }
+
+  /// Integer-only greedy encode of the residual in ws.ints (changed in place).
+  template <class Code>
+  void int_greedy(Code* codes, workspace_view ws) const noexcept {
+    if constexpr (is_integer) {
+      std::int32_t* r = ws.ints.data();
+      for (std::size_t l = 0; l < layers(); ++l) {
+        std::uint32_t idx = 0;
+        std::int64_t score = 0;
+        store_.search(l, r, ws.bytes.data(), 0, codewords(l), idx, score);
+        codes[l] = static_cast<Code>(idx);
+        store_.subtract(l, idx, r);
+      }
+    } else {
+      (void)codes, (void)ws;
     }
   }
 

@@ -21,4 +21,5 @@
 #include "train/kmeans.hpp"
 #include "train/refine.hpp"
 #include "train/residual.hpp"
+#include "train/calibrate.hpp"
 #endif

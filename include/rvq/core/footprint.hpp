@@ -18,6 +18,8 @@ struct footprint_info {
 struct workspace_size {
   std::size_t floats = 0;   ///< float values
   std::size_t indices = 0;  ///< uint32 values
+  std::size_t ints = 0;     ///< int32 values (integer elements: residuals on the fixed-point grid)
+  std::size_t bytes = 0;    ///< bytes (integer elements: activations)
 };
 
 }  // namespace rvq

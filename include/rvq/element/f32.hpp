@@ -18,6 +18,8 @@ struct element_traits<f32> {
   using accumulator_type = float;                    ///< sums of products
   static constexpr const char* name = "f32";         ///< name in files, CLI and reports
   static constexpr element_id id = element_id::f32;  ///< id in .rvq files
+  static constexpr bool is_integer = false;          ///< searched in float
+  static constexpr unsigned bits = 32;               ///< bits per value
 };
 
 }  // namespace rvq

@@ -17,12 +17,14 @@ template <class Metric>
 struct metric_traits {
   static_assert(detail::always_false<Metric>,
                 "rvq: unknown metric policy. Valid metrics: rvq::l2 (squared L2, <rvq/metric/l2.hpp>), "
-                "rvq::ip (max inner product, <rvq/metric/ip.hpp>), rvq::cosine (<rvq/metric/cosine.hpp>)");
+                "rvq::ip (max inner product, <rvq/metric/ip.hpp>), rvq::cosine (<rvq/metric/cosine.hpp>), rvq::hamming "
+                "(binary elements, "
+                "<rvq/metric/hamming.hpp>)");
 };
 
 /// @ingroup metric
 /// Metric ids as stored in .rvq files.
-enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3 };
+enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3, hamming = 4 };
 
 /// @ingroup metric
 /// Name of an id as used in files and the CLI.
@@ -34,6 +36,8 @@ constexpr const char* to_string(metric_id m) noexcept {
       return "ip";
     case metric_id::cosine:
       return "cos";
+    case metric_id::hamming:
+      return "hamming";
   }
   return "unknown";
 }

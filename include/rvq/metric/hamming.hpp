@@ -1,0 +1,24 @@
+/// @file hamming.hpp
+/// @brief Hamming distance between sign bits: the metric of rvq::binary codewords.
+#pragma once
+#include "metric_traits.hpp"
+
+namespace rvq {
+
+/// @ingroup metric
+/// @brief Hamming: the number of dimensions where the residual's sign differs from the
+/// codeword's bit (XOR and popcount). Only for rvq::binary codewords.
+struct hamming {};
+
+/// @ingroup metric
+template <>
+struct metric_traits<hamming> {
+  static constexpr const char* name = "hamming";       ///< name in files, CLI and reports
+  static constexpr metric_id id = metric_id::hamming;  ///< id in .rvq files
+  /// Unused by the float search (binary codewords are searched by the integer path).
+  static constexpr float bias(float) noexcept { return 0.0f; }
+  /// Unused by the float search.
+  static constexpr float scale(float) noexcept { return 1.0f; }
+};
+
+}  // namespace rvq

@@ -1,0 +1,198 @@
+/// @file int_kernels.hpp
+/// @brief Integer-only nearest-codeword search: the reference kernels of every integer element.
+///
+/// Everything here is integer arithmetic: the residual lives on a fixed-point grid (int32),
+/// a layer multiplies int8/int16 activations made from it by one shift-round-saturate
+/// (rvq::srs), dot products accumulate in int32 or int64 (rvq::accumulator_for), scores are
+/// int64 and the argmin compares integers (ties to the lowest index). Scales enter only as
+/// integer multipliers and shifts precomputed when the model is built; for the power-of-two
+/// elements (q7, q15) they are shifts only. No floating-point value or instruction is involved,
+/// which a test checks on the disassembly of a Cortex-M build without FPU.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include "../../config.hpp"
+#include "../../element/element_traits.hpp"
+#include "../../element/srs.hpp"
+
+namespace rvq {
+
+/**
+ * @ingroup storage
+ * @brief One layer of integer codewords as the integer-only search reads it: integers only.
+ *
+ * Codeword `c`'s real value at `t` is `s * (q - z)`; on the residual grid it is
+ * `srs((q - z) * rmul, res_shift)` (power-of-two elements: `srs(q, rmul)`; binary:
+ * `q ? rmul : -rmul`). Its score against activations `a` is
+ * `bias[c] - smul[c] * (<a, q_c> - zero[c] * sum(a))` (power-of-two elements: `<< smul[c]`;
+ * per-dimension groups drop the zero term, which is the same for every codeword), with
+ * activations `a_t = srs(r_t, act_shift)` (per-dimension groups: `srs(r_t * amul[t], act_shift)`,
+ * power-of-two: `srs(r_t, act_shift + amul[t])`). `rvq codegen` writes these arrays for firmware.
+ */
+struct int_layer {
+  const void* values = nullptr;        ///< K rows of row_bytes bytes: int8_t/int16_t values, or packed bytes
+  std::size_t k = 0;                   ///< codewords
+  std::size_t row_bytes = 0;           ///< bytes between consecutive codewords
+  const std::int64_t* bias = nullptr;  ///< K score constants (||c||^2 in score units; 0 for ip)
+  const std::int32_t* smul = nullptr;  ///< K score multipliers (power-of-two elements: left shifts)
+  const std::int32_t* zero = nullptr;  ///< K zero points (D when per_dim); null when all are 0
+  const std::int32_t* rmul = nullptr;  ///< K (D when per_dim) codeword-to-residual multipliers or shifts
+  const std::int32_t* amul = nullptr;  ///< D activation multipliers or extra shifts (per_dim only)
+  std::int32_t act_shift = 0;          ///< residual grid -> activations
+  std::int32_t res_shift = 0;          ///< right shift after rmul (non-power-of-two elements)
+  bool per_dim = false;                ///< groups are per dimension (zero, rmul and amul have D entries)
+  bool packed = false;                 ///< int4/int2 values packed (else one int8 per value)
+};
+
+namespace simd::scalar {
+
+/// @brief The integer-only search for one element type (reference; also the firmware kernels).
+template <class Element>
+struct int_kernels {
+  using traits = element_traits<Element>;                                          ///< the element's traits
+  using act_t = typename traits::activation_type;                                  ///< activation type
+  static constexpr bool pow2 = traits::pow2_scale;                                 ///< rescales are shifts only
+  static constexpr bool binary = traits::id == element_id::binary;                 ///< Hamming search on sign bits
+  static constexpr bool wide_values = sizeof(typename traits::storage_type) == 2;  ///< int16 values (q15)
+
+  /// Bytes of the activations of a d-dimensional residual.
+  static constexpr std::size_t activation_bytes(std::size_t d) noexcept {
+    return binary ? (d + 7) / 8 : d * sizeof(act_t);
+  }
+
+  /// Value t of codeword c.
+  static RVQ_ALWAYS_INLINE std::int32_t value(const int_layer& L, std::size_t c, std::size_t t) noexcept {
+    const unsigned char* row = static_cast<const unsigned char*>(L.values) + c * L.row_bytes;
+    if constexpr (wide_values) {
+      std::int16_t v;
+      std::memcpy(&v, row + 2 * t, 2);
+      return v;
+    } else if constexpr (binary) {
+      return (row[t / 8] >> (t % 8)) & 1;
+    } else {
+      if (!L.packed) return static_cast<std::int8_t>(row[t]);
+      constexpr unsigned bits = traits::bits, per = 8 / bits;
+      const std::uint32_t u = (static_cast<std::uint32_t>(row[t / per]) >> ((t % per) * bits)) & ((1u << bits) - 1);
+      return static_cast<std::int32_t>(u) - static_cast<std::int32_t>((u >> (bits - 1)) << bits);  // sign-extend
+    }
+  }
+
+  /// Activations of residual r (d values on the grid) into `a`; returns their sum (binary: 0).
+  static std::int64_t activations(const std::int32_t* RVQ_RESTRICT r, std::size_t d, const int_layer& L, rounding m,
+                                  unsigned char* RVQ_RESTRICT a) noexcept {
+    if constexpr (binary) {
+      for (std::size_t i = 0; i < activation_bytes(d); ++i) a[i] = 0;
+      for (std::size_t t = 0; t < d; ++t)
+        if (r[t] >= 0) a[t / 8] = static_cast<unsigned char>(a[t / 8] | (1u << (t % 8)));
+      return 0;
+    } else {
+      std::int64_t sum = 0;
+      for (std::size_t t = 0; t < d; ++t) {
+        act_t v;
+        if (!L.per_dim)
+          v = srs<act_t>(r[t], L.act_shift, m);
+        else if constexpr (pow2)
+          v = srs<act_t>(r[t], L.act_shift + L.amul[t], m);
+        else
+          v = srs<act_t>(static_cast<std::int64_t>(r[t]) * L.amul[t], L.act_shift, m);
+        std::memcpy(a + t * sizeof(act_t), &v, sizeof(act_t));
+        sum += v;
+      }
+      return sum;
+    }
+  }
+
+  /// `<a, q_c>` in the accumulator type Acc (int32 when accumulator_for allows, else int64).
+  template <class Acc>
+  static Acc dot(const unsigned char* RVQ_RESTRICT a, const int_layer& L, std::size_t c, std::size_t d) noexcept {
+    Acc acc = 0;
+    if constexpr (binary) {
+      const unsigned char* row = static_cast<const unsigned char*>(L.values) + c * L.row_bytes;
+      for (std::size_t i = 0; i < activation_bytes(d); ++i) acc += popcount8(static_cast<unsigned char>(a[i] ^ row[i]));
+    } else if constexpr (wide_values) {
+      const unsigned char* row = static_cast<const unsigned char*>(L.values) + c * L.row_bytes;
+      for (std::size_t t = 0; t < d; ++t) {
+        std::int16_t x, q;
+        std::memcpy(&x, a + 2 * t, 2);
+        std::memcpy(&q, row + 2 * t, 2);
+        acc += static_cast<Acc>(static_cast<std::int32_t>(x) * q);
+      }
+    } else if (!L.packed) {
+      const std::int8_t* row = static_cast<const std::int8_t*>(L.values) + c * L.row_bytes;
+      const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);
+      for (std::size_t t = 0; t < d; ++t) acc += static_cast<Acc>(static_cast<std::int32_t>(x[t]) * row[t]);
+    } else {
+      const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);
+      for (std::size_t t = 0; t < d; ++t) acc += static_cast<Acc>(static_cast<std::int32_t>(x[t]) * value(L, c, t));
+    }
+    return acc;
+  }
+
+  /// Score of codeword c given its dot product and the activations' sum (lower is nearer).
+  static RVQ_ALWAYS_INLINE std::int64_t score(const int_layer& L, std::size_t c, std::int64_t dot,
+                                              std::int64_t asum) noexcept {
+    if constexpr (binary) {
+      return (void)L, (void)c, (void)asum, dot;
+    } else {
+      const std::int64_t dz = (L.per_dim || !L.zero) ? dot : dot - static_cast<std::int64_t>(L.zero[c]) * asum;
+      if constexpr (pow2)
+        return L.bias[c] - static_cast<std::int64_t>(static_cast<std::uint64_t>(dz) << L.smul[c]);
+      else
+        return L.bias[c] - static_cast<std::int64_t>(L.smul[c]) * dz;
+    }
+  }
+
+  /// Lowest score of codewords [first, last): index and score (ties to the lowest index).
+  template <class Acc>
+  static void argmin(const unsigned char* a, std::int64_t asum, std::size_t d, const int_layer& L, std::size_t first,
+                     std::size_t last, std::uint32_t& idx, std::int64_t& best) noexcept {
+    std::int64_t b = std::numeric_limits<std::int64_t>::max();
+    std::uint32_t bi = static_cast<std::uint32_t>(first);
+    for (std::size_t c = first; c < last; ++c) {
+      const std::int64_t s = score(L, c, dot<Acc>(a, L, c, d), asum);
+      if (s < b) {
+        b = s;
+        bi = static_cast<std::uint32_t>(c);
+      }
+    }
+    idx = bi;
+    best = b;
+  }
+
+  /// Codeword c on the residual grid, value t.
+  static RVQ_ALWAYS_INLINE std::int32_t grid_value(const int_layer& L, std::size_t c, std::size_t t,
+                                                   rounding m) noexcept {
+    const std::int32_t q = value(L, c, t);
+    if constexpr (binary) {
+      return q ? L.rmul[c] : -L.rmul[c];
+    } else {
+      const std::size_t g = L.per_dim ? t : c;
+      const std::int32_t z = L.zero ? L.zero[g] : 0;
+      if constexpr (pow2)
+        return srs<std::int32_t>(q - z, L.rmul[g], m);
+      else
+        return srs<std::int32_t>(static_cast<std::int64_t>(q - z) * L.rmul[g], L.res_shift, m);
+    }
+  }
+
+  /// r -= codeword c (on the grid, saturating).
+  static void subtract(std::int32_t* RVQ_RESTRICT r, std::size_t d, const int_layer& L, std::size_t c,
+                       rounding m) noexcept {
+    for (std::size_t t = 0; t < d; ++t)
+      r[t] = saturate<std::int32_t>(static_cast<std::int64_t>(r[t]) - grid_value(L, c, t, m));
+  }
+
+  /// Number of set bits of a byte (portable; compilers turn it into popcount where there is one).
+  static constexpr unsigned popcount8(unsigned char v) noexcept {
+    unsigned x = v;
+    x = x - ((x >> 1) & 0x55u);
+    x = (x & 0x33u) + ((x >> 2) & 0x33u);
+    return (x + (x >> 4)) & 0x0fu;
+  }
+};
+
+}  // namespace simd::scalar
+}  // namespace rvq

@@ -1,0 +1,386 @@
+/// @file dense_int.hpp
+/// @brief The `dense` storage for integer elements: codewords as integers, searched integer-only.
+///
+/// Static extents view a table of rvq::int_layer (arrays `rvq codegen` writes, in flash) and
+/// compute nothing at construction. Dynamic extents own their tables, built from
+/// rvq::quantized_codebooks by build_int_tables() (on the host, once: the only place scales are
+/// turned into integer multipliers and shifts).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include "../config.hpp"
+#include "../core/extents.hpp"
+#include "../core/status.hpp"
+#include "../element/element_traits.hpp"
+#include "../element/srs.hpp"
+#include "../metric/metric_traits.hpp"
+#include "../simd/scalar/int_kernels.hpp"
+#if RVQ_HOSTED && !RVQ_NO_HEAP
+#include <cmath>
+#include <vector>
+#include "../element/quantized.hpp"
+#endif
+
+namespace rvq {
+namespace detail {
+
+/// Dot products of every codeword against one row's activations: int32 when the compile-time
+/// (or run-time) bound allows, else int64.
+template <class Element, std::size_t D>
+struct int_acc {
+  using type = accumulator_for_t<Element, D>;
+};
+
+template <class Element, class Metric, class Extents>
+class int_store;
+
+/// Static extents: a view of L int_layer entries (flash); nothing computed at construction.
+template <class Element, class Metric, std::size_t L, std::size_t K, std::size_t D>
+class int_store<Element, Metric, extents<L, K, D>> {
+  using kern = simd::scalar::int_kernels<Element>;
+  using acc_t = accumulator_for_t<Element, D>;
+
+ public:
+  static constexpr std::size_t block_rows = 1;
+  constexpr int_store() noexcept = default;
+  /// Views `layers[0..L)` and the residual grid (`input_frac` fractional bits) they were built for.
+  constexpr int_store(const int_layer* layers, int input_frac, rounding mode) noexcept
+      : layers_(layers), input_frac_(input_frac), mode_(mode) {}
+
+  constexpr std::size_t layers() const noexcept { return layers_ ? L : 0; }
+  constexpr std::size_t dim() const noexcept { return D; }
+  constexpr std::size_t codewords(std::size_t l) const noexcept { return layers_[l].k; }
+  constexpr std::size_t max_codewords() const noexcept { return K; }
+  constexpr std::size_t min_codewords() const noexcept {
+    std::size_t m = K;
+    for (std::size_t l = 0; l < layers(); ++l) m = layers_[l].k < m ? layers_[l].k : m;
+    return m;
+  }
+  constexpr int input_frac() const noexcept { return input_frac_; }
+  constexpr rounding mode() const noexcept { return mode_; }
+  constexpr const int_layer& layer(std::size_t l) const noexcept { return layers_[l]; }
+  static constexpr std::size_t activation_bytes() noexcept { return kern::activation_bytes(D); }
+  static constexpr std::size_t range_granule() noexcept { return 1; }
+
+  /// Nearest codeword of layer l among [first, last) to residual r (activations written to act).
+  void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
+              std::uint32_t& idx, std::int64_t& score) const noexcept {
+    const std::int64_t asum = kern::activations(r, D, layers_[l], mode_, act);
+    kern::template argmin<acc_t>(act, asum, D, layers_[l], first, last, idx, score);
+  }
+  void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
+    kern::subtract(r, D, layers_[l], c, mode_);
+  }
+  std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
+    return kern::grid_value(layers_[l], c, t, mode_);
+  }
+  /// Bytes of codeword values and of the per-codeword/per-dimension integer constants.
+  constexpr std::size_t codebook_bytes() const noexcept {
+    std::size_t b = 0;
+    for (std::size_t l = 0; l < layers(); ++l) b += layers_[l].k * layers_[l].row_bytes;
+    return b;
+  }
+  constexpr std::size_t aux_bytes() const noexcept {
+    std::size_t b = 0;
+    for (std::size_t l = 0; l < layers(); ++l) b += aux_bytes_of(layers_[l], D);
+    return b;
+  }
+  static constexpr std::size_t aux_bytes_of(const int_layer& x, std::size_t d) noexcept {
+    const std::size_t per = x.per_dim ? d : x.k;
+    return (x.bias ? 8 * x.k : 0) + (x.smul ? 4 * x.k : 0) + (x.zero ? 4 * per : 0) + (x.rmul ? 4 * per : 0) +
+           (x.amul ? 4 * d : 0) + sizeof(int_layer);
+  }
+
+ private:
+  const int_layer* layers_ = nullptr;
+  int input_frac_ = 0;
+  rounding mode_ = rounding::half_up;
+};
+
+#if RVQ_HOSTED && !RVQ_NO_HEAP
+/// @brief Owning integer tables of one model: what int_layer views point into.
+struct int_tables {
+  struct layer_data {
+    std::vector<unsigned char> values;
+    std::vector<std::int64_t> bias;
+    std::vector<std::int32_t> smul, zero, rmul, amul;
+    int_layer view;  // pointers into the vectors above (set by link_one())
+    /// Points the view at this layer's vectors.
+    void link_one() noexcept {
+      view.values = values.data();
+      view.bias = bias.empty() ? nullptr : bias.data();
+      view.smul = smul.empty() ? nullptr : smul.data();
+      view.zero = zero.empty() ? nullptr : zero.data();
+      view.rmul = rmul.empty() ? nullptr : rmul.data();
+      view.amul = amul.empty() ? nullptr : amul.data();
+    }
+  };
+  std::vector<layer_data> layers;
+  int input_frac = 0;
+  rounding mode = rounding::half_up;
+  element_id element = element_id::int8;
+  std::size_t dim = 0;
+
+  /// Points every view at its vectors (after construction or a copy).
+  void link() noexcept {
+    for (auto& x : layers) x.link_one();
+  }
+  int_tables() = default;
+  int_tables(const int_tables& o)
+      : layers(o.layers), input_frac(o.input_frac), mode(o.mode), element(o.element), dim(o.dim) {
+    link();
+  }
+  int_tables& operator=(const int_tables& o) {
+    if (this != &o) {
+      layers = o.layers;
+      input_frac = o.input_frac;
+      mode = o.mode;
+      element = o.element;
+      dim = o.dim;
+      link();
+    }
+    return *this;
+  }
+  int_tables(int_tables&&) noexcept = default;  // vectors keep their buffers: views stay valid
+  int_tables& operator=(int_tables&&) noexcept = default;
+};
+
+namespace int_build {
+/// Exponent f of a power-of-two scale 2^-f.
+inline int pow2_frac(float s) noexcept { return -std::ilogb(s); }
+/// floor(log2(v)) for v > 0.
+inline int floor_log2(double v) noexcept { return std::ilogb(v); }
+
+template <class Element>
+status fill_layer(const quantized_codebooks& q, metric_id metric, std::size_t l, int_tables::layer_data& x) {
+  using kern = simd::scalar::int_kernels<Element>;
+  using traits = element_traits<Element>;
+  const std::size_t d = q.dim, kl = q.k[l], first = q.first_codeword(l);
+  const int fr = q.input_frac, as = q.act_shift[l];
+  const bool per_dim = q.group == granularity::dim;
+  const std::size_t per = per_dim ? d : kl;
+  int_layer& v = x.view;
+  v.k = kl;
+  v.per_dim = per_dim;
+  v.packed = false;
+  v.act_shift = as;
+  // Values: int16 (q15), packed bits (binary) or one int8 per value (int4/int2 unpacked for speed).
+  v.row_bytes = kern::binary ? (d + 7) / 8 : d * sizeof(typename traits::storage_type);
+  x.values.assign(kl * v.row_bytes, 0);
+  for (std::size_t c = 0; c < kl; ++c) {
+    unsigned char* row = x.values.data() + c * v.row_bytes;
+    for (std::size_t t = 0; t < d; ++t) {
+      const std::int32_t val = q.values[(first + c) * d + t];
+      if (kern::binary) {
+        if (val) row[t / 8] = static_cast<unsigned char>(row[t / 8] | (1u << (t % 8)));
+      } else if (kern::wide_values) {
+        const std::int16_t s = static_cast<std::int16_t>(val);
+        std::memcpy(row + 2 * t, &s, 2);
+      } else {
+        row[t] = static_cast<unsigned char>(static_cast<std::int8_t>(val));
+      }
+    }
+  }
+  auto scale_of = [&](std::size_t i) { return q.scales[q.group_of(l, first + (per_dim ? 0 : i), per_dim ? i : 0)]; };
+  auto zero_of = [&](std::size_t i) { return q.zeros[q.group_of(l, first + (per_dim ? 0 : i), per_dim ? i : 0)]; };
+  x.rmul.assign(per, 0);
+  bool any_zero = false;
+  for (std::size_t i = 0; i < per; ++i) any_zero = any_zero || zero_of(i) != 0;
+  if (any_zero) {
+    x.zero.assign(per, 0);
+    for (std::size_t i = 0; i < per; ++i) x.zero[i] = zero_of(i);
+  }
+  double smax = 0.0;
+  int fmin = std::numeric_limits<int>::max(), fmax = std::numeric_limits<int>::min();
+  for (std::size_t i = 0; i < per; ++i) {
+    smax = std::max(smax, static_cast<double>(scale_of(i)));
+    if (traits::pow2_scale) {
+      fmin = std::min(fmin, pow2_frac(scale_of(i)));
+      fmax = std::max(fmax, pow2_frac(scale_of(i)));
+    }
+  }
+  const double grid = std::ldexp(1.0, fr);
+  if (kern::binary) {
+    for (std::size_t c = 0; c < kl; ++c) {
+      const double g = std::nearbyint(scale_of(c) * grid);
+      if (!(g < 2147483647.0))
+        return {errc::invalid_argument, "a binary scale exceeds the integer residual grid", l, "layer"};
+      x.rmul[c] = static_cast<std::int32_t>(g);
+    }
+  } else if (traits::pow2_scale) {
+    for (std::size_t i = 0; i < per; ++i) x.rmul[i] = pow2_frac(scale_of(i)) - fr;
+  } else {
+    v.res_shift = 22 - floor_log2(smax * grid);
+    for (std::size_t i = 0; i < per; ++i)
+      x.rmul[i] =
+          static_cast<std::int32_t>(std::llround(std::ldexp(static_cast<double>(scale_of(i)) * grid, v.res_shift)));
+  }
+  if (per_dim) {
+    x.amul.assign(d, 0);
+    for (std::size_t t = 0; t < d; ++t)
+      x.amul[t] = traits::pow2_scale ? pow2_frac(scale_of(t)) - fmin
+                                     : static_cast<std::int32_t>(std::llround(scale_of(t) / smax * 32768.0));
+  }
+  x.link_one();
+  // Norms of the codewords exactly as subtract() applies them.
+  std::vector<double> norm(kl, 0.0);
+  std::vector<std::int64_t> inorm(kl, 0);
+  bool exact = true;
+  for (std::size_t c = 0; c < kl; ++c) {
+    long double n = 0;
+    for (std::size_t t = 0; t < d; ++t) {
+      const std::int64_t g = kern::grid_value(v, c, t, q.mode);
+      n += static_cast<long double>(g) * static_cast<long double>(g);
+    }
+    norm[c] = static_cast<double>(n);
+    if (n < 4.0e18L)
+      inorm[c] = static_cast<std::int64_t>(n);
+    else
+      exact = false;
+  }
+  x.bias.assign(kl, 0);
+  x.smul.assign(kl, 0);
+  if (kern::binary) return {};
+  const bool l2 = metric == metric_id::l2;
+  const double amax = static_cast<double>(std::numeric_limits<typename traits::activation_type>::max()) + 1.0;
+  const double qmax = static_cast<double>(traits::qmax - traits::qmin);
+  double max_dz = static_cast<double>(d) * amax * qmax;  // |<a, q> - z sum(a)| bound
+  if (traits::pow2_scale) {
+    const int fref = per_dim ? fmin : fmax;
+    if (!exact && l2) return {errc::invalid_argument, "codeword norms exceed the integer score range", l, "layer"};
+    for (std::size_t c = 0; c < kl; ++c) {
+      x.smul[c] = per_dim ? 0 : fmax - pow2_frac(scale_of(c));
+      if (l2) x.bias[c] = srs<std::int64_t>(inorm[c], fr + as + 1 - fref, q.mode);
+      if (std::ldexp(max_dz, x.smul[c]) > 4.0e18)
+        return {errc::invalid_argument, "power-of-two scales of a layer span too many octaves for int64 scores", l,
+                "layer"};
+    }
+  } else {
+    // Score unit: the largest multiplier is 2^20 (relative precision 1e-6).
+    const double ua = std::ldexp(1.0, as - fr) * (per_dim ? smax / 32768.0 : 1.0);
+    const double us = 2.0 * ua * (per_dim ? 1.0 : smax) / 1048576.0;  // per_dim: ua already holds max s
+    for (std::size_t c = 0; c < kl; ++c) {
+      x.smul[c] = per_dim ? 1048576 : static_cast<std::int32_t>(std::llround(scale_of(c) / smax * 1048576.0));
+      const double b = l2 ? norm[c] / (grid * grid) / us : 0.0;
+      if (!(b < 4.0e18)) return {errc::invalid_argument, "codeword norms exceed the integer score range", l, "layer"};
+      x.bias[c] = static_cast<std::int64_t>(std::llround(b));
+    }
+    if (max_dz * 1048576.0 > 4.0e18)
+      return {errc::invalid_argument, "dot products exceed the integer score range", l, "layer"};
+  }
+  return {};
+}
+}  // namespace int_build
+
+/**
+ * @brief The integer tables of a quantized model for the integer-only search.
+ * Errors: invalid_argument (parameters whose integer forms would overflow the search's
+ * arithmetic), unsupported (metric other than l2/ip for integer elements, or not hamming for binary).
+ */
+template <class Element>
+status build_int_tables(const quantized_codebooks& q, metric_id metric, int_tables& out) {
+  RVQ_TRY(q.validate());
+  if (q.element != element_traits<Element>::id)
+    return {errc::invalid_argument, "the codebooks' element differs from the quantizer's"};
+  const bool binary = q.element == element_id::binary;
+  if (binary && metric != metric_id::hamming)
+    return {errc::unsupported, "binary codewords are searched with the hamming metric"};
+  if (!binary && metric != metric_id::l2 && metric != metric_id::ip)
+    return {errc::unsupported, "integer elements support the l2 and ip metrics"};
+  int_tables t;
+  t.input_frac = q.input_frac;
+  t.mode = q.mode;
+  t.element = q.element;
+  t.dim = q.dim;
+  t.layers.resize(q.k.size());
+  for (std::size_t l = 0; l < q.k.size(); ++l) RVQ_TRY(int_build::fill_layer<Element>(q, metric, l, t.layers[l]));
+  t.link();
+  out = std::move(t);
+  return {};
+}
+
+/// Dynamic extents: owns its integer tables and the dequantized codewords (for decode).
+template <class Element, class Metric>
+class int_store<Element, Metric, dynamic_extents> {
+  using kern = simd::scalar::int_kernels<Element>;
+
+ public:
+  static constexpr std::size_t block_rows = 1;
+  int_store() = default;
+
+  /// Builds the tables of `q` (see build_int_tables()).
+  static status build(const quantized_codebooks& q, int_store& out) {
+    int_store s;
+    RVQ_TRY(build_int_tables<Element>(q, metric_traits<Metric>::id, s.tables_));
+    s.cw_ = q.dequantize();
+    s.k_ = q.k;
+    s.first_.assign(q.k.size() + 1, 0);
+    for (std::size_t l = 0; l < q.k.size(); ++l) s.first_[l + 1] = s.first_[l] + q.k[l];
+    s.model_ = q;
+    out = std::move(s);
+    return {};
+  }
+
+  std::size_t layers() const noexcept { return k_.size(); }
+  std::size_t dim() const noexcept { return tables_.dim; }
+  std::size_t codewords(std::size_t l) const noexcept { return k_[l]; }
+  std::size_t max_codewords() const noexcept {
+    std::size_t m = 0;
+    for (auto v : k_) m = v > m ? v : m;
+    return m;
+  }
+  std::size_t min_codewords() const noexcept {
+    std::size_t m = k_.empty() ? 0 : k_[0];
+    for (auto v : k_) m = v < m ? v : m;
+    return m;
+  }
+  int input_frac() const noexcept { return tables_.input_frac; }
+  rounding mode() const noexcept { return tables_.mode; }
+  const int_layer& layer(std::size_t l) const noexcept { return tables_.layers[l].view; }
+  std::size_t activation_bytes() const noexcept { return kern::activation_bytes(dim()); }
+  static constexpr std::size_t range_granule() noexcept { return 1; }
+  /// The dequantized codeword c of layer l (what decode sums).
+  const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_.data() + (first_[l] + c) * dim(); }
+  const float* data() const noexcept { return cw_.data(); }
+  std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
+  /// The quantized model the tables were built from.
+  const quantized_codebooks& model() const noexcept { return model_; }
+
+  void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
+              std::uint32_t& idx, std::int64_t& score) const noexcept {
+    const int_layer& x = layer(l);
+    const std::int64_t asum = kern::activations(r, dim(), x, mode(), act);
+    if (element_traits<Element>::fits_int32(dim()))
+      kern::template argmin<std::int32_t>(act, asum, dim(), x, first, last, idx, score);
+    else
+      kern::template argmin<std::int64_t>(act, asum, dim(), x, first, last, idx, score);
+  }
+  void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
+    kern::subtract(r, dim(), layer(l), c, mode());
+  }
+  std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
+    return kern::grid_value(layer(l), c, t, mode());
+  }
+
+  /// Bytes of codeword values as stored (packed for int4/int2/binary) and of the integer constants.
+  std::size_t codebook_bytes() const noexcept { return model_.value_bytes(); }
+  std::size_t aux_bytes() const noexcept {
+    std::size_t b = model_.param_bytes();
+    for (const auto& x : tables_.layers)
+      b += x.bias.size() * 8 + (x.smul.size() + x.zero.size() + x.rmul.size() + x.amul.size()) * 4 +
+           (x.values.size() > model_.row_bytes() * x.view.k ? x.values.size() : 0);  // unpacked search copy
+    return b;
+  }
+
+ private:
+  int_tables tables_;
+  quantized_codebooks model_;
+  std::vector<float> cw_;
+  std::vector<std::size_t> k_, first_;
+};
+#endif
+
+}  // namespace detail
+}  // namespace rvq
