@@ -345,8 +345,8 @@ class quantizer {
   template <class Int, class Code>
   status encode_fixed(span<const Int> x, int frac_bits, span<Code> codes) const {
     if constexpr (is_static) {
-      std::array<std::int32_t, static_dim() + 1> r{};
-      std::array<unsigned char, static_dim() * 2 + 1> a{};
+      std::array<std::int32_t, int_workspace(static_dim()).ints> r{};
+      std::array<unsigned char, int_workspace(static_dim()).bytes> a{};
       return encode_fixed(x, frac_bits, codes, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
     } else {
 #if !RVQ_NO_HEAP
@@ -361,8 +361,8 @@ class quantizer {
   template <class Code>
   status encode(span<const float> x, span<Code> codes, const encode_options& opt = {}) const {
     if constexpr (is_static && is_integer) {
-      std::array<std::int32_t, static_dim() + 1> r{};
-      std::array<unsigned char, static_dim() * 2 + 1> a{};
+      std::array<std::int32_t, int_workspace(static_dim()).ints> r{};
+      std::array<unsigned char, int_workspace(static_dim()).bytes> a{};
       return encode(x, codes, opt, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
     } else if constexpr (is_static) {
       if (opt.beam == 1) {
@@ -577,11 +577,11 @@ class quantizer {
       for (int e = store_.input_frac(); e < 0; ++e) unit *= 2.0f;
       for (std::size_t l = 0; l < n; ++l)
         for (std::size_t t = 0; t < d; ++t) out[t] += static_cast<float>(store_.grid_value(l, codes[l], t)) * unit;
-      return;
-    }
-    for (std::size_t l = 0; l < n; ++l) {
-      const float* c = codeword(l, codes[l]);
-      for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
+    } else {
+      for (std::size_t l = 0; l < n; ++l) {
+        const float* c = codeword(l, codes[l]);
+        for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
+      }
     }
   }
 

@@ -1,0 +1,361 @@
+// Element policies, PTQ calibration and the integer-only encode path.
+#include <catch2/catch.hpp>
+
+#include <rvq/parallel/host_cluster.hpp>
+#include <rvq/parallel/thread_pool.hpp>
+#include <cstring>
+#include <random>
+#include <type_traits>
+#include "../helpers.hpp"
+
+namespace {
+
+/// Anisotropic Gaussian data (dimension t has scale 1 + t % 7): a model has something to learn.
+std::vector<float> data(std::size_t n, std::size_t d, unsigned seed) {
+  std::vector<float> x = rvq_test::gaussian(n, d, seed);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < d; ++t) x[i * d + t] *= 1.0f + static_cast<float>(t % 7);
+  return x;
+}
+
+struct fixture {
+  static constexpr std::size_t d = 32, n = 3000, ntest = 1000;
+  std::vector<float> train = data(n, d, 1), test = data(ntest, d, 2);
+  rvq::quantizer<> model;
+  fixture() {
+    rvq::train_options o = rvq_test::options(4, 64, 8);
+    o.refine = 0;
+    auto m = rvq::train(rvq::matrix_view<const float>(train.data(), n, d), o);
+    REQUIRE(m);
+    model = std::move(*m);
+  }
+  rvq::matrix_view<const float> calib() const { return {train.data(), n, d}; }
+  rvq::quantized_codebooks quantize(const rvq::quantize_options& o, rvq::quantize_report* r = nullptr) const {
+    rvq::quantized_codebooks q;
+    const rvq::status s = rvq::quantize_codebooks(model, calib(), o, q, r);
+    INFO(s.message());
+    REQUIRE(s);
+    return q;
+  }
+};
+
+const fixture& shared() {
+  static const fixture f;
+  return f;
+}
+
+template <class E>
+using int_config = rvq::config<E, std::conditional_t<std::is_same<E, rvq::binary>::value, rvq::hamming, rvq::l2>,
+                               rvq::dense, rvq::sequential, rvq::scalar>;
+
+template <class E>
+rvq::quantizer<int_config<E>> build(const rvq::quantized_codebooks& q) {
+  auto r = rvq::quantizer<int_config<E>>::from_quantized(q);
+  INFO(r.error().message());
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+using integer_elements = std::tuple<rvq::int8, rvq::q15, rvq::q7, rvq::int4, rvq::int2, rvq::binary>;
+
+}  // namespace
+
+TEST_CASE("element traits: accumulators are proven wide enough at compile time", "[element]") {
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::int8, 100>, std::int32_t>::value);
+  STATIC_REQUIRE(
+      std::is_same<rvq::accumulator_for_t<rvq::int8, 131071>, std::int32_t>::value);  // 131071 * 128^2 < 2^31
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::int8, 131072>, std::int64_t>::value);
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::q7, 784>, std::int32_t>::value);
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::q15, 1>, std::int32_t>::value);
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::q15, 100>, std::int64_t>::value);
+  STATIC_REQUIRE(std::is_same<rvq::accumulator_for_t<rvq::int4, 1000000>, std::int32_t>::value);
+  STATIC_REQUIRE(rvq::element_traits<rvq::q7>::pow2_scale && !rvq::element_traits<rvq::int8>::pow2_scale);
+  STATIC_REQUIRE(rvq::element_traits<rvq::int4>::bits == 4 && rvq::element_traits<rvq::binary>::bits == 1);
+  rvq::element_id e{};
+  REQUIRE(rvq::parse_element("q15", e));
+  REQUIRE(e == rvq::element_id::q15);
+  REQUIRE_FALSE(rvq::parse_element("int3", e));
+}
+
+TEST_CASE("f16 and bf16: exact round trips and rounding to nearest even", "[element][half]") {
+  std::size_t bad = 0;
+  for (std::uint32_t h = 0; h < 65536; ++h) {
+    const std::uint16_t b = static_cast<std::uint16_t>(h);
+    const float f = rvq::f16_to_float(b);
+    if (f == f) bad += rvq::float_to_f16(f) != b;  // every non-NaN half survives
+    const float g = rvq::bf16_to_float(b);
+    if (g == g) bad += rvq::float_to_bf16(g) != b;
+  }
+  REQUIRE(bad == 0);
+  REQUIRE(rvq::float_to_f16(65504.0f) == 0x7bff);
+  REQUIRE(rvq::float_to_f16(65520.0f) == 0x7c00);            // rounds to Inf
+  REQUIRE(rvq::float_to_f16(1.0f + 1.0f / 2048) == 0x3c00);  // tie to even
+  REQUIRE(rvq::float_to_f16(5.9604645e-08f) == 0x0001);      // smallest subnormal
+  REQUIRE(rvq::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);  // tie to even
+#if defined(__FLT16_MAX__)
+  std::mt19937 g(3);
+  std::uniform_real_distribution<float> u(-70000.0f, 70000.0f);
+  for (int i = 0; i < 100000; ++i) {
+    const float f = u(g) * (i % 2 ? 1e-4f : 1.0f);
+    const _Float16 h = static_cast<_Float16>(f);
+    std::uint16_t bits;
+    std::memcpy(&bits, &h, 2);
+    bad += rvq::float_to_f16(f) != bits;
+  }
+  REQUIRE(bad == 0);
+#endif
+}
+
+TEST_CASE("quantized codebooks: packing round trips for every element", "[element]") {
+  for (auto e : {rvq::element_id::int8, rvq::element_id::q15, rvq::element_id::q7, rvq::element_id::int4,
+                 rvq::element_id::int2, rvq::element_id::binary}) {
+    rvq::quantized_codebooks q;
+    q.element = e;
+    q.dim = 13;
+    q.k = {5};
+    const auto in = rvq::info_of(e);
+    std::mt19937 g(1);
+    std::uniform_int_distribution<int> v(in.qmin, in.qmax);
+    q.values.resize(5 * 13);
+    for (auto& x : q.values) x = v(g);
+    rvq::quantized_codebooks back = q;
+    std::vector<unsigned char> row(q.row_bytes());
+    for (std::size_t c = 0; c < 5; ++c) {
+      q.pack_row(c, row.data());
+      back.unpack_row(c, row.data());
+    }
+    REQUIRE(back.values == q.values);
+    REQUIRE(q.row_bytes() == (13 * in.bits + 7) / 8);
+  }
+}
+
+TEST_CASE("PTQ: int8 within 2% and q15 within 0.5% of float test MSE", "[element][ptq]") {
+  const fixture& f = shared();
+  const double base = rvq_test::mse(f.model, f.test, f.ntest);
+  for (auto g : {rvq::granularity::codeword, rvq::granularity::dim}) {
+    rvq::quantize_options o;
+    o.group = g;
+    rvq::quantize_report r;
+    const auto q8 = f.quantize(o, &r);
+    const double m8 = rvq_test::mse(build<rvq::int8>(q8), f.test, f.ntest);
+    CAPTURE(rvq::to_string(g), base, m8, r.code_agreement);
+    CHECK(m8 <= base * 1.02);
+    CHECK(r.code_agreement > 0.95);
+    CHECK(r.quantized_bytes < r.float_bytes / 3);
+    o.element = rvq::element_id::q15;
+    const double m15 = rvq_test::mse(build<rvq::q15>(f.quantize(o)), f.test, f.ntest);
+    CAPTURE(m15);
+    CHECK(m15 <= base * 1.005);
+  }
+}
+
+TEST_CASE("PTQ: every element, granularity and calibration gives a valid model that encodes", "[element][ptq]") {
+  const fixture& f = shared();
+  const double base = rvq_test::mse(f.model, f.test, f.ntest);
+  using rvq::element_id;
+  for (auto e : {element_id::int8, element_id::q15, element_id::q7, element_id::int4, element_id::int2,
+                 element_id::binary, element_id::f16, element_id::bf16})
+    for (auto g :
+         {rvq::granularity::tensor, rvq::granularity::layer, rvq::granularity::codeword, rvq::granularity::dim})
+      for (auto c : {rvq::calibration::minmax, rvq::calibration::percentile, rvq::calibration::mse}) {
+        if (e == element_id::binary && g == rvq::granularity::dim) continue;
+        rvq::quantize_options o;
+        o.element = e;
+        o.group = g;
+        o.method = c;
+        o.symmetric = !rvq::info_of(e).affine || g != rvq::granularity::layer;  // asymmetric once per affine element
+        rvq::quantize_report r;
+        const auto q = f.quantize(o, &r);
+        CAPTURE(rvq::to_string(e), rvq::to_string(g), rvq::to_string(c), r.data_mse, r.data_mse_float);
+        REQUIRE(q.validate());
+        CHECK(r.data_mse > 0);
+        CHECK(r.data_mse_float == Approx(base * f.n / f.n).epsilon(1.0));  // same order as the test MSE
+        const double worst = e == element_id::binary ? 1e9
+                             : e == element_id::int2 ? 4.0
+                             : e == element_id::int4 ? 1.4
+                                                     : 1.03;
+        CHECK(r.data_mse <= r.data_mse_float * worst);
+        if (rvq::info_of(e).pow2_scale) CHECK(r.weight_mse_unrounded >= 0);
+      }
+}
+
+TEST_CASE("PTQ: power-of-two scales report their cost; refit does not make things worse", "[element][ptq]") {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  o.pow2 = true;
+  rvq::quantize_report r;
+  const auto q = f.quantize(o, &r);
+  for (float s : q.scales) {
+    int e = 0;
+    REQUIRE(std::frexp(s, &e) == 0.5f);
+  }
+  CHECK(r.weight_mse >= r.weight_mse_unrounded);
+  CHECK(r.data_mse_unrounded > 0);
+  o.pow2 = false;
+  o.element = rvq::element_id::int4;
+  o.refit = 3;
+  const auto q4 = f.quantize(o, &r);
+  CHECK(r.data_mse_before_refit > 0);
+  CHECK(r.data_mse <= r.data_mse_before_refit);
+}
+
+TEMPLATE_LIST_TEST_CASE("integer encode: parallel strategies reproduce the sequential codes bit for bit",
+                        "[element][integer]", integer_elements) {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  o.element = rvq::element_traits<TestType>::id;
+  const auto q = f.quantize(o);
+  const auto seq = build<TestType>(q);
+  auto pool = rvq::quantizer<rvq::config<TestType, typename int_config<TestType>::metric, rvq::dense, rvq::threads<3>,
+                                         rvq::scalar>>::from_quantized(q);
+  auto cluster =
+      rvq::quantizer<rvq::config<TestType, typename int_config<TestType>::metric, rvq::dense,
+                                 rvq::fork_join<rvq::host_cluster<4>>, rvq::default_simd>>::from_quantized(q);
+  REQUIRE(pool);
+  REQUIRE(cluster);
+  const std::size_t n = f.ntest, l = seq.layers(), d = f.d;
+  std::vector<std::uint16_t> a(n * l), b(n * l), c(n * l);
+  rvq::matrix_view<const float> x(f.test.data(), n, d);
+  REQUIRE(seq.encode_batch(x, rvq::matrix_view<std::uint16_t>(a.data(), n, l)));
+  REQUIRE(pool->encode_batch(x, rvq::matrix_view<std::uint16_t>(b.data(), n, l)));
+  REQUIRE(cluster->encode_batch(x, rvq::matrix_view<std::uint16_t>(c.data(), n, l)));
+  REQUIRE(a == b);
+  REQUIRE(a == c);
+  // single-vector encode agrees with the batch
+  std::vector<std::uint16_t> one(l);
+  for (std::size_t i = 0; i < 50; ++i) {
+    REQUIRE(seq.encode(rvq::span<const float>(f.test.data() + i * d, d), rvq::span<std::uint16_t>(one)));
+    REQUIRE(std::equal(one.begin(), one.end(), a.begin() + static_cast<std::ptrdiff_t>(i * l)));
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("integer encode: fixed-point input gives the codes of the same values as floats",
+                        "[element][integer]", integer_elements) {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  o.element = rvq::element_traits<TestType>::id;
+  const auto q8 = build<TestType>(f.quantize(o));
+  const std::size_t d = f.d, l = q8.layers();
+  std::vector<std::int16_t> xi(d);
+  std::vector<float> xf(d);
+  std::vector<std::uint8_t> a(l), b(l);
+  for (std::size_t i = 0; i < 100; ++i) {
+    for (std::size_t t = 0; t < d; ++t) {  // Q11 values (range +-16): exact in float and on the grid
+      xi[t] = rvq::srs<std::int16_t>(static_cast<std::int64_t>(std::lround(f.test[i * d + t] * 2048.0f)), 0);
+      xf[t] = static_cast<float>(xi[t]) / 2048.0f;
+    }
+    REQUIRE(q8.encode(rvq::span<const float>(xf), rvq::span<std::uint8_t>(a)));
+    REQUIRE(q8.encode_fixed(rvq::span<const std::int16_t>(xi), 11, rvq::span<std::uint8_t>(b)));
+    REQUIRE(a == b);
+  }
+}
+
+TEST_CASE("integer encode: a static (firmware) quantizer over int_layer tables matches the dynamic one",
+          "[element][integer][static]") {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  o.element = rvq::element_id::q7;
+  o.group = rvq::granularity::layer;
+  const auto q = f.quantize(o);
+  rvq::detail::int_tables t;
+  REQUIRE(rvq::detail::build_int_tables<rvq::q7>(q, rvq::metric_id::l2, t));
+  rvq::int_layer views[4];
+  for (std::size_t l = 0; l < 4; ++l) views[l] = t.layers[l].view;
+  using fw = rvq::quantizer<int_config<rvq::q7>, rvq::extents<4, 64, fixture::d>>;
+  const fw s(views, t.input_frac, t.mode);
+  REQUIRE(s.validate());
+  const auto dyn = build<rvq::q7>(q);
+  std::vector<std::uint8_t> a(4), b(4);
+  std::vector<float> y(fixture::d), z(fixture::d);
+  for (std::size_t i = 0; i < 200; ++i) {
+    rvq::span<const float> x(f.test.data() + i * fixture::d, fixture::d);
+    REQUIRE(s.encode(x, rvq::span<std::uint8_t>(a)));
+    REQUIRE(dyn.encode(x, rvq::span<std::uint8_t>(b)));
+    REQUIRE(a == b);
+    REQUIRE(s.decode(rvq::span<const std::uint8_t>(a), rvq::span<float>(y)));
+    REQUIRE(dyn.decode(rvq::span<const std::uint8_t>(b), rvq::span<float>(z)));
+    for (std::size_t t2 = 0; t2 < fixture::d; ++t2) REQUIRE(y[t2] == Approx(z[t2]).margin(1e-4));
+  }
+  STATIC_REQUIRE(fw::is_integer && fw::is_static);
+}
+
+TEST_CASE("integer elements: bad input gets a clear status", "[element][integer][errors]") {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  auto q = f.quantize(o);
+  const auto m = build<rvq::int8>(q);
+  std::vector<float> x(f.d, 0.0f);
+  std::vector<std::uint8_t> codes(m.layers());
+  CHECK(m.encode(rvq::span<const float>(x), rvq::span<std::uint8_t>(codes), rvq::encode_options{2}).code() ==
+        rvq::errc::unsupported);
+  CHECK(m.encode(rvq::span<const float>(x.data(), f.d - 1), rvq::span<std::uint8_t>(codes)).code() ==
+        rvq::errc::dimension_mismatch);
+  x[3] = std::nanf("");
+  CHECK(m.encode(rvq::span<const float>(x), rvq::span<std::uint8_t>(codes)).code() == rvq::errc::non_finite);
+  std::vector<std::int16_t> xi(f.d, 0);
+  CHECK(m.encode_fixed(rvq::span<const std::int16_t>(xi), 99, rvq::span<std::uint8_t>(codes)).code() ==
+        rvq::errc::invalid_argument);
+
+  auto bad = q;
+  bad.values[7] = 300;
+  CHECK(rvq::quantizer<int_config<rvq::int8>>::from_quantized(bad).error().code() == rvq::errc::invalid_argument);
+  bad = q;
+  bad.scales[0] = -1.0f;
+  CHECK(rvq::quantizer<int_config<rvq::int8>>::from_quantized(bad).error().code() == rvq::errc::invalid_argument);
+  bad = q;
+  bad.zeros[0] = 5;  // symmetric model with a zero point
+  CHECK_FALSE(bad.validate());
+  bad = q;
+  bad.values.pop_back();
+  CHECK(bad.validate().code() == rvq::errc::dimension_mismatch);
+  CHECK(rvq::quantizer<int_config<rvq::q7>>::from_quantized(q).error().code() == rvq::errc::invalid_argument);
+
+  o.element = rvq::element_id::q7;
+  auto q7 = f.quantize(o);
+  q7.scales[0] *= 1.5f;
+  CHECK(q7.validate().code() == rvq::errc::invalid_argument);  // not a power of two
+
+  rvq::quantized_codebooks out;
+  o.symmetric = false;
+  CHECK(rvq::quantize_codebooks(f.model, f.calib(), o, out).code() == rvq::errc::invalid_argument);
+  o = {};
+  o.element = rvq::element_id::binary;
+  o.group = rvq::granularity::dim;
+  CHECK(rvq::quantize_codebooks(f.model, f.calib(), o, out).code() == rvq::errc::invalid_argument);
+  o = {};
+  o.element = rvq::element_id::f32;
+  CHECK(rvq::quantize_codebooks(f.model, f.calib(), o, out).code() == rvq::errc::invalid_argument);
+  o = {};
+  std::vector<float> nan_rows(f.d * 2, 1.0f);
+  nan_rows[f.d + 1] = std::nanf("");
+  const rvq::status s =
+      rvq::quantize_codebooks(f.model, rvq::matrix_view<const float>(nan_rows.data(), 2, f.d), o, out);
+  CHECK(s.code() == rvq::errc::non_finite);
+  CHECK(s.where() == 1);
+  CHECK(rvq::quantize_codebooks(f.model, rvq::matrix_view<const float>(nan_rows.data(), 1, f.d - 1), o, out).code() ==
+        rvq::errc::dimension_mismatch);
+}
+
+TEST_CASE("PTQ without calibration data bounds activations by the codebooks", "[element][ptq]") {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  rvq::quantized_codebooks q;
+  rvq::quantize_report r;
+  REQUIRE(rvq::quantize_codebooks(f.model, rvq::matrix_view<const float>(), o, q, &r));
+  CHECK(r.data_mse < 0);
+  const double base = rvq_test::mse(f.model, f.test, f.ntest);
+  CHECK(rvq_test::mse(build<rvq::int8>(q), f.test, f.ntest) < base * 1.3);
+}
+
+TEST_CASE("integer encode: ip metric", "[element][integer]") {
+  const fixture& f = shared();
+  auto fm = rvq::quantizer<rvq::config<rvq::f32, rvq::ip>>::from_codebooks(
+      rvq::span<const float>(f.model.codebook_data(), 4 * 64 * f.d), 4, 64, f.d);
+  REQUIRE(fm);
+  rvq::quantized_codebooks q;
+  rvq::quantize_report r;
+  REQUIRE(rvq::quantize_codebooks(*fm, f.calib(), rvq::quantize_options{}, q, &r));
+  CHECK(r.code_agreement > 0.9);
+  auto im = rvq::quantizer<rvq::config<rvq::int8, rvq::ip>>::from_quantized(q);
+  REQUIRE(im);
+}
