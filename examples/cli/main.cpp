@@ -38,6 +38,10 @@ const char* const usage_text =
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
     "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
     "  info    M.rvq [--usage X.npy [--beam B]]   (--usage: per-layer codeword use on X)\n"
+    "  quantize --model M.rvq --element int8|q15|q7|int4|int2|binary|f16|bf16 --calibrate-on X.npy\n"
+    "          --output Mq.rvq [--calibration minmax|percentile|mse] [--granularity tensor|layer|codeword|dim]\n"
+    "          [--pow2] [--asymmetric] [--percentile P] [--refit N] [--rounding half_up|half_to_even|truncate]\n"
+    "          [--calibration-rows N] [--json]   (post-training quantization; docs/quantization.md)\n"
     "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
     "  help, --help, --version\n"
     "\n"
@@ -46,6 +50,9 @@ const char* const usage_text =
     "          dimensions in S steps before the final iterations; 0 turns it off)\n"
     "          --refine 20 (rounds of joint least-squares refinement for the --beam encoder, l2;\n"
     "          0 turns it off) --sample 500000 (train on a seeded subsample of larger inputs; 0: all)\n"
+    "          quantize: --calibration mse --granularity codeword, symmetric, --percentile 99.99,\n"
+    "          --refit 0 (k-means steps in the quantized domain), --calibration-rows 20000\n"
+    "integer models (int8, q15, q7, int4, int2, binary) encode integer-only and greedily (--beam 1)\n"
     "data files (X): .npy (float32, float16, int8, uint8, uint16, int32), .fvecs, .bvecs, .ivecs\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
 
@@ -163,18 +170,53 @@ rvq::io::ndarray<float> read_matrix(const std::string& path) {
   return x;
 }
 
-rvq::metric_id model_metric(const std::string& path) {
+rvq::io::model_info model_header(const std::string& path) {
   rvq::io::model_info info;
   const rvq::status s = rvq::io::read_model_info(path, info);
   if (!s) fail_file(path, s);
-  return info.metric;
+  return info;
 }
 
-template <class Metric>
-rvq::quantizer<rvq::config<rvq::f32, Metric>> load(const std::string& path) {
-  auto q = rvq::io::load_model<rvq::config<rvq::f32, Metric>>(path);
+template <class Config>
+rvq::quantizer<Config> load(const std::string& path) {
+  auto q = rvq::io::load_model<Config>(path);
   if (!q) fail_file(path, q.error());
   return std::move(q).value();
+}
+
+/// Loads the model at `path` into the quantizer of its element and metric and calls f(q):
+/// f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
+/// integer quantizers (the integer-only encode).
+template <class F>
+int with_model(const std::string& path, F&& f) {
+  rvq::io::model_info info;
+  const rvq::status s = rvq::io::read_model_info(path, info);
+  if (!s) fail_file(path, s);
+  auto integer = [&](auto e) -> int {
+    using E = decltype(e);
+    if (info.metric == rvq::metric_id::l2) return f(load<rvq::config<E, rvq::l2>>(path));
+    if (info.metric == rvq::metric_id::ip) return f(load<rvq::config<E, rvq::ip>>(path));
+    throw data_error{path + ": integer models use the l2 or ip metric"};
+  };
+  switch (info.element) {
+    case rvq::element_id::f32:
+    case rvq::element_id::f16:
+    case rvq::element_id::bf16:
+      return with_metric(info.metric, [&](auto m) { return f(load<rvq::config<rvq::f32, decltype(m)>>(path)); });
+    case rvq::element_id::int8:
+      return integer(rvq::int8{});
+    case rvq::element_id::q15:
+      return integer(rvq::q15{});
+    case rvq::element_id::q7:
+      return integer(rvq::q7{});
+    case rvq::element_id::int4:
+      return integer(rvq::int4{});
+    case rvq::element_id::int2:
+      return integer(rvq::int2{});
+    case rvq::element_id::binary:
+      return f(load<rvq::config<rvq::binary, rvq::hamming>>(path));
+  }
+  throw data_error{path + ": unknown element"};
 }
 
 template <class Q>
@@ -355,8 +397,7 @@ int cmd_encode(int argc, char** argv) {
   const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {"packed"});
   if (!a.positional.empty()) throw usage_error{"encode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
-  return with_metric(model_metric(mp), [&](auto m) {
-    const auto q = load<decltype(m)>(mp);
+  return with_model(mp, [&](const auto& q) {
     const std::size_t beam = beam_option(a, q);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
@@ -390,8 +431,7 @@ int cmd_decode(int argc, char** argv) {
   const args a = parse(argc, argv, {"model", "input", "output", "layers"}, {"packed"});
   if (!a.positional.empty()) throw usage_error{"decode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
-  return with_metric(model_metric(mp), [&](auto m) {
-    const auto q = load<decltype(m)>(mp);
+  return with_model(mp, [&](const auto& q) {
     const std::size_t n = a.number("layers", q.layers(), 1, q.layers());
     rvq::io::ndarray<std::uint16_t> codes;
     rvq::status s;
@@ -427,8 +467,8 @@ int cmd_eval(int argc, char** argv) {
   const args a = parse(argc, argv, {"model", "input", "beam"}, {"json"});
   if (!a.positional.empty()) throw usage_error{"eval: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input");
-  return with_metric(model_metric(mp), [&](auto m) {
-    const auto q = load<decltype(m)>(mp);
+  const rvq::io::model_info info = model_header(mp);
+  return with_model(mp, [&](const auto& q) {
     const std::size_t beam = beam_option(a, q);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
@@ -470,6 +510,7 @@ int cmd_eval(int argc, char** argv) {
     const double rel = msn > 0 ? mse / msn : 0.0;
     const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
     const auto f = q.memory_footprint();
+    const std::size_t cb_bytes = info.quantized ? info.payload_bytes : f.codebook_bytes;  // as stored
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
     if (a.flags.count("json")) {
       std::string ks, lr;
@@ -481,23 +522,141 @@ int cmd_eval(int argc, char** argv) {
       }
       std::printf(
           "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
-          "\"beam\": %zu, \"element\": \"f32\", \"metric\": \"%s\", \"storage\": \"dense\", "
+          "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"dense\", "
           "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
           "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
           "\"macs_per_vector\": %zu, \"layer_rel_mse\": [%s]}\n",
-          n, d, nl, q.max_codewords(), ks.c_str(), beam, mt::name, mse, rel, msn, q.bits_per_vector(), enc_s, vps,
-          f.codebook_bytes, f.macs_per_vector, lr.c_str());
+          n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name, mse, rel, msn,
+          q.bits_per_vector(), enc_s, vps, cb_bytes, f.macs_per_vector, lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
-      std::printf("model            %zu layers x %zu codewords (%s, beam %zu)\n", nl, q.max_codewords(), mt::name,
-                  beam);
+      std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu)\n", nl, q.max_codewords(),
+                  rvq::to_string(info.element), mt::name, beam);
       std::printf("mse              %.6g\n", mse);
       std::printf("rel_mse          %.6g\n", rel);
       std::printf("bits per vector  %zu\n", q.bits_per_vector());
       std::printf("encode speed     %.0f vectors/s (%.3f s)\n", vps, enc_s);
-      std::printf("codebook bytes   %zu\n", f.codebook_bytes);
+      std::printf("codebook bytes   %zu\n", cb_bytes);
     }
     return 0;
+  });
+}
+
+rvq::calibration parse_calibration(const args& a) {
+  const std::string c = a.get("calibration", "mse");
+  if (c == "minmax") return rvq::calibration::minmax;
+  if (c == "percentile") return rvq::calibration::percentile;
+  if (c == "mse") return rvq::calibration::mse;
+  throw usage_error{"quantize: --calibration must be minmax, percentile or mse, got '" + c + "'"};
+}
+
+rvq::granularity parse_granularity(const args& a) {
+  const std::string g = a.get("granularity", "codeword");
+  if (g == "tensor") return rvq::granularity::tensor;
+  if (g == "layer") return rvq::granularity::layer;
+  if (g == "codeword") return rvq::granularity::codeword;
+  if (g == "dim") return rvq::granularity::dim;
+  throw usage_error{"quantize: --granularity must be tensor, layer, codeword or dim, got '" + g + "'"};
+}
+
+int cmd_quantize(int argc, char** argv) {
+  const args a = parse(argc, argv,
+                       {"model", "element", "calibration", "granularity", "calibrate-on", "output", "percentile",
+                        "refit", "rounding", "calibration-rows"},
+                       {"pow2", "asymmetric", "json", "quiet"});
+  if (!a.positional.empty()) throw usage_error{"quantize: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), out = a.need("output"), el = a.need("element");
+  rvq::quantize_options o;
+  if (!rvq::parse_element(el.c_str(), o.element) || o.element == rvq::element_id::f32)
+    throw usage_error{"quantize: --element must be int8, q15, q7, int4, int2, binary, f16 or bf16, got '" + el + "'"};
+  o.method = parse_calibration(a);
+  o.group = parse_granularity(a);
+  o.pow2 = a.flags.count("pow2") != 0;
+  o.symmetric = a.flags.count("asymmetric") == 0;
+  o.refit = a.number("refit", 0, 0, 100);
+  o.calibration_rows = a.number("calibration-rows", 20000, 1, ~std::size_t{0} >> 1);
+  if (a.has("percentile")) {
+    const std::string p = a.get("percentile");
+    char* end = nullptr;
+    o.percentile = std::strtod(p.c_str(), &end);
+    if (p.empty() || *end != '\0' || !(o.percentile > 50.0 && o.percentile <= 100.0))
+      throw usage_error{"quantize: --percentile must be a number in (50, 100], got '" + p + "'"};
+  }
+  const std::string r = a.get("rounding", "half_up");
+  if (r == "half_up")
+    o.mode = rvq::rounding::half_up;
+  else if (r == "half_to_even")
+    o.mode = rvq::rounding::half_to_even;
+  else if (r == "truncate")
+    o.mode = rvq::rounding::truncate;
+  else
+    throw usage_error{"quantize: --rounding must be half_up, half_to_even or truncate, got '" + r + "'"};
+  const rvq::io::model_info info = model_header(mp);
+  if (info.element != rvq::element_id::f32)
+    throw data_error{mp + ": the model is already quantized (" + std::string(rvq::to_string(info.element)) +
+                     "); quantize its f32 original"};
+  if (info.metric != rvq::metric_id::l2 && info.metric != rvq::metric_id::ip)
+    throw data_error{mp + ": quantization needs an l2 or ip model (this one is " + rvq::to_string(info.metric) + ")"};
+  rvq::io::ndarray<float> x;
+  std::string calib;
+  if (a.has("calibrate-on")) {
+    calib = a.get("calibrate-on");
+    x = read_matrix(calib);
+  }
+  return with_model(mp, [&](const auto& q) -> int {
+    using Q = std::decay_t<decltype(q)>;
+    if constexpr (Q::is_integer || std::is_same<typename Q::metric, rvq::cosine>::value) {
+      throw data_error{mp + ": quantization needs an f32 model with the l2 or ip metric"};
+    } else {
+      if (!calib.empty()) check_dim(q, x, calib);
+      rvq::quantized_codebooks qc;
+      rvq::quantize_report rep;
+      const auto t0 = std::chrono::steady_clock::now();
+      const rvq::status s =
+          rvq::quantize_codebooks(q, calib.empty() ? rvq::matrix_view<const float>() : x.view(), o, qc, &rep);
+      if (!s) fail_file(calib.empty() ? mp : calib, s);
+      const rvq::metric_id metric = o.element == rvq::element_id::binary ? rvq::metric_id::hamming : info.metric;
+      const rvq::status ws = rvq::io::save_quantized(qc, metric, out);
+      if (!ws) fail_file(out, ws);
+      const double secs = seconds_since(t0);
+      if (a.flags.count("json")) {
+        std::printf(
+            "{\"element\": \"%s\", \"granularity\": \"%s\", \"calibration\": \"%s\", \"symmetric\": %s, "
+            "\"pow2\": %s, \"weight_mse\": %.9g, \"weight_mse_unrounded\": %.9g, \"data_mse_float\": %.9g, "
+            "\"data_mse\": %.9g, \"data_mse_unrounded\": %.9g, \"data_mse_before_refit\": %.9g, "
+            "\"code_agreement\": %.6f, \"float_bytes\": %zu, \"quantized_bytes\": %zu, \"seconds\": %.3f}\n",
+            rvq::to_string(o.element), rvq::to_string(o.group), rvq::to_string(o.method),
+            qc.symmetric ? "true" : "false", (o.pow2 || rvq::info_of(o.element).pow2_scale) ? "true" : "false",
+            rep.weight_mse, rep.weight_mse_unrounded, rep.data_mse_float, rep.data_mse, rep.data_mse_unrounded,
+            rep.data_mse_before_refit, rep.code_agreement, rep.float_bytes, rep.quantized_bytes, secs);
+      } else if (!a.flags.count("quiet")) {
+        std::printf("quantized %s to %s (%s scales, %s calibration, %s%s) in %.1f s\n", mp.c_str(),
+                    rvq::to_string(o.element), rvq::to_string(o.group), rvq::to_string(o.method),
+                    qc.symmetric ? "symmetric" : "asymmetric",
+                    (o.pow2 || rvq::info_of(o.element).pow2_scale) ? ", power-of-two scales" : "", secs);
+        std::printf("  codeword bytes   %zu -> %zu (%.2fx smaller, scales included)\n", rep.float_bytes,
+                    rep.quantized_bytes, double(rep.float_bytes) / double(rep.quantized_bytes));
+        std::printf("  weight mse       %.6g", rep.weight_mse);
+        if (rep.weight_mse_unrounded >= 0)
+          std::printf("  (%.6g without power-of-two rounding)", rep.weight_mse_unrounded);
+        std::printf("\n");
+        if (rep.data_mse >= 0) {
+          std::printf("  data mse         %.6g vs float %.6g (%+.2f%%) on %s\n", rep.data_mse, rep.data_mse_float,
+                      100.0 * (rep.data_mse / rep.data_mse_float - 1.0), calib.c_str());
+          if (rep.data_mse_unrounded >= 0)
+            std::printf("  power-of-two     costs %+.2f%% data mse (%.6g unrounded)\n",
+                        100.0 * (rep.data_mse / rep.data_mse_unrounded - 1.0), rep.data_mse_unrounded);
+          if (rep.data_mse_before_refit >= 0)
+            std::printf("  refit            %.6g -> %.6g (%+.2f%%)\n", rep.data_mse_before_refit, rep.data_mse,
+                        100.0 * (rep.data_mse / rep.data_mse_before_refit - 1.0));
+          std::printf("  code agreement   %.2f%% of codes equal the float model's\n", 100.0 * rep.code_agreement);
+        } else {
+          std::printf("  no --calibrate-on data: activation ranges bounded by the codebooks\n");
+        }
+        std::printf("wrote %s\n", out.c_str());
+      }
+      return 0;
+    }
   });
 }
 
@@ -512,8 +671,7 @@ int cmd_codegen(int argc, char** argv) {
                       opt.name_space + "'"};
   const std::size_t slash = mp.find_last_of('/');
   opt.source = slash == std::string::npos ? mp : mp.substr(slash + 1);
-  return with_metric(model_metric(mp), [&](auto m) {
-    const auto q = load<decltype(m)>(mp);
+  return with_model(mp, [&](const auto& q) {
     const rvq::status s = rvq::io::write_model_header(q, out, opt);
     if (s.code() == rvq::errc::unsupported) fail_file(mp, s);
     if (!s) fail_file(out, s);
@@ -531,8 +689,7 @@ int cmd_info(int argc, char** argv) {
   rvq::io::model_info info;
   const rvq::status s = rvq::io::read_model_info(mp, info);
   if (!s) fail_file(mp, s);
-  return with_metric(info.metric, [&](auto m) {
-    const auto q = load<decltype(m)>(mp);
+  return with_model(mp, [&](const auto& q) {
     const auto f = q.memory_footprint();
     std::string ks;
     for (std::size_t l = 0; l < q.layers(); ++l) ks += (l ? "," : "") + std::to_string(q.codewords(l));
@@ -543,7 +700,24 @@ int cmd_info(int argc, char** argv) {
     std::printf("metric           %s\n", rvq::to_string(info.metric));
     std::printf("storage          %s\n", rvq::to_string(info.storage));
     std::printf("bits per vector  %zu\n", q.bits_per_vector());
-    std::printf("codebook bytes   %zu\n", f.codebook_bytes);
+    if (info.quantized) {
+      rvq::quantized_codebooks qc;
+      rvq::metric_id mid{};
+      const rvq::status ls = rvq::io::load_quantized(mp, qc, mid);
+      if (!ls) fail_file(mp, ls);
+      std::printf("quantization     %s scales, %s", rvq::to_string(qc.group),
+                  qc.symmetric ? "symmetric" : "asymmetric");
+      if (rvq::info_of(qc.element).is_integer) {
+        std::printf(", %zu scale groups, rounding %s\n", qc.scales.size(), rvq::to_string(qc.mode));
+        std::printf("integer grid     %d fractional bits; activation shifts", qc.input_frac);
+        for (int sh : qc.act_shift) std::printf(" %d", sh);
+      }
+      std::printf("\n");
+      std::printf("codebook bytes   %zu (%zu bits per value; %zu bytes of scales and zero points)\n",
+                  info.payload_bytes, static_cast<std::size_t>(rvq::info_of(qc.element).bits), qc.param_bytes());
+    } else {
+      std::printf("codebook bytes   %zu\n", f.codebook_bytes);
+    }
     std::printf("constant bytes   %zu (norms, the search layout, beam-search tables)\n", f.constant_bytes);
     std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
     std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
@@ -593,6 +767,7 @@ int main(int argc, char** argv) {
     if (cmd == "eval") return cmd_eval(argc, argv);
     if (cmd == "info") return cmd_info(argc, argv);
     if (cmd == "codegen") return cmd_codegen(argc, argv);
+    if (cmd == "quantize") return cmd_quantize(argc, argv);
     return usage("unknown command '" + cmd + "'");
   } catch (const usage_error& e) {
     return usage(e.message);

@@ -17,6 +17,20 @@
 /// | 48 | 4 L | K of each layer |
 /// | H | P | codewords, float32, layer after layer, row-major |
 /// | H + P | 4 | CRC-32 of bytes [0, H + P) |
+///
+/// Format version 2 holds quantized models (every element but f32; f32 models stay version 1).
+/// It inserts a quantization section after the K list and its payload is the packed values:
+/// | offset | bytes | field |
+/// |---|---|---|
+/// | 48 + 4 L | 4 | granularity (0 tensor, 1 layer, 2 codeword, 3 dim) |
+/// | +4 | 4 | flags (bit 0: symmetric) |
+/// | +8 | 4 | input_frac (int32) |
+/// | +12 | 4 | rounding (0 half_up, 1 half_to_even, 2 truncate) |
+/// | +16 | 4 L | act_shift of each layer (int32) |
+/// | +16 + 4 L | 8 | groups G (0 for f16/bf16) |
+/// | +24 + 4 L | 4 G | scales (float32) |
+/// | +24 + 4 L + 4 G | 4 G | zero points (int32) |
+/// | H = 72 + 8 L + 8 G | P | values: each codeword ceil(D bits / 8) bytes, little-end first |
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -26,6 +40,7 @@
 #include <string>
 #include <vector>
 #include "../detail/crc32.hpp"
+#include "../element/quantized.hpp"
 #include "../quantizer.hpp"
 #include "file.hpp"
 
@@ -33,6 +48,8 @@ namespace rvq::io {
 
 /// The format version this build writes and reads.
 inline constexpr std::uint32_t model_format_version = 1;
+/// The format version of quantized models (element other than f32).
+inline constexpr std::uint32_t quantized_format_version = 2;
 /// Limits a loader enforces before it allocates anything.
 inline constexpr std::size_t model_max_layers = 4096;
 /// Largest dimension a loader accepts.
@@ -50,29 +67,38 @@ struct model_info {
   std::size_t header_bytes = 0;            ///< bytes before the codewords
   std::size_t payload_bytes = 0;           ///< bytes of codewords
   std::size_t file_bytes = 0;              ///< size of the whole file
+  bool quantized = false;                  ///< format version 2: quantization section present
 };
 
 namespace detail {
 inline constexpr unsigned char model_magic[8] = {'R', 'V', 'Q', 'M', 'O', 'D', 'E', 'L'};
 inline constexpr std::size_t model_fixed_header = 48;
 
-/// Validates the header and the overall size of a .rvq file held in memory (not the checksum).
-inline status parse_model_header(const unsigned char* p, std::size_t size, model_info& info) {
+/// Validates the header and the overall size of a .rvq file held in memory (not the checksum);
+/// for version 2 also reads the quantization section into `q` when `q` is given.
+inline status parse_model_header(const unsigned char* p, std::size_t size, model_info& info,
+                                 quantized_codebooks* q = nullptr) {
   if (size < model_fixed_header + 4) return {errc::corrupt_file, "file too short for an rvq model", size, "byte"};
   for (int i = 0; i < 8; ++i)
     if (p[i] != model_magic[i]) return {errc::corrupt_file, "not an rvq model file (bad magic)", 0, "byte"};
   info.version = get_u32le(p + 8);
-  if (info.version != model_format_version)
-    return {errc::unsupported_version, "unknown rvq model format version (this build reads version 1)", 8, "byte"};
+  if (info.version != model_format_version && info.version != quantized_format_version)
+    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 and 2)", 8,
+            "byte"};
+  info.quantized = info.version == quantized_format_version;
   const std::uint32_t header = get_u32le(p + 12);
   const std::uint32_t element = get_u32le(p + 16), metric = get_u32le(p + 20), storage = get_u32le(p + 24);
   info.layers = get_u32le(p + 28);
   info.dim = get_u32le(p + 32);
   const std::uint32_t flags = get_u32le(p + 36);
   const std::uint64_t payload = get_u64le(p + 40);
-  if (element != static_cast<std::uint32_t>(element_id::f32))
-    return {errc::corrupt_file, "unknown element type id", 16, "byte"};
-  if (metric < 1 || metric > 3) return {errc::corrupt_file, "unknown metric id", 20, "byte"};
+  if (element < 1 || element > 9) return {errc::corrupt_file, "unknown element type id", 16, "byte"};
+  if ((element == static_cast<std::uint32_t>(element_id::f32)) == info.quantized)
+    return {errc::corrupt_file, "f32 models are format version 1, quantized models version 2", 16, "byte"};
+  if (metric < 1 || metric > 4) return {errc::corrupt_file, "unknown metric id", 20, "byte"};
+  if ((metric == static_cast<std::uint32_t>(metric_id::hamming)) !=
+      (element == static_cast<std::uint32_t>(element_id::binary)))
+    return {errc::corrupt_file, "the hamming metric goes with binary codewords, and only with them", 20, "byte"};
   if (storage != static_cast<std::uint32_t>(storage_id::dense))
     return {errc::corrupt_file, "unknown storage id", 24, "byte"};
   if (info.layers == 0 || info.layers > model_max_layers)
@@ -80,9 +106,8 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   if (info.dim == 0 || info.dim > model_max_dim)
     return {errc::corrupt_file, "dimension out of range (1 to 2^24)", 32, "byte"};
   if (flags != 0) return {errc::corrupt_file, "unknown flags", 36, "byte"};
-  if (header != model_fixed_header + 4 * info.layers)
-    return {errc::corrupt_file, "header size disagrees with the layer count", 12, "byte"};
-  if (size < header + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
+  const std::size_t klist = model_fixed_header + 4 * info.layers;
+  if (size < klist + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
   info.element = static_cast<element_id>(element);
   info.metric = static_cast<metric_id>(metric);
   info.storage = static_cast<storage_id>(storage);
@@ -95,13 +120,71 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
     info.codewords[l] = k;
     total += k;
   }
-  const std::uint64_t expect = total * info.dim * 4;  // < 2^12 * 2^16 * 2^24 * 4: no overflow
+  std::uint64_t expect_header = klist, groups = 0;
+  const std::uint64_t row_bytes = (static_cast<std::uint64_t>(info.dim) * info_of(info.element).bits + 7) / 8;
+  if (info.quantized) {
+    const std::size_t qs = klist;  // quantization section
+    if (size < qs + 24 + 4 * info.layers + 4)
+      return {errc::corrupt_file, "file shorter than its quantization section", size, "byte"};
+    const std::uint32_t gran = get_u32le(p + qs), qflags = get_u32le(p + qs + 4), mode = get_u32le(p + qs + 12);
+    if (gran > 3) return {errc::corrupt_file, "unknown granularity", qs, "byte"};
+    if (qflags > 1) return {errc::corrupt_file, "unknown quantization flags", qs + 4, "byte"};
+    if (mode > 2) return {errc::corrupt_file, "unknown rounding mode", qs + 12, "byte"};
+    groups = get_u64le(p + qs + 16 + 4 * info.layers);
+    const bool integer = info_of(info.element).is_integer;
+    std::vector<std::size_t> ks(info.codewords);
+    const std::uint64_t want =
+        integer ? quantized_codebooks::group_count(static_cast<granularity>(gran), ks, info.dim) : 0;
+    if (groups != want)
+      return {errc::corrupt_file, "scale group count disagrees with the shape and granularity",
+              qs + 16 + 4 * info.layers, "byte"};
+    expect_header = qs + 24 + 4 * info.layers + 8 * groups;
+    if (q) {
+      q->element = info.element;
+      q->group = static_cast<granularity>(gran);
+      q->symmetric = (qflags & 1u) != 0;
+      q->mode = static_cast<rounding>(mode);
+      q->input_frac = static_cast<std::int32_t>(get_u32le(p + qs + 8));
+      q->dim = info.dim;
+      q->k = info.codewords;
+      q->act_shift.resize(info.layers);
+      for (std::size_t l = 0; l < info.layers; ++l)
+        q->act_shift[l] = static_cast<std::int32_t>(get_u32le(p + qs + 16 + 4 * l));
+      if (!integer) q->act_shift.clear();
+    }
+  }
+  if (header != expect_header) return {errc::corrupt_file, "header size disagrees with the layer count", 12, "byte"};
+  if (size < header + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
+  const std::uint64_t expect = total * (info.quantized ? row_bytes : info.dim * 4);  // < 2^12 * 2^16 * 2^24 * 4
   if (payload != expect) return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
   if (size - header - 4 != payload)
     return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
   info.header_bytes = header;
   info.payload_bytes = static_cast<std::size_t>(payload);
   info.file_bytes = size;
+  if (q && info.quantized) {
+    const std::size_t g0 = klist + 24 + 4 * info.layers;
+    q->scales.resize(static_cast<std::size_t>(groups));
+    q->zeros.resize(static_cast<std::size_t>(groups));
+    for (std::size_t g = 0; g < groups; ++g) {
+      q->scales[g] = get_f32le(p + g0 + 4 * g);
+      q->zeros[g] = static_cast<std::int32_t>(get_u32le(p + g0 + 4 * groups + 4 * g));
+    }
+    q->values.assign(static_cast<std::size_t>(total) * info.dim, 0);
+    for (std::size_t c = 0; c < total; ++c) q->unpack_row(c, p + header + c * row_bytes);
+  }
+  return {};
+}
+
+/// Checks the CRC-32 of a whole file held in memory.
+inline status check_crc(const std::vector<unsigned char>& bytes, const model_info& info) {
+  const std::size_t body = info.header_bytes + info.payload_bytes;
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // fuzzers skip it to reach the parsing behind it
+  if (rvq::detail::crc32_update(0, bytes.data(), body) != get_u32le(bytes.data() + body))
+    return status{errc::corrupt_file, "checksum mismatch: the file is damaged", body, "byte"};
+#else
+  (void)bytes, (void)body;
+#endif
   return {};
 }
 }  // namespace detail
@@ -114,26 +197,68 @@ inline status read_model_info(const std::string& path, model_info& info) {
 }
 
 /**
- * @brief Load a model, held in memory as the bytes of a whole .rvq file, whose element, metric
- * and storage match `Config`.
+ * @brief Read a quantized model (format version 2), held in memory as the bytes of a whole
+ * .rvq file, into `q`; `metric` receives its metric. Errors as load_model_memory(), plus
+ * invalid_argument when the file holds an f32 model.
+ */
+inline status load_quantized_memory(const std::vector<unsigned char>& bytes, quantized_codebooks& q,
+                                    metric_id& metric) {
+  model_info info;
+  quantized_codebooks out;
+  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &out));
+  RVQ_TRY(detail::check_crc(bytes, info));
+  if (!info.quantized) return {errc::invalid_argument, "the file holds an f32 model, not a quantized one"};
+  const status s = out.validate();
+  if (!s) return {errc::corrupt_file, s.message(), s.where(), s.where_unit()};
+  metric = info.metric;
+  q = std::move(out);
+  return {};
+}
+
+/// load_quantized_memory() from a path.
+inline status load_quantized(const std::string& path, quantized_codebooks& q, metric_id& metric) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return load_quantized_memory(bytes, q, metric);
+}
+
+/**
+ * @brief Load a model, held in memory as the bytes of a whole .rvq file, into a quantizer of
+ * `Config`: f32 quantizers read f32 models and, widened to float, f16/bf16 models; integer
+ * quantizers read models of their own element.
  * Errors: io_error, corrupt_file (bad magic, sizes, checksum; where = byte offset),
- * unsupported_version, invalid_argument (the file's metric differs from Config's), non_finite.
+ * unsupported_version, invalid_argument (the file's metric or element does not fit Config), non_finite.
  */
 template <class Config>
 result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& bytes) {
   using q_t = quantizer<Config>;
   model_info info;
-  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info));
-  const std::size_t body = info.header_bytes + info.payload_bytes;
-#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // fuzzers skip it to reach the parsing behind it
-  if (rvq::detail::crc32_update(0, bytes.data(), body) != detail::get_u32le(bytes.data() + body))
-    return status{errc::corrupt_file, "checksum mismatch: the file is damaged", body, "byte"};
-#endif
+  quantized_codebooks qc;
+  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &qc));
+  RVQ_TRY(detail::check_crc(bytes, info));
   if (info.metric != metric_traits<typename Config::metric>::id)
     return status{errc::invalid_argument, "the model's metric differs from the quantizer's Config::metric"};
-  std::vector<float> cw(info.payload_bytes / 4);
-  for (std::size_t i = 0; i < cw.size(); ++i) cw[i] = detail::get_f32le(bytes.data() + info.header_bytes + 4 * i);
-  return q_t::from_codebooks(span<const float>(cw), span<const std::size_t>(info.codewords), info.dim);
+  if constexpr (q_t::is_integer) {
+    if (info.element != element_traits<typename Config::element>::id)
+      return status{errc::invalid_argument, "the model's element differs from the quantizer's Config::element"};
+    const status v = qc.validate();
+    if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
+    return q_t::from_quantized(qc);
+  } else {
+    if (info_of(info.element).is_integer)
+      return status{errc::invalid_argument,
+                    "the model is quantized to an integer element: load it into a quantizer of that element"};
+    std::vector<float> cw;
+    if (info.quantized) {
+      const status v = qc.validate();
+      if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
+      cw = qc.dequantize();
+    } else {
+      cw.resize(info.payload_bytes / 4);
+      for (std::size_t i = 0; i < cw.size(); ++i) cw[i] = detail::get_f32le(bytes.data() + info.header_bytes + 4 * i);
+    }
+    return q_t::from_codebooks(span<const float>(cw), span<const std::size_t>(info.codewords), info.dim);
+  }
 }
 
 /// load_model() from a path: reads the file, then load_model_memory().
@@ -144,45 +269,97 @@ result<quantizer<Config>> load_model(const std::string& path) {
   return load_model_memory<Config>(bytes);
 }
 
-/// Save a model atomically (temporary file in the same folder, then rename).
-template <class Config>
-status save_model(const quantizer<Config>& q, const std::string& path) {
-  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
-  std::vector<unsigned char> head(detail::model_fixed_header + 4 * q.layers());
-  std::size_t total = 0;
-  for (std::size_t l = 0; l < q.layers(); ++l) total += q.codewords(l);
-  const std::size_t floats = total * q.dim();
+/// Save quantized codebooks (format version 2) atomically, for a model of metric `metric`.
+inline status save_quantized(const quantized_codebooks& q, metric_id metric, const std::string& path) {
+  RVQ_TRY(q.validate());
+  if ((metric == metric_id::hamming) != (q.element == element_id::binary))
+    return {errc::invalid_argument, "the hamming metric goes with binary codewords, and only with them"};
+  const std::size_t nl = q.layers(), groups = info_of(q.element).is_integer ? q.groups() : 0;
+  const std::size_t header = detail::model_fixed_header + 4 * nl + 24 + 4 * nl + 8 * groups;
+  std::vector<unsigned char> head(header, 0);
   for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = detail::model_magic[i];
-  detail::put_u32le(&head[8], model_format_version);
-  detail::put_u32le(&head[12], static_cast<std::uint32_t>(head.size()));
-  detail::put_u32le(&head[16], static_cast<std::uint32_t>(element_traits<typename Config::element>::id));
-  detail::put_u32le(&head[20], static_cast<std::uint32_t>(metric_traits<typename Config::metric>::id));
-  detail::put_u32le(&head[24], static_cast<std::uint32_t>(storage_traits<typename Config::storage>::id));
-  detail::put_u32le(&head[28], static_cast<std::uint32_t>(q.layers()));
-  detail::put_u32le(&head[32], static_cast<std::uint32_t>(q.dim()));
-  detail::put_u32le(&head[36], 0);
-  detail::put_u64le(&head[40], static_cast<std::uint64_t>(floats) * 4);
-  for (std::size_t l = 0; l < q.layers(); ++l)
-    detail::put_u32le(&head[detail::model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.codewords(l)));
-
+  detail::put_u32le(&head[8], quantized_format_version);
+  detail::put_u32le(&head[12], static_cast<std::uint32_t>(header));
+  detail::put_u32le(&head[16], static_cast<std::uint32_t>(q.element));
+  detail::put_u32le(&head[20], static_cast<std::uint32_t>(metric));
+  detail::put_u32le(&head[24], static_cast<std::uint32_t>(storage_id::dense));
+  detail::put_u32le(&head[28], static_cast<std::uint32_t>(nl));
+  detail::put_u32le(&head[32], static_cast<std::uint32_t>(q.dim));
+  detail::put_u64le(&head[40], static_cast<std::uint64_t>(q.value_bytes()));
+  for (std::size_t l = 0; l < nl; ++l)
+    detail::put_u32le(&head[detail::model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.k[l]));
+  const std::size_t qs = detail::model_fixed_header + 4 * nl;
+  detail::put_u32le(&head[qs], static_cast<std::uint32_t>(q.group));
+  detail::put_u32le(&head[qs + 4], q.symmetric ? 1u : 0u);
+  detail::put_u32le(&head[qs + 8], static_cast<std::uint32_t>(q.input_frac));
+  detail::put_u32le(&head[qs + 12], static_cast<std::uint32_t>(q.mode));
+  for (std::size_t l = 0; l < nl; ++l)
+    detail::put_u32le(&head[qs + 16 + 4 * l], static_cast<std::uint32_t>(q.act_shift.empty() ? 0 : q.act_shift[l]));
+  detail::put_u64le(&head[qs + 16 + 4 * nl], groups);
+  for (std::size_t g = 0; g < groups; ++g) {
+    detail::put_f32le(&head[qs + 24 + 4 * nl + 4 * g], q.scales[g]);
+    detail::put_u32le(&head[qs + 24 + 4 * nl + 4 * groups + 4 * g], static_cast<std::uint32_t>(q.zeros[g]));
+  }
   atomic_writer w;
   RVQ_TRY(w.open(path));
   w.write(head.data(), head.size());
   std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
-  std::vector<unsigned char> buf;
-  const float* cw = q.codebook_data();
-  const std::size_t chunk = 1 << 14;
-  for (std::size_t i = 0; i < floats; i += chunk) {
-    const std::size_t n = floats - i < chunk ? floats - i : chunk;
-    buf.resize(4 * n);
-    for (std::size_t j = 0; j < n; ++j) detail::put_f32le(buf.data() + 4 * j, cw[i + j]);
-    crc = rvq::detail::crc32_update(crc, buf.data(), buf.size());
-    w.write(buf.data(), buf.size());
+  std::vector<unsigned char> row(q.row_bytes());
+  for (std::size_t c = 0; c < q.total_codewords(); ++c) {
+    q.pack_row(c, row.data());
+    crc = rvq::detail::crc32_update(crc, row.data(), row.size());
+    w.write(row.data(), row.size());
   }
   unsigned char tail[4];
   detail::put_u32le(tail, crc);
   w.write(tail, 4);
   return w.commit();
+}
+
+/// Save a model atomically (temporary file in the same folder, then rename); quantized
+/// (integer-element) quantizers are written as format version 2.
+template <class Config>
+status save_model(const quantizer<Config>& q, const std::string& path) {
+  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  if constexpr (quantizer<Config>::is_integer) {
+    return save_quantized(q.store().model(), metric_traits<typename Config::metric>::id, path);
+  } else {
+    std::vector<unsigned char> head(detail::model_fixed_header + 4 * q.layers());
+    std::size_t total = 0;
+    for (std::size_t l = 0; l < q.layers(); ++l) total += q.codewords(l);
+    const std::size_t floats = total * q.dim();
+    for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = detail::model_magic[i];
+    detail::put_u32le(&head[8], model_format_version);
+    detail::put_u32le(&head[12], static_cast<std::uint32_t>(head.size()));
+    detail::put_u32le(&head[16], static_cast<std::uint32_t>(element_traits<typename Config::element>::id));
+    detail::put_u32le(&head[20], static_cast<std::uint32_t>(metric_traits<typename Config::metric>::id));
+    detail::put_u32le(&head[24], static_cast<std::uint32_t>(storage_traits<typename Config::storage>::id));
+    detail::put_u32le(&head[28], static_cast<std::uint32_t>(q.layers()));
+    detail::put_u32le(&head[32], static_cast<std::uint32_t>(q.dim()));
+    detail::put_u32le(&head[36], 0);
+    detail::put_u64le(&head[40], static_cast<std::uint64_t>(floats) * 4);
+    for (std::size_t l = 0; l < q.layers(); ++l)
+      detail::put_u32le(&head[detail::model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.codewords(l)));
+
+    atomic_writer w;
+    RVQ_TRY(w.open(path));
+    w.write(head.data(), head.size());
+    std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
+    std::vector<unsigned char> buf;
+    const float* cw = q.codebook_data();
+    const std::size_t chunk = 1 << 14;
+    for (std::size_t i = 0; i < floats; i += chunk) {
+      const std::size_t n = floats - i < chunk ? floats - i : chunk;
+      buf.resize(4 * n);
+      for (std::size_t j = 0; j < n; ++j) detail::put_f32le(buf.data() + 4 * j, cw[i + j]);
+      crc = rvq::detail::crc32_update(crc, buf.data(), buf.size());
+      w.write(buf.data(), buf.size());
+    }
+    unsigned char tail[4];
+    detail::put_u32le(tail, crc);
+    w.write(tail, 4);
+    return w.commit();
+  }
 }
 
 }  // namespace rvq::io

@@ -347,6 +347,8 @@ class int_store<Element, Metric, dynamic_extents> {
   std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
   /// The quantized model the tables were built from.
   const quantized_codebooks& model() const noexcept { return model_; }
+  /// The integer tables the search reads (what `rvq codegen` writes for firmware).
+  const int_tables& tables() const noexcept { return tables_; }
 
   void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
               std::uint32_t& idx, std::int64_t& score) const noexcept {

@@ -333,7 +333,7 @@ status measure(const quantized_codebooks& q, const std::vector<float>& sample, s
     RVQ_TRY(m->decode(span<const std::uint16_t>(codes.data() + i * nl, nl), span<float>(out)));
     for (std::size_t t = 0; t < d; ++t) e += (sample[i * d + t] - out[t]) * (sample[i * d + t] - out[t]);
   }
-  mse = rows ? e / static_cast<double>(rows) / static_cast<double>(d) : 0.0;
+  mse = rows ? e / static_cast<double>(rows) : 0.0;
   return {};
 }
 
@@ -376,7 +376,7 @@ status measure_model(const quantized_codebooks& q, const std::vector<float>& s, 
     RVQ_TRY(m->decode(span<const std::uint16_t>(codes.data() + i * nl, nl), span<float>(out)));
     for (std::size_t t = 0; t < d; ++t) e += (s[i * d + t] - out[t]) * (s[i * d + t] - out[t]);
   }
-  mse = rows ? e / static_cast<double>(rows) / static_cast<double>(d) : 0.0;
+  mse = rows ? e / static_cast<double>(rows) : 0.0;
   return {};
 }
 
@@ -509,7 +509,7 @@ status quantize_codebooks(const quantizer<Config>& model, matrix_view<const floa
       RVQ_TRY(model.decode(span<const std::uint16_t>(fcodes.data() + i * nl, nl), span<float>(dec)));
       for (std::size_t t = 0; t < d; ++t) e += (sample[i * d + t] - dec[t]) * (sample[i * d + t] - dec[t]);
     }
-    rep.data_mse_float = e / static_cast<double>(rows) / static_cast<double>(d);
+    rep.data_mse_float = e / static_cast<double>(rows);
     RVQ_TRY(detail::calib::measure_model<Metric>(q, sample, rows, qcodes, rep.data_mse));
     if (opt.refit) {
       rep.data_mse_before_refit = rep.data_mse;
