@@ -359,3 +359,132 @@ TEST_CASE("integer encode: ip metric", "[element][integer]") {
   auto im = rvq::quantizer<rvq::config<rvq::int8, rvq::ip>>::from_quantized(q);
   REQUIRE(im);
 }
+
+TEST_CASE("quantized models: save and load round trip for every element; corrupt files are rejected", "[element][io]") {
+  const fixture& f = shared();
+  for (auto e : {rvq::element_id::int8, rvq::element_id::q15, rvq::element_id::q7, rvq::element_id::int4,
+                 rvq::element_id::int2, rvq::element_id::binary, rvq::element_id::f16, rvq::element_id::bf16}) {
+    rvq::quantize_options o;
+    o.element = e;
+    o.symmetric = e != rvq::element_id::int4;  // one asymmetric model
+    const auto q = f.quantize(o);
+    const std::string p = rvq_test::temp_path("q.rvq");
+    const rvq::metric_id metric = e == rvq::element_id::binary ? rvq::metric_id::hamming : rvq::metric_id::l2;
+    REQUIRE(rvq::io::save_quantized(q, metric, p));
+    rvq::quantized_codebooks back;
+    rvq::metric_id m{};
+    REQUIRE(rvq::io::load_quantized(p, back, m));
+    CHECK(m == metric);
+    CHECK(back.values == q.values);
+    CHECK(back.scales == q.scales);
+    CHECK(back.zeros == q.zeros);
+    CHECK(back.act_shift == q.act_shift);
+    CHECK(back.input_frac == q.input_frac);
+    CHECK(back.symmetric == q.symmetric);
+    CHECK(back.group == q.group);
+    rvq::io::model_info info;
+    REQUIRE(rvq::io::read_model_info(p, info));
+    CHECK(info.version == 2);
+    CHECK(info.payload_bytes == q.value_bytes());
+    if (!rvq::info_of(e).is_integer) {  // f16/bf16 load into f32 quantizers, widened
+      auto w = rvq::io::load_model<rvq::config<>>(p);
+      REQUIRE(w);
+      const auto deq = q.dequantize();
+      CHECK(std::equal(deq.begin(), deq.end(), w->codebook_data()));
+    } else {
+      CHECK(rvq::io::load_model<rvq::config<>>(p).error().code() == rvq::errc::invalid_argument);
+    }
+  }
+  rvq::quantize_options o;
+  const auto q = f.quantize(o);
+  const std::string p = rvq_test::temp_path("q8.rvq");
+  REQUIRE(rvq::io::save_quantized(q, rvq::metric_id::l2, p));
+  auto l = rvq::io::load_model<int_config<rvq::int8>>(p);
+  REQUIRE(l);
+  CHECK(rvq_test::mse(*l, f.test, f.ntest) == rvq_test::mse(build<rvq::int8>(q), f.test, f.ntest));
+  CHECK(rvq::io::load_model<int_config<rvq::q7>>(p).error().code() == rvq::errc::invalid_argument);
+  // saving an integer quantizer writes the same file
+  const std::string p2 = rvq_test::temp_path("q8b.rvq");
+  REQUIRE(rvq::io::save_model(*l, p2));
+  rvq::quantized_codebooks b2;
+  rvq::metric_id m2{};
+  REQUIRE(rvq::io::load_quantized(p2, b2, m2));
+  CHECK(b2.values == q.values);
+
+  std::vector<unsigned char> bytes;
+  REQUIRE(rvq::io::read_file(p, bytes));
+  auto expect = [&](std::vector<unsigned char> b, const char* what) {
+    rvq::quantized_codebooks x;
+    rvq::metric_id mm{};
+    const rvq::status s = rvq::io::load_quantized_memory(b, x, mm);
+    INFO(what << ": " << rvq::describe(s));
+    CHECK(s.code() == rvq::errc::corrupt_file);
+    CHECK(rvq::describe(s).find(what) != std::string::npos);
+  };
+  auto flip = bytes;
+  flip[bytes.size() - 10] ^= 1;
+  expect(flip, "checksum");
+  const std::size_t qs = 48 + 4 * 4;
+  auto gran = bytes;
+  gran[qs] = 7;
+  expect(gran, "granularity");
+  auto groups = bytes;
+  groups[qs + 16 + 16] ^= 1;
+  expect(groups, "group count");
+  auto el = bytes;
+  el[16] = 1;  // f32 in a version 2 file
+  expect(el, "format version");
+  auto metric = bytes;
+  metric[20] = 4;  // hamming with int8
+  expect(metric, "hamming");
+  expect(std::vector<unsigned char>(bytes.begin(), bytes.end() - 3), "truncated");
+}
+
+TEST_CASE("codegen of an integer model compiles and encodes as the host does", "[element][codegen]") {
+  const fixture& f = shared();
+  rvq::quantize_options o;
+  o.element = rvq::element_id::int4;
+  o.group = rvq::granularity::dim;
+  o.symmetric = false;
+  const auto q = build<rvq::int4>(f.quantize(o));
+  const std::string dir = rvq_test::temp_path("int_codegen");
+  REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+  REQUIRE(rvq::io::write_model_header(q, dir + "/model.hpp", {"fw::m", "test"}));
+  // a program that encodes the first test vectors as Q11 fixed point and prints the codes
+  std::string src = "#include \"model.hpp\"\n#include <cstdio>\nint main() {\n  static const std::int16_t x[][" +
+                    std::to_string(f.d) + "] = {\n";
+  std::vector<std::uint8_t> expect;
+  for (std::size_t i = 0; i < 20; ++i) {
+    std::vector<std::int16_t> xi(f.d);
+    src += "{";
+    for (std::size_t t = 0; t < f.d; ++t) {
+      xi[t] = rvq::srs<std::int16_t>(std::lround(f.test[i * f.d + t] * 2048.0f), 0);
+      src += std::to_string(xi[t]) + ",";
+    }
+    src += "},\n";
+    std::vector<std::uint8_t> c(q.layers());
+    REQUIRE(q.encode_fixed(rvq::span<const std::int16_t>(xi), 11, rvq::span<std::uint8_t>(c)));
+    expect.insert(expect.end(), c.begin(), c.end());
+  }
+  src +=
+      "};\n  for (const auto& v : x) {\n    std::uint8_t c[fw::m::layers];\n"
+      "    if (!fw::m::model.encode_fixed(rvq::span<const std::int16_t>(v), 11, rvq::span<std::uint8_t>(c))) return "
+      "1;\n"
+      "    for (auto k : c) std::printf(\"%d \", int(k));\n  }\n  std::printf(\"\\n\");\n}\n";
+  {
+    std::FILE* fp = std::fopen((dir + "/main.cpp").c_str(), "w");
+    REQUIRE(fp);
+    std::fputs(src.c_str(), fp);
+    std::fclose(fp);
+  }
+  const std::string cmd = std::string(RVQ_TEST_CXX) + " -std=c++17 -O1 -Wall -Wextra -Werror -I" + RVQ_TEST_INCLUDE +
+                          " " + dir + "/main.cpp -o " + dir + "/fw && " + dir + "/fw > " + dir + "/out.txt";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::FILE* fp = std::fopen((dir + "/out.txt").c_str(), "r");
+  REQUIRE(fp);
+  std::vector<std::uint8_t> got;
+  int v = 0;
+  while (std::fscanf(fp, "%d", &v) == 1) got.push_back(static_cast<std::uint8_t>(v));
+  std::fclose(fp);
+  CHECK(got == expect);
+}
