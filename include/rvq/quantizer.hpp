@@ -347,7 +347,9 @@ class quantizer {
     if constexpr (is_static) {
       std::array<std::int32_t, int_workspace(static_dim()).ints> r{};
       std::array<unsigned char, int_workspace(static_dim()).bytes> a{};
-      return encode_fixed(x, frac_bits, codes, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
+      std::array<std::uint32_t, int_workspace(static_dim()).indices> i{};
+      return encode_fixed(x, frac_bits, codes,
+                          workspace_view{{}, span<std::uint32_t>(i), span<std::int32_t>(r), span<unsigned char>(a)});
     } else {
 #if !RVQ_NO_HEAP
       workspace w(workspace_for(1));
@@ -363,7 +365,9 @@ class quantizer {
     if constexpr (is_static && is_integer) {
       std::array<std::int32_t, int_workspace(static_dim()).ints> r{};
       std::array<unsigned char, int_workspace(static_dim()).bytes> a{};
-      return encode(x, codes, opt, workspace_view{{}, {}, span<std::int32_t>(r), span<unsigned char>(a)});
+      std::array<std::uint32_t, int_workspace(static_dim()).indices> i{};
+      return encode(x, codes, opt,
+                    workspace_view{{}, span<std::uint32_t>(i), span<std::int32_t>(r), span<unsigned char>(a)});
     } else if constexpr (is_static) {
       if (opt.beam == 1) {
         std::array<float, static_dim() + 1> f{};
@@ -406,9 +410,15 @@ class quantizer {
                           ws.indices.subspan(w * per.indices, per.indices), ws.ints.subspan(w * per.ints, per.ints),
                           ws.bytes.subspan(w * per.bytes, per.bytes)};
       if constexpr (is_integer) {
-        for (std::size_t i = first; i < last; ++i) {
-          float_to_grid(x.row(i), mine.ints.data());
-          int_greedy(codes.row(i), mine);
+        constexpr std::size_t tr = store_type::tile_rows;
+        for (std::size_t i = first; i < last; i += tr) {
+          const std::size_t n = last - i < tr ? last - i : tr;
+          Code* rows[tr];
+          for (std::size_t j = 0; j < n; ++j) {
+            float_to_grid(x.row(i + j), mine.ints.data() + j * dim());
+            rows[j] = codes.row(i + j);
+          }
+          int_greedy_tile(rows, n, mine);
         }
       } else {
         encode_rows(x, codes, first, last, opt.beam, mine);
@@ -710,35 +720,56 @@ class quantizer {
   }
 
   /// Scratch of the integer path: the residual on the grid and one layer's activations.
-  static constexpr workspace_size int_workspace(std::size_t d) noexcept { return {0, 0, d, 2 * d + 8}; }
+  static constexpr workspace_size int_workspace(std::size_t d) noexcept {
+    if constexpr (is_integer)
+      return {0, store_type::tile_rows, store_type::tile_rows * d, store_type::block_bytes(d)};
+    else
+      return {0, 0, d, 2 * d + 16};
+  }
 
-  /// x (floats) to the residual grid: round(x * 2^input_frac), saturated; the only floating-point
-  /// step of a float-input integer encode (encode_fixed() has none).
+  /// x (floats) to the residual grid: x * 2^input_frac rounded to nearest (ties to even) and
+  /// saturated to int32; the only floating-point step of a float-input integer encode
+  /// (encode_fixed() has none). Vectorized where AVX-512 is available, with the same results.
   void float_to_grid(const float* x, std::int32_t* r) const noexcept {
     double unit = 1.0;
     for (int e = store_.input_frac(); e > 0; --e) unit *= 2.0;
     for (int e = store_.input_frac(); e < 0; ++e) unit *= 0.5;
-    for (std::size_t t = 0; t < dim(); ++t) {
-      const double y = static_cast<double>(x[t]) * unit;
+    const std::size_t t0 = ::rvq::simd::int8_panels::float_to_grid(x, dim(), static_cast<float>(unit), r);
+    for (std::size_t t = t0; t < dim(); ++t) {
+      const double y = static_cast<double>(x[t]) * unit;  // exact: a power-of-two scale
       const double c = y > 2147483647.0 ? 2147483647.0 : (y < -2147483648.0 ? -2147483648.0 : y);
-      r[t] = static_cast<std::int32_t>(static_cast<std::int64_t>(c + (c >= 0 ? 0.5 : -0.5)));
+      std::int64_t q = static_cast<std::int64_t>(c);  // toward zero; c - q is exact
+      const double f = c - static_cast<double>(q);
+      if (f > 0.5 || (f == 0.5 && (q & 1))) ++q;
+      if (f < -0.5 || (f == -0.5 && (q & 1))) --q;
+      r[t] = static_cast<std::int32_t>(q);
     }
   }
 
   /// Integer-only greedy encode of the residual in ws.ints (changed in place).
   template <class Code>
   void int_greedy(Code* codes, workspace_view ws) const noexcept {
+    Code* rows[1] = {codes};
+    int_greedy_tile(rows, 1, ws);
+  }
+
+  /// Integer-only greedy encode of n <= tile_rows residuals (row i at ws.ints + i * dim(), changed
+  /// in place), layer by layer: each layer's codewords are read once for the whole tile.
+  template <class Code>
+  void int_greedy_tile(Code* const* codes, std::size_t n, workspace_view ws) const noexcept {
     if constexpr (is_integer) {
-      std::int32_t* r = ws.ints.data();
+      std::int32_t* rows[store_type::tile_rows];
+      for (std::size_t i = 0; i < n; ++i) rows[i] = ws.ints.data() + i * dim();
+      std::uint32_t* idx = ws.indices.data();
       for (std::size_t l = 0; l < layers(); ++l) {
-        std::uint32_t idx = 0;
-        std::int64_t score = 0;
-        store_.search(l, r, ws.bytes.data(), 0, codewords(l), idx, score);
-        codes[l] = static_cast<Code>(idx);
-        store_.subtract(l, idx, r);
+        store_.search_block(l, rows, n, ws.bytes.data(), idx);
+        for (std::size_t i = 0; i < n; ++i) {
+          codes[i][l] = static_cast<Code>(idx[i]);
+          store_.subtract(l, idx[i], rows[i]);
+        }
       }
     } else {
-      (void)codes, (void)ws;
+      (void)codes, (void)n, (void)ws;
     }
   }
 

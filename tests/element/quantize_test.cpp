@@ -57,6 +57,7 @@ rvq::quantizer<int_config<E>> build(const rvq::quantized_codebooks& q) {
 }
 
 using integer_elements = std::tuple<rvq::int8, rvq::q15, rvq::q7, rvq::int4, rvq::int2, rvq::binary>;
+using byte_elements = std::tuple<rvq::int8, rvq::q7, rvq::int4, rvq::int2>;
 
 }  // namespace
 
@@ -487,4 +488,47 @@ TEST_CASE("codegen of an integer model compiles and encodes as the host does", "
   while (std::fscanf(fp, "%d", &v) == 1) got.push_back(static_cast<std::uint8_t>(v));
   std::fclose(fp);
   CHECK(got == expect);
+}
+
+TEMPLATE_LIST_TEST_CASE("integer encode: the dot-product kernels give the reference kernels' codes",
+                        "[element][integer][simd]", byte_elements) {
+  // Odd shapes: D not a multiple of 4, K not a multiple of 16, row counts not a multiple of 8.
+  constexpr std::size_t d = 37;
+  const std::vector<std::size_t> ks = {50, 19};
+  std::vector<float> x = data(1500, d, 5);
+  rvq::train_options o;
+  o.layers = 2;
+  o.codewords = ks;
+  o.iterations = 5;
+  o.refine = 0;
+  auto m = rvq::train(rvq::matrix_view<const float>(x.data(), 1500, d), o);
+  REQUIRE(m);
+  for (auto g : {rvq::granularity::layer, rvq::granularity::codeword, rvq::granularity::dim})
+    for (bool sym : {true, false}) {
+      if (!sym && !rvq::element_traits<TestType>::affine) continue;
+      rvq::quantize_options qo;
+      qo.element = rvq::element_traits<TestType>::id;
+      qo.group = g;
+      qo.symmetric = sym;
+      for (auto mode : {rvq::rounding::half_up, rvq::rounding::truncate, rvq::rounding::half_to_even}) {
+        qo.mode = mode;
+        rvq::quantized_codebooks q;
+        REQUIRE(rvq::quantize_codebooks(*m, rvq::matrix_view<const float>(x.data(), 1500, d), qo, q));
+        const auto fast = build<TestType>(q);
+        const auto& t = fast.store().tables();
+        rvq::int_layer views[2] = {t.layers[0].view, t.layers[1].view};
+        const rvq::quantizer<int_config<TestType>, rvq::extents<2, 64, d>> ref(views, t.input_frac, t.mode);
+        const std::size_t n = 203;
+        std::vector<std::uint16_t> a(n * 2), b(2);
+        REQUIRE(fast.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
+                                  rvq::matrix_view<std::uint16_t>(a.data(), n, 2)));
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          REQUIRE(ref.encode(rvq::span<const float>(x.data() + i * d, d), rvq::span<std::uint16_t>(b)));
+          differ += a[2 * i] != b[0] || a[2 * i + 1] != b[1];
+        }
+        CAPTURE(rvq::to_string(g), sym, rvq::to_string(mode));
+        CHECK(differ == 0);
+      }
+    }
 }

@@ -16,6 +16,8 @@
 #include "../element/element_traits.hpp"
 #include "../element/srs.hpp"
 #include "../metric/metric_traits.hpp"
+#include "../detail/aligned_allocator.hpp"
+#include "../simd/int8_panels.hpp"
 #include "../simd/scalar/int_kernels.hpp"
 #if RVQ_HOSTED && !RVQ_NO_HEAP
 #include <cmath>
@@ -44,6 +46,8 @@ class int_store<Element, Metric, extents<L, K, D>> {
 
  public:
   static constexpr std::size_t block_rows = 1;
+  /// Rows a batch encode moves through the layers together.
+  static constexpr std::size_t tile_rows = 1;
   constexpr int_store() noexcept = default;
   /// Views `layers[0..L)` and the residual grid (`input_frac` fractional bits) they were built for.
   constexpr int_store(const int_layer* layers, int input_frac, rounding mode) noexcept
@@ -72,6 +76,16 @@ class int_store<Element, Metric, extents<L, K, D>> {
   }
   void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
     kern::subtract(r, D, layers_[l], c, mode_);
+  }
+  /// Bytes of scratch search_block() needs.
+  static constexpr std::size_t block_bytes(std::size_t d) noexcept { return 2 * d + 16; }
+  /// Nearest codewords of layer l for n rows (one at a time here).
+  void search_block(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
+                    std::uint32_t* idx) const noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t score = 0;
+      search(l, rows[i], scratch, 0, codewords(l), idx[i], score);
+    }
   }
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layers_[l], c, t, mode_);
@@ -307,7 +321,13 @@ class int_store<Element, Metric, dynamic_extents> {
   using kern = simd::scalar::int_kernels<Element>;
 
  public:
+  /// The dot-product kernel (AVX-512 VNNI) serves 8-bit codewords when the build has it.
+  static constexpr bool use_panels = simd::int8_panels::available && !kern::binary && !kern::wide_values;
+
+ public:
   static constexpr std::size_t block_rows = 1;
+  /// Rows a batch encode moves through the layers together (a layer's panels stay in cache).
+  static constexpr std::size_t tile_rows = 64;
   int_store() = default;
 
   /// Builds the tables of `q` (see build_int_tables()).
@@ -319,6 +339,8 @@ class int_store<Element, Metric, dynamic_extents> {
     s.first_.assign(q.k.size() + 1, 0);
     for (std::size_t l = 0; l < q.k.size(); ++l) s.first_[l + 1] = s.first_[l] + q.k[l];
     s.model_ = q;
+    if constexpr (use_panels)
+      if (element_traits<Element>::fits_int32(q.dim)) s.build_panels();  // else int64 accumulators: reference
     out = std::move(s);
     return {};
   }
@@ -360,7 +382,64 @@ class int_store<Element, Metric, dynamic_extents> {
       kern::template argmin<std::int64_t>(act, asum, dim(), x, first, last, idx, score);
   }
   void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
-    kern::subtract(r, dim(), layer(l), c, mode());
+    const int_layer& x = layer(l);
+    if constexpr (use_panels) {
+      if (!x.per_dim) {
+        const std::int8_t* q = static_cast<const std::int8_t*>(x.values) + c * x.row_bytes;
+        if constexpr (element_traits<Element>::pow2_scale) {
+          const int s = x.rmul[c];
+          if (s <= 0 && s >= -22) {  // q << -s, as (q * 2^(1-s)) >> 1 on the vector path (exact)
+            simd::int8_panels::subtract_affine(r, q, dim(), 0, std::int32_t{1} << (1 - s), 1, mode());
+            return;
+          }
+        } else {
+          simd::int8_panels::subtract_affine(r, q, dim(), x.zero ? x.zero[c] : 0, x.rmul[c], x.res_shift, mode());
+          return;
+        }
+      }
+    }
+    kern::subtract(r, dim(), x, c, mode());
+  }
+
+  /// Bytes of scratch search_block() needs.
+  static constexpr std::size_t block_bytes(std::size_t d) noexcept {
+    const std::size_t a = simd::int8_panels::max_rows * simd::int8_panels::padded_dim(d), b = 2 * d;
+    return (a > b ? a : b) + 16;
+  }
+  /// Nearest codewords of layer l for n rows: the dot-product kernel, max_rows rows at a time,
+  /// when available; else the reference search row by row (the same codes).
+  void search_block(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
+                    std::uint32_t* idx) const noexcept {
+    if constexpr (use_panels) {
+      if (panels_.empty()) return search_rows(l, rows, n, scratch, idx);
+      namespace ip = simd::int8_panels;
+      const int_layer& x = layer(l);
+      const panel_layer& p = panels_[l];
+      const std::size_t d = dim(), dp = ip::padded_dim(d);
+      const ip::constants c{p.offset.data(), p.bias.data(), p.mul.data(), p.zero.empty() ? nullptr : p.zero.data()};
+      for (std::size_t b = 0; b < n; b += ip::max_rows) {
+        const std::size_t m = n - b < ip::max_rows ? n - b : ip::max_rows;
+        const std::uint8_t* acts[ip::max_rows];
+        std::int64_t asum[ip::max_rows], score[ip::max_rows];
+        for (std::size_t i = 0; i < m; ++i) {
+          std::uint8_t* a = scratch + i * dp;
+          acts[i] = a;
+          asum[i] =
+              x.per_dim ? dim_activations(x, rows[b + i], a) : ip::activations(rows[b + i], d, x.act_shift, mode(), a);
+        }
+        ip::search<element_traits<Element>::pow2_scale>(acts, asum, m, p.panels.data(), x.k, d, c, idx + b, score);
+      }
+    } else {
+      search_rows(l, rows, n, scratch, idx);
+    }
+  }
+  /// The reference search, row by row.
+  void search_rows(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
+                   std::uint32_t* idx) const noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int64_t score = 0;
+      search(l, rows[i], scratch, 0, codewords(l), idx[i], score);
+    }
   }
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layer(l), c, t, mode());
@@ -377,10 +456,60 @@ class int_store<Element, Metric, dynamic_extents> {
   }
 
  private:
+  /// Per-dimension activations (+128, padded) of one row; returns their signed sum.
+  std::int64_t dim_activations(const int_layer& x, const std::int32_t* r, std::uint8_t* a) const noexcept {
+    std::int64_t sum = 0;
+    for (std::size_t t = 0; t < dim(); ++t) {
+      std::int8_t v;
+      if constexpr (element_traits<Element>::pow2_scale)
+        v = srs<std::int8_t>(r[t], x.act_shift + x.amul[t], mode());
+      else
+        v = srs<std::int8_t>(static_cast<std::int64_t>(r[t]) * x.amul[t], x.act_shift, mode());
+      sum += v;
+      a[t] = static_cast<std::uint8_t>(v + 128);
+    }
+    for (std::size_t t = dim(); t < simd::int8_panels::padded_dim(dim()); ++t) a[t] = 128;
+    return sum;
+  }
+
+  struct panel_layer {
+    std::vector<std::int8_t, aligned_allocator<std::int8_t, 64>> panels;
+    std::vector<std::int32_t> offset;
+    std::vector<std::int64_t> bias, mul, zero;
+  };
+  void build_panels() {
+    namespace ip = simd::int8_panels;
+    panels_.resize(layers());
+    for (std::size_t l = 0; l < layers(); ++l) {
+      const int_layer& x = layer(l);
+      panel_layer& p = panels_[l];
+      const std::size_t k = x.k, d = dim(), kp = ip::padded_codewords(k);
+      const std::int8_t* v = static_cast<const std::int8_t*>(x.values);
+      p.panels.assign(ip::panel_bytes(k, d), 0);
+      ip::pack(v, k, d, p.panels.data());
+      p.offset.assign(kp, 0);
+      for (std::size_t c = 0; c < k; ++c) {
+        std::int32_t sum = 0;
+        for (std::size_t t = 0; t < d; ++t) sum += v[c * d + t];
+        p.offset[c] = 128 * sum;
+      }
+      p.bias.resize(kp);
+      p.mul.resize(kp);
+      ip::even_odd(x.bias, k, std::numeric_limits<std::int64_t>::max(), p.bias.data());
+      ip::even_odd(x.smul, k, std::int64_t{0}, p.mul.data());
+      p.zero.clear();
+      if (x.zero && !x.per_dim) {
+        p.zero.resize(kp);
+        ip::even_odd(x.zero, k, std::int64_t{0}, p.zero.data());
+      }
+    }
+  }
+
   int_tables tables_;
   quantized_codebooks model_;
   std::vector<float> cw_;
   std::vector<std::size_t> k_, first_;
+  std::vector<panel_layer> panels_;
 };
 #endif
 
