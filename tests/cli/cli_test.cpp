@@ -323,3 +323,82 @@ TEST_CASE("cli: bad files and bad data exit 1 naming the file and the problem", 
   expect(rvq_cli("encode --model " + model + " --input " + train + " --output " + missing + "/x/c.npy"), missing,
          "cannot create");
 }
+
+TEST_CASE("cli: quantize, then eval, info, encode, decode and codegen for every element", "[cli][quantize]") {
+  const std::string train = write_data("qtrain.npy", 1500, 12, 1), test = write_data("qtest.npy", 300, 12, 2);
+  const std::string model = rvq_test::temp_path("qm.rvq");
+  REQUIRE(
+      rvq_cli("train --input " + train + " --layers 3 --codewords 32 --iterations 4 --quiet --output " + model).code ==
+      0);
+  auto base = rvq_cli("eval --json --model " + model + " --input " + test);
+  REQUIRE(base.code == 0);
+  const double mse = json_number(base.out, "mse");
+  for (const char* e : {"int8", "q15", "q7", "int4", "int2", "binary", "f16", "bf16"}) {
+    const std::string q = rvq_test::temp_path(std::string(e) + ".rvq");
+    auto r =
+        rvq_cli("quantize --json --model " + model + " --element " + e + " --calibrate-on " + train + " --output " + q);
+    INFO(e << ": " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(json_number(r.out, "data_mse") > 0);
+    CHECK(r.out.find("\"element\": \"" + std::string(e) + "\"") != std::string::npos);
+    r = rvq_cli("eval --json --model " + q + " --input " + test);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("\"element\": \"" + std::string(e) + "\"") != std::string::npos);
+    const double qmse = json_number(r.out, "mse");
+    if (std::string(e) == "int8" || std::string(e) == "q15" || std::string(e) == "f16") CHECK(qmse < mse * 1.05);
+    r = rvq_cli("info " + q);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("format version 2") != std::string::npos);
+    const std::string c = rvq_test::temp_path("qc.npy"), y = rvq_test::temp_path("qy.npy");
+    REQUIRE(rvq_cli("encode --model " + q + " --input " + test + " --output " + c).code == 0);
+    REQUIRE(rvq_cli("decode --model " + q + " --input " + c + " --output " + y).code == 0);
+    rvq::io::ndarray<float> yy;
+    REQUIRE(rvq::io::read_npy(y, yy).ok());
+    CHECK(yy.rows() == 300);
+  }
+  const std::string q8 = rvq_test::temp_path("int8.rvq");
+  REQUIRE(rvq_cli("quantize --model " + model +
+                  " --element int8 --granularity dim --asymmetric --calibration percentile "
+                  "--percentile 99.9 --pow2 --refit 2 --rounding half_to_even --calibrate-on " +
+                  train + " --output " + q8)
+              .code == 0);
+  auto r = rvq_cli("codegen --model " + q8 + " --output " + rvq_test::temp_path("m8.hpp"));
+  CHECK(r.code == 0);
+  // integer models encode greedily
+  r = rvq_cli("eval --model " + q8 + " --input " + test + " --beam 2");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("greedily") != std::string::npos);
+}
+
+TEST_CASE("cli: quantize errors name the option or the file", "[cli][quantize][errors]") {
+  const std::string train = write_data("qetrain.npy", 600, 8, 1), other = write_data("qeother.npy", 50, 9, 2);
+  const std::string model = rvq_test::temp_path("qe.rvq"), out = rvq_test::temp_path("qe_out.rvq");
+  REQUIRE(
+      rvq_cli("train --input " + train + " --layers 2 --codewords 16 --iterations 3 --quiet --output " + model).code ==
+      0);
+  auto r = rvq_cli("quantize --model " + model + " --element int3 --output " + out);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--element") != std::string::npos);
+  r = rvq_cli("quantize --model " + model + " --element int8 --granularity row --output " + out);
+  CHECK(r.code == 2);
+  r = rvq_cli("quantize --model " + model + " --element int8 --percentile 20 --output " + out);
+  CHECK(r.code == 2);
+  r = rvq_cli("quantize --model " + model + " --element q7 --asymmetric --calibrate-on " + train + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("symmetric") != std::string::npos);
+  r = rvq_cli("quantize --model " + model + " --element int8 --calibrate-on " + other + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(other) != std::string::npos);
+  r = rvq_cli("quantize --model " + model + " --element int8 --calibrate-on " + rvq_test::temp_path("none.npy") +
+              " --output " + out);
+  CHECK(r.code == 1);
+  REQUIRE(rvq_cli("quantize --model " + model + " --element int8 --calibrate-on " + train + " --output " + out).code ==
+          0);
+  r = rvq_cli("quantize --model " + out + " --element int4 --calibrate-on " + train + " --output " + model + ".x");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("already quantized") != std::string::npos);
+  // without calibration data the activation ranges come from the codebooks
+  r = rvq_cli("quantize --model " + model + " --element q7 --output " + out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("no --calibrate-on") != std::string::npos);
+}

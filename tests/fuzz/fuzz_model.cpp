@@ -17,5 +17,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (q->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
       (void)q->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
   }
+  // quantized models: the version 2 section, then the integer tables and one integer encode
+  rvq::quantized_codebooks qc;
+  rvq::metric_id metric{};
+  if (rvq::io::load_quantized_memory(bytes, qc, metric).ok() && qc.element == rvq::element_id::int8 &&
+      metric == rvq::metric_id::l2 && qc.dim <= 4096 && qc.layers() <= 64) {
+    auto iq =
+        rvq::quantizer<rvq::config<rvq::int8, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>>::from_quantized(qc);
+    if (iq.ok()) {
+      std::vector<float> x(iq->dim(), 0.5f), y(iq->dim());
+      std::vector<std::uint16_t> codes(iq->layers());
+      if (iq->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
+        (void)iq->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
+    }
+  }
   return 0;
 }

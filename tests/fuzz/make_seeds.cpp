@@ -23,6 +23,22 @@ int main(int argc, char** argv) {
   const std::vector<float> cb = {0, 0, 1, 1, -1, 0, 0.1f, 0.1f, 0, 0.1f, -0.1f, 0};
   auto q = rvq::quantizer<>::from_codebooks(rvq::span<const float>(cb), 2, 3, 2);
   ok &= q.ok() && rvq::io::save_model(*q, dir + "/model/small.rvq").ok();
+  // quantized models (format version 2): int8 per codeword, asymmetric int4 per dimension, f16
+  const std::vector<float> xs = {0, 0, 1, 1, -1, 0.5f, 0.2f, -0.3f, 0.9f, 1.1f};
+  const rvq::matrix_view<const float> calib(xs.data(), 5, 2);
+  rvq::quantize_options o;
+  rvq::quantized_codebooks qc;
+  ok &= q.ok() && rvq::quantize_codebooks(*q, calib, o, qc).ok() &&
+        rvq::io::save_quantized(qc, rvq::metric_id::l2, dir + "/model/int8.rvq").ok();
+  o.element = rvq::element_id::int4;
+  o.group = rvq::granularity::dim;
+  o.symmetric = false;
+  ok &= q.ok() && rvq::quantize_codebooks(*q, calib, o, qc).ok() &&
+        rvq::io::save_quantized(qc, rvq::metric_id::l2, dir + "/model/int4.rvq").ok();
+  o = {};
+  o.element = rvq::element_id::f16;
+  ok &= q.ok() && rvq::quantize_codebooks(*q, calib, o, qc).ok() &&
+        rvq::io::save_quantized(qc, rvq::metric_id::l2, dir + "/model/f16.rvq").ok();
   const std::uint8_t packed[6] = {0x02, 0x80, 0x12, 0x00, 0x03, 0xff};
   std::FILE* f = std::fopen((dir + "/packed/rows.bin").c_str(), "wb");
   ok &= f && std::fwrite(packed, 1, sizeof packed, f) == sizeof packed;
