@@ -15,6 +15,7 @@ namespace rvq {
 struct binary {};
 
 /// @ingroup element
+/// @brief binary: bits packed 8 per byte, sign-bit activations, popcount distances.
 template <>
 struct element_traits<binary> : detail::integer_element_traits<element_id::binary, std::uint8_t, std::uint8_t> {
   using accumulator_type = std::int32_t;  ///< Hamming distances

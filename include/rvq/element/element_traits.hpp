@@ -156,7 +156,7 @@ struct is_integer_element<E, std::enable_if_t<element_traits<E>::is_integer>> : 
 /// The bound is checked at compile time.
 template <class Element, std::size_t D>
 struct accumulator_for {
-  using traits = element_traits<Element>;
+  using traits = element_traits<Element>;  ///< the element's traits
   static_assert(traits::is_integer, "rvq::accumulator_for: integer elements only");
   static_assert(D <= static_cast<std::uint64_t>(INT64_MAX) / traits::max_product(),
                 "rvq: the dot product of this element over D dimensions overflows even int64");
@@ -165,6 +165,7 @@ struct accumulator_for {
 };
 
 /// @ingroup element
+/// The accumulator type of accumulator_for.
 template <class Element, std::size_t D>
 using accumulator_for_t = typename accumulator_for<Element, D>::type;
 

@@ -19,11 +19,13 @@ struct q15 {};
 struct q7 {};
 
 /// @ingroup element
+/// @brief q15: int16 values and activations, shifts only, int64 accumulators.
 template <>
 struct element_traits<q15> : detail::integer_element_traits<element_id::q15, std::int16_t, std::int16_t> {
   using accumulator_type = std::int64_t;  ///< int16 x int16 over D > 1 needs more than 31 bits
 };
 /// @ingroup element
+/// @brief q7: int8 values and activations, shifts only, int32 accumulators.
 template <>
 struct element_traits<q7> : detail::integer_element_traits<element_id::q7, std::int8_t, std::int8_t> {
   using accumulator_type = std::int32_t;  ///< for D up to 131071 (accumulator_for)

@@ -18,26 +18,28 @@ struct f16 {};
 struct bf16 {};
 
 /// @ingroup element
+/// @brief f16: 16-bit storage, values widened to float for the search.
 template <>
 struct element_traits<f16> {
-  using storage_type = std::uint16_t;  ///< the bits of one value
-  using compute_type = float;          ///< values are widened to float before they are multiplied
-  using accumulator_type = float;      ///< sums of products
-  static constexpr const char* name = "f16";
-  static constexpr element_id id = element_id::f16;
-  static constexpr bool is_integer = false;
-  static constexpr unsigned bits = 16;
+  using storage_type = std::uint16_t;                ///< the bits of one value
+  using compute_type = float;                        ///< values are widened to float before they are multiplied
+  using accumulator_type = float;                    ///< sums of products
+  static constexpr const char* name = "f16";         ///< name in files, CLI and reports
+  static constexpr element_id id = element_id::f16;  ///< id in .rvq files
+  static constexpr bool is_integer = false;          ///< searched in float
+  static constexpr unsigned bits = 16;               ///< bits per value
 };
 /// @ingroup element
+/// @brief bf16: 16-bit storage, values widened to float for the search.
 template <>
 struct element_traits<bf16> {
-  using storage_type = std::uint16_t;  ///< the bits of one value
-  using compute_type = float;          ///< values are widened to float before they are multiplied
-  using accumulator_type = float;      ///< sums of products
-  static constexpr const char* name = "bf16";
-  static constexpr element_id id = element_id::bf16;
-  static constexpr bool is_integer = false;
-  static constexpr unsigned bits = 16;
+  using storage_type = std::uint16_t;                 ///< the bits of one value
+  using compute_type = float;                         ///< values are widened to float before they are multiplied
+  using accumulator_type = float;                     ///< sums of products
+  static constexpr const char* name = "bf16";         ///< name in files, CLI and reports
+  static constexpr element_id id = element_id::bf16;  ///< id in .rvq files
+  static constexpr bool is_integer = false;           ///< searched in float
+  static constexpr unsigned bits = 16;                ///< bits per value
 };
 
 namespace detail {

@@ -13,6 +13,7 @@ namespace rvq {
 struct int8 {};
 
 /// @ingroup element
+/// @brief int8: int8 values and activations, integer multipliers, int32 accumulators.
 template <>
 struct element_traits<int8> : detail::integer_element_traits<element_id::int8, std::int8_t, std::int8_t> {
   using accumulator_type = std::int32_t;  ///< for D up to 131071 (accumulator_for)

@@ -17,11 +17,13 @@ struct int4 {};
 struct int2 {};
 
 /// @ingroup element
+/// @brief int4: two values per byte, int8 activations, int32 accumulators.
 template <>
 struct element_traits<int4> : detail::integer_element_traits<element_id::int4, std::int8_t, std::int8_t> {
   using accumulator_type = std::int32_t;  ///< for D up to 2^21 (accumulator_for)
 };
 /// @ingroup element
+/// @brief int2: four values per byte, int8 activations, int32 accumulators.
 template <>
 struct element_traits<int2> : detail::integer_element_traits<element_id::int2, std::int8_t, std::int8_t> {
   using accumulator_type = std::int32_t;  ///< for D up to 2^23 (accumulator_for)

@@ -11,6 +11,7 @@ namespace rvq {
 struct hamming {};
 
 /// @ingroup metric
+/// @brief hamming: the integer search counts differing sign bits; the float constants are unused.
 template <>
 struct metric_traits<hamming> {
   static constexpr const char* name = "hamming";       ///< name in files, CLI and reports
