@@ -19,6 +19,9 @@
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && !defined(RVQ_NO_INT8_PANELS)
 #include <immintrin.h>
 #define RVQ_INT8_PANELS_AVX512 1
+#elif defined(__AVXVNNI__) && defined(__AVX2__) && !defined(RVQ_NO_INT8_PANELS)
+#include <immintrin.h>
+#define RVQ_INT8_PANELS_AVXVNNI 1
 #endif
 
 #if defined(RVQ_INT8_PANELS_AVX512) && defined(__GNUC__) && !defined(__clang__)
@@ -31,14 +34,21 @@
 
 namespace rvq::simd::int8_panels {
 
-/// True when this build has a dot-product kernel for 8-bit codewords.
-#if defined(RVQ_INT8_PANELS_AVX512)
+/// True when this build has a dot-product kernel for 8-bit codewords (AVX-512 VNNI, or AVX-VNNI
+/// on CPUs without AVX-512; the latter for D < 32768, see max_dim).
+#if defined(RVQ_INT8_PANELS_AVX512) || defined(RVQ_INT8_PANELS_AVXVNNI)
 inline constexpr bool available = true;
 #else
 inline constexpr bool available = false;
 #endif
 
-inline constexpr std::size_t width = 16;    ///< codewords per panel
+inline constexpr std::size_t width = 16;  ///< codewords per panel
+/// Largest dimension the kernel serves (the AVX-VNNI epilogue multiplies 32-bit values).
+#if defined(RVQ_INT8_PANELS_AVX512)
+inline constexpr std::size_t max_dim = 131071;
+#else
+inline constexpr std::size_t max_dim = 32767;
+#endif
 inline constexpr std::size_t max_rows = 8;  ///< rows searched together
 
 /// Dimensions rounded up to a multiple of 4 (padding is zero in panels and activations).
@@ -273,6 +283,111 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
 }  // namespace detail
 #endif
 
+#if defined(RVQ_INT8_PANELS_AVXVNNI)
+namespace detail {
+/// Running argmin state of one row: four streams of 4 codewords (even/odd of each half panel).
+struct state256 {
+  __m256i best[4], idx[4];
+};
+
+/// Sign-extends the low 32 bits of each 64-bit lane (AVX2 has no 64-bit arithmetic shift).
+RVQ_ALWAYS_INLINE __m256i sext_low32(__m256i x) noexcept {
+  const __m256i lo = _mm256_and_si256(x, _mm256_set1_epi64x(0xffffffffLL)), sign = _mm256_set1_epi64x(0x80000000LL);
+  return _mm256_sub_epi64(_mm256_xor_si256(lo, sign), sign);
+}
+
+/// Folds 8 codewords (half `half` of panel p; 32-bit dot products `acc`) into a row's argmin.
+/// Every intermediate fits 32 bits for D <= max_dim, so vpmuldq (low halves, signed) is exact.
+template <bool Pow2>
+RVQ_ALWAYS_INLINE void fold256(__m256i acc, std::size_t p, std::size_t half, const constants& k, std::int64_t asum,
+                               state256& st) noexcept {
+  const std::size_t c0 = p * width + half * 8;
+  const __m256i d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + c0)));
+  // 64-bit lane j: codeword 2j in the low half, 2j + 1 in the high half
+  __m256i de = d32, dodd = _mm256_srli_epi64(d32, 32);
+  const std::int64_t* bias = k.bias + p * width + half * 4;  // even codewords; odd ones 8 further
+  const std::int64_t* mul = k.mul + p * width + half * 4;
+  if (k.zero) {  // d - z sum(a): the low 32 bits of each lane are exact
+    const __m256i a = _mm256_set1_epi64x(asum);
+    const std::int64_t* z = k.zero + p * width + half * 4;
+    de = _mm256_sub_epi32(de, _mm256_mul_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z)), a));
+    dodd = _mm256_sub_epi32(dodd, _mm256_mul_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + 8)), a));
+  }
+  const __m256i be = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
+  const __m256i bo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
+  const __m256i me_ = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mul));
+  const __m256i mo_ = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mul + 8));
+  __m256i se, so;
+  if constexpr (Pow2) {
+    se = _mm256_sub_epi64(be, _mm256_sllv_epi64(sext_low32(de), me_));
+    so = _mm256_sub_epi64(bo, _mm256_sllv_epi64(sext_low32(dodd), mo_));
+  } else {
+    se = _mm256_sub_epi64(be, _mm256_mul_epi32(de, me_));
+    so = _mm256_sub_epi64(bo, _mm256_mul_epi32(dodd, mo_));
+  }
+  const __m256i base = _mm256_set1_epi64x(static_cast<long long>(c0));
+  const __m256i ie = _mm256_add_epi64(base, _mm256_set_epi64x(6, 4, 2, 0));
+  const __m256i io = _mm256_add_epi64(base, _mm256_set_epi64x(7, 5, 3, 1));
+  const std::size_t e = half * 2, o = half * 2 + 1;
+  const __m256i lt_e = _mm256_cmpgt_epi64(st.best[e], se), lt_o = _mm256_cmpgt_epi64(st.best[o], so);
+  st.best[e] = _mm256_blendv_epi8(st.best[e], se, lt_e);
+  st.idx[e] = _mm256_blendv_epi8(st.idx[e], ie, lt_e);
+  st.best[o] = _mm256_blendv_epi8(st.best[o], so, lt_o);
+  st.idx[o] = _mm256_blendv_epi8(st.idx[o], io, lt_o);
+}
+
+/// R rows against one panel (two 8-codeword halves): 2 R accumulators.
+template <std::size_t R, bool Pow2>
+RVQ_ALWAYS_INLINE void block256(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
+                                std::size_t groups, std::size_t p, const constants& k, state256 (&st)[R]) noexcept {
+  __m256i lo[R], hi[R];
+  for (std::size_t r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+  const std::int8_t* b = panels + p * groups * width * 4;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + g * width * 4));
+    const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + g * width * 4 + 32));
+    RVQ_UNROLL
+    for (std::size_t r = 0; r < R; ++r) {
+      std::int32_t v;
+      std::memcpy(&v, acts[r] + 4 * g, 4);
+      const __m256i a = _mm256_set1_epi32(v);
+      lo[r] = _mm256_dpbusd_avx_epi32(lo[r], a, w0);
+      hi[r] = _mm256_dpbusd_avx_epi32(hi[r], a, w1);
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    fold256<Pow2>(lo[r], p, 0, k, asum[r], st[r]);
+    fold256<Pow2>(hi[r], p, 1, k, asum[r], st[r]);
+  }
+}
+
+template <std::size_t R, bool Pow2>
+void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels, std::size_t k,
+            std::size_t d, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
+  const std::size_t groups = padded_dim(d) / 4, np = padded_codewords(k) / width;
+  state256 st[R];
+  for (std::size_t r = 0; r < R; ++r)
+    for (int s = 0; s < 4; ++s) {
+      st[r].best[s] = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::max());
+      st[r].idx[s] = _mm256_setzero_si256();
+    }
+  for (std::size_t p = 0; p < np; ++p) block256<R, Pow2>(acts, asum, panels, groups, p, c, st);
+  for (std::size_t r = 0; r < R; ++r) {  // lowest score, then lowest index
+    alignas(32) std::int64_t s[16], i[16];
+    for (int q = 0; q < 4; ++q) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
+    }
+    std::size_t b = 0;
+    for (std::size_t j = 1; j < 16; ++j)
+      if (s[j] < s[b] || (s[j] == s[b] && i[j] < i[b])) b = j;
+    idx[r] = static_cast<std::uint32_t>(i[b]);
+    score[r] = s[b];
+  }
+}
+}  // namespace detail
+#endif
+
 /**
  * @brief Nearest codeword of up to max_rows rows: `acts[r]` holds padded_dim(d) activation
  * bytes `a + 128`, `asum[r]` their signed sum; scores `bias - mul * (<a, q> - zero * asum)`
@@ -298,6 +413,23 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, std::size
       return detail::search<2, Pow2>(acts, asum, panels, k, d, c, idx, score);
     default:
       return detail::search<1, Pow2>(acts, asum, panels, k, d, c, idx, score);
+  }
+#elif defined(RVQ_INT8_PANELS_AVXVNNI)
+  for (std::size_t b = 0; b < nrows; b += 4) {
+    const std::size_t m = nrows - b < 4 ? nrows - b : 4;
+    switch (m) {
+      case 4:
+        detail::search<4, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+        break;
+      case 3:
+        detail::search<3, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+        break;
+      case 2:
+        detail::search<2, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+        break;
+      default:
+        detail::search<1, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+    }
   }
 #else
   (void)acts, (void)asum, (void)nrows, (void)panels, (void)k, (void)d, (void)c, (void)idx, (void)score;

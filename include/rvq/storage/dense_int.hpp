@@ -340,7 +340,8 @@ class int_store<Element, Metric, dynamic_extents> {
     for (std::size_t l = 0; l < q.k.size(); ++l) s.first_[l + 1] = s.first_[l] + q.k[l];
     s.model_ = q;
     if constexpr (use_panels)
-      if (element_traits<Element>::fits_int32(q.dim)) s.build_panels();  // else int64 accumulators: reference
+      if (element_traits<Element>::fits_int32(q.dim) && q.dim <= simd::int8_panels::max_dim)
+        s.build_panels();  // else the reference kernels (int64 accumulators)
     out = std::move(s);
     return {};
   }
