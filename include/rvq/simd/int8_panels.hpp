@@ -22,6 +22,9 @@
 #elif defined(__AVXVNNI__) && defined(__AVX2__) && !defined(RVQ_NO_INT8_PANELS)
 #include <immintrin.h>
 #define RVQ_INT8_PANELS_AVXVNNI 1
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD) && !defined(RVQ_NO_INT8_PANELS)
+#include <arm_neon.h>
+#define RVQ_INT8_PANELS_SDOT 1
 #endif
 
 #if defined(RVQ_INT8_PANELS_AVX512) && defined(__GNUC__) && !defined(__clang__)
@@ -34,9 +37,9 @@
 
 namespace rvq::simd::int8_panels {
 
-/// True when this build has a dot-product kernel for 8-bit codewords (AVX-512 VNNI, or AVX-VNNI
-/// on CPUs without AVX-512; the latter for D < 32768, see max_dim).
-#if defined(RVQ_INT8_PANELS_AVX512) || defined(RVQ_INT8_PANELS_AVXVNNI)
+/// True when this build has a dot-product kernel for 8-bit codewords: AVX-512 VNNI, AVX-VNNI on
+/// x86 CPUs without AVX-512, or `sdot` on aarch64 (the latter two for D < 32768, see max_dim).
+#if defined(RVQ_INT8_PANELS_AVX512) || defined(RVQ_INT8_PANELS_AVXVNNI) || defined(RVQ_INT8_PANELS_SDOT)
 inline constexpr bool available = true;
 #else
 inline constexpr bool available = false;
@@ -78,12 +81,17 @@ struct constants {
   const std::int64_t* zero;    ///< same order: zero points, or null
 };
 
-/// Splits a per-codeword array into the kernel's per-panel even/odd order (padding `pad`).
+/// Arranges a per-codeword array in the kernel's order (padding `pad`): x86 kernels want each
+/// panel's 8 even codewords then its 8 odd ones; the aarch64 kernel the natural order.
 template <class T, class U>
 void even_odd(const U* v, std::size_t k, T pad, T* out) noexcept {
   for (std::size_t p = 0; p < padded_codewords(k) / width; ++p)
     for (std::size_t j = 0; j < width; ++j) {
+#if defined(RVQ_INT8_PANELS_SDOT)
+      const std::size_t c = p * width + j;
+#else
       const std::size_t c = p * width + (j < 8 ? 2 * j : 2 * (j - 8) + 1);
+#endif
       out[p * width + j] = c < k ? static_cast<T>(v[c]) : pad;
     }
 }
@@ -388,6 +396,90 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
 }  // namespace detail
 #endif
 
+#if defined(RVQ_INT8_PANELS_SDOT)
+namespace detail {
+/// Running argmin of one row: 16 codeword slots as 8 pairs of int64.
+struct state_neon {
+  int64x2_t best[8], idx[8];
+};
+
+/// Folds codewords c0..c0+3 (dot products `acc`, exact: signed activations) into a row's argmin.
+template <bool Pow2>
+RVQ_ALWAYS_INLINE void fold_neon(int32x4_t acc, std::size_t c0, std::size_t slot, const constants& k,
+                                 std::int64_t asum, state_neon& st) noexcept {
+  int64x2_t d[2] = {vmovl_s32(vget_low_s32(acc)), vmovl_high_s32(acc)};
+  for (std::size_t h = 0; h < 2; ++h) {
+    const std::size_t c = c0 + 2 * h;
+    if (k.zero) {  // d - z sum(a), with z and sum(a) 32-bit values
+      const int32x2_t z = vmovn_s64(vld1q_s64(k.zero + c));
+      d[h] = vsubq_s64(d[h], vmull_s32(z, vdup_n_s32(static_cast<std::int32_t>(asum))));
+    }
+    int64x2_t prod;
+    if constexpr (Pow2)
+      prod = vshlq_s64(d[h], vld1q_s64(k.mul + c));
+    else  // |d| < 2^31 for D <= max_dim and mul <= 2^20
+      prod = vmull_s32(vmovn_s64(d[h]), vmovn_s64(vld1q_s64(k.mul + c)));
+    const int64x2_t sc = vsubq_s64(vld1q_s64(k.bias + c), prod);
+    const std::int64_t ids[2] = {static_cast<std::int64_t>(c), static_cast<std::int64_t>(c + 1)};
+    const uint64x2_t lt = vcltq_s64(sc, st.best[slot + h]);
+    st.best[slot + h] = vbslq_s64(lt, sc, st.best[slot + h]);
+    st.idx[slot + h] = vbslq_s64(lt, vld1q_s64(ids), st.idx[slot + h]);
+  }
+}
+
+/// R rows against one panel of 16 codewords: 4 R accumulators of 4 codewords.
+template <std::size_t R, bool Pow2>
+RVQ_ALWAYS_INLINE void block_neon(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
+                                  std::size_t groups, std::size_t p, const constants& k, state_neon (&st)[R]) noexcept {
+  int32x4_t acc[R][4];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t q = 0; q < 4; ++q) acc[r][q] = vdupq_n_s32(0);
+  const std::int8_t* b = panels + p * groups * width * 4;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const int8x16_t w0 = vld1q_s8(b + g * 64), w1 = vld1q_s8(b + g * 64 + 16), w2 = vld1q_s8(b + g * 64 + 32),
+                    w3 = vld1q_s8(b + g * 64 + 48);
+    RVQ_UNROLL
+    for (std::size_t r = 0; r < R; ++r) {
+      std::uint32_t v;
+      std::memcpy(&v, acts[r] + 4 * g, 4);
+      const int8x16_t a = vreinterpretq_s8_u32(vdupq_n_u32(v ^ 0x80808080u));  // a + 128 -> a
+      acc[r][0] = vdotq_s32(acc[r][0], a, w0);
+      acc[r][1] = vdotq_s32(acc[r][1], a, w1);
+      acc[r][2] = vdotq_s32(acc[r][2], a, w2);
+      acc[r][3] = vdotq_s32(acc[r][3], a, w3);
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t q = 0; q < 4; ++q) fold_neon<Pow2>(acc[r][q], p * width + 4 * q, 2 * q, k, asum[r], st[r]);
+}
+
+template <std::size_t R, bool Pow2>
+void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels, std::size_t k,
+            std::size_t d, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
+  const std::size_t groups = padded_dim(d) / 4, np = padded_codewords(k) / width;
+  state_neon st[R];
+  for (std::size_t r = 0; r < R; ++r)
+    for (int s = 0; s < 8; ++s) {
+      st[r].best[s] = vdupq_n_s64(std::numeric_limits<std::int64_t>::max());
+      st[r].idx[s] = vdupq_n_s64(0);
+    }
+  for (std::size_t p = 0; p < np; ++p) block_neon<R, Pow2>(acts, asum, panels, groups, p, c, st);
+  for (std::size_t r = 0; r < R; ++r) {  // lowest score, then lowest index
+    std::int64_t s[16], i[16];
+    for (int q = 0; q < 8; ++q) {
+      vst1q_s64(s + 2 * q, st[r].best[q]);
+      vst1q_s64(i + 2 * q, st[r].idx[q]);
+    }
+    std::size_t b = 0;
+    for (std::size_t j = 1; j < 16; ++j)
+      if (s[j] < s[b] || (s[j] == s[b] && i[j] < i[b])) b = j;
+    idx[r] = static_cast<std::uint32_t>(i[b]);
+    score[r] = s[b];
+  }
+}
+}  // namespace detail
+#endif
+
 /**
  * @brief Nearest codeword of up to max_rows rows: `acts[r]` holds padded_dim(d) activation
  * bytes `a + 128`, `asum[r]` their signed sum; scores `bias - mul * (<a, q> - zero * asum)`
@@ -414,7 +506,7 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, std::size
     default:
       return detail::search<1, Pow2>(acts, asum, panels, k, d, c, idx, score);
   }
-#elif defined(RVQ_INT8_PANELS_AVXVNNI)
+#elif defined(RVQ_INT8_PANELS_AVXVNNI) || defined(RVQ_INT8_PANELS_SDOT)
   for (std::size_t b = 0; b < nrows; b += 4) {
     const std::size_t m = nrows - b < 4 ? nrows - b : 4;
     switch (m) {
