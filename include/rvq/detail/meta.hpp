@@ -51,6 +51,14 @@ inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
   return n;
 }
 
+/// Largest (or smallest) value of a container of sizes; 0 when empty.
+template <class C>
+std::size_t extreme_of(const C& v, bool largest) noexcept {
+  std::size_t m = v.empty() ? 0 : *v.begin();
+  for (auto x : v) m = largest ? (x > m ? x : m) : (x < m ? x : m);
+  return m;
+}
+
 /// a * b without overflow, or false.
 constexpr bool checked_mul(std::size_t a, std::size_t b, std::size_t& out) noexcept {
   if (a != 0 && b > static_cast<std::size_t>(-1) / a) return false;

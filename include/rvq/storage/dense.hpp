@@ -178,16 +178,8 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   std::size_t layers() const noexcept { return k_.size(); }
   std::size_t dim() const noexcept { return dim_; }
   std::size_t codewords(std::size_t l) const noexcept { return k_[l]; }
-  std::size_t max_codewords() const noexcept {
-    std::size_t m = 0;
-    for (auto v : k_) m = v > m ? v : m;
-    return m;
-  }
-  std::size_t min_codewords() const noexcept {
-    std::size_t m = k_.empty() ? 0 : k_[0];
-    for (auto v : k_) m = v < m ? v : m;
-    return m;
-  }
+  std::size_t max_codewords() const noexcept { return extreme_of(k_, true); }
+  std::size_t min_codewords() const noexcept { return extreme_of(k_, false); }
   const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_.data() + (first_[l] + c) * dim_; }
   const float* data() const noexcept { return cw_.data(); }
   std::size_t total_codewords() const noexcept { return cw_.size() / (dim_ ? dim_ : 1); }

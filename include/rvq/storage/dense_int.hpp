@@ -349,16 +349,8 @@ class int_store<Element, Metric, dynamic_extents> {
   std::size_t layers() const noexcept { return k_.size(); }
   std::size_t dim() const noexcept { return tables_.dim; }
   std::size_t codewords(std::size_t l) const noexcept { return k_[l]; }
-  std::size_t max_codewords() const noexcept {
-    std::size_t m = 0;
-    for (auto v : k_) m = v > m ? v : m;
-    return m;
-  }
-  std::size_t min_codewords() const noexcept {
-    std::size_t m = k_.empty() ? 0 : k_[0];
-    for (auto v : k_) m = v < m ? v : m;
-    return m;
-  }
+  std::size_t max_codewords() const noexcept { return extreme_of(k_, true); }
+  std::size_t min_codewords() const noexcept { return extreme_of(k_, false); }
   int input_frac() const noexcept { return tables_.input_frac; }
   rounding mode() const noexcept { return tables_.mode; }
   const int_layer& layer(std::size_t l) const noexcept { return tables_.layers[l].view; }
