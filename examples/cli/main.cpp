@@ -705,8 +705,11 @@ int cmd_info(int argc, char** argv) {
       rvq::metric_id mid{};
       const rvq::status ls = rvq::io::load_quantized(mp, qc, mid);
       if (!ls) fail_file(mp, ls);
-      std::printf("quantization     %s scales, %s", rvq::to_string(qc.group),
-                  qc.symmetric ? "symmetric" : "asymmetric");
+      if (!rvq::info_of(qc.element).is_integer)
+        std::printf("quantization     16-bit floats, no scales (widened to f32 for the search)");
+      else
+        std::printf("quantization     %s scales, %s", rvq::to_string(qc.group),
+                    qc.symmetric ? "symmetric" : "asymmetric");
       if (rvq::info_of(qc.element).is_integer) {
         std::printf(", %zu scale groups, rounding %s\n", qc.scales.size(), rvq::to_string(qc.mode));
         std::printf("integer grid     %d fractional bits; activation shifts", qc.input_frac);

@@ -270,7 +270,7 @@ class quantizer {
     f.codebook_bytes = store_.codebook_bytes();
     f.constant_bytes = store_.aux_bytes();
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
-    f.scratch_bytes = is_integer ? int_workspace(dim()).ints * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
+    f.scratch_bytes = is_integer ? dim() * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
     for (std::size_t l = 0; l < layers(); ++l) f.macs_per_vector += codewords(l) * dim();
     return f;
   }
