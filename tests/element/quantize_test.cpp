@@ -89,10 +89,10 @@ TEST_CASE("f16 and bf16: exact round trips and rounding to nearest even", "[elem
   }
   REQUIRE(bad == 0);
   REQUIRE(rvq::float_to_f16(65504.0f) == 0x7bff);
-  REQUIRE(rvq::float_to_f16(65520.0f) == 0x7c00);            // rounds to Inf
-  REQUIRE(rvq::float_to_f16(1.0f + 1.0f / 2048) == 0x3c00);  // tie to even
-  REQUIRE(rvq::float_to_f16(5.9604645e-08f) == 0x0001);      // smallest subnormal
-  REQUIRE(rvq::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);  // tie to even
+  REQUIRE(rvq::float_to_f16(65520.0f) == 0x7c00);                         // rounds to Inf
+  REQUIRE(rvq::float_to_f16(1.0f + 1.0f / 2048) == 0x3c00);               // tie to even
+  REQUIRE(rvq::float_to_f16(5.9604645e-08f) == 0x0001);                   // smallest subnormal
+  REQUIRE(rvq::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);               // tie to even
 #if defined(__FLT16_MAX__) && (defined(__x86_64__) || defined(__i386__))  // C++ _Float16 (GCC 12: x86)
   std::mt19937 g(3);
   std::uniform_real_distribution<float> u(-70000.0f, 70000.0f);
@@ -531,4 +531,18 @@ TEMPLATE_LIST_TEST_CASE("integer encode: the dot-product kernels give the refere
         CHECK(differ == 0);
       }
     }
+}
+
+TEST_CASE("element traits declare their quantization rules", "[element]") {
+  using t8 = rvq::element_traits<rvq::int8>;
+  STATIC_REQUIRE(t8::quantize(1.26f, 0.5f) == 3);       // 2.52 -> 3
+  STATIC_REQUIRE(t8::quantize(1.25f, 0.5f) == 2);       // 2.5 -> 2 (ties to even)
+  STATIC_REQUIRE(t8::quantize(-100.0f, 0.5f) == -128);  // saturates
+  STATIC_REQUIRE(t8::quantize(1.0f, 0.5f, 10) == 12);   // zero point
+  STATIC_REQUIRE(t8::dequantize(12, 0.5f, 10) == 1.0f);
+  STATIC_REQUIRE(rvq::element_traits<rvq::int4>::quantize(3.0e9f, 1e-9f) == 7);
+  STATIC_REQUIRE(rvq::element_traits<rvq::int2>::quantize(-9.0f, 1.0f) == -2);
+  STATIC_REQUIRE(rvq::element_traits<rvq::binary>::quantize(-0.1f, 1.0f) == 0);
+  STATIC_REQUIRE(rvq::element_traits<rvq::binary>::dequantize(0, 0.25f) == -0.25f);
+  STATIC_REQUIRE(rvq::element_traits<rvq::q15>::dequantize(16384, 1.0f / 32768) == 0.5f);
 }

@@ -116,6 +116,26 @@ constexpr element_info info_of(element_id e) noexcept {
 }
 
 namespace detail {
+/// The real value of integer `q` in a group of scale `s` and zero point `z`: `s (q - z)`
+/// (binary: `s (2 q - 1)`).
+constexpr float dequantize(element_id e, std::int32_t q, float s, std::int32_t z) noexcept {
+  return e == element_id::binary ? s * static_cast<float>(2 * q - 1) : s * static_cast<float>(q - z);
+}
+/// `round(v / s) + z` (to nearest, ties to even) saturated to [lo, hi]; binary: 1 for v >= 0, else 0.
+constexpr std::int32_t quantize(element_id e, float v, float s, std::int32_t z, std::int32_t lo,
+                                std::int32_t hi) noexcept {
+  if (e == element_id::binary) return v >= 0.0f ? 1 : 0;
+  double y = static_cast<double>(v) / static_cast<double>(s);
+  const double ylo = static_cast<double>(lo) - z - 1.0, yhi = static_cast<double>(hi) - z + 1.0;
+  y = y < ylo ? ylo : (y > yhi ? yhi : y);        // out of range either way; keeps the cast defined
+  std::int64_t r = static_cast<std::int64_t>(y);  // toward zero; y - r is exact
+  const double f = y - static_cast<double>(r);
+  if (f > 0.5 || (f == 0.5 && (r & 1))) ++r;
+  if (f < -0.5 || (f == -0.5 && (r & 1))) --r;
+  r += z;
+  return static_cast<std::int32_t>(r < lo ? lo : (r > hi ? hi : r));
+}
+
 /// Traits shared by the integer elements; `Id` selects the constants from info_of().
 template <element_id Id, class Storage, class Activation>
 struct integer_element_traits {
@@ -134,6 +154,16 @@ struct integer_element_traits {
     const std::uint64_t a = std::uint64_t{1} << (info_of(Id).act_bits - (info_of(Id).act_bits > 1 ? 1 : 0));
     const std::uint64_t q = static_cast<std::uint64_t>(-qmin > qmax ? -qmin : qmax);
     return a * q;
+  }
+  /// Dequantization rule: the real value of `q` with scale `s` and zero point `z`.
+  static constexpr float dequantize(std::int32_t q, float s, std::int32_t z = 0) noexcept {
+    return detail::dequantize(Id, q, s, z);
+  }
+  /// Quantization rule: the value nearest to `v / s + z`, ties to even, saturated to
+  /// [lo, hi] (default the element's range; binary: the sign bit).
+  static constexpr std::int32_t quantize(float v, float s, std::int32_t z = 0, std::int32_t lo = qmin,
+                                         std::int32_t hi = qmax) noexcept {
+    return detail::quantize(Id, v, s, z, lo, hi);
   }
   /// True when a dot product over `d` dimensions always fits an int32 accumulator.
   static constexpr bool fits_int32(std::size_t d) noexcept {

@@ -112,13 +112,9 @@ struct quantized_codebooks {
         return f16_to_float(static_cast<std::uint16_t>(q));
       case element_id::bf16:
         return bf16_to_float(static_cast<std::uint16_t>(q));
-      case element_id::binary: {
-        const std::size_t g = group_of(l, gk, t);
-        return scales[g] * static_cast<float>(2 * q - 1);
-      }
       default: {
         const std::size_t g = group_of(l, gk, t);
-        return scales[g] * static_cast<float>(q - zeros[g]);
+        return detail::dequantize(element, q, scales[g], zeros[g]);
       }
     }
   }

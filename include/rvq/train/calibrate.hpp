@@ -68,9 +68,9 @@ struct qparams {
 /// Symmetric integer limit: values in [-qsym, qsym] (int8: 127, int4: 7, int2: 1, q15: 32767).
 inline int qsym(element_id e) { return info_of(e).qmax; }
 
+/// The element's quantization rule (integer elements other than binary).
 inline std::int32_t quantize_value(float v, const qparams& p, int qmin, int qmax) {
-  const double q = std::nearbyint(static_cast<double>(v) / p.scale) + p.zero;
-  return static_cast<std::int32_t>(std::min<double>(qmax, std::max<double>(qmin, q)));
+  return rvq::detail::quantize(element_id::int8, v, p.scale, p.zero, qmin, qmax);
 }
 
 inline double group_mse(const std::vector<float>& v, const qparams& p, int qmin, int qmax) {
@@ -201,7 +201,7 @@ inline void quantize_values(const float* cw, quantized_codebooks& q, const quant
         const float v = cw[gk * d + t];
         const std::size_t g = q.group_of(l, gk, t);
         if (q.element == element_id::binary)
-          q.values[gk * d + t] = v >= 0 ? 1 : 0;
+          q.values[gk * d + t] = rvq::detail::quantize(element_id::binary, v, q.scales[g], 0, 0, 1);
         else
           q.values[gk * d + t] =
               quantize_value(v, {q.scales[g], q.zeros[g]}, q.symmetric ? -qs : in.qmin, q.symmetric ? qs : in.qmax);
