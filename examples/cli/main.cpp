@@ -721,7 +721,12 @@ int cmd_info(int argc, char** argv) {
     } else {
       std::printf("codebook bytes   %zu\n", f.codebook_bytes);
     }
-    std::printf("constant bytes   %zu (norms, the search layout, beam-search tables)\n", f.constant_bytes);
+    if (rvq::info_of(info.element).is_integer)
+      std::printf(
+          "constant bytes   %zu (integer constants, search copies; on the host also the model and a decode copy)\n",
+          f.constant_bytes);
+    else
+      std::printf("constant bytes   %zu (norms, the search layout, beam-search tables)\n", f.constant_bytes);
     std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
     std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
     if (a.opts.count("usage")) {

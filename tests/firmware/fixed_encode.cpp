@@ -7,8 +7,8 @@
 
 /// Encodes one Q15 vector (fw::dim values) into fw::layers codes; 0 on success.
 extern "C" int rvq_fw_encode(const std::int16_t* x, std::uint8_t* codes) {
-  const rvq::status s = fw::model.encode_fixed(rvq::span<const std::int16_t>(x, fw::dim), 15,
-                                               rvq::span<std::uint8_t>(codes, fw::layers));
+  const rvq::status s =
+      fw::model.encode_fixed(rvq::span<const std::int16_t>(x, fw::dim), 15, rvq::span<std::uint8_t>(codes, fw::layers));
   return s ? 0 : static_cast<int>(s.code());
 }
 

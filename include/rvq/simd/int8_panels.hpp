@@ -405,8 +405,8 @@ struct state_neon {
 
 /// Folds codewords c0..c0+3 (dot products `acc`, exact: signed activations) into a row's argmin.
 template <bool Pow2>
-RVQ_ALWAYS_INLINE void fold_neon(int32x4_t acc, std::size_t c0, std::size_t slot, const constants& k,
-                                 std::int64_t asum, state_neon& st) noexcept {
+RVQ_ALWAYS_INLINE void fold_neon(int32x4_t acc, std::size_t c0, std::size_t slot, const constants& k, std::int64_t asum,
+                                 state_neon& st) noexcept {
   int64x2_t d[2] = {vmovl_s32(vget_low_s32(acc)), vmovl_high_s32(acc)};
   for (std::size_t h = 0; h < 2; ++h) {
     const std::size_t c = c0 + 2 * h;

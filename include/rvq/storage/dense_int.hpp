@@ -440,11 +440,16 @@ class int_store<Element, Metric, dynamic_extents> {
 
   /// Bytes of codeword values as stored (packed for int4/int2/binary) and of the integer constants.
   std::size_t codebook_bytes() const noexcept { return model_.value_bytes(); }
+  /// Everything else this store holds: scales, integer constants, the search copies (unpacked
+  /// values, panels) and, on the host only, the model it was built from (for save and codegen)
+  /// and its dequantized codewords (for decode).
   std::size_t aux_bytes() const noexcept {
-    std::size_t b = model_.param_bytes();
+    std::size_t b = model_.param_bytes() + model_.values.size() * sizeof(std::int32_t) + cw_.size() * sizeof(float);
     for (const auto& x : tables_.layers)
       b += x.bias.size() * 8 + (x.smul.size() + x.zero.size() + x.rmul.size() + x.amul.size()) * 4 +
            (x.values.size() > model_.row_bytes() * x.view.k ? x.values.size() : 0);  // unpacked search copy
+    for (const auto& p : panels_)
+      b += p.panels.size() + p.offset.size() * 4 + (p.bias.size() + p.mul.size() + p.zero.size()) * 8;
     return b;
   }
 
