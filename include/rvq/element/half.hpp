@@ -17,30 +17,28 @@ struct f16 {};
 /// @brief bfloat16 storage (8-bit mantissa, the range of float), float arithmetic.
 struct bf16 {};
 
-/// @ingroup element
-/// @brief f16: 16-bit storage, values widened to float for the search.
-template <>
-struct element_traits<f16> {
-  using storage_type = std::uint16_t;                ///< the bits of one value
-  using compute_type = float;                        ///< values are widened to float before they are multiplied
-  using accumulator_type = float;                    ///< sums of products
-  static constexpr const char* name = "f16";         ///< name in files, CLI and reports
-  static constexpr element_id id = element_id::f16;  ///< id in .rvq files
-  static constexpr bool is_integer = false;          ///< searched in float
-  static constexpr unsigned bits = 16;               ///< bits per value
-};
-/// @ingroup element
-/// @brief bf16: 16-bit storage, values widened to float for the search.
-template <>
-struct element_traits<bf16> {
+namespace detail {
+/// Traits shared by the 16-bit float storage elements.
+template <element_id Id>
+struct half_element_traits {
   using storage_type = std::uint16_t;                 ///< the bits of one value
   using compute_type = float;                         ///< values are widened to float before they are multiplied
   using accumulator_type = float;                     ///< sums of products
-  static constexpr const char* name = "bf16";         ///< name in files, CLI and reports
-  static constexpr element_id id = element_id::bf16;  ///< id in .rvq files
+  static constexpr const char* name = to_string(Id);  ///< name in files, CLI and reports
+  static constexpr element_id id = Id;                ///< id in .rvq files
   static constexpr bool is_integer = false;           ///< searched in float
   static constexpr unsigned bits = 16;                ///< bits per value
 };
+}  // namespace detail
+
+/// @ingroup element
+/// @brief f16: 16-bit storage, values widened to float for the search.
+template <>
+struct element_traits<f16> : detail::half_element_traits<element_id::f16> {};
+/// @ingroup element
+/// @brief bf16: 16-bit storage, values widened to float for the search.
+template <>
+struct element_traits<bf16> : detail::half_element_traits<element_id::bf16> {};
 
 namespace detail {
 inline std::uint32_t float_bits(float f) noexcept {

@@ -38,6 +38,16 @@ struct int_acc {
 template <class Element, class Metric, class Extents>
 class int_store;
 
+/// The reference search of a store, row by row (each row's activations in `scratch`).
+template <class Store>
+void search_each(const Store& s, std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
+                 std::uint32_t* idx) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t score = 0;
+    s.search(l, rows[i], scratch, 0, s.codewords(l), idx[i], score);
+  }
+}
+
 /// Static extents: a view of L int_layer entries (flash); nothing computed at construction.
 template <class Element, class Metric, std::size_t L, std::size_t K, std::size_t D>
 class int_store<Element, Metric, extents<L, K, D>> {
@@ -82,10 +92,7 @@ class int_store<Element, Metric, extents<L, K, D>> {
   /// Nearest codewords of layer l for n rows (one at a time here).
   void search_block(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
                     std::uint32_t* idx) const noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
-      std::int64_t score = 0;
-      search(l, rows[i], scratch, 0, codewords(l), idx[i], score);
-    }
+    search_each(*this, l, rows, n, scratch, idx);
   }
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layers_[l], c, t, mode_);
@@ -429,10 +436,7 @@ class int_store<Element, Metric, dynamic_extents> {
   /// The reference search, row by row.
   void search_rows(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
                    std::uint32_t* idx) const noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
-      std::int64_t score = 0;
-      search(l, rows[i], scratch, 0, codewords(l), idx[i], score);
-    }
+    search_each(*this, l, rows, n, scratch, idx);
   }
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layer(l), c, t, mode());
