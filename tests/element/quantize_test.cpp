@@ -441,16 +441,25 @@ TEST_CASE("quantized models: save and load round trip for every element; corrupt
   expect(std::vector<unsigned char>(bytes.begin(), bytes.end() - 3), "truncated");
 }
 
-TEST_CASE("codegen of an integer model compiles and encodes as the host does", "[element][codegen]") {
+template <class E>
+void check_codegen(rvq::granularity g, bool symmetric, const char* name, bool per_layer) {
   const fixture& f = shared();
   rvq::quantize_options o;
-  o.element = rvq::element_id::int4;
-  o.group = rvq::granularity::dim;
-  o.symmetric = false;
-  const auto q = build<rvq::int4>(f.quantize(o));
-  const std::string dir = rvq_test::temp_path("int_codegen");
+  o.element = rvq::element_traits<E>::id;
+  o.group = g;
+  o.symmetric = symmetric;
+  const auto q = build<E>(f.quantize(o));
+  const std::string dir = rvq_test::temp_path(name);
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
   REQUIRE(rvq::io::write_model_header(q, dir + "/model.hpp", {"fw::m", "test"}));
+  {  // layer and tensor groups: one score multiplier for all codewords (int_layer::per_layer)
+    std::FILE* fp = std::fopen((dir + "/model.hpp").c_str(), "r");
+    REQUIRE(fp);
+    std::string text;
+    for (int ch; (ch = std::fgetc(fp)) != EOF;) text += static_cast<char>(ch);
+    std::fclose(fp);
+    CHECK((text.find("smul_0[1]") != std::string::npos) == per_layer);
+  }
   // a program that encodes the first test vectors as Q11 fixed point and prints the codes
   std::string src = "#include \"model.hpp\"\n#include <cstdio>\nint main() {\n  static const std::int16_t x[][" +
                     std::to_string(f.d) + "] = {\n";
@@ -488,6 +497,19 @@ TEST_CASE("codegen of an integer model compiles and encodes as the host does", "
   while (std::fscanf(fp, "%d", &v) == 1) got.push_back(static_cast<std::uint8_t>(v));
   std::fclose(fp);
   CHECK(got == expect);
+}
+
+TEST_CASE("codegen of an integer model compiles and encodes as the host does", "[element][codegen]") {
+  SECTION("int4, per-dimension groups, asymmetric") { check_codegen<rvq::int4>(rvq::granularity::dim, false, "cg_int4", true); }
+  SECTION("int8, per-layer groups, asymmetric: one constant per layer") {
+    check_codegen<rvq::int8>(rvq::granularity::layer, false, "cg_int8", true);
+  }
+  SECTION("int8, per-codeword scales: K constants per layer") {
+    check_codegen<rvq::int8>(rvq::granularity::codeword, true, "cg_int8_codeword", false);
+  }
+  SECTION("q7, one tensor scale: shifts only, one per layer") {
+    check_codegen<rvq::q7>(rvq::granularity::tensor, true, "cg_q7", true);
+  }
 }
 
 TEMPLATE_LIST_TEST_CASE("integer encode: the dot-product kernels give the reference kernels' codes",

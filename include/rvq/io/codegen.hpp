@@ -6,6 +6,7 @@
 #if !RVQ_HOSTED
 #error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
 #endif
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -152,18 +153,26 @@ status write_int_header(const quantizer<Config>& q, const std::string& path, con
       for (std::size_t i = 0; i < v.size(); ++i) v[i] = model.values[first * D + i];
       write_array(w, "std::int8_t", "values_" + sl, v.data(), v.size(), D);
     }
-    auto arr = [&](const char* type, const char* name, const auto& vec) -> std::string {
+    // Layer and tensor groups give K equal score multipliers, zero points and residual
+    // multipliers: one entry each then stands for all codewords (int_layer::per_layer).
+    auto uniform = [](const auto& vec) {
+      return vec.empty() || std::all_of(vec.begin(), vec.end(), [&](auto v) { return v == vec.front(); });
+    };
+    const bool per_layer = uniform(x.smul) && (x.view.per_dim || (uniform(x.zero) && uniform(x.rmul)));
+    auto arr = [&](const char* type, const char* name, const auto& vec, bool one) -> std::string {
       if (vec.empty()) return "nullptr";
-      write_array(w, type, std::string(name) + "_" + sl, vec.data(), vec.size(), 16);
+      write_array(w, type, std::string(name) + "_" + sl, vec.data(), one ? 1 : vec.size(), 16);
       return std::string(name) + "_" + sl;
     };
-    const std::string bias = arr("std::int64_t", "bias", x.bias), smul = arr("std::int32_t", "smul", x.smul),
-                      zero = arr("std::int32_t", "zero", x.zero), rmul = arr("std::int32_t", "rmul", x.rmul),
-                      amul = arr("std::int32_t", "amul", x.amul);
+    const bool one = per_layer && !x.view.per_dim;
+    const std::string bias = arr("std::int64_t", "bias", x.bias, false),
+                      smul = arr("std::int32_t", "smul", x.smul, per_layer),
+                      zero = arr("std::int32_t", "zero", x.zero, one), rmul = arr("std::int32_t", "rmul", x.rmul, one),
+                      amul = arr("std::int32_t", "amul", x.amul, false);
     entries.push_back("    {values_" + sl + ", " + std::to_string(K) + ", " + std::to_string(row_bytes) + ", " + bias +
                       ", " + smul + ", " + zero + ", " + rmul + ", " + amul + ", " + std::to_string(x.view.act_shift) +
                       ", " + std::to_string(x.view.res_shift) + ", " + (x.view.per_dim ? "true" : "false") + ", " +
-                      (packed ? "true" : "false") + "}");
+                      (packed ? "true" : "false") + ", " + (per_layer ? "true" : "false") + "}");
     first += K;
     const std::string nl = "\n";
     w.write(nl.data(), nl.size());

@@ -30,7 +30,8 @@ namespace rvq {
  * `bias[c] - smul[c] * (<a, q_c> - zero[c] * sum(a))` (power-of-two elements: `<< smul[c]`;
  * per-dimension groups drop the zero term, which is the same for every codeword), with
  * activations `a_t = srs(r_t, act_shift)` (per-dimension groups: `srs(r_t * amul[t], act_shift)`,
- * power-of-two: `srs(r_t, act_shift + amul[t])`). `rvq codegen` writes these arrays for firmware.
+ * power-of-two: `srs(r_t, act_shift + amul[t])`). With `per_layer`, `smul`, `zero` and `rmul` have
+ * a single entry that stands for every codeword. `rvq codegen` writes these arrays for firmware.
  */
 struct int_layer {
   const void* values = nullptr;        ///< K rows of row_bytes bytes: int8_t/int16_t values, or packed bytes
@@ -45,6 +46,9 @@ struct int_layer {
   std::int32_t res_shift = 0;          ///< right shift after rmul (non-power-of-two elements)
   bool per_dim = false;                ///< groups are per dimension (zero, rmul and amul have D entries)
   bool packed = false;                 ///< int4/int2 values packed (else one int8 per value)
+  /// smul, zero and rmul hold one entry for all K codewords (layer or tensor groups): what
+  /// `rvq codegen` writes when the K entries are equal, saving 8 bytes per codeword of flash.
+  bool per_layer = false;
 };
 
 namespace simd::scalar {
@@ -62,6 +66,9 @@ struct int_kernels {
   static constexpr std::size_t activation_bytes(std::size_t d) noexcept {
     return binary ? (d + 7) / 8 : d * sizeof(act_t);
   }
+
+  /// Entry of codeword c in the per-codeword constants (0 for all when they are per layer).
+  static constexpr std::size_t group(const int_layer& L, std::size_t c) noexcept { return L.per_layer ? 0 : c; }
 
   /// Value t of codeword c.
   static RVQ_ALWAYS_INLINE std::int32_t value(const int_layer& L, std::size_t c, std::size_t t) noexcept {
@@ -137,11 +144,12 @@ struct int_kernels {
     if constexpr (binary) {
       return (void)L, (void)c, (void)asum, dot;
     } else {
-      const std::int64_t dz = (L.per_dim || !L.zero) ? dot : dot - static_cast<std::int64_t>(L.zero[c]) * asum;
+      const std::size_t g = group(L, c);
+      const std::int64_t dz = (L.per_dim || !L.zero) ? dot : dot - static_cast<std::int64_t>(L.zero[g]) * asum;
       if constexpr (pow2)
-        return L.bias[c] - static_cast<std::int64_t>(static_cast<std::uint64_t>(dz) << L.smul[c]);
+        return L.bias[c] - static_cast<std::int64_t>(static_cast<std::uint64_t>(dz) << L.smul[g]);
       else
-        return L.bias[c] - static_cast<std::int64_t>(L.smul[c]) * dz;
+        return L.bias[c] - static_cast<std::int64_t>(L.smul[g]) * dz;
     }
   }
 
@@ -167,9 +175,9 @@ struct int_kernels {
                                                    rounding m) noexcept {
     const std::int32_t q = value(L, c, t);
     if constexpr (binary) {
-      return q ? L.rmul[c] : -L.rmul[c];
+      return q ? L.rmul[group(L, c)] : -L.rmul[group(L, c)];
     } else {
-      const std::size_t g = L.per_dim ? t : c;
+      const std::size_t g = L.per_dim ? t : group(L, c);
       const std::int32_t z = L.zero ? L.zero[g] : 0;
       if constexpr (pow2)
         return srs<std::int32_t>(q - z, L.rmul[g], m);

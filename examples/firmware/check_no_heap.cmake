@@ -1,0 +1,10 @@
+# Fails when the firmware links an allocator: malloc/calloc/realloc/free or operator new/delete.
+execute_process(COMMAND ${NM} -C ${ELF} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${NM} failed on ${ELF}")
+endif()
+string(REGEX MATCHALL "[^\n]* [TtWw] (_?malloc|_?calloc|_?realloc|_?free|_malloc_r|_free_r|operator new[^\n]*|operator delete[^\n]*)\n" heap "${syms}")
+if(heap)
+  message(FATAL_ERROR "${ELF} links an allocator, firmware must not:\n${heap}")
+endif()
+message(STATUS "no heap: no malloc, free, operator new or delete in ${ELF}")
