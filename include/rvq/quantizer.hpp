@@ -746,11 +746,53 @@ class quantizer {
     }
   }
 
-  /// Integer-only greedy encode of the residual in ws.ints (changed in place).
+  /// Integer-only greedy encode of the residual in ws.ints (changed in place). A layer large
+  /// enough for the parallel policy is split across its workers by codeword ranges: activations
+  /// once, per-worker integer argmin, then a reduction in worker order (ties to the lowest index).
   template <class Code>
   void int_greedy(Code* codes, workspace_view ws) const noexcept {
+    if constexpr (is_integer) {
+      bool split = false;
+      for (std::size_t l = 0; l < layers(); ++l) split = split || split_workers(l) > 1;
+      if (split) {
+        std::int32_t* r = ws.ints.data();
+        for (std::size_t l = 0; l < layers(); ++l) {
+          const std::uint32_t idx = split_workers(l) > 1 ? int_split_argmin(l, r, ws.bytes.data()) : [&] {
+            std::uint32_t i = 0;
+            std::int64_t score = 0;
+            store_.search(l, r, ws.bytes.data(), 0, codewords(l), i, score);
+            return i;
+          }();
+          codes[l] = static_cast<Code>(idx);
+          store_.subtract(l, idx, r);
+        }
+        return;
+      }
+    }
     Code* rows[1] = {codes};
     int_greedy_tile(rows, 1, ws);
+  }
+
+  /// The nearest codeword of integer layer l to residual r, its codewords split across workers.
+  std::uint32_t int_split_argmin(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
+    const std::size_t n = split_workers(l), k = codewords(l);
+    const std::int64_t asum = store_.activations(l, r, act);
+    std::uint32_t part_idx[max_split];
+    std::int64_t part_score[max_split];
+    parallel_traits_type::for_each(n, [&](std::size_t w) {
+      const std::size_t first = k * w / n, last = k * (w + 1) / n;
+      part_score[w] = std::numeric_limits<std::int64_t>::max();
+      part_idx[w] = static_cast<std::uint32_t>(first);
+      if (first < last) store_.argmin_range(l, act, asum, first, last, part_idx[w], part_score[w]);
+    });
+    std::uint32_t idx = part_idx[0];
+    std::int64_t best = part_score[0];
+    for (std::size_t w = 1; w < n; ++w)
+      if (part_score[w] < best) {
+        best = part_score[w];
+        idx = part_idx[w];
+      }
+    return idx;
   }
 
   /// Integer-only greedy encode of n <= tile_rows residuals (row i at ws.ints + i * dim(), changed
@@ -856,10 +898,10 @@ class quantizer {
   /// Lowest of n values (four independent minima: no long dependency chain).
   static RVQ_ALWAYS_INLINE float min_of(const float* RVQ_RESTRICT p, std::size_t n) noexcept {
     float m[4] = {p[0], p[0], p[0], p[0]};
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4)
+    const std::size_t n4 = n & ~std::size_t{3};
+    for (std::size_t i = 0; i < n4; i += 4)
       for (std::size_t j = 0; j < 4; ++j) m[j] = p[i + j] < m[j] ? p[i + j] : m[j];
-    for (; i < n; ++i) m[0] = p[i] < m[0] ? p[i] : m[0];
+    for (std::size_t i = n4; i < n; ++i) m[0] = p[i] < m[0] ? p[i] : m[0];
     const float a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
     return a < b ? a : b;
   }

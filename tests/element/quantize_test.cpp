@@ -200,6 +200,11 @@ TEST_CASE("PTQ: power-of-two scales report their cost; refit does not make thing
   CHECK(r.data_mse <= r.data_mse_before_refit);
 }
 
+/// Four emulated cores that split one vector's layer from 256 multiply-adds on (the shapes here are small).
+struct small_split_cluster : rvq::host_cluster<4> {
+  static constexpr std::size_t min_split_macs = 256;
+};
+
 TEMPLATE_LIST_TEST_CASE("integer encode: parallel strategies reproduce the sequential codes bit for bit",
                         "[element][integer]", integer_elements) {
   const fixture& f = shared();
@@ -222,11 +227,17 @@ TEMPLATE_LIST_TEST_CASE("integer encode: parallel strategies reproduce the seque
   REQUIRE(cluster->encode_batch(x, rvq::matrix_view<std::uint16_t>(c.data(), n, l)));
   REQUIRE(a == b);
   REQUIRE(a == c);
-  // single-vector encode agrees with the batch
-  std::vector<std::uint16_t> one(l);
+  // single-vector encode agrees with the batch; on the cluster each layer's codewords are split
+  // across the cores (per-core integer argmin, then the reduction)
+  auto split = rvq::quantizer<rvq::config<TestType, typename int_config<TestType>::metric, rvq::dense,
+                                          rvq::fork_join<small_split_cluster>, rvq::scalar>>::from_quantized(q);
+  REQUIRE(split);
+  std::vector<std::uint16_t> one(l), two(l);
   for (std::size_t i = 0; i < 50; ++i) {
     REQUIRE(seq.encode(rvq::span<const float>(f.test.data() + i * d, d), rvq::span<std::uint16_t>(one)));
     REQUIRE(std::equal(one.begin(), one.end(), a.begin() + static_cast<std::ptrdiff_t>(i * l)));
+    REQUIRE(split->encode(rvq::span<const float>(f.test.data() + i * d, d), rvq::span<std::uint16_t>(two)));
+    REQUIRE(one == two);
   }
 }
 

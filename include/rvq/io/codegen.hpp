@@ -188,8 +188,10 @@ status write_int_header(const quantizer<Config>& q, const std::string& path, con
   const char* mode = tables.mode == rounding::half_up        ? "half_up"
                      : tables.mode == rounding::half_to_even ? "half_to_even"
                                                              : "truncate";
+  h += "/// Rounding of the model's rescales (a quantizer with other policies over the same tables needs it).\n";
+  h += "inline constexpr rvq::rounding rounding_mode = rvq::rounding::" + std::string(mode) + ";\n\n";
   h += "/// The model itself: views of the tables above (flash); nothing is computed at start-up.\n";
-  h += "inline constexpr quantizer model{layer_table, input_frac, rvq::rounding::" + std::string(mode) + "};\n\n";
+  h += "inline constexpr quantizer model{layer_table, input_frac, rounding_mode};\n\n";
   const std::size_t value_bytes =
       packed ? model.value_bytes()
              : L * K * (et::id == element_id::binary ? (D + 7) / 8 : D * sizeof(typename et::storage_type));

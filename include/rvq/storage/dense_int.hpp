@@ -81,7 +81,15 @@ class int_store<Element, Metric, extents<L, K, D>> {
   /// Nearest codeword of layer l among [first, last) to residual r (activations written to act).
   void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
               std::uint32_t& idx, std::int64_t& score) const noexcept {
-    const std::int64_t asum = kern::activations(r, D, layers_[l], mode_, act);
+    argmin_range(l, act, activations(l, r, act), first, last, idx, score);
+  }
+  /// Activations of residual r for layer l into act (activation_bytes()); returns their sum.
+  std::int64_t activations(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
+    return kern::activations(r, D, layers_[l], mode_, act);
+  }
+  /// Nearest codeword of layer l among [first, last) given the activations and their sum.
+  void argmin_range(std::size_t l, const unsigned char* act, std::int64_t asum, std::size_t first, std::size_t last,
+                    std::uint32_t& idx, std::int64_t& score) const noexcept {
     kern::template argmin<acc_t>(act, asum, D, layers_[l], first, last, idx, score);
   }
   void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
@@ -374,8 +382,16 @@ class int_store<Element, Metric, dynamic_extents> {
 
   void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
               std::uint32_t& idx, std::int64_t& score) const noexcept {
+    argmin_range(l, act, activations(l, r, act), first, last, idx, score);
+  }
+  /// Activations of residual r for layer l into act (activation_bytes()); returns their sum.
+  std::int64_t activations(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
+    return kern::activations(r, dim(), layer(l), mode(), act);
+  }
+  /// Nearest codeword of layer l among [first, last) given the activations and their sum.
+  void argmin_range(std::size_t l, const unsigned char* act, std::int64_t asum, std::size_t first, std::size_t last,
+                    std::uint32_t& idx, std::int64_t& score) const noexcept {
     const int_layer& x = layer(l);
-    const std::int64_t asum = kern::activations(r, dim(), x, mode(), act);
     if (element_traits<Element>::fits_int32(dim()))
       kern::template argmin<std::int32_t>(act, asum, dim(), x, first, last, idx, score);
     else
