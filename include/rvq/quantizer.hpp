@@ -665,7 +665,14 @@ class quantizer {
           advance(st, l, ntop);
           nb = ntop;
         }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push  // GCC 12 -O3 (aarch64): a false "region of size 0" for small code arrays
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
         for (std::size_t l = 0; l < nl; ++l) codes[i * code_stride + l] = static_cast<Code>(st.codes_cur[l]);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
       }
     } else {
       (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws;

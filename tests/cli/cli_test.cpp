@@ -25,8 +25,10 @@ std::string slurp(const std::string& path) {
 
 run_result rvq_cli(const std::string& args) {
   const std::string out = rvq_test::temp_path("stdout.txt"), err = rvq_test::temp_path("stderr.txt");
-  const std::string cmd =
-      std::string("\"") + RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
+  // Cross builds start the CLI through the emulator (RVQ_CLI_LAUNCHER, e.g. "qemu-aarch64 ...").
+  const std::string launcher = RVQ_CLI_LAUNCHER;
+  const std::string cmd = (launcher.empty() ? "" : launcher + " ") + "\"" + RVQ_CLI_PATH + "\" " + args + " > \"" +
+                          out + "\" 2> \"" + err + "\" < /dev/null";
   int status = std::system(cmd.c_str());
 #ifdef WEXITSTATUS
   status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
