@@ -61,10 +61,15 @@
 #define RVQ_UNROLL
 #endif
 
+/// @def RVQ_MEMCPY
+/// Copy of a few bytes (type punning, unaligned loads) that the compiler turns into plain loads
+/// and stores even in freestanding builds, where `-ffreestanding` makes `memcpy` a real call.
 #if defined(__GNUC__) || defined(__clang__)
 #define RVQ_RESTRICT __restrict__
 #define RVQ_ALWAYS_INLINE inline __attribute__((always_inline))
+#define RVQ_MEMCPY(dst, src, n) __builtin_memcpy((dst), (src), (n))
 #else
 #define RVQ_RESTRICT
 #define RVQ_ALWAYS_INLINE inline
+#define RVQ_MEMCPY(dst, src, n) std::memcpy((dst), (src), (n))
 #endif

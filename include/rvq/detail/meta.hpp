@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include "../config.hpp"
 
 namespace rvq::detail {
 
@@ -29,7 +30,7 @@ constexpr float portable_sqrt(float v) noexcept {
 /// True when v is neither NaN nor infinite (bit test: safe under -ffast-math).
 inline bool is_finite(float v) noexcept {
   std::uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
+  RVQ_MEMCPY(&bits, &v, sizeof bits);
   return (bits & 0x7f800000u) != 0x7f800000u;
 }
 
@@ -41,7 +42,7 @@ inline std::size_t first_non_finite(const float* p, std::size_t n) noexcept {
     std::uint32_t bad = 0;
     for (std::size_t j = 0; j < 64; ++j) {
       std::uint32_t bits;
-      std::memcpy(&bits, p + i + j, sizeof bits);
+      RVQ_MEMCPY(&bits, p + i + j, sizeof bits);
       bad |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
     }
     if (bad) break;

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include "../config.hpp"
 #include "element_traits.hpp"
 
 namespace rvq {
@@ -43,12 +44,12 @@ struct element_traits<bf16> : detail::half_element_traits<element_id::bf16> {};
 namespace detail {
 inline std::uint32_t float_bits(float f) noexcept {
   std::uint32_t u;
-  std::memcpy(&u, &f, 4);
+  RVQ_MEMCPY(&u, &f, 4);
   return u;
 }
 inline float bits_float(std::uint32_t u) noexcept {
   float f;
-  std::memcpy(&f, &u, 4);
+  RVQ_MEMCPY(&f, &u, 4);
   return f;
 }
 }  // namespace detail

@@ -17,6 +17,7 @@
 #include "../../config.hpp"
 #include "../../element/element_traits.hpp"
 #include "../../element/srs.hpp"
+#include "../arm_dsp.hpp"
 
 namespace rvq {
 
@@ -75,7 +76,7 @@ struct int_kernels {
     const unsigned char* row = static_cast<const unsigned char*>(L.values) + c * L.row_bytes;
     if constexpr (wide_values) {
       std::int16_t v;
-      std::memcpy(&v, row + 2 * t, 2);
+      RVQ_MEMCPY(&v, row + 2 * t, 2);
       return v;
     } else if constexpr (binary) {
       return (row[t / 8] >> (t % 8)) & 1;
@@ -105,7 +106,7 @@ struct int_kernels {
           v = srs<act_t>(r[t], L.act_shift + L.amul[t], m);
         else
           v = srs<act_t>(static_cast<std::int64_t>(r[t]) * L.amul[t], L.act_shift, m);
-        std::memcpy(a + t * sizeof(act_t), &v, sizeof(act_t));
+        RVQ_MEMCPY(a + t * sizeof(act_t), &v, sizeof(act_t));
         sum += v;
       }
       return sum;
@@ -121,15 +122,21 @@ struct int_kernels {
       for (std::size_t i = 0; i < activation_bytes(d); ++i) acc += popcount8(static_cast<unsigned char>(a[i] ^ row[i]));
     } else if constexpr (wide_values) {
       const unsigned char* row = static_cast<const unsigned char*>(L.values) + c * L.row_bytes;
+#if RVQ_ARM_DSP
+      if constexpr (std::is_same<Acc, std::int64_t>::value) return simd::arm_dsp::dot_s16(a, row, d);
+#endif
       for (std::size_t t = 0; t < d; ++t) {
         std::int16_t x, q;
-        std::memcpy(&x, a + 2 * t, 2);
-        std::memcpy(&q, row + 2 * t, 2);
+        RVQ_MEMCPY(&x, a + 2 * t, 2);
+        RVQ_MEMCPY(&q, row + 2 * t, 2);
         acc += static_cast<Acc>(static_cast<std::int32_t>(x) * q);
       }
     } else if (!L.packed) {
       const std::int8_t* row = static_cast<const std::int8_t*>(L.values) + c * L.row_bytes;
       const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);
+#if RVQ_ARM_DSP
+      if constexpr (std::is_same<Acc, std::int32_t>::value) return simd::arm_dsp::dot_s8(x, row, d);
+#endif
       for (std::size_t t = 0; t < d; ++t) acc += static_cast<Acc>(static_cast<std::int32_t>(x[t]) * row[t]);
     } else {
       const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);

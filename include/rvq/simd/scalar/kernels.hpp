@@ -130,8 +130,8 @@ struct lane_argmin {
     if constexpr (nv > 0) {
       for (std::size_t v = 0; v < nv; ++v) {
         vec_t b, s;
-        std::memcpy(&b, bias + v * lanes, sizeof b);
-        std::memcpy(&s, scale + v * lanes, sizeof s);
+        RVQ_MEMCPY(&b, bias + v * lanes, sizeof b);
+        RVQ_MEMCPY(&s, scale + v * lanes, sizeof s);
         ivec_t ci;
         for (std::size_t j = 0; j < lanes; ++j) ci[j] = static_cast<std::int32_t>(c0 + v * lanes + j);
         for (std::size_t i = 0; i < nrows; ++i) {
@@ -376,7 +376,7 @@ struct scalar_dots {
     for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
     for (std::size_t q = 0; q < P; ++q) RVQ_UNROLL
     for (std::size_t v = 0; v < nv; ++v)
-      std::memcpy(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
+      RVQ_MEMCPY(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
 #else
     RVQ_UNROLL
     for (std::size_t j = 0; j < R * P * panel_width; ++j) acc[j] = 0.0f;
