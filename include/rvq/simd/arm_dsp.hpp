@@ -65,20 +65,20 @@ inline std::int32_t dot_s8(const std::int8_t* RVQ_RESTRICT x, const std::int8_t*
                            std::size_t d) noexcept {
   using namespace detail;
   std::int32_t acc = 0;
-  std::size_t t = 0;
-  for (; t + 8 <= d; t += 8) {
+  const std::size_t d8 = d & ~std::size_t{7}, d4 = d & ~std::size_t{3};
+  for (std::size_t t = 0; t < d8; t += 8) {
     const std::uint32_t a0 = load32(x + t), b0 = load32(q + t), a1 = load32(x + t + 4), b1 = load32(q + t + 4);
     acc = smlad(sxtb16(a0), sxtb16(b0), acc);
     acc = smlad(sxtb16_ror8(a0), sxtb16_ror8(b0), acc);
     acc = smlad(sxtb16(a1), sxtb16(b1), acc);
     acc = smlad(sxtb16_ror8(a1), sxtb16_ror8(b1), acc);
   }
-  for (; t + 4 <= d; t += 4) {
+  for (std::size_t t = d8; t < d4; t += 4) {
     const std::uint32_t a = load32(x + t), b = load32(q + t);
     acc = smlad(sxtb16(a), sxtb16(b), acc);
     acc = smlad(sxtb16_ror8(a), sxtb16_ror8(b), acc);
   }
-  for (; t < d; ++t) acc += static_cast<std::int32_t>(x[t]) * q[t];
+  for (std::size_t t = d4; t < d; ++t) acc += static_cast<std::int32_t>(x[t]) * q[t];
   return acc;
 }
 
@@ -87,12 +87,12 @@ inline std::int64_t dot_s16(const unsigned char* RVQ_RESTRICT x, const unsigned 
                             std::size_t d) noexcept {
   using namespace detail;
   std::int64_t acc = 0;
-  std::size_t t = 0;
-  for (; t + 4 <= d; t += 4) {
+  const std::size_t d4 = d & ~std::size_t{3};
+  for (std::size_t t = 0; t < d4; t += 4) {
     acc = smlald(load32(x + 2 * t), load32(q + 2 * t), acc);
     acc = smlald(load32(x + 2 * t + 4), load32(q + 2 * t + 4), acc);
   }
-  for (; t < d; ++t) {
+  for (std::size_t t = d4; t < d; ++t) {
     std::int16_t a, b;
     RVQ_MEMCPY(&a, x + 2 * t, 2);
     RVQ_MEMCPY(&b, q + 2 * t, 2);
