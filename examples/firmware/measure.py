@@ -8,8 +8,9 @@ From the build directory of examples/firmware:
          grouped into the encode unit (the rvq library's code and the model's tables), the
          runtime pieces it links (libgcc, libc: memcpy, memset, ...) and the test harness;
   RAM    .data + .bss of the encode unit, plus the worst-case stack of rvq_fw_encode from the
-         call graph and frame sizes that GCC writes with -fcallgraph-info=su (a call to a function
-         without stack information is listed, not guessed);
+         call graph and frame sizes that GCC writes with -fcallgraph-info=su; C-library and libgcc
+         routines (memset, ...) have no such information: with --objdump their frames are read off
+         their disassembly (leaf routines), else they are listed as unknown, never guessed;
   instructions  with --qemu: the firmware runs under QEMU with one instruction per translation
          block and an execution trace (-singlestep -d exec,nochain); the trace lines between the
          two calls of rvq_fw_mark() around the first encode are counted.
@@ -120,8 +121,35 @@ def parse_callgraph(ci_files):
     return nodes, edges
 
 
-def worst_stack(nodes, edges, root):
-    unknown, dynamic = set(), set()
+def library_frame(objdump, elf, name):
+    """Stack bytes a C-library or libgcc routine takes, read off its disassembly (they are leaf
+    routines: register pushes and stack-pointer adjustments are all there is); None if unknown."""
+    sym = re.sub(r"^.*?(?:__builtin_)?([A-Za-z_][A-Za-z0-9_]*)\(.*$", r"\1", name)
+    try:
+        out = subprocess.run([objdump, "-d", "--disassemble=" + sym, elf], capture_output=True, text=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    if "<%s>:" % sym not in out:
+        return None
+    frame = 0
+    for line in out.splitlines():
+        m = re.search(r"\t(?:push(?:\.w)?|stmdb(?:\.w)?\s+sp!,)\s*\{([^}]*)\}", line)
+        if m:
+            frame += 4 * len([r for r in m.group(1).split(",") if r.strip()])
+        m = re.search(r"\tsub(?:\.w)?\s+sp,\s*(?:sp,\s*)?#(\d+)", line)
+        if m:
+            frame += int(m.group(1))
+        m = re.search(r"\t(?:c\.)?addi(?:16sp)?\s+sp,\s*(?:sp,\s*)?-(\d+)", line)
+        if m:
+            frame += int(m.group(1))
+        if re.search(r"\t(?:bl|blx|jal|call)\s", line) and "<%s" % sym not in line:
+            return None  # not a leaf: its callees are unknown
+    return frame
+
+
+def worst_stack(nodes, edges, root, objdump=None, elf=None):
+    unknown, dynamic, library = set(), set(), set()
 
     def depth(n, path):
         if n in path:
@@ -129,7 +157,12 @@ def worst_stack(nodes, edges, root):
         info = nodes.get(n)
         own = 0
         if info is None or info["size"] is None:
-            unknown.add(info["name"] if info else n)
+            frame = library_frame(objdump, elf, info["name"] if info else n) if objdump else None
+            if frame is None:
+                unknown.add(info["name"] if info else n)
+            else:
+                library.add("%s: %d" % (info["name"] if info else n, frame))
+                own = frame
         else:
             own = info["size"]
             if info["qualifier"] and "dynamic" in info["qualifier"] and "bounded" not in info["qualifier"]:
@@ -137,7 +170,7 @@ def worst_stack(nodes, edges, root):
         below = max((depth(c, path | {n}) for c in edges.get(n, ())), default=0)
         return own + below
 
-    return depth(root, frozenset()), sorted(unknown), sorted(dynamic)
+    return depth(root, frozenset()), sorted(unknown), sorted(dynamic), sorted(library)
 
 
 def count_instructions(qemu, elf):
@@ -163,6 +196,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
     ap.add_argument("--qemu")
+    ap.add_argument("--objdump", help="the target's objdump: frames of C-library routines from their disassembly")
     ap.add_argument("--json")
     ap.add_argument("--label", default="")
     a = ap.parse_args()
@@ -176,7 +210,7 @@ def main():
     root = next((k for k, v in nodes.items() if v["name"].startswith("int rvq_fw_encode(")), None)
     if root is None:
         sys.exit("measure.py: rvq_fw_encode is not in the call graph (-fcallgraph-info=su)")
-    stack, unknown, dynamic = worst_stack(nodes, edges, root)
+    stack, unknown, dynamic, lib_frames = worst_stack(nodes, edges, root, a.objdump, elf)
     library = flash["encode_code"] + flash["encode_model"] + flash["encode_data"] + flash["runtime"]
     r = {
         "label": a.label,
@@ -191,6 +225,7 @@ def main():
         "runtime_members": runtime_members,
         "ram_bytes": stack + ram["encode"] + ram["runtime"],
         "ram": {"stack_worst_case": stack, "data_bss": ram["encode"] + ram["runtime"]},
+        "stack_library_frames": lib_frames,
         "stack_unknown_callees": unknown,
         "stack_dynamic": dynamic,
     }

@@ -61,8 +61,9 @@ RVQ_ALWAYS_INLINE std::uint32_t load32(const void* p) noexcept {
 }  // namespace detail
 
 /// `<x, q>` of d int8 values with an int32 accumulator (the caller's bound keeps it exact).
-inline std::int32_t dot_s8(const std::int8_t* RVQ_RESTRICT x, const std::int8_t* RVQ_RESTRICT q,
-                           std::size_t d) noexcept {
+/// (Out of line: inlined into the search loop, its registers spill at -Os.)
+[[gnu::noinline]] inline std::int32_t dot_s8(const std::int8_t* RVQ_RESTRICT x, const std::int8_t* RVQ_RESTRICT q,
+                                             std::size_t d) noexcept {
   using namespace detail;
   std::int32_t acc = 0;
   const std::size_t d8 = d & ~std::size_t{7}, d4 = d & ~std::size_t{3};
