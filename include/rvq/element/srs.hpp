@@ -35,6 +35,28 @@ constexpr std::int64_t floor_shift(std::int64_t v, int n) noexcept {
   const std::uint64_t m = static_cast<std::uint64_t>(-(v + 1));
   return -static_cast<std::int64_t>(m >> n) - 1;
 }
+
+/// srs of a value that fits int32 by 0 < n < 32 in 32-bit arithmetic: the same result as the
+/// 64-bit path, in the instructions a 32-bit core has (residuals and activations take this path).
+template <class T>
+constexpr T srs32(std::int32_t v, int n, rounding mode) noexcept {
+  constexpr std::int32_t lo = std::numeric_limits<T>::min() < std::numeric_limits<std::int32_t>::min()
+                                  ? std::numeric_limits<std::int32_t>::min()
+                                  : static_cast<std::int32_t>(std::numeric_limits<T>::min());
+  constexpr std::int32_t hi = std::numeric_limits<T>::max() > std::numeric_limits<std::int32_t>::max()
+                                  ? std::numeric_limits<std::int32_t>::max()
+                                  : static_cast<std::int32_t>(std::numeric_limits<T>::max());
+  const std::uint32_t u = static_cast<std::uint32_t>(v);
+  // floor(v / 2^n) without the implementation-defined >> of negatives
+  const std::int32_t q = v >= 0 ? static_cast<std::int32_t>(u >> n) : -static_cast<std::int32_t>(~u >> n) - 1;
+  const std::uint32_t rem = u & ((std::uint32_t{1} << n) - 1), half = std::uint32_t{1} << (n - 1);
+  std::int32_t r = q;  // |q| <= 2^30: the increment cannot overflow
+  if (mode == rounding::half_up)
+    r = q + (rem >= half ? 1 : 0);
+  else if (mode == rounding::half_to_even)
+    r = q + ((rem > half || (rem == half && (q & 1) != 0)) ? 1 : 0);
+  return static_cast<T>(r > hi ? hi : r < lo ? lo : r);
+}
 }  // namespace detail
 
 /**
@@ -48,6 +70,8 @@ constexpr std::int64_t floor_shift(std::int64_t v, int n) noexcept {
 template <class T>
 constexpr T srs(std::int64_t v, int n, rounding mode = rounding::half_up) noexcept {
   constexpr std::int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  if (n > 0 && n < 32 && v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max())
+    return detail::srs32<T>(static_cast<std::int32_t>(v), n, mode);
   if (n <= 0) {
     const int s = n < -63 ? 63 : -n;
     if (v == 0) return T{0};

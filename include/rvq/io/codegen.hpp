@@ -8,6 +8,7 @@
 #endif
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 #include "../quantizer.hpp"
@@ -165,14 +166,19 @@ status write_int_header(const quantizer<Config>& q, const std::string& path, con
       return std::string(name) + "_" + sl;
     };
     const bool one = per_layer && !x.view.per_dim;
-    const std::string bias = arr("std::int64_t", "bias", x.bias, false),
+    // Score constants as int32 when they all fit (4 bytes a codeword less flash).
+    const bool bias_fits_32 = std::all_of(x.bias.begin(), x.bias.end(), [](std::int64_t v) {
+      return v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max();
+    });
+    const std::string bias = bias_fits_32 ? "nullptr" : arr("std::int64_t", "bias", x.bias, false),
+                      bias32 = bias_fits_32 ? arr("std::int32_t", "bias32", x.bias, false) : "nullptr",
                       smul = arr("std::int32_t", "smul", x.smul, per_layer),
                       zero = arr("std::int32_t", "zero", x.zero, one), rmul = arr("std::int32_t", "rmul", x.rmul, one),
                       amul = arr("std::int32_t", "amul", x.amul, false);
     entries.push_back("    {values_" + sl + ", " + std::to_string(K) + ", " + std::to_string(row_bytes) + ", " + bias +
                       ", " + smul + ", " + zero + ", " + rmul + ", " + amul + ", " + std::to_string(x.view.act_shift) +
                       ", " + std::to_string(x.view.res_shift) + ", " + (x.view.per_dim ? "true" : "false") + ", " +
-                      (packed ? "true" : "false") + ", " + (per_layer ? "true" : "false") + "}");
+                      (packed ? "true" : "false") + ", " + (per_layer ? "true" : "false") + ", " + bias32 + "}");
     first += K;
     const std::string nl = "\n";
     w.write(nl.data(), nl.size());

@@ -118,8 +118,8 @@ class int_store<Element, Metric, extents<L, K, D>> {
   }
   static constexpr std::size_t aux_bytes_of(const int_layer& x, std::size_t d) noexcept {
     const std::size_t per = x.per_dim ? d : x.per_layer ? 1 : x.k, per_codeword = x.per_layer ? 1 : x.k;
-    return (x.bias ? 8 * x.k : 0) + (x.smul ? 4 * per_codeword : 0) + (x.zero ? 4 * per : 0) + (x.rmul ? 4 * per : 0) +
-           (x.amul ? 4 * d : 0) + sizeof(int_layer);
+    return (x.bias ? 8 * x.k : 0) + (x.bias32 ? 4 * x.k : 0) + (x.smul ? 4 * per_codeword : 0) +
+           (x.zero ? 4 * per : 0) + (x.rmul ? 4 * per : 0) + (x.amul ? 4 * d : 0) + sizeof(int_layer);
   }
 
  private:

@@ -32,7 +32,8 @@ namespace rvq {
  * per-dimension groups drop the zero term, which is the same for every codeword), with
  * activations `a_t = srs(r_t, act_shift)` (per-dimension groups: `srs(r_t * amul[t], act_shift)`,
  * power-of-two: `srs(r_t, act_shift + amul[t])`). With `per_layer`, `smul`, `zero` and `rmul` have
- * a single entry that stands for every codeword. `rvq codegen` writes these arrays for firmware.
+ * a single entry that stands for every codeword; `bias32` may hold the score constants as int32.
+ * `rvq codegen` writes these arrays for firmware.
  */
 struct int_layer {
   const void* values = nullptr;        ///< K rows of row_bytes bytes: int8_t/int16_t values, or packed bytes
@@ -50,6 +51,9 @@ struct int_layer {
   /// smul, zero and rmul hold one entry for all K codewords (layer or tensor groups): what
   /// `rvq codegen` writes when the K entries are equal, saving 8 bytes per codeword of flash.
   bool per_layer = false;
+  /// The K score constants as int32 instead of `bias` (then null), when they all fit: what
+  /// `rvq codegen` writes to save 4 bytes per codeword of flash.
+  const std::int32_t* bias32 = nullptr;
 };
 
 namespace simd::scalar {
@@ -153,10 +157,11 @@ struct int_kernels {
     } else {
       const std::size_t g = group(L, c);
       const std::int64_t dz = (L.per_dim || !L.zero) ? dot : dot - static_cast<std::int64_t>(L.zero[g]) * asum;
+      const std::int64_t bias = L.bias32 ? L.bias32[c] : L.bias[c];
       if constexpr (pow2)
-        return L.bias[c] - static_cast<std::int64_t>(static_cast<std::uint64_t>(dz) << L.smul[g]);
+        return bias - static_cast<std::int64_t>(static_cast<std::uint64_t>(dz) << L.smul[g]);
       else
-        return L.bias[c] - static_cast<std::int64_t>(L.smul[g]) * dz;
+        return bias - static_cast<std::int64_t>(L.smul[g]) * dz;
     }
   }
 
@@ -166,7 +171,31 @@ struct int_kernels {
                      std::size_t last, std::uint32_t& idx, std::int64_t& best) noexcept {
     std::int64_t b = std::numeric_limits<std::int64_t>::max();
     std::uint32_t bi = static_cast<std::uint32_t>(first);
-    for (std::size_t c = first; c < last; ++c) {
+    std::size_t c = first;
+#if RVQ_ARM_DSP
+    // Two codewords per pass: the activations are loaded and widened once for both.
+    if constexpr (!binary && !wide_values && std::is_same<Acc, std::int32_t>::value) {
+      if (!L.packed) {
+        const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);
+        const std::int8_t* v = static_cast<const std::int8_t*>(L.values);
+        for (; c < last; c += 2) {  // an odd last codeword is paired with itself
+          const std::size_t c1 = c + 1 < last ? c + 1 : c;
+          std::int32_t d0, d1;
+          simd::arm_dsp::dot2_s8(x, v + c * L.row_bytes, v + c1 * L.row_bytes, d, d0, d1);
+          const std::int64_t s0 = score(L, c, d0, asum), s1 = score(L, c1, d1, asum);
+          if (s0 < b) {
+            b = s0;
+            bi = static_cast<std::uint32_t>(c);
+          }
+          if (s1 < b) {
+            b = s1;
+            bi = static_cast<std::uint32_t>(c1);
+          }
+        }
+      }
+    }
+#endif
+    for (; c < last; ++c) {
       const std::int64_t s = score(L, c, dot<Acc>(a, L, c, d), asum);
       if (s < b) {
         b = s;
