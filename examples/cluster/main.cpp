@@ -93,9 +93,10 @@ std::size_t compare(const char* what, const Seq& seq, const Cluster& cl, const s
       std::abort();
   });
   std::size_t differ = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    differ += !std::equal(a.begin() + i * L, a.begin() + (i + 1) * L, b.begin() + i * L) ||
-              !std::equal(a.begin() + i * L, a.begin() + (i + 1) * L, c.begin() + i * L);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t *pa = a.data() + i * L, *pb = b.data() + i * L, *pc = c.data() + i * L;
+    differ += !std::equal(pa, pa + L, pb) || !std::equal(pa, pa + L, pc);
+  }
   std::printf("%-6s one vector, each layer split over %zu cores: %zu forks per encode (one per layer)\n", what,
               gap9_cluster::cores, forks_one / n);
   std::printf("%-6s a batch of %zu split over %zu cores: %zu fork(s)\n", what, n, gap9_cluster::cores,

@@ -73,11 +73,16 @@ int make(int argc, char** argv) {
     h << buf << (i + 1 < n * d ? ((i + 1) % d ? ", " : ",\n") : "\n");
   }
   h << "};\n\n}  // namespace fw_test\n";
-  std::ofstream out(output);
-  out << h.str();
-  if (!out.flush()) {
-    std::fprintf(stderr, "rvq-fw-vectors: %s: cannot write\n", output.c_str());
-    return 1;
+  {  // written beside the target and renamed: never a half-written header
+    const std::string tmp = output + ".tmp";
+    std::ofstream out(tmp);
+    out << h.str();
+    out.close();
+    if (!out || std::rename(tmp.c_str(), output.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      std::fprintf(stderr, "rvq-fw-vectors: %s: cannot write\n", output.c_str());
+      return 1;
+    }
   }
   const std::size_t shape[2] = {n, d};
   if (const rvq::status s = rvq::io::write_npy(exact, v.data(), rvq::span<const std::size_t>(shape)); !s) {
@@ -110,8 +115,14 @@ int check(int argc, char** argv) {
     std::istringstream ls(line.substr(6));
     std::size_t i = 0;
     char colon = 0;
-    if (!(ls >> i >> colon) || colon != ':' || i >= n) {
-      std::fprintf(stderr, "rvq-fw-vectors: %s: bad line '%s'\n", log.c_str(), line.c_str());
+    if (!(ls >> i >> colon) || colon != ':') {
+      std::fprintf(stderr, "rvq-fw-vectors: %s: malformed line '%s' (expected 'codes I: c0 c1 ...')\n", log.c_str(),
+                   line.c_str());
+      return 1;
+    }
+    if (i >= n) {
+      std::fprintf(stderr, "rvq-fw-vectors: %s: line '%s' names vector %zu, but %s has %zu\n", log.c_str(),
+                   line.c_str(), i, expected.c_str(), n);
       return 1;
     }
     ++lines;
