@@ -12,6 +12,9 @@
 #include <cstdint>
 #include "../config.hpp"
 
+/// @def RVQ_ARM_DSP
+/// 1 when the integer search uses the Arm DSP-extension kernels below (default: when the compiler
+/// targets 32-bit Arm with `__ARM_FEATURE_SIMD32`); define it to 0 to use the portable code.
 #ifndef RVQ_ARM_DSP
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && !defined(__aarch64__) && \
     (defined(__GNUC__) || defined(__clang__))
