@@ -5,13 +5,7 @@
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/include ${WORK}/tmp)
 file(CREATE_LINK ${CATCH_INCLUDE}/catch2 ${WORK}/include/catch2 SYMBOLIC)
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}")
-  endif()
-  set(run_out "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake)
 run(${CXX} -std=c++17 -O1 -march=armv8.2-a+dotprod -static -I${SOURCE_DIR}/include -I${WORK}/include
     -DRVQ_TEST_TMPDIR="${WORK}/tmp" -DRVQ_TEST_CXX="${HOST_CXX}" -DRVQ_TEST_INCLUDE="${SOURCE_DIR}/include"
     ${SOURCE_DIR}/tests/cross/catch_main.cpp ${SOURCE_DIR}/tests/element/quantize_test.cpp

@@ -6,12 +6,7 @@
 set(dir ${WORK}/${ELEMENT})
 file(REMOVE_RECURSE ${dir})
 file(MAKE_DIRECTORY ${dir})
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake)
 run(${SYNTH} --dim 100 --train 3000 --test 10 --out-train ${dir}/train.npy --out-test ${dir}/test.npy)
 run(${RVQ} train --input ${dir}/train.npy --layers 8 --codewords 128 --iterations 3 --refine 0 --quiet
     --output ${dir}/m.rvq)

@@ -11,13 +11,7 @@ string(REPLACE "|" ";" QEMU "${QEMU}")  # passed with | between the arguments
 set(dir ${WORK}/${NAME})
 file(REMOVE_RECURSE ${dir})
 file(MAKE_DIRECTORY ${dir}/model)
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}")
-  endif()
-  set(run_out "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake)
 
 if(NOT SHAPE)
   set(SHAPE 100x128x8)  # D x K x L: the sensor-latent shape
