@@ -24,6 +24,19 @@
 #endif
 #endif
 
+/// @def RVQ_INT_PAIRS
+/// 1 when the portable integer search scores two int8 codewords per pass (cores without a vector
+/// unit or the Arm DSP extension: RV32IMC, Cortex-M0/M3); 0 where a compiler vectorizes the plain
+/// loop (SSE2, NEON, RISC-V V, AltiVec) or the DSP kernels run.
+#ifndef RVQ_INT_PAIRS
+#if RVQ_ARM_DSP || defined(__SSE2__) || defined(__ARM_NEON) || defined(__riscv_vector) || defined(__ALTIVEC__) || \
+    defined(_M_X64) || defined(_M_ARM64)
+#define RVQ_INT_PAIRS 0
+#else
+#define RVQ_INT_PAIRS 1
+#endif
+#endif
+
 namespace rvq::simd::arm_dsp {
 
 /// True when this build has the DSP kernels.

@@ -165,6 +165,29 @@ struct int_kernels {
     }
   }
 
+#if RVQ_INT_PAIRS
+  /// `<x, q0>` and `<x, q1>` of d int8 values in one pass, four values a step: for cores without
+  /// a vector unit (RV32IMC, Cortex-M0/M3), where the loop overhead and the activation loads
+  /// are shared by two codewords (about 4 instructions per multiply-accumulate instead of 9).
+  static void dot2_s8(const std::int8_t* RVQ_RESTRICT x, const std::int8_t* RVQ_RESTRICT q0,
+                      const std::int8_t* RVQ_RESTRICT q1, std::size_t d, std::int32_t& r0, std::int32_t& r1) noexcept {
+    std::int32_t a0 = 0, a1 = 0;
+    const std::int8_t* const end4 = x + (d & ~std::size_t{3});
+    const std::int8_t* const end = x + d;
+    for (; x != end4; x += 4, q0 += 4, q1 += 4) {
+      const std::int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+      a0 += x0 * q0[0] + x1 * q0[1] + x2 * q0[2] + x3 * q0[3];
+      a1 += x0 * q1[0] + x1 * q1[1] + x2 * q1[2] + x3 * q1[3];
+    }
+    for (; x != end; ++x, ++q0, ++q1) {
+      a0 += static_cast<std::int32_t>(*x) * *q0;
+      a1 += static_cast<std::int32_t>(*x) * *q1;
+    }
+    r0 = a0;
+    r1 = a1;
+  }
+#endif
+
   /// Lowest score of codewords [first, last): index and score (ties to the lowest index).
   template <class Acc>
   static void argmin(const unsigned char* a, std::int64_t asum, std::size_t d, const int_layer& L, std::size_t first,
@@ -172,8 +195,8 @@ struct int_kernels {
     std::int64_t b = std::numeric_limits<std::int64_t>::max();
     std::uint32_t bi = static_cast<std::uint32_t>(first);
     std::size_t c = first;
-#if RVQ_ARM_DSP
-    // Two codewords per pass: the activations are loaded and widened once for both.
+#if RVQ_ARM_DSP || RVQ_INT_PAIRS
+    // Two codewords per pass: the activations are loaded (and widened) once for both.
     if constexpr (!binary && !wide_values && std::is_same<Acc, std::int32_t>::value) {
       if (!L.packed) {
         const std::int8_t* x = reinterpret_cast<const std::int8_t*>(a);
@@ -181,7 +204,11 @@ struct int_kernels {
         for (; c < last; c += 2) {  // an odd last codeword is paired with itself
           const std::size_t c1 = c + 1 < last ? c + 1 : c;
           std::int32_t d0, d1;
+#if RVQ_ARM_DSP
           simd::arm_dsp::dot2_s8(x, v + c * L.row_bytes, v + c1 * L.row_bytes, d, d0, d1);
+#else
+          dot2_s8(x, v + c * L.row_bytes, v + c1 * L.row_bytes, d, d0, d1);
+#endif
           const std::int64_t s0 = score(L, c, d0, asum), s1 = score(L, c1, d1, asum);
           if (s0 < b) {
             b = s0;
