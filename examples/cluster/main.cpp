@@ -29,7 +29,7 @@ constexpr std::size_t L = 8, K = 256, D = 100;
 /// The cluster as rvq::fork_join sees it. On GAP9: `pi_cl_team_fork(n, entry, arg)` and
 /// `pi_core_id()`; here the emulation of rvq::host_cluster, plus a count of the forks.
 struct gap9_cluster {
-  static constexpr std::size_t cores = 8;            ///< worker cores
+  static constexpr std::size_t cores = 8;              ///< worker cores
   static constexpr std::size_t min_split_macs = 4096;  ///< below this a layer is not split
   static void fork(std::size_t n, void (*entry)(void*), void* arg) {
     forks.fetch_add(1, std::memory_order_relaxed);
@@ -101,9 +101,10 @@ std::size_t compare(const char* what, const Seq& seq, const Cluster& cl, const s
               gap9_cluster::cores, forks_one / n);
   std::printf("%-6s a batch of %zu split over %zu cores: %zu fork(s)\n", what, n, gap9_cluster::cores,
               gap9_cluster::forks.load());
-  std::printf("%-6s codes equal to sequential on %zu of %zu vectors (host emulation: sequential %.2f ms, "
-              "split %.2f ms, batch %.2f ms; threads, not a cluster's timing)\n",
-              what, n - differ, n, 1e3 * t_seq, 1e3 * t_split, 1e3 * t_batch);
+  std::printf(
+      "%-6s codes equal to sequential on %zu of %zu vectors (host emulation: sequential %.2f ms, "
+      "split %.2f ms, batch %.2f ms; threads, not a cluster's timing)\n",
+      what, n - differ, n, 1e3 * t_seq, 1e3 * t_split, 1e3 * t_batch);
   return differ;
 }
 
@@ -136,7 +137,8 @@ int main() {
   qo.element = rvq::element_id::int8;
   qo.group = rvq::granularity::layer;
   rvq::quantized_codebooks q;
-  if (const rvq::status s = rvq::quantize_codebooks(*model, rvq::matrix_view<const float>(train.data(), 4000, D), qo, q);
+  if (const rvq::status s =
+          rvq::quantize_codebooks(*model, rvq::matrix_view<const float>(train.data(), 4000, D), qo, q);
       !s) {
     std::printf("quantization failed: %s\n", s.message());
     return 1;

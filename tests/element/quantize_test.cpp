@@ -511,7 +511,9 @@ void check_codegen(rvq::granularity g, bool symmetric, const char* name, bool pe
 }
 
 TEST_CASE("codegen of an integer model compiles and encodes as the host does", "[element][codegen]") {
-  SECTION("int4, per-dimension groups, asymmetric") { check_codegen<rvq::int4>(rvq::granularity::dim, false, "cg_int4", true); }
+  SECTION("int4, per-dimension groups, asymmetric") {
+    check_codegen<rvq::int4>(rvq::granularity::dim, false, "cg_int4", true);
+  }
   SECTION("int8, per-layer groups, asymmetric: one constant per layer") {
     check_codegen<rvq::int8>(rvq::granularity::layer, false, "cg_int8", true);
   }

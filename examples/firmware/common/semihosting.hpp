@@ -54,7 +54,8 @@ class line {
     char d[12];
     int k = 0;
     unsigned long u = v < 0 ? 0ul - static_cast<unsigned long>(v) : static_cast<unsigned long>(v);
-    do d[k++] = static_cast<char>('0' + u % 10); while (u /= 10);
+    do d[k++] = static_cast<char>('0' + u % 10);
+    while (u /= 10);
     if (v < 0) d[k++] = '-';
     while (k && n_ + 1 < sizeof buf_) buf_[n_++] = d[--k];
     return *this;

@@ -24,17 +24,20 @@ extern std::uint32_t __stack_top[];
 
 /// Initial stack pointer, reset and the fault handlers of the ARMv7-M vector table.
 __attribute__((section(".isr_vector"), used)) const void* const rvq_fw_vectors[16] = {
-    __stack_top,                                    // initial stack pointer
+    __stack_top,                                   // initial stack pointer
     reinterpret_cast<const void*>(&rvq_fw_reset),  // reset
     reinterpret_cast<const void*>(&rvq_fw_fault),  // NMI
     reinterpret_cast<const void*>(&rvq_fw_fault),  // hard fault
     reinterpret_cast<const void*>(&rvq_fw_fault),  // memory management fault
     reinterpret_cast<const void*>(&rvq_fw_fault),  // bus fault
     reinterpret_cast<const void*>(&rvq_fw_fault),  // usage fault
-    nullptr, nullptr, nullptr, nullptr,            // reserved
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,                                       // reserved
     reinterpret_cast<const void*>(&rvq_fw_fault),  // SVCall
     reinterpret_cast<const void*>(&rvq_fw_fault),  // debug monitor
-    nullptr,                                        // reserved
+    nullptr,                                       // reserved
     reinterpret_cast<const void*>(&rvq_fw_fault),  // PendSV
     reinterpret_cast<const void*>(&rvq_fw_fault),  // SysTick
 };

@@ -5,37 +5,12 @@
 /// to two pairs of int16 by SXTB16 (one of them rotated by 8 bits).
 ///
 /// Used by the reference integer kernels (simd/scalar/int_kernels.hpp) when `RVQ_ARM_DSP` is 1
-/// (default: the compiler targets the extension). Integer arithmetic in the accumulator type the
+/// (config.hpp; default: the compiler targets the extension). Integer arithmetic in the accumulator type the
 /// scalar code uses, so the results are the same bit for bit; only the instruction count drops.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include "../config.hpp"
-
-/// @def RVQ_ARM_DSP
-/// 1 when the integer search uses the Arm DSP-extension kernels below (default: when the compiler
-/// targets 32-bit Arm with `__ARM_FEATURE_SIMD32`); define it to 0 to use the portable code.
-#ifndef RVQ_ARM_DSP
-#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && !defined(__aarch64__) && \
-    (defined(__GNUC__) || defined(__clang__))
-#define RVQ_ARM_DSP 1
-#else
-#define RVQ_ARM_DSP 0
-#endif
-#endif
-
-/// @def RVQ_INT_PAIRS
-/// 1 when the portable integer search scores two int8 codewords per pass (cores without a vector
-/// unit or the Arm DSP extension: RV32IMC, Cortex-M0/M3); 0 where a compiler vectorizes the plain
-/// loop (SSE2, NEON, RISC-V V, AltiVec) or the DSP kernels run.
-#ifndef RVQ_INT_PAIRS
-#if RVQ_ARM_DSP || defined(__SSE2__) || defined(__ARM_NEON) || defined(__riscv_vector) || defined(__ALTIVEC__) || \
-    defined(_M_X64) || defined(_M_ARM64)
-#define RVQ_INT_PAIRS 0
-#else
-#define RVQ_INT_PAIRS 1
-#endif
-#endif
 
 namespace rvq::simd::arm_dsp {
 
