@@ -759,25 +759,19 @@ class quantizer {
   template <class Code>
   void int_greedy(Code* codes, workspace_view ws) const noexcept {
     if constexpr (is_integer) {
-      bool split = false;
-      for (std::size_t l = 0; l < layers(); ++l) split = split || split_workers(l) > 1;
-      if (split) {
-        std::int32_t* r = ws.ints.data();
-        for (std::size_t l = 0; l < layers(); ++l) {
-          const std::uint32_t idx = split_workers(l) > 1 ? int_split_argmin(l, r, ws.bytes.data()) : [&] {
-            std::uint32_t i = 0;
-            std::int64_t score = 0;
-            store_.search(l, r, ws.bytes.data(), 0, codewords(l), i, score);
-            return i;
-          }();
-          codes[l] = static_cast<Code>(idx);
-          store_.subtract(l, idx, r);
-        }
-        return;
+      std::int32_t* rows[1] = {ws.ints.data()};
+      for (std::size_t l = 0; l < layers(); ++l) {
+        std::uint32_t idx = 0;
+        if (split_workers(l) > 1)
+          idx = int_split_argmin(l, rows[0], ws.bytes.data());
+        else
+          store_.search_block(l, rows, 1, ws.bytes.data(), &idx);
+        codes[l] = static_cast<Code>(idx);
+        store_.subtract(l, idx, rows[0]);
       }
+    } else {
+      (void)codes, (void)ws;
     }
-    Code* rows[1] = {codes};
-    int_greedy_tile(rows, 1, ws);
   }
 
   /// The nearest codeword of integer layer l to residual r, its codewords split across workers.
