@@ -58,6 +58,19 @@ inline constexpr std::size_t max_rows = 8;  ///< rows searched together
 constexpr std::size_t padded_dim(std::size_t d) noexcept { return (d + 3) / 4 * 4; }
 /// Codewords rounded up to whole panels.
 constexpr std::size_t padded_codewords(std::size_t k) noexcept { return (k + width - 1) / width * width; }
+
+namespace detail {
+/// Epilogue of the 256-bit and NEON kernels: the lowest of 16 lane scores, ties to the lowest
+/// codeword index.
+inline void lowest_of_lanes(const std::int64_t (&s)[16], const std::int64_t (&i)[16], std::uint32_t& idx,
+                            std::int64_t& score) noexcept {
+  std::size_t b = 0;
+  for (std::size_t j = 1; j < 16; ++j)
+    if (s[j] < s[b] || (s[j] == s[b] && i[j] < i[b])) b = j;
+  idx = static_cast<std::uint32_t>(i[b]);
+  score = s[b];
+}
+}  // namespace detail
 /// Bytes of a layer's panels.
 constexpr std::size_t panel_bytes(std::size_t k, std::size_t d) noexcept { return padded_codewords(k) * padded_dim(d); }
 
@@ -386,11 +399,7 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
     }
-    std::size_t b = 0;
-    for (std::size_t j = 1; j < 16; ++j)
-      if (s[j] < s[b] || (s[j] == s[b] && i[j] < i[b])) b = j;
-    idx[r] = static_cast<std::uint32_t>(i[b]);
-    score[r] = s[b];
+    lowest_of_lanes(s, i, idx[r], score[r]);
   }
 }
 }  // namespace detail
@@ -470,11 +479,7 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
       vst1q_s64(s + 2 * q, st[r].best[q]);
       vst1q_s64(i + 2 * q, st[r].idx[q]);
     }
-    std::size_t b = 0;
-    for (std::size_t j = 1; j < 16; ++j)
-      if (s[j] < s[b] || (s[j] == s[b] && i[j] < i[b])) b = j;
-    idx[r] = static_cast<std::uint32_t>(i[b]);
-    score[r] = s[b];
+    lowest_of_lanes(s, i, idx[r], score[r]);
   }
 }
 }  // namespace detail
