@@ -301,6 +301,27 @@ TEST_CASE("footprint and workspace sizes", "[quantizer]") {
   CHECK(f.macs_per_vector == 2 * 16 * 10);
   CHECK(f.flash_bytes == f.codebook_bytes + f.constant_bytes);
   CHECK(q.workspace_for(4).floats >= 2 * 4 * 10 + 4 * 16);
+  CHECK(f.lookups_per_vector == 0);
+}
+
+TEST_CASE("footprint of beam search: multiply-adds with and without cross-product tables", "[quantizer][beam]") {
+  auto q = make<dyn_q<rvq::l2>>(rvq_test::gaussian(3 * 16, 10, 1), 3, 16, 10);
+  CHECK(q.memory_footprint(1).macs_per_vector == q.memory_footprint().macs_per_vector);
+  REQUIRE(q.use_beam_tables(4));
+  // Tables: <x, c> once for every codeword; then per layer l, each partial code (1, 4, 4) reads
+  // l table rows of 16 values.
+  auto f = q.memory_footprint(4);
+  CHECK(f.macs_per_vector == 3 * 16 * 10);
+  CHECK(f.lookups_per_vector == 1 * 16 * 0 + 4 * 16 * 1 + 4 * 16 * 2);
+  CHECK(f.scratch_bytes >= q.workspace_for(4).floats * sizeof(float));
+  REQUIRE_FALSE(q.build_beam_tables(0));  // without tables every partial code scores with D multiply-adds
+  f = q.memory_footprint(4);
+  CHECK(f.macs_per_vector == (1 + 4 + 4) * 16 * 10);
+  CHECK(f.lookups_per_vector == 0);
+  // Partial codes are capped by the codes that exist: K = 2 before a beam of 8.
+  auto small = make<dyn_q<rvq::l2>>(rvq_test::gaussian(2 + 2 + 2, 4, 2), 3, 2, 4);
+  REQUIRE_FALSE(small.build_beam_tables(0));
+  CHECK(small.memory_footprint(2).macs_per_vector == (1 + 2 + 2) * 2 * 4);
 }
 
 TEMPLATE_LIST_TEST_CASE("beam search through cross-product tables matches the residual path", "[beam]",

@@ -157,6 +157,22 @@ class quantizer {
     return q;
   }
   /**
+   * @brief Dynamic extents: a quantizer over codebooks the caller keeps (for example a
+   * memory-mapped model file, rvq::io::map_model()), `sum(k) x dim` row-major floats, layer after
+   * layer. Nothing of the codewords is copied: encode searches them in place (rows layout, no
+   * panel copy and no beam-search tables unless build_beam_tables() is called), so batch encode
+   * runs slower than on a from_codebooks() quantizer, which re-packs them for its kernels. The
+   * codewords must stay alive and unchanged while the quantizer or a copy of it is used.
+   * @return the quantizer, or the errors of from_codebooks().
+   */
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
+  static result<quantizer> view_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
+    quantizer q;
+    const status s = store_type::build_view(codebooks, k, dim, q.store_);
+    if (!s) return s;
+    return q;
+  }
+  /**
    * @brief Dynamic extents, integer elements: the integer-only quantizer of a quantized model
    * (rvq::quantize_codebooks() makes one; rvq::io::load_quantized() reads one).
    * @return the quantizer, or an error when `q` is malformed, of another element, or its
@@ -272,6 +288,34 @@ class quantizer {
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
     f.scratch_bytes = is_integer ? dim() * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
     for (std::size_t l = 0; l < layers(); ++l) f.macs_per_vector += codewords(l) * dim();
+    return f;
+  }
+  /**
+   * @brief Memory and arithmetic of an encode with beam width `beam` (1: greedy, as above).
+   * Beam search through the cross-product tables (use_beam_tables()) takes `<x, c>` for every
+   * codeword once (`sum_l K_l D` multiply-adds) and one table row of `K_l` values per partial
+   * code and earlier layer (lookups); without tables each of up to `beam` partial codes scores
+   * layer l with `K_l D` multiply-adds. Scratch is workspace_for(beam) in bytes. Integer
+   * quantizers encode greedily: their figures do not depend on `beam`.
+   */
+  constexpr footprint_info memory_footprint(std::size_t beam) const noexcept {
+    footprint_info f = memory_footprint();
+    if (is_integer || beam <= 1) return f;
+    const workspace_size w = workspace_for(beam);
+    f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
+    const bool tables = use_beam_tables(beam);
+    std::size_t partial = 1;  // partial codes alive before layer l: min(beam, K_0 * ... * K_{l-1})
+    f.macs_per_vector = 0;
+    for (std::size_t l = 0; l < layers(); ++l) {
+      const std::size_t k = codewords(l);
+      if (tables) {
+        f.macs_per_vector += k * dim();
+        f.lookups_per_vector += partial * k * l;
+      } else {
+        f.macs_per_vector += partial * k * dim();
+      }
+      partial = partial * k < beam ? partial * k : beam;
+    }
     return f;
   }
 
@@ -496,6 +540,8 @@ class quantizer {
  public:
   /// Residual bytes a worker's tile of rows may take (the tile shares the cache with one layer's codewords).
   static constexpr std::size_t tile_bytes = 256 * 1024;
+  /// Most rows tile_rows() gives.
+  static constexpr std::size_t max_tile_rows = 32 * store_type::block_rows;
   /**
    * @brief Rows a worker greedy-encodes together, layer by layer, so that each layer's codewords
    * are fetched into cache once per tile rather than once per register block: a whole number of
@@ -689,6 +735,20 @@ class quantizer {
     float* score = res + tr * d;
     std::uint32_t* idx = ws.indices.data();
     for (std::size_t j = 0; j < n; ++j) copy_row(x.row(first + j), res + j * d, d);
+    if constexpr (!is_static && !is_integer) {
+      if (store_.is_view()) {  // codewords viewed in place: the store repacks them once for the whole tile
+        const float* rows[max_tile_rows];
+        for (std::size_t j = 0; j < n; ++j) rows[j] = res + j * d;
+        for (std::size_t l = 0; l < layers(); ++l) {
+          store_.argmin_tile(l, rows, n, idx, score);
+          for (std::size_t j = 0; j < n; ++j) {
+            codes.row(first + j)[l] = static_cast<Code>(idx[j]);
+            subtract_row(res + j * d, codeword(l, idx[j]), d);
+          }
+        }
+        return;
+      }
+    }
     for (std::size_t l = 0; l < layers(); ++l) {
       for (std::size_t b = 0; b < n; b += br) {
         const std::size_t m = n - b < br ? n - b : br;

@@ -13,6 +13,7 @@
 #if RVQ_HOSTED
 #include "exceptions.hpp"
 #include "io/codegen.hpp"
+#include "io/mapped_model.hpp"
 #include "io/model_file.hpp"
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"

@@ -1,5 +1,5 @@
-// libFuzzer target: the .rvq model loader (header, sizes, checksum, codewords) and, when a model
-// loads, one encode and decode with it.
+// libFuzzer target: the .rvq model loader (header, sizes, checksum, codewords), its zero-copy view
+// (map_model) and, when a model loads, one encode and decode with it.
 #include <rvq/rvq.hpp>
 
 #include <cstddef>
@@ -10,12 +10,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<unsigned char> bytes(data, data + size);
   rvq::io::model_info info;
   (void)rvq::io::detail::parse_model_header(bytes.data(), bytes.size(), info);
-  auto q = rvq::io::load_model_memory<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>>(bytes);
+  using cfg = rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>;
+  using q_t = rvq::quantizer<cfg>;
+  auto q = rvq::io::load_model_memory<cfg>(bytes);
   if (q.ok() && q->dim() <= 4096 && q->layers() <= 64) {
     std::vector<float> x(q->dim(), 0.5f), y(q->dim());
     std::vector<std::uint16_t> codes(q->layers());
     if (q->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
       (void)q->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
+  }
+  // the zero-copy view of the same bytes (rvq::io::map_model's parser): checked as strictly
+  auto view = q_t();
+  if (rvq::io::view_model_memory(bytes.data(), bytes.size(), view).ok() && view.dim() <= 4096 && view.layers() <= 64) {
+    std::vector<float> x(view.dim(), 0.5f), y(view.dim());
+    std::vector<std::uint16_t> codes(view.layers());
+    if (view.encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
+      (void)view.decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
   }
   // quantized models: the version 2 section, then the integer tables and one integer encode
   rvq::quantized_codebooks qc;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 using rvq::span;
 
@@ -209,6 +210,135 @@ TEST_CASE("corrupt, truncated and unknown-version model files are rejected", "[i
   metric[20] = 9;
   expect(metric, rvq::errc::corrupt_file, "metric");
   CHECK(rvq::io::load_model<cfg>(rvq_test::temp_path("nope.rvq")).error().code() == rvq::errc::io_error);
+}
+
+TEST_CASE("a memory-mapped model is searched in place and encodes as a loaded one", "[io][model][mmap]") {
+  using cfg = rvq::config<rvq::f32, rvq::cosine>;
+  const auto q = small_model();
+  const std::string p = rvq_test::temp_path("mapped.rvq");
+  REQUIRE(rvq::io::save_model(q, p).ok());
+  rvq::io::mapped_model<cfg> m;
+  REQUIRE(rvq::io::map_model(p, m).ok());
+  CHECK(m.info().codewords == std::vector<std::size_t>{16, 8, 300});
+  CHECK(m.get().store().is_view());
+  // Zero copy: the codewords are the file's bytes.
+  CHECK(reinterpret_cast<const unsigned char*>(m.get().codebook_data()) == m.file().data() + m.info().header_bytes);
+#if RVQ_HAS_MMAP
+  CHECK(m.mapped());
+#endif
+  CHECK(m.get().memory_footprint().codebook_bytes == q.memory_footprint().codebook_bytes);
+  rvq::io::mapped_model<cfg> moved = std::move(m);  // the mapping does not move
+  const auto& v = moved.get();
+  const auto x = rvq_test::gaussian(300, 7, 5);
+  const rvq::matrix_view<const float> xv(x.data(), 300, 7);
+  for (std::size_t beam : {std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
+    CAPTURE(beam);
+    std::vector<std::uint16_t> a(300 * 3), b(300 * 3);
+    REQUIRE(q.encode_batch(xv, rvq::matrix_view<std::uint16_t>(a.data(), 300, 3), {beam}).ok());
+    REQUIRE(v.encode_batch(xv, rvq::matrix_view<std::uint16_t>(b.data(), 300, 3), {beam}).ok());
+    std::size_t differ = 0;  // same codes except at near-ties (rows kernel against panel kernel)
+    for (std::size_t i = 0; i < a.size(); ++i) differ += a[i] != b[i];
+    CHECK(differ <= a.size() / 100);
+    std::vector<float> ya(300 * 7), yb(300 * 7);
+    REQUIRE(v.decode_batch(rvq::matrix_view<const std::uint16_t>(a.data(), 300, 3),
+                           rvq::matrix_view<float>(ya.data(), 300, 7))
+                .ok());
+    REQUIRE(q.decode_batch(rvq::matrix_view<const std::uint16_t>(a.data(), 300, 3),
+                           rvq::matrix_view<float>(yb.data(), 300, 7))
+                .ok());
+    CHECK(ya == yb);
+  }
+  // Single vectors too, and a workspace-free greedy call.
+  std::array<std::uint16_t, 3> c1{}, c2{};
+  REQUIRE(v.encode(span<const float>(x.data(), 7), span<std::uint16_t>(c1)).ok());
+  REQUIRE(q.encode(span<const float>(x.data(), 7), span<std::uint16_t>(c2)).ok());
+  CHECK(c1 == c2);
+}
+
+TEST_CASE("a view of codewords too wide for a stack tile searches them in place", "[quantizer][mmap]") {
+  // D = 4200: one panel of 8 to 32 codewords exceeds the 128 KiB tile on every backend.
+  const std::size_t d = 4200, n = 40;
+  const std::vector<std::size_t> k = {8, 8};
+  const auto cb = rvq_test::gaussian(16, d, 8);
+  using q_t = rvq::quantizer<rvq::config<>>;
+  auto owned = q_t::from_codebooks(span<const float>(cb), span<const std::size_t>(k), d);
+  auto view = q_t::view_codebooks(span<const float>(cb), span<const std::size_t>(k), d);
+  REQUIRE(owned.ok());
+  REQUIRE(view.ok());
+  CHECK(view->codebook_data() == cb.data());
+  const auto x = rvq_test::gaussian(n, d, 9);
+  for (std::size_t beam : {std::size_t{1}, std::size_t{3}}) {
+    std::vector<std::uint8_t> a(n * 2), b(n * 2);
+    REQUIRE(owned
+                ->encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
+                               rvq::matrix_view<std::uint8_t>(a.data(), n, 2), {beam})
+                .ok());
+    REQUIRE(view->encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
+                               rvq::matrix_view<std::uint8_t>(b.data(), n, 2), {beam})
+                .ok());
+    CHECK(a == b);  // gaussian data: no near-ties at this dimension
+  }
+  // Bad views are refused like bad copies.
+  std::vector<float> bad(cb);
+  bad[5] = std::numeric_limits<float>::quiet_NaN();
+  CHECK(q_t::view_codebooks(span<const float>(bad), span<const std::size_t>(k), d).error().code() ==
+        rvq::errc::non_finite);
+  CHECK(q_t::view_codebooks(span<const float>(cb.data(), 10), span<const std::size_t>(k), d).error().code() ==
+        rvq::errc::dimension_mismatch);
+}
+
+TEST_CASE("map_model rejects what it cannot view, naming the reason", "[io][model][mmap][errors]") {
+  using cfg = rvq::config<rvq::f32, rvq::cosine>;
+  const std::string good = rvq_test::temp_path("mgood.rvq"), p = rvq_test::temp_path("mbad.rvq");
+  REQUIRE(rvq::io::save_model(small_model(), good).ok());
+  const std::string bytes = read_bytes(good);
+  auto expect = [&](const std::string& path, rvq::errc code, const char* what) {
+    rvq::io::mapped_model<cfg> m;
+    const rvq::status s = rvq::io::map_model(path, m);
+    INFO(what << ": " << rvq::describe(s));
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.code() == code);
+    CHECK(rvq::describe(s).find(what) != std::string::npos);
+    CHECK(m.get().layers() == 0);  // untouched
+  };
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x10;
+  write_bytes(p, flipped);
+  expect(p, rvq::errc::corrupt_file, "checksum");
+  {  // without the checksum, the damaged value is still checked for NaN/Inf
+    rvq::io::mapped_model<cfg> m;
+    std::string nan = bytes;
+    const std::size_t at = 48 + 4 * 3;  // first codeword value
+    nan[at] = nan[at + 1] = char(0xff), nan[at + 2] = char(0xc0), nan[at + 3] = char(0x7f);
+    write_bytes(p, nan);
+    CHECK(rvq::io::map_model(p, m, false).code() == rvq::errc::non_finite);
+  }
+  write_bytes(p, bytes.substr(0, bytes.size() - 3));
+  expect(p, rvq::errc::corrupt_file, "truncated");
+  write_bytes(p, "");
+  expect(p, rvq::errc::corrupt_file, "too short");
+  expect(rvq_test::temp_path("absent.rvq"), rvq::errc::io_error, "cannot open");
+  expect(RVQ_TEST_TMPDIR, rvq::errc::io_error, "not a regular file");
+  // Another metric than the Config's.
+  rvq::io::mapped_model<rvq::config<>> other;
+  CHECK(rvq::io::map_model(good, other).code() == rvq::errc::invalid_argument);
+  // Quantized models are loaded, not viewed.
+  rvq::quantized_codebooks qc;
+  const auto data = rvq_test::gaussian(400, 6, 3);
+  rvq::train_options o;
+  o.layers = 2;
+  o.codewords = {8};
+  o.iterations = 2;
+  auto l2model = rvq::train<rvq::config<>>(rvq::matrix_view<const float>(data.data(), 400, 6), o);
+  REQUIRE(l2model.ok());
+  rvq::quantize_options qo;
+  REQUIRE(rvq::quantize_codebooks(*l2model, rvq::matrix_view<const float>(), qo, qc).ok());
+  const std::string qpath = rvq_test::temp_path("q.rvq");
+  REQUIRE(rvq::io::save_quantized(qc, rvq::metric_id::l2, qpath).ok());
+  rvq::io::mapped_model<rvq::config<>> qm;
+  const rvq::status s = rvq::io::map_model(qpath, qm);
+  CHECK(s.code() == rvq::errc::unsupported);
+  CHECK(rvq::describe(s).find("use load_model") != std::string::npos);
 }
 
 TEST_CASE("save is atomic: a failed save leaves no file and no temporary behind", "[io][model]") {

@@ -11,7 +11,10 @@ struct footprint_info {
   std::size_t constant_bytes = 0;   ///< per-codeword score constants and search layout copies
   std::size_t flash_bytes = 0;      ///< codebook_bytes + constant_bytes
   std::size_t scratch_bytes = 0;    ///< workspace of a greedy single-vector encode
-  std::size_t macs_per_vector = 0;  ///< multiply-accumulates of a greedy encode (sum over layers of K x D)
+  std::size_t macs_per_vector = 0;  ///< multiply-accumulates of an encode (greedy: sum over layers of K x D)
+  /// Table lookups of an encode: beam search through the codebook cross-product tables adds one
+  /// table row of K values per partial code and earlier layer instead of D multiply-adds.
+  std::size_t lookups_per_vector = 0;
 };
 
 /// @brief Caller-provided scratch sizes for encode (see quantizer::workspace_for).

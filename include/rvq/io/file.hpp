@@ -10,11 +10,20 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 #include "../core/status.hpp"
 #if __has_include(<unistd.h>)
 #include <unistd.h>
 #define RVQ_HAS_UNISTD 1
+#endif
+#if __has_include(<sys/mman.h>) && __has_include(<sys/stat.h>) && __has_include(<fcntl.h>) && \
+    __has_include(<unistd.h>)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define RVQ_HAS_MMAP 1
 #endif
 
 namespace rvq::io {
@@ -32,6 +41,85 @@ inline status read_file(const std::string& path, std::vector<unsigned char>& out
   if (bad) return {errc::io_error, "read error"};
   return {};
 }
+
+/**
+ * @brief A read-only view of a whole file: memory-mapped where the platform has `mmap`, else
+ * read into memory. Movable, not copyable; the bytes stay at the same address until destroyed.
+ */
+class mapped_file {
+ public:
+  mapped_file() = default;                              ///< nothing open
+  mapped_file(const mapped_file&) = delete;             ///< not copyable
+  mapped_file& operator=(const mapped_file&) = delete;  ///< not copyable
+  mapped_file(mapped_file&& o) noexcept { swap(o); }    ///< takes o's mapping; o is left empty
+  /// Releases this mapping and takes o's; o is left empty.
+  mapped_file& operator=(mapped_file&& o) noexcept {
+    if (this != &o) {
+      release();
+      swap(o);
+    }
+    return *this;
+  }
+  ~mapped_file() { release(); }  ///< unmaps
+
+  /// Maps `path` (read-only). Errors: io_error when it cannot be opened, sized or mapped.
+  status open(const std::string& path) {
+    release();
+#if RVQ_HAS_MMAP
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return {errc::io_error, "cannot open the file for reading"};
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return {errc::io_error, "not a regular file"};
+    }
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        size_ = 0;
+        return {errc::io_error, "cannot map the file into memory"};
+      }
+      map_ = p;
+    }
+    ::close(fd);  // the mapping stays valid
+    return {};
+#else
+    RVQ_TRY(read_file(path, copy_));
+    size_ = copy_.size();
+    return {};
+#endif
+  }
+
+  /// The file's bytes (nullptr when empty or not open).
+  const unsigned char* data() const noexcept {
+    return map_ ? static_cast<const unsigned char*>(map_) : (copy_.empty() ? nullptr : copy_.data());
+  }
+  /// Bytes in the file.
+  std::size_t size() const noexcept { return size_; }
+  /// True when the bytes are a memory mapping (false: a copy in memory, or nothing open).
+  bool mapped() const noexcept { return map_ != nullptr; }
+
+ private:
+  void release() noexcept {
+#if RVQ_HAS_MMAP
+    if (map_) ::munmap(map_, size_);
+#endif
+    map_ = nullptr;
+    size_ = 0;
+    copy_.clear();
+  }
+  void swap(mapped_file& o) noexcept {
+    std::swap(map_, o.map_);
+    std::swap(size_, o.size_);
+    copy_.swap(o.copy_);
+  }
+
+  void* map_ = nullptr;
+  std::size_t size_ = 0;
+  std::vector<unsigned char> copy_;
+};
 
 namespace detail {
 inline std::uint32_t get_u32le(const unsigned char* p) noexcept {

@@ -189,11 +189,12 @@ inline status check_crc(const std::vector<unsigned char>& bytes, const model_inf
 }
 }  // namespace detail
 
-/// Read and check the header of a .rvq file (shape, element, metric, storage), not its payload.
+/// Read and check the header of a .rvq file (shape, element, metric, storage), not its payload
+/// (the file is memory-mapped where the platform allows, so only the header is read).
 inline status read_model_info(const std::string& path, model_info& info) {
-  std::vector<unsigned char> bytes;
-  RVQ_TRY(read_file(path, bytes));
-  return detail::parse_model_header(bytes.data(), bytes.size(), info);
+  mapped_file f;
+  RVQ_TRY(f.open(path));
+  return detail::parse_model_header(f.data(), f.size(), info);
 }
 
 /**

@@ -120,21 +120,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
 
   /// Copies `sum(k) * dim` row-major floats (layer after layer); checks shapes and finiteness.
   static status build(span<const float> codewords, span<const std::size_t> k, std::size_t dim, dense_store& out) {
-    if (k.empty()) return {errc::empty_input, "a model needs at least one layer"};
-    if (dim == 0) return {errc::dimension_mismatch, "the codeword dimension must be positive"};
-    std::size_t total = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      if (k[l] == 0) return {errc::invalid_argument, "a layer has zero codewords", l, "layer"};
-      if (k[l] > 65536) return {errc::too_many_codewords, "a layer has more than 65536 codewords", l, "layer"};
-      total += k[l];
-    }
-    std::size_t floats = 0;
-    if (!checked_mul(total, dim, floats)) return {errc::invalid_argument, "codebook size overflows"};
-    if (codewords.size() != floats)
-      return {errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
-    const std::size_t bad = first_non_finite(codewords.data(), floats);
-    if (bad != floats) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
-
+    RVQ_TRY(check(codewords, k, dim));
     dense_store s;
     s.dim_ = dim;
     s.k_.assign(k.begin(), k.end());
@@ -150,6 +136,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     s.pfirst_.resize(k.size() + 1);
     s.pfirst_[0] = 0;
     for (std::size_t l = 0; l < k.size(); ++l) s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(k[l]);
+    const std::size_t total = s.first_.back();
     std::vector<float> bias(total), scale(total);
     for (std::size_t i = 0; i < total; ++i) {
       const float n2 = norm2(s.cw_.data() + i * dim, dim);
@@ -175,14 +162,59 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     return {};
   }
 
+  /**
+   * @brief Views `sum(k) * dim` row-major floats kept by the caller (a memory-mapped model file):
+   * the codewords are not copied. The search runs on them in rows layout (no panel copy, no
+   * cross-product tables); only the per-codeword constants are computed. Checks as build().
+   * The caller keeps `codewords` alive and unchanged while the store (or a copy of it) is used.
+   */
+  static status build_view(span<const float> codewords, span<const std::size_t> k, std::size_t dim, dense_store& out) {
+    RVQ_TRY(check(codewords, k, dim));
+    dense_store s;
+    s.dim_ = dim;
+    s.k_.assign(k.begin(), k.end());
+    s.view_ = codewords.data();
+    s.first_.resize(k.size() + 1);
+    s.first_[0] = 0;
+    for (std::size_t l = 0; l < k.size(); ++l) s.first_[l + 1] = s.first_[l] + k[l];
+    s.pfirst_.resize(k.size() + 1);
+    s.pfirst_[0] = 0;
+    for (std::size_t l = 0; l < k.size(); ++l) s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(k[l]);
+    s.panel_off_.assign(k.size() + 1, 0);
+    const std::size_t total = s.first_.back();
+    std::vector<float> bias(total), scale(total);
+    s.tails_.resize(total * Kernels::tail_norms);
+    for (std::size_t i = 0; i < total; ++i) {
+      const float* c = s.view_ + i * dim;
+      const float n2 = norm2(c, dim);
+      bias[i] = metric_traits<Metric>::bias(n2);
+      scale[i] = metric_traits<Metric>::scale(n2);
+      Kernels::tail_norms_of(c, dim, s.tails_.data() + i * Kernels::tail_norms);
+    }
+    s.bias_.assign(s.pfirst_.back(), 0.0f);
+    s.scale_.assign(s.pfirst_.back(), 0.0f);
+    for (std::size_t l = 0; l < k.size(); ++l) {  // padded as build() pads them: padding never wins
+      Kernels::pack_constants(bias.data() + s.first_[l], k[l], std::numeric_limits<float>::infinity(),
+                              s.bias_.data() + s.pfirst_[l]);
+      Kernels::pack_constants(scale.data() + s.first_[l], k[l], 0.0f, s.scale_.data() + s.pfirst_[l]);
+    }
+    const std::size_t kpad = s.pfirst_.back() ? Kernels::padded_codewords(s.max_codewords()) : 0;
+    s.zeros_.assign(kpad, 0.0f);
+    s.neg_ones_.assign(kpad, -1.0f);
+    out = std::move(s);
+    return {};
+  }
+  /// True when the store views codewords it does not own (build_view()).
+  bool is_view() const noexcept { return view_ != nullptr; }
+
   std::size_t layers() const noexcept { return k_.size(); }
   std::size_t dim() const noexcept { return dim_; }
   std::size_t codewords(std::size_t l) const noexcept { return k_[l]; }
   std::size_t max_codewords() const noexcept { return extreme_of(k_, true); }
   std::size_t min_codewords() const noexcept { return extreme_of(k_, false); }
-  const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_.data() + (first_[l] + c) * dim_; }
-  const float* data() const noexcept { return cw_.data(); }
-  std::size_t total_codewords() const noexcept { return cw_.size() / (dim_ ? dim_ : 1); }
+  const float* codeword(std::size_t l, std::size_t c) const noexcept { return data() + (first_[l] + c) * dim_; }
+  const float* data() const noexcept { return view_ ? view_ : cw_.data(); }
+  std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
@@ -191,16 +223,47 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   /// Codewords [first, last) of layer l only; first must be a multiple of range_granule().
   void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
                     std::uint32_t* idx, float* score) const noexcept {
+    if (view_) {
+      view_argmin(l, first, last, rows, nrows, idx, score);
+      return;
+    }
     Kernels::argmin_panels(rows, nrows, dim_, panels_.data() + panel_off_[l] + first * dim_, last - first,
                            bias_.data() + pfirst_[l] + first, scale_.data() + pfirst_[l] + first, idx, score, first);
   }
   /// Codeword ranges handed to argmin_range start at multiples of this (a panel).
   static constexpr std::size_t range_granule() noexcept { return Kernels::panel_width; }
+  /// argmin() of any number of rows (block_rows at a time); a view repacks each tile of its
+  /// codewords once for all of them.
+  void argmin_tile(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+                   float* score) const noexcept {
+    constexpr std::size_t br = Kernels::block_rows;
+    if (!view_ || view_tile_codewords() == 0) {
+      for (std::size_t b = 0; b < nrows; b += br)
+        argmin(l, rows + b, nrows - b < br ? nrows - b : br, idx + b, score + b);
+      return;
+    }
+    const float* bias = bias_.data() + pfirst_[l];
+    const float* scale = scale_.data() + pfirst_[l];
+    std::uint32_t ti[br];
+    float ts[br];
+    for_each_tile(l, 0, k_[l], [&](const float* panels, std::size_t c0, std::size_t n) {
+      for (std::size_t b = 0; b < nrows; b += br) {
+        const std::size_t m = nrows - b < br ? nrows - b : br;
+        Kernels::argmin_panels(rows + b, m, dim_, panels, n, bias + c0, scale + c0, ti, ts, c0);
+        for (std::size_t i = 0; i < m; ++i)
+          if (c0 == 0 || ts[i] < score[b + i]) score[b + i] = ts[i], idx[b + i] = ti[i];  // ties: the earlier tile
+      }
+    });
+  }
 
   /// Inner products `<r_i, c>` of up to block_rows rows with every codeword of layer l; row i's
   /// k values go to out + i * stride.
   void dots(std::size_t l, const float* const* rows, std::size_t nrows, float* out, std::size_t stride) const noexcept {
     // bias 0 and scale -1 turn the score `bias - scale * acc` into `acc`, exactly.
+    if (view_) {
+      view_scores(l, rows, nrows, zeros_.data(), neg_ones_.data(), out, stride);
+      return;
+    }
     Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], zeros_.data(), neg_ones_.data(),
                            out, stride);
   }
@@ -252,20 +315,97 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   }
   void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
               std::size_t stride) const noexcept {
+    if (view_) {
+      view_scores(l, rows, nrows, bias_.data() + pfirst_[l], scale_.data() + pfirst_[l], out, stride);
+      return;
+    }
     Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], bias_.data() + pfirst_[l],
                            scale_.data() + pfirst_[l], out, stride);
   }
 
-  std::size_t codebook_bytes() const noexcept { return cw_.size() * sizeof(float); }
+  /// Bytes of the codewords (a view's too, though it does not own them).
+  std::size_t codebook_bytes() const noexcept { return total_codewords() * dim_ * sizeof(float); }
   /// Per-codeword constants, the search copy in panel layout and the beam-search cross tables.
   std::size_t aux_bytes() const noexcept {
-    return (bias_.size() + scale_.size() + panels_.size() + cross_.size()) * sizeof(float);
+    return (bias_.size() + scale_.size() + tails_.size() + panels_.size() + cross_.size()) * sizeof(float);
   }
 
  private:
+  /// Shapes and values build() and build_view() accept.
+  static status check(span<const float> codewords, span<const std::size_t> k, std::size_t dim) {
+    if (k.empty()) return {errc::empty_input, "a model needs at least one layer"};
+    if (dim == 0) return {errc::dimension_mismatch, "the codeword dimension must be positive"};
+    std::size_t total = 0;
+    for (std::size_t l = 0; l < k.size(); ++l) {
+      if (k[l] == 0) return {errc::invalid_argument, "a layer has zero codewords", l, "layer"};
+      if (k[l] > 65536) return {errc::too_many_codewords, "a layer has more than 65536 codewords", l, "layer"};
+      total += k[l];
+    }
+    std::size_t floats = 0;
+    if (!checked_mul(total, dim, floats)) return {errc::invalid_argument, "codebook size overflows"};
+    if (codewords.size() != floats)
+      return {errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
+    const std::size_t bad = first_non_finite(codewords.data(), floats);
+    if (bad != floats) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
+    return {};
+  }
+
+  /// Floats of the stack tile a view repacks its codewords into, a few panels at a time (128 KiB).
+  static constexpr std::size_t view_tile_floats = 32768;
+  /// Codewords per tile (a multiple of the panel width; 0 when one panel does not fit).
+  std::size_t view_tile_codewords() const noexcept {
+    return view_tile_floats / (dim_ * Kernels::panel_width) * Kernels::panel_width;
+  }
+  /// Calls f(panels, c0, n) for codewords [first, last) of layer l, repacked tile by tile into panels
+  /// on the stack: the panel kernels then run on a view at nearly their usual speed (the repacking
+  /// is shared by the rows of a block), with the same sums, so the same scores.
+  template <class F>
+  void for_each_tile(std::size_t l, std::size_t first, std::size_t last, F&& f) const noexcept {
+    alignas(Kernels::panel_alignment) float tile[view_tile_floats];
+    const std::size_t per = view_tile_codewords();
+    for (std::size_t c0 = first; c0 < last; c0 += per) {
+      const std::size_t n = last - c0 < per ? last - c0 : per;
+      Kernels::pack_panels(codeword(l, c0), n, dim_, tile);
+      f(static_cast<const float*>(tile), c0, n);
+    }
+  }
+  void view_argmin(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                   std::uint32_t* idx, float* score) const noexcept {
+    const float* bias = bias_.data() + pfirst_[l];
+    const float* scale = scale_.data() + pfirst_[l];
+    if (view_tile_codewords() == 0) {  // D too large for a tile: the rows kernel, in place
+      for (std::size_t i = 0; i < nrows; ++i) {
+        const std::size_t c0 = first_[l] + first;
+        Kernels::argmin_rows(rows[i], dim_, codeword(l, first), last - first, bias + first, scale + first,
+                             tails_.data() + c0 * Kernels::tail_norms, idx[i], score[i]);
+        idx[i] += static_cast<std::uint32_t>(first);
+      }
+      return;
+    }
+    std::uint32_t ti[Kernels::block_rows];
+    float ts[Kernels::block_rows];
+    for_each_tile(l, first, last, [&](const float* panels, std::size_t c0, std::size_t n) {
+      Kernels::argmin_panels(rows, nrows, dim_, panels, n, bias + c0, scale + c0, ti, ts, c0);
+      for (std::size_t i = 0; i < nrows; ++i)
+        if (ts[i] < score[i] || c0 == first) score[i] = ts[i], idx[i] = ti[i];  // ties: the earlier tile
+    });
+  }
+  void view_scores(std::size_t l, const float* const* rows, std::size_t nrows, const float* bias, const float* scale,
+                   float* out, std::size_t stride) const noexcept {
+    if (view_tile_codewords() == 0) {
+      for (std::size_t i = 0; i < nrows; ++i)
+        Kernels::scores_rows(rows[i], dim_, codeword(l, 0), k_[l], bias, scale, out + i * stride);
+      return;
+    }
+    for_each_tile(l, 0, k_[l], [&](const float* panels, std::size_t c0, std::size_t n) {
+      Kernels::scores_panels(rows, nrows, dim_, panels, n, bias + c0, scale + c0, out + c0, stride);
+    });
+  }
+
   std::size_t dim_ = 0;
+  const float* view_ = nullptr;  // build_view(): the caller's codewords; else cw_ holds them
   std::vector<std::size_t> k_, first_, pfirst_, panel_off_;
-  std::vector<float> cw_, bias_, scale_, zeros_, neg_ones_, cross_;
+  std::vector<float> cw_, bias_, scale_, tails_, zeros_, neg_ones_, cross_;
   std::vector<std::size_t> cross_off_;
   std::vector<float, aligned_allocator<float, Kernels::panel_alignment>> panels_;
 };
