@@ -1,24 +1,13 @@
 // rvq: the command-line tool. Every arrow of the data flow is one command.
 // Exit codes: 0 success, 1 bad file or bad data (the message names the file and the reason),
 // 2 usage error (the usage is printed).
-#include <rvq/rvq.hpp>
+#include "common.hpp"
 
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
-#include <set>
-#include <string>
-#include <vector>
-#if __has_include(<unistd.h>)
-#include <unistd.h>
-#define RVQ_CLI_ISATTY(fd) ::isatty(fd)
-#else
-#define RVQ_CLI_ISATTY(fd) 0
-#endif
 
 namespace {
+
+using namespace rvq_cli;
 
 const char* const usage_text =
     "usage: rvq <command> [options]\n"
@@ -33,16 +22,22 @@ const char* const usage_text =
     "  import  --from safetensors FILE [--pattern P] --output M.rvq   (P: e.g. "
     "'quantizer.vq.layers.{}._codebook.embed';\n"
     "          default: vector-quantize-pytorch / EnCodec names; '*' any text, '{}' the layer number)\n"
-    "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed]\n"
+    "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed] [--mmap]\n"
     "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
-    "  eval    --model M.rvq --input X.npy [--beam B] [--json]\n"
+    "  eval    --model M.rvq --input X.npy [--beam B] [--json] [--mmap]\n"
+    "          (--mmap: f32 models memory-mapped and searched in place, no copy; docs/format.md)\n"
     "  info    M.rvq [--usage X.npy [--beam B]]   (--usage: per-layer codeword use on X)\n"
     "  quantize --model M.rvq --element int8|q15|q7|int4|int2|binary|f16|bf16 --calibrate-on X.npy\n"
     "          --output Mq.rvq [--calibration minmax|percentile|mse] [--granularity tensor|layer|codeword|dim]\n"
     "          [--pow2] [--asymmetric] [--percentile P] [--refit N] [--rounding half_up|half_to_even|truncate]\n"
     "          [--calibration-rows N] [--json]   (post-training quantization; docs/quantization.md)\n"
     "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
+    "  sweep   --input TRAIN.npy --test TEST.npy --out DIR [--budget-bytes N] [--max-bits B] [--jobs J]\n"
+    "          [--layers 1,2,3,4,6,8,12,16] [--codewords 16,64,256,1024] [--elements f32,int8,q15,int4]\n"
+    "          [--storages dense] [--beams 1,4,8] [--train-rows 100000] [--test-rows 5000] [--iterations 10]\n"
+    "          [--refine 0] [--seed 1] [--calibration-rows 5000] [--no-plots] [--quiet]\n"
+    "          (design-space grid: DIR/results.csv, plots, report.md; resumable; docs/design-space.md)\n"
     "  help, --help, --version\n"
     "\n"
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
@@ -56,193 +51,10 @@ const char* const usage_text =
     "data files (X): .npy (float32, float16, int8, uint8, uint16, int32), .fvecs, .bvecs, .ivecs\n"
     "exit codes: 0 ok, 1 bad file or data, 2 usage error\n";
 
-struct usage_error {
-  std::string message;
-};
-struct data_error {
-  std::string message;
-};
-
 int usage(const std::string& msg) {
   if (!msg.empty()) std::fprintf(stderr, "rvq: %s\n\n", msg.c_str());
   std::fputs(usage_text, stderr);
   return 2;
-}
-
-/// Parsed `--name value` options and positionals of one command.
-struct args {
-  std::string command;
-  std::map<std::string, std::string> opts;
-  std::set<std::string> flags;
-  std::vector<std::string> positional;
-
-  bool has(const std::string& k) const { return opts.count(k) != 0; }
-  std::string get(const std::string& k, const std::string& def = "") const {
-    auto it = opts.find(k);
-    return it == opts.end() ? def : it->second;
-  }
-  std::string need(const std::string& k) const {
-    if (!has(k)) throw usage_error{command + ": missing --" + k};
-    return get(k);
-  }
-  std::size_t number(const std::string& k, std::size_t def, std::size_t lo, std::size_t hi) const {
-    if (!has(k)) return def;
-    return parse_number(k, get(k), lo, hi);
-  }
-  std::size_t parse_number(const std::string& k, const std::string& v, std::size_t lo, std::size_t hi) const {
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
-      throw usage_error{command + ": --" + k + " expects a whole number, got '" + v + "'"};
-    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
-    if (n < lo || n > hi)
-      throw usage_error{command + ": --" + k + " must be between " + std::to_string(lo) + " and " + std::to_string(hi)};
-    return static_cast<std::size_t>(n);
-  }
-};
-
-args parse(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& boolean) {
-  args a;
-  a.command = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s.size() > 2 && s.compare(0, 2, "--") == 0) {
-      std::string name = s.substr(2), value;
-      const auto eq = name.find('=');
-      const bool inline_value = eq != std::string::npos;
-      if (inline_value) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      }
-      if (boolean.count(name)) {
-        if (inline_value) throw usage_error{a.command + ": --" + name + " takes no value"};
-        a.flags.insert(name);
-      } else if (valued.count(name)) {
-        if (!inline_value) {
-          if (i + 1 >= argc) throw usage_error{a.command + ": --" + name + " needs a value"};
-          value = argv[++i];
-        }
-        if (a.opts.count(name)) throw usage_error{a.command + ": --" + name + " given twice"};
-        a.opts[name] = value;
-      } else {
-        throw usage_error{a.command + ": unknown option --" + name};
-      }
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  return a;
-}
-
-[[noreturn]] void fail_file(const std::string& file, const rvq::status& s) {
-  throw data_error{file + ": " + rvq::describe(s)};
-}
-
-rvq::metric_id parse_metric(const args& a) {
-  const std::string m = a.get("metric", "l2");
-  if (m == "l2") return rvq::metric_id::l2;
-  if (m == "ip") return rvq::metric_id::ip;
-  if (m == "cos" || m == "cosine") return rvq::metric_id::cosine;
-  throw usage_error{a.command + ": --metric must be l2, ip or cos, got '" + m + "'"};
-}
-
-/// Calls f.template operator()<Metric>() for the runtime metric.
-template <class F>
-int with_metric(rvq::metric_id m, F&& f) {
-  switch (m) {
-    case rvq::metric_id::l2:
-      return f(rvq::l2{});
-    case rvq::metric_id::ip:
-      return f(rvq::ip{});
-    case rvq::metric_id::cosine:
-      return f(rvq::cosine{});
-    case rvq::metric_id::hamming:
-      break;
-  }
-  throw data_error{"the hamming metric belongs to binary models (rvq quantize --element binary)"};
-}
-
-rvq::io::ndarray<float> read_matrix(const std::string& path) {
-  rvq::io::ndarray<float> x;
-  const rvq::status s = rvq::io::read_float_matrix(path, x);  // .npy, .fvecs, .bvecs or .ivecs
-  if (!s) fail_file(path, s);
-  if (x.shape.size() != 2)
-    throw data_error{path + ": expected a 2-D array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
-  if (x.rows() == 0 || x.cols() == 0) throw data_error{path + ": the array is empty"};
-  return x;
-}
-
-rvq::io::model_info model_header(const std::string& path) {
-  rvq::io::model_info info;
-  const rvq::status s = rvq::io::read_model_info(path, info);
-  if (!s) fail_file(path, s);
-  return info;
-}
-
-template <class Config>
-rvq::quantizer<Config> load(const std::string& path) {
-  auto q = rvq::io::load_model<Config>(path);
-  if (!q) fail_file(path, q.error());
-  return std::move(q).value();
-}
-
-/// Loads the model at `path` into the quantizer of its element and metric and calls f(q):
-/// f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
-/// integer quantizers (the integer-only encode).
-template <class F>
-int with_model(const std::string& path, F&& f) {
-  rvq::io::model_info info;
-  const rvq::status s = rvq::io::read_model_info(path, info);
-  if (!s) fail_file(path, s);
-  auto integer = [&](auto e) -> int {
-    using E = decltype(e);
-    if (info.metric == rvq::metric_id::l2) return f(load<rvq::config<E, rvq::l2>>(path));
-    if (info.metric == rvq::metric_id::ip) return f(load<rvq::config<E, rvq::ip>>(path));
-    throw data_error{path + ": integer models use the l2 or ip metric"};
-  };
-  switch (info.element) {
-    case rvq::element_id::f32:
-    case rvq::element_id::f16:
-    case rvq::element_id::bf16:
-      return with_metric(info.metric, [&](auto m) { return f(load<rvq::config<rvq::f32, decltype(m)>>(path)); });
-    case rvq::element_id::int8:
-      return integer(rvq::int8{});
-    case rvq::element_id::q15:
-      return integer(rvq::q15{});
-    case rvq::element_id::q7:
-      return integer(rvq::q7{});
-    case rvq::element_id::int4:
-      return integer(rvq::int4{});
-    case rvq::element_id::int2:
-      return integer(rvq::int2{});
-    case rvq::element_id::binary:
-      return f(load<rvq::config<rvq::binary, rvq::hamming>>(path));
-  }
-  throw data_error{path + ": unknown element"};
-}
-
-template <class Q>
-void save(const Q& q, const std::string& path) {
-  const rvq::status s = rvq::io::save_model(q, path);
-  if (!s) fail_file(path, s);
-}
-
-template <class Q>
-void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& path) {
-  if (x.cols() != q.dim())
-    throw data_error{path + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
-                     std::to_string(q.dim())};
-}
-
-template <class Q>
-std::size_t beam_option(const args& a, const Q& q) {
-  const std::size_t b = a.number("beam", 1, 1, 1u << 20);
-  if (b > q.min_codewords())
-    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" +
-                      std::to_string(q.min_codewords()) + ")"};
-  return b;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -256,15 +68,7 @@ int cmd_train(int argc, char** argv) {
   const std::string in = a.need("input"), out = a.need("output");
   rvq::train_options opt;
   opt.layers = a.number("layers", 8, 1, rvq::io::model_max_layers);
-  opt.codewords.clear();
-  const std::string ks = a.get("codewords", "256");
-  for (std::size_t pos = 0; pos <= ks.size();) {
-    const std::size_t comma = ks.find(',', pos);
-    const std::string part = ks.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    opt.codewords.push_back(a.parse_number("codewords", part, 1, 65536));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
+  opt.codewords = a.number_list("codewords", "256", 1, 65536);
   if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
     throw usage_error{"train: --codewords takes one K or one K per layer (" + std::to_string(opt.layers) + ")"};
   opt.beam = a.number("beam", 1, 1, 65536);
@@ -394,10 +198,10 @@ int cmd_import(int argc, char** argv) {
 }
 
 int cmd_encode(int argc, char** argv) {
-  const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {"packed"});
+  const args a = parse(argc, argv, {"model", "input", "output", "beam"}, {"packed", "mmap"});
   if (!a.positional.empty()) throw usage_error{"encode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
-  return with_model(mp, [&](const auto& q) {
+  auto body = [&](const auto& q) {
     const std::size_t beam = beam_option(a, q);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
@@ -424,7 +228,8 @@ int cmd_encode(int argc, char** argv) {
     const rvq::status s = q.max_codewords() <= 256 ? encode_as(std::uint8_t{}) : encode_as(std::uint16_t{});
     if (!s) fail_file(out, s);
     return 0;
-  });
+  };
+  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model(mp, body);
 }
 
 int cmd_decode(int argc, char** argv) {
@@ -464,11 +269,13 @@ int cmd_decode(int argc, char** argv) {
 }
 
 int cmd_eval(int argc, char** argv) {
-  const args a = parse(argc, argv, {"model", "input", "beam"}, {"json"});
+  const args a = parse(argc, argv, {"model", "input", "beam"}, {"json", "mmap"});
   if (!a.positional.empty()) throw usage_error{"eval: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input");
   const rvq::io::model_info info = model_header(mp);
-  return with_model(mp, [&](const auto& q) {
+  const auto t_load = std::chrono::steady_clock::now();
+  auto body = [&](const auto& q) {
+    const double load_s = seconds_since(t_load);
     const std::size_t beam = beam_option(a, q);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
@@ -525,9 +332,10 @@ int cmd_eval(int argc, char** argv) {
           "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"dense\", "
           "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
           "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
-          "\"macs_per_vector\": %zu, \"layer_rel_mse\": [%s]}\n",
+          "\"macs_per_vector\": %zu, \"load_seconds\": %.6f, \"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
           n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name, mse, rel, msn,
-          q.bits_per_vector(), enc_s, vps, cb_bytes, f.macs_per_vector, lr.c_str());
+          q.bits_per_vector(), enc_s, vps, cb_bytes, f.macs_per_vector, load_s,
+          a.flags.count("mmap") ? "true" : "false", lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
       std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu)\n", nl, q.max_codewords(),
@@ -537,9 +345,12 @@ int cmd_eval(int argc, char** argv) {
       std::printf("bits per vector  %zu\n", q.bits_per_vector());
       std::printf("encode speed     %.0f vectors/s (%.3f s)\n", vps, enc_s);
       std::printf("codebook bytes   %zu\n", cb_bytes);
+      std::printf("model load       %.3f s%s\n", load_s,
+                  a.flags.count("mmap") ? " (memory-mapped, searched in place)" : "");
     }
     return 0;
-  });
+  };
+  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model(mp, body);
 }
 
 rvq::calibration parse_calibration(const args& a) {
@@ -776,6 +587,7 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(argc, argv);
     if (cmd == "codegen") return cmd_codegen(argc, argv);
     if (cmd == "quantize") return cmd_quantize(argc, argv);
+    if (cmd == "sweep") return cmd_sweep(argc, argv);
     return usage("unknown command '" + cmd + "'");
   } catch (const usage_error& e) {
     return usage(e.message);

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include "../helpers.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -23,12 +24,13 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-run_result rvq_cli(const std::string& args) {
+/// Runs the CLI with `args`; `env` ("NAME=value ...") is set for that run only.
+run_result rvq_cli(const std::string& args, const std::string& env = "") {
   const std::string out = rvq_test::temp_path("stdout.txt"), err = rvq_test::temp_path("stderr.txt");
   // Cross builds start the CLI through the emulator (RVQ_CLI_LAUNCHER, e.g. "qemu-aarch64 ...").
   const std::string launcher = RVQ_CLI_LAUNCHER;
-  const std::string cmd = (launcher.empty() ? "" : launcher + " ") + "\"" + RVQ_CLI_PATH + "\" " + args + " > \"" +
-                          out + "\" 2> \"" + err + "\" < /dev/null";
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + (launcher.empty() ? "" : launcher + " ") + "\"" +
+                          RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
   int status = std::system(cmd.c_str());
 #ifdef WEXITSTATUS
   status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
@@ -403,4 +405,155 @@ TEST_CASE("cli: quantize errors name the option or the file", "[cli][quantize][e
   r = rvq_cli("quantize --model " + model + " --element q7 --output " + out);
   CHECK(r.code == 0);
   CHECK(r.out.find("no --calibrate-on") != std::string::npos);
+}
+
+namespace {
+
+/// Rows of a sweep's results.csv, header dropped, as field lists.
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(slurp(path));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream fs(line);
+    std::string field;
+    while (std::getline(fs, field, ',')) f.push_back(field);
+    rows.push_back(f);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("cli: sweep measures a grid, writes CSV and report, and resumes", "[cli][sweep]") {
+  const std::string train = write_data("sw_train.npy", 600, 8, 1), test = write_data("sw_test.npy", 200, 8, 2);
+  const std::string dir = rvq_test::temp_path("sweep");
+  const std::string base = "sweep --input " + train + " --test " + test + " --out " + dir +
+                           " --codewords 4,8 --elements f32,int8 --beams 1,2 --test-rows 100";
+  auto r = rvq_cli(base + " --layers 1,2 --iterations 3 --no-plots --jobs 2");
+  REQUIRE(r.code == 0);
+  INFO(r.err);
+  CHECK(r.out.find("12 points in " + dir + "/results.csv (12 run now") != std::string::npos);
+  CHECK(r.err.find("sweep: 12 points to run") != std::string::npos);  // progress on stderr
+  const std::string first = slurp(dir + "/results.csv");
+  CHECK(first.rfind("layers,codewords,element,storage,beam,bits_per_vector,codebook_bytes,", 0) == 0);
+  auto rows = csv_rows(dir + "/results.csv");
+  REQUIRE(rows.size() == 12);  // 2 L x 2 K x (f32 greedy, f32 beam 2, int8 greedy)
+  for (const auto& f : rows) {
+    REQUIRE(f.size() == 14);
+    CHECK(f[3] == "dense");
+    const std::size_t l = std::stoul(f[0]), k = std::stoul(f[1]);
+    CHECK(std::stoul(f[5]) == l * (k == 4 ? 2 : 3));                  // bits per vector
+    if (f[2] == "f32") CHECK(std::stoul(f[6]) == l * k * 8 * 4);      // codebook bytes
+    if (f[2] == "int8") CHECK(std::stoul(f[6]) < l * k * 8 * 4 / 2);  // a byte a value, plus scales
+    CHECK(std::stoul(f[8]) == l * k * 8);                             // one pass of <x, c> (beam: through the tables)
+    const double rel = std::stod(f[11]);
+    CHECK(rel > 0.0);
+    CHECK(rel < 1.0);
+  }
+  const std::string report = slurp(dir + "/report.md");
+  CHECK(report.find("## Best configuration for each budget of bits per vector") != std::string::npos);
+  CHECK(report.find("## At a codebook byte budget: element types and storages") != std::string::npos);
+  CHECK(report.find("## Pareto fronts") != std::string::npos);
+  CHECK(report.find("Plots were not drawn (--no-plots)") != std::string::npos);
+
+  // The same command again: nothing left to run, the file unchanged.
+  r = rvq_cli(base + " --layers 1,2 --iterations 3 --no-plots --quiet");
+  REQUIRE(r.code == 0);
+  CHECK(slurp(dir + "/results.csv") == first);
+  // A larger grid runs only the new points; the old rows stay as they were.
+  r = rvq_cli(base + " --layers 1,2,3 --iterations 3 --no-plots");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("18 points in") != std::string::npos);
+  CHECK(r.out.find("(6 run now") != std::string::npos);
+  const auto grown = csv_rows(dir + "/results.csv");
+  REQUIRE(grown.size() == 18);
+  for (const auto& old : rows) CHECK(std::find(grown.begin(), grown.end(), old) != grown.end());
+
+  // Other options than the folder's results were made with: refused, naming the settings file.
+  r = rvq_cli(base + " --layers 1,2 --iterations 4");
+  CHECK(r.code == 1);
+  CHECK(r.err.find(dir + "/settings.txt: the results in") != std::string::npos);
+  CHECK(r.err.find("iterations=3") != std::string::npos);
+}
+
+TEST_CASE("cli: sweep budgets, plots and their absence", "[cli][sweep]") {
+  const std::string train = write_data("sb_train.npy", 400, 6, 3), test = write_data("sb_test.npy", 100, 6, 4);
+  const std::string dir = rvq_test::temp_path("sweep_budget");
+  const std::string base = "sweep --input " + train + " --test " + test + " --codewords 4,16 " +
+                           "--elements f32,q15,int4 --beams 1 --iterations 2";
+  auto r = rvq_cli(base + " --layers 1,2,4 --out " + dir + " --max-bits 8 --budget-bytes 600",
+                   "RVQ_SWEEP_PLOT=/nonexistent/plot.py");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("over the budget") != std::string::npos);
+  const auto rows = csv_rows(dir + "/results.csv");
+  REQUIRE_FALSE(rows.empty());
+  for (const auto& f : rows) {
+    CHECK(std::stoul(f[5]) <= 8);
+    CHECK(std::stoul(f[6]) <= 600 + 64);  // the estimate leaves out scales
+  }
+  const std::string report = slurp(dir + "/report.md");
+  CHECK(report.find("Plots were not drawn: tools/plot_sweep.py was not found") != std::string::npos);
+  CHECK(report.find("**<= 8 bits:**") != std::string::npos);
+
+  // The plots themselves, where matplotlib is installed (scripts/dev test installs it).
+  const std::string dir3 = rvq_test::temp_path("sweep_plots");
+  r = rvq_cli(base + " --out " + dir3 + " --layers 1,2 --quiet");
+  REQUIRE(r.code == 0);
+  const std::string plotted = slurp(dir3 + "/report.md");
+  if (plotted.find("matplotlib is not installed") != std::string::npos) {
+    WARN("python3-matplotlib is not installed: the plots were not drawn (the report says so)");
+  } else {
+    INFO(plotted);
+    CHECK(plotted.find("![rel_mse against bits per vector](mse_vs_bits.png)") != std::string::npos);
+    for (const char* png : {"mse_vs_bits", "mse_vs_bits_by_k", "mse_vs_bytes", "mse_vs_macs", "time_vs_mse"}) {
+      const std::string bytes = slurp(dir3 + "/" + png + ".png");
+      CHECK((bytes.size() > 8 && bytes.compare(1, 3, "PNG") == 0));
+    }
+  }
+
+  // A plotting tool that fails: the CSV and report are complete, the report says where to look.
+  const std::string dir2 = rvq_test::temp_path("sweep_plotfail");
+  r = rvq_cli(base + " --out " + dir2 + " --layers 1 --quiet", "RVQ_PYTHON=false");
+  REQUIRE(r.code == 0);
+  CHECK(slurp(dir2 + "/report.md").find("the plotting script failed") != std::string::npos);
+  CHECK(csv_rows(dir2 + "/results.csv").size() == 6);
+}
+
+TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][sweep][errors]") {
+  const std::string train = write_data("se_train.npy", 50, 4, 5), test = write_data("se_test.npy", 20, 4, 6),
+                    other = write_data("se_other.npy", 20, 5, 7);
+  const std::string dir = rvq_test::temp_path("sweep_err");
+  const std::string io = " --input " + train + " --test " + test + " --out " + dir;
+  for (const std::string& args :
+       {std::string("sweep --input x.npy --out d"), "sweep" + io + " --elements f32,binary",
+        "sweep" + io + " --storages dense,pq", "sweep" + io + " --jobs 0", "sweep" + io + " --layers 0",
+        "sweep" + io + " --codewords 1", "sweep" + io + " --beams 1,x", "sweep" + io + " extra"}) {
+    INFO(args);
+    const auto r = rvq_cli(args);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("usage: rvq") != std::string::npos);
+  }
+  auto r = rvq_cli("sweep" + io + " --codewords 64");
+  CHECK(r.code == 1);
+  CHECK(r.err.find(train + ": K = 64 is above the training rows used (50)") != std::string::npos);
+  r = rvq_cli("sweep --input " + train + " --test " + other + " --out " + dir);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(other + ": vectors have 5 dimensions") != std::string::npos);
+  r = rvq_cli("sweep --input " + train + " --test " + test + " --codewords 4 --out " + train);  // a file, not a folder
+  CHECK(r.code == 1);
+  CHECK(r.err.find("cannot create the output folder") != std::string::npos);
+  // A damaged results file is named with its line, never silently overwritten.
+  REQUIRE(rvq_cli("sweep" + io + " --layers 1 --codewords 4 --elements f32 --beams 1 --no-plots --quiet").code == 0);
+  {
+    std::ofstream f(dir + "/results.csv", std::ios::app);
+    f << "1,4,f32,dense,1,2,oops\n";
+  }
+  const std::string damaged = slurp(dir + "/results.csv");
+  r = rvq_cli("sweep" + io + " --layers 1 --codewords 4 --elements f32 --beams 1 --no-plots");
+  CHECK(r.code == 1);
+  CHECK(r.err.find(dir + "/results.csv:3: expected 14 fields") != std::string::npos);
+  CHECK(slurp(dir + "/results.csv") == damaged);
 }

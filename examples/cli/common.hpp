@@ -1,0 +1,238 @@
+// Shared pieces of the rvq command-line tool: option parsing, errors, loading files and models.
+#pragma once
+#include <rvq/rvq.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#define RVQ_CLI_ISATTY(fd) ::isatty(fd)
+#else
+#define RVQ_CLI_ISATTY(fd) 0
+#endif
+
+namespace rvq_cli {
+
+struct usage_error {
+  std::string message;
+};
+struct data_error {
+  std::string message;
+};
+
+/// Parsed `--name value` options and positionals of one command.
+struct args {
+  std::string command;
+  std::map<std::string, std::string> opts;
+  std::set<std::string> flags;
+  std::vector<std::string> positional;
+
+  bool has(const std::string& k) const { return opts.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = opts.find(k);
+    return it == opts.end() ? def : it->second;
+  }
+  std::string need(const std::string& k) const {
+    if (!has(k)) throw usage_error{command + ": missing --" + k};
+    return get(k);
+  }
+  std::size_t number(const std::string& k, std::size_t def, std::size_t lo, std::size_t hi) const {
+    if (!has(k)) return def;
+    return parse_number(k, get(k), lo, hi);
+  }
+  /// A comma-separated list of whole numbers (`--layers 1,2,4`), each in [lo, hi].
+  std::vector<std::size_t> number_list(const std::string& k, const std::string& def, std::size_t lo,
+                                       std::size_t hi) const {
+    const std::string v = get(k, def);
+    std::vector<std::size_t> out;
+    for (std::size_t pos = 0; pos <= v.size();) {
+      const std::size_t comma = v.find(',', pos);
+      out.push_back(
+          parse_number(k, v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos), lo, hi));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    return out;
+  }
+  std::size_t parse_number(const std::string& k, const std::string& v, std::size_t lo, std::size_t hi) const {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+      throw usage_error{command + ": --" + k + " expects a whole number, got '" + v + "'"};
+    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+    if (n < lo || n > hi)
+      throw usage_error{command + ": --" + k + " must be between " + std::to_string(lo) + " and " + std::to_string(hi)};
+    return static_cast<std::size_t>(n);
+  }
+};
+
+inline args parse(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& boolean) {
+  args a;
+  a.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.size() > 2 && s.compare(0, 2, "--") == 0) {
+      std::string name = s.substr(2), value;
+      const auto eq = name.find('=');
+      const bool inline_value = eq != std::string::npos;
+      if (inline_value) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      if (boolean.count(name)) {
+        if (inline_value) throw usage_error{a.command + ": --" + name + " takes no value"};
+        a.flags.insert(name);
+      } else if (valued.count(name)) {
+        if (!inline_value) {
+          if (i + 1 >= argc) throw usage_error{a.command + ": --" + name + " needs a value"};
+          value = argv[++i];
+        }
+        if (a.opts.count(name)) throw usage_error{a.command + ": --" + name + " given twice"};
+        a.opts[name] = value;
+      } else {
+        throw usage_error{a.command + ": unknown option --" + name};
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+[[noreturn]] inline void fail_file(const std::string& file, const rvq::status& s) {
+  throw data_error{file + ": " + rvq::describe(s)};
+}
+
+inline rvq::metric_id parse_metric(const args& a) {
+  const std::string m = a.get("metric", "l2");
+  if (m == "l2") return rvq::metric_id::l2;
+  if (m == "ip") return rvq::metric_id::ip;
+  if (m == "cos" || m == "cosine") return rvq::metric_id::cosine;
+  throw usage_error{a.command + ": --metric must be l2, ip or cos, got '" + m + "'"};
+}
+
+/// Calls f.template operator()<Metric>() for the runtime metric.
+template <class F>
+int with_metric(rvq::metric_id m, F&& f) {
+  switch (m) {
+    case rvq::metric_id::l2:
+      return f(rvq::l2{});
+    case rvq::metric_id::ip:
+      return f(rvq::ip{});
+    case rvq::metric_id::cosine:
+      return f(rvq::cosine{});
+    case rvq::metric_id::hamming:
+      break;
+  }
+  throw data_error{"the hamming metric belongs to binary models (rvq quantize --element binary)"};
+}
+
+inline rvq::io::ndarray<float> read_matrix(const std::string& path) {
+  rvq::io::ndarray<float> x;
+  const rvq::status s = rvq::io::read_float_matrix(path, x);  // .npy, .fvecs, .bvecs or .ivecs
+  if (!s) fail_file(path, s);
+  if (x.shape.size() != 2)
+    throw data_error{path + ": expected a 2-D array (N x D), found " + std::to_string(x.shape.size()) + "-D"};
+  if (x.rows() == 0 || x.cols() == 0) throw data_error{path + ": the array is empty"};
+  return x;
+}
+
+inline rvq::io::model_info model_header(const std::string& path) {
+  rvq::io::model_info info;
+  const rvq::status s = rvq::io::read_model_info(path, info);
+  if (!s) fail_file(path, s);
+  return info;
+}
+
+template <class Config>
+rvq::quantizer<Config> load(const std::string& path) {
+  auto q = rvq::io::load_model<Config>(path);
+  if (!q) fail_file(path, q.error());
+  return std::move(q).value();
+}
+
+/// Loads the model at `path` into the quantizer of its element and metric and calls f(q):
+/// f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
+/// integer quantizers (the integer-only encode).
+template <class F>
+int with_model(const std::string& path, F&& f) {
+  rvq::io::model_info info;
+  const rvq::status s = rvq::io::read_model_info(path, info);
+  if (!s) fail_file(path, s);
+  auto integer = [&](auto e) -> int {
+    using E = decltype(e);
+    if (info.metric == rvq::metric_id::l2) return f(load<rvq::config<E, rvq::l2>>(path));
+    if (info.metric == rvq::metric_id::ip) return f(load<rvq::config<E, rvq::ip>>(path));
+    throw data_error{path + ": integer models use the l2 or ip metric"};
+  };
+  switch (info.element) {
+    case rvq::element_id::f32:
+    case rvq::element_id::f16:
+    case rvq::element_id::bf16:
+      return with_metric(info.metric, [&](auto m) { return f(load<rvq::config<rvq::f32, decltype(m)>>(path)); });
+    case rvq::element_id::int8:
+      return integer(rvq::int8{});
+    case rvq::element_id::q15:
+      return integer(rvq::q15{});
+    case rvq::element_id::q7:
+      return integer(rvq::q7{});
+    case rvq::element_id::int4:
+      return integer(rvq::int4{});
+    case rvq::element_id::int2:
+      return integer(rvq::int2{});
+    case rvq::element_id::binary:
+      return f(load<rvq::config<rvq::binary, rvq::hamming>>(path));
+  }
+  throw data_error{path + ": unknown element"};
+}
+
+/// Memory-maps the f32 model at `path` and calls f(q) with the quantizer that views it in place
+/// (rvq::io::map_model); other models are refused with the reason.
+template <class F>
+int with_mapped(const std::string& path, F&& f) {
+  const rvq::io::model_info info = model_header(path);
+  if (info.element != rvq::element_id::f32)
+    throw data_error{path + ": --mmap views f32 models in place; this one is " +
+                     std::string(rvq::to_string(info.element)) + " (drop --mmap)"};
+  return with_metric(info.metric, [&](auto m) {
+    rvq::io::mapped_model<rvq::config<rvq::f32, decltype(m)>> mm;
+    const rvq::status s = rvq::io::map_model(path, mm);
+    if (!s) fail_file(path, s);
+    return f(mm.get());
+  });
+}
+
+template <class Q>
+void save(const Q& q, const std::string& path) {
+  const rvq::status s = rvq::io::save_model(q, path);
+  if (!s) fail_file(path, s);
+}
+
+template <class Q>
+void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& path) {
+  if (x.cols() != q.dim())
+    throw data_error{path + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
+                     std::to_string(q.dim())};
+}
+
+template <class Q>
+std::size_t beam_option(const args& a, const Q& q) {
+  const std::size_t b = a.number("beam", 1, 1, 1u << 20);
+  if (b > q.min_codewords())
+    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" +
+                      std::to_string(q.min_codewords()) + ")"};
+  return b;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// `rvq sweep` (examples/cli/sweep.cpp).
+int cmd_sweep(int argc, char** argv);
+
+}  // namespace rvq_cli
