@@ -33,6 +33,9 @@ const char* const usage_text =
     "          [--pow2] [--asymmetric] [--percentile P] [--refit N] [--rounding half_up|half_to_even|truncate]\n"
     "          [--calibration-rows N] [--json]   (post-training quantization; docs/quantization.md)\n"
     "  codegen --model M.rvq --output model.hpp [--namespace N]   (firmware header: constexpr model)\n"
+    "  compact --model M.rvq --output M2.rvq [--calibrate-on X.npy] [--remap R.npy]\n"
+    "          (drops duplicate codewords and, with X, codewords X never selects: X reconstructs as before;\n"
+    "          R: int32 L x K, the new index of each old codeword, -1 past a layer's K; f32 models)\n"
     "  sweep   --input TRAIN.npy --test TEST.npy --out DIR [--budget-bytes N] [--max-bits B] [--jobs J]\n"
     "          [--layers 1,2,3,4,6,8,12,16] [--codewords 16,64,256,1024] [--elements f32,int8,q15,int4]\n"
     "          [--storages dense] [--beams 1,4,8] [--train-rows 100000] [--test-rows 5000] [--iterations 10]\n"
@@ -316,7 +319,7 @@ int cmd_eval(int argc, char** argv) {
     const double mse = err / double(n), msn = norm / double(n);
     const double rel = msn > 0 ? mse / msn : 0.0;
     const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
-    const auto f = q.memory_footprint();
+    const auto f = q.memory_footprint(beam);
     const std::size_t cb_bytes = info.quantized ? info.payload_bytes : f.codebook_bytes;  // as stored
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
     if (a.flags.count("json")) {
@@ -332,9 +335,10 @@ int cmd_eval(int argc, char** argv) {
           "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"dense\", "
           "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
           "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
-          "\"macs_per_vector\": %zu, \"load_seconds\": %.6f, \"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
+          "\"scratch_bytes\": %zu, \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"load_seconds\": %.6f, "
+          "\"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
           n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name, mse, rel, msn,
-          q.bits_per_vector(), enc_s, vps, cb_bytes, f.macs_per_vector, load_s,
+          q.bits_per_vector(), enc_s, vps, cb_bytes, f.scratch_bytes, f.macs_per_vector, f.lookups_per_vector, load_s,
           a.flags.count("mmap") ? "true" : "false", lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
@@ -492,6 +496,73 @@ int cmd_codegen(int argc, char** argv) {
   });
 }
 
+int cmd_compact(int argc, char** argv) {
+  const args a = parse(argc, argv, {"model", "calibrate-on", "output", "remap"}, {"quiet"});
+  if (!a.positional.empty()) throw usage_error{"compact: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), out = a.need("output"), remap_path = a.get("remap", "");
+  const rvq::io::model_info info = model_header(mp);
+  if (info.element != rvq::element_id::f32)
+    throw data_error{mp + ": compaction works on f32 models (this one is " + std::string(rvq::to_string(info.element)) +
+                     "); compact the f32 model, then quantize it"};
+  rvq::io::ndarray<float> x;
+  const std::string calib = a.get("calibrate-on", "");
+  if (!calib.empty()) x = read_matrix(calib);
+  return with_metric(info.metric, [&](auto m) {
+    using q_t = rvq::quantizer<rvq::config<rvq::f32, decltype(m)>>;
+    const q_t q = load<typename q_t::config_type>(mp);
+    if (!calib.empty()) check_dim(q, x, calib);
+    const auto xv = calib.empty() ? rvq::matrix_view<const float>() : x.view();
+    q_t c;
+    std::vector<std::vector<std::uint32_t>> remap;
+    rvq::compact_report rep;
+    const rvq::status s = rvq::compact(q, xv, c, &remap, &rep);
+    if (!s) fail_file(calib.empty() ? mp : calib, s);
+    // The promise, checked: every calibration vector reconstructs exactly as before.
+    const std::size_t n = x.rows(), nl = q.layers(), d = q.dim();
+    if (!calib.empty()) {
+      std::vector<std::uint16_t> ca(n * nl), cb(n * nl);
+      std::vector<float> ya(n * d), yb(n * d);
+      rvq::status e = q.encode_batch(xv, rvq::matrix_view<std::uint16_t>(ca.data(), n, nl));
+      if (e) e = c.encode_batch(xv, rvq::matrix_view<std::uint16_t>(cb.data(), n, nl));
+      if (e)
+        e = q.decode_batch(rvq::matrix_view<const std::uint16_t>(ca.data(), n, nl),
+                           rvq::matrix_view<float>(ya.data(), n, d));
+      if (e)
+        e = c.decode_batch(rvq::matrix_view<const std::uint16_t>(cb.data(), n, nl),
+                           rvq::matrix_view<float>(yb.data(), n, d));
+      if (!e) fail_file(calib, e);
+      if (ya != yb)
+        throw data_error{calib + ": vectors reconstruct differently after compaction (a bug: please report it)"};
+    }
+    if (!remap_path.empty()) {  // int32, L x max K: the new index of each old codeword, -1 past K_l
+      std::size_t kmax = 0;
+      for (const auto& r : remap) kmax = std::max(kmax, r.size());
+      std::vector<std::int32_t> table(remap.size() * kmax, -1);
+      for (std::size_t l = 0; l < remap.size(); ++l)
+        for (std::size_t k = 0; k < remap[l].size(); ++k) table[l * kmax + k] = static_cast<std::int32_t>(remap[l][k]);
+      const std::size_t shape[2] = {remap.size(), kmax};
+      const rvq::status ws = rvq::io::write_npy(remap_path, table.data(), rvq::span<const std::size_t>(shape));
+      if (!ws) fail_file(remap_path, ws);
+    }
+    save(c, out);
+    if (!a.flags.count("quiet")) {
+      std::printf("  layer  codewords  duplicates   dead   kept\n");
+      for (std::size_t l = 0; l < rep.codewords_before.size(); ++l)
+        std::printf("  %5zu  %9zu  %10zu  %5zu  %5zu\n", l + 1, rep.codewords_before[l], rep.duplicates[l], rep.dead[l],
+                    rep.codewords_after[l]);
+      std::printf("codebook bytes   %zu -> %zu (%zu saved, %.1f%%)\n", rep.bytes_before, rep.bytes_after,
+                  rep.bytes_before - rep.bytes_after,
+                  100.0 * double(rep.bytes_before - rep.bytes_after) / double(rep.bytes_before));
+      if (!calib.empty())
+        std::printf("calibration      all %zu vectors of %s reconstruct exactly as before\n", n, calib.c_str());
+      else
+        std::printf("calibration      none (--calibrate-on): exact duplicates only\n");
+      std::printf("wrote %s%s%s\n", out.c_str(), remap_path.empty() ? "" : " and ", remap_path.c_str());
+    }
+    return 0;
+  });
+}
+
 int cmd_info(int argc, char** argv) {
   const args a = parse(argc, argv, {"usage", "beam"}, {});
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
@@ -588,6 +659,7 @@ int main(int argc, char** argv) {
     if (cmd == "codegen") return cmd_codegen(argc, argv);
     if (cmd == "quantize") return cmd_quantize(argc, argv);
     if (cmd == "sweep") return cmd_sweep(argc, argv);
+    if (cmd == "compact") return cmd_compact(argc, argv);
     return usage("unknown command '" + cmd + "'");
   } catch (const usage_error& e) {
     return usage(e.message);

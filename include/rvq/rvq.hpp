@@ -23,4 +23,5 @@
 #include "train/refine.hpp"
 #include "train/residual.hpp"
 #include "train/calibrate.hpp"
+#include "train/compact.hpp"
 #endif

@@ -557,3 +557,50 @@ TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][s
   CHECK(r.err.find(dir + "/results.csv:3: expected 14 fields") != std::string::npos);
   CHECK(slurp(dir + "/results.csv") == damaged);
 }
+
+TEST_CASE("cli: compact drops duplicates and dead codewords, writes the remap, checks the data", "[cli][compact]") {
+  // Two layers of 6 codewords in 3 dimensions; layer 0's codeword 4 copies codeword 2.
+  const std::string cb = rvq_test::temp_path("dup_cb.npy"), model = rvq_test::temp_path("dup.rvq");
+  auto v = rvq_test::gaussian(2 * 6, 3, 11);
+  std::copy(v.begin() + 2 * 3, v.begin() + 3 * 3, v.begin() + 4 * 3);
+  const std::size_t shape[3] = {2, 6, 3};
+  REQUIRE(rvq::io::write_npy(cb, v.data(), rvq::span<const std::size_t>(shape)).ok());
+  REQUIRE(rvq_cli("import --codebooks " + cb + " --output " + model).code == 0);
+  const std::string out = rvq_test::temp_path("dup_c.rvq"), remap = rvq_test::temp_path("remap.npy");
+  auto r = rvq_cli("compact --model " + model + " --output " + out + " --remap " + remap);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("codebook bytes   144 -> 132 (12 saved") != std::string::npos);
+  CHECK(r.out.find("exact duplicates only") != std::string::npos);
+  CHECK(slurp(remap).find("'descr': '<i4'") != std::string::npos);
+  rvq::io::ndarray<float> table;  // int32 values, read as floats
+  REQUIRE(rvq::io::read_npy(remap, table).ok());
+  REQUIRE(table.shape == std::vector<std::size_t>{2, 6});
+  CHECK(table.values == std::vector<float>{0, 1, 2, 3, 2, 4, 0, 1, 2, 3, 4, 5});
+
+  // With data: what it never selects goes too, and the data reconstructs as before.
+  const std::string x = write_data("compact_x.npy", 30, 3, 12), out2 = rvq_test::temp_path("dup_c2.rvq");
+  r = rvq_cli("compact --model " + model + " --calibrate-on " + x + " --output " + out2);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("all 30 vectors of " + x + " reconstruct exactly as before") != std::string::npos);
+  const std::string y1 = rvq_test::temp_path("y1.npy"), y2 = rvq_test::temp_path("y2.npy"),
+                    c1 = rvq_test::temp_path("c1.npy"), c2 = rvq_test::temp_path("c2.npy");
+  REQUIRE(rvq_cli("encode --model " + model + " --input " + x + " --output " + c1).code == 0);
+  REQUIRE(rvq_cli("decode --model " + model + " --input " + c1 + " --output " + y1).code == 0);
+  REQUIRE(rvq_cli("encode --model " + out2 + " --input " + x + " --output " + c2).code == 0);
+  REQUIRE(rvq_cli("decode --model " + out2 + " --input " + c2 + " --output " + y2).code == 0);
+  CHECK(slurp(y1) == slurp(y2));
+
+  // Errors: quantized models, data of another dimension, a missing model.
+  const std::string q8 = rvq_test::temp_path("dup_int8.rvq");
+  REQUIRE(rvq_cli("quantize --model " + model + " --element int8 --output " + q8 + " --quiet").code == 0);
+  r = rvq_cli("compact --model " + q8 + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(q8 + ": compaction works on f32 models (this one is int8)") != std::string::npos);
+  const std::string x4 = write_data("compact_x4.npy", 5, 4, 13);
+  r = rvq_cli("compact --model " + model + " --calibrate-on " + x4 + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(x4 + ": vectors have 4 dimensions, the model has 3") != std::string::npos);
+  r = rvq_cli("compact --model " + rvq_test::temp_path("none.rvq") + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(rvq_cli("compact --model " + model).code == 2);  // no --output
+}
