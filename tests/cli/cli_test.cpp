@@ -522,6 +522,19 @@ TEST_CASE("cli: sweep budgets, plots and their absence", "[cli][sweep]") {
   CHECK(csv_rows(dir2 + "/results.csv").size() == 6);
 }
 
+TEST_CASE("cli: sweep --refine trains each point on its own", "[cli][sweep]") {
+  const std::string train = write_data("sr_train.npy", 500, 6, 21), test = write_data("sr_test.npy", 100, 6, 22);
+  const std::string dir = rvq_test::temp_path("sweep_refine");
+  auto r = rvq_cli("sweep --input " + train + " --test " + test + " --out " + dir +
+                   " --layers 1,3 --codewords 8 --elements f32 --beams 1 --iterations 3 --refine 2 --no-plots");
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("2 trainings") != std::string::npos);  // one per (L, K), not one per K
+  const auto rows = csv_rows(dir + "/results.csv");
+  REQUIRE(rows.size() == 2);
+  CHECK(std::stod(rows[1][11]) < std::stod(rows[0][11]));  // 3 layers below 1 layer
+  CHECK(slurp(dir + "/report.md").find("2 rounds of joint refinement") != std::string::npos);
+}
+
 TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][sweep][errors]") {
   const std::string train = write_data("se_train.npy", 50, 4, 5), test = write_data("se_test.npy", 20, 4, 6),
                     other = write_data("se_other.npy", 20, 5, 7);
