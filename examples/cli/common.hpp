@@ -155,6 +155,26 @@ rvq::quantizer<Config> load(const std::string& path) {
   return std::move(q).value();
 }
 
+/// Calls f(E{}) with the element policy of an integer grid element (int8, q15, q7, int4, int2);
+/// returns false, calling nothing, for any other element.
+template <class F>
+bool with_integer_element(rvq::element_id e, F&& f) {
+  switch (e) {
+    case rvq::element_id::int8:
+      return f(rvq::int8{}), true;
+    case rvq::element_id::q15:
+      return f(rvq::q15{}), true;
+    case rvq::element_id::q7:
+      return f(rvq::q7{}), true;
+    case rvq::element_id::int4:
+      return f(rvq::int4{}), true;
+    case rvq::element_id::int2:
+      return f(rvq::int2{}), true;
+    default:
+      return false;
+  }
+}
+
 /// Loads the model at `path` into the quantizer of its element and metric and calls f(q):
 /// f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
 /// integer quantizers (the integer-only encode).
@@ -174,19 +194,13 @@ int with_model(const std::string& path, F&& f) {
     case rvq::element_id::f16:
     case rvq::element_id::bf16:
       return with_metric(info.metric, [&](auto m) { return f(load<rvq::config<rvq::f32, decltype(m)>>(path)); });
-    case rvq::element_id::int8:
-      return integer(rvq::int8{});
-    case rvq::element_id::q15:
-      return integer(rvq::q15{});
-    case rvq::element_id::q7:
-      return integer(rvq::q7{});
-    case rvq::element_id::int4:
-      return integer(rvq::int4{});
-    case rvq::element_id::int2:
-      return integer(rvq::int2{});
     case rvq::element_id::binary:
       return f(load<rvq::config<rvq::binary, rvq::hamming>>(path));
+    default:
+      break;
   }
+  int rc = 0;
+  if (with_integer_element(info.element, [&](auto e) { rc = integer(e); })) return rc;
   throw data_error{path + ": unknown element"};
 }
 

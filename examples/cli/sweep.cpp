@@ -287,20 +287,8 @@ void with_integer(const rvq::quantized_codebooks& qc, F&& f) {
     if (!q) throw data_error{std::string("the ") + rvq::to_string(qc.element) + " model: " + rvq::describe(q.error())};
     f(*q);
   };
-  switch (qc.element) {
-    case rvq::element_id::int8:
-      return as(rvq::int8{});
-    case rvq::element_id::q15:
-      return as(rvq::q15{});
-    case rvq::element_id::q7:
-      return as(rvq::q7{});
-    case rvq::element_id::int4:
-      return as(rvq::int4{});
-    case rvq::element_id::int2:
-      return as(rvq::int2{});
-    default:
-      throw data_error{std::string("the sweep does not evaluate ") + rvq::to_string(qc.element)};
-  }
+  if (!with_integer_element(qc.element, as))
+    throw data_error{std::string("the sweep does not evaluate ") + rvq::to_string(qc.element)};
 }
 
 /// Trains the unit's model and evaluates its points.
