@@ -322,6 +322,12 @@ TEST_CASE("footprint of beam search: multiply-adds with and without cross-produc
   auto small = make<dyn_q<rvq::l2>>(rvq_test::gaussian(2 + 2 + 2, 4, 2), 3, 2, 4);
   REQUIRE_FALSE(small.build_beam_tables(0));
   CHECK(small.memory_footprint(2).macs_per_vector == (1 + 2 + 2) * 2 * 4);
+  // Static models: the same, as constants (no tables).
+  using sq = rvq::quantizer<rvq::config<>, rvq::extents<3, 8, 5>>;
+  STATIC_REQUIRE(sq::static_footprint(4).macs_per_vector == (1 + 4 + 4) * 8 * 5);
+  STATIC_REQUIRE(sq::static_footprint(1).macs_per_vector == 3 * 8 * 5);
+  STATIC_REQUIRE(sq::static_footprint(4).scratch_bytes >= sq::static_workspace(4).floats * sizeof(float));
+  STATIC_REQUIRE(sq::static_footprint(4).lookups_per_vector == 0);
 }
 
 TEMPLATE_LIST_TEST_CASE("beam search through cross-product tables matches the residual path", "[beam]",

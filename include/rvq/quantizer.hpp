@@ -303,19 +303,8 @@ class quantizer {
     if (is_integer || beam <= 1) return f;
     const workspace_size w = workspace_for(beam);
     f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
-    const bool tables = use_beam_tables(beam);
-    std::size_t partial = 1;  // partial codes alive before layer l: min(beam, K_0 * ... * K_{l-1})
-    f.macs_per_vector = 0;
-    for (std::size_t l = 0; l < layers(); ++l) {
-      const std::size_t k = codewords(l);
-      if (tables) {
-        f.macs_per_vector += k * dim();
-        f.lookups_per_vector += partial * k * l;
-      } else {
-        f.macs_per_vector += partial * k * dim();
-      }
-      partial = partial * k < beam ? partial * k : beam;
-    }
+    add_beam_cost(
+        layers(), [this](std::size_t l) { return codewords(l); }, dim(), beam, use_beam_tables(beam), f);
     return f;
   }
 
@@ -573,8 +562,41 @@ class quantizer {
     f.macs_per_vector = E::layers * E::codewords * E::dim;
     return f;
   }
+  /// static_footprint() of a beam search of width `beam` (static models keep no cross-product
+  /// tables: each partial code scores each layer with `K D` multiply-adds; see memory_footprint(beam)).
+  template <class E = Extents, class = std::enable_if_t<E::is_static>>
+  static constexpr footprint_info static_footprint(std::size_t beam) noexcept {
+    footprint_info f = static_footprint();
+    if (is_integer || beam <= 1) return f;
+    const workspace_size w = static_workspace(beam);
+    f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
+    add_beam_cost(
+        E::layers, [](std::size_t) { return E::codewords; }, E::dim, beam, false, f);
+    return f;
+  }
 
  private:
+  /// Multiply-adds and lookups of a beam search: up to `beam` partial codes per layer (fewer
+  /// while the product of the earlier layers' K is smaller); with tables, `<x, c>` once per
+  /// codeword and one table row per partial code and earlier layer.
+  template <class KOf>
+  static constexpr void add_beam_cost(std::size_t nl, KOf k_of, std::size_t d, std::size_t beam, bool tables,
+                                      footprint_info& f) noexcept {
+    std::size_t partial = 1;
+    f.macs_per_vector = 0;
+    f.lookups_per_vector = 0;
+    for (std::size_t l = 0; l < nl; ++l) {
+      const std::size_t k = k_of(l);
+      if (tables) {
+        f.macs_per_vector += k * d;
+        f.lookups_per_vector += partial * k * l;
+      } else {
+        f.macs_per_vector += partial * k * d;
+      }
+      partial = partial * k < beam ? partial * k : beam;
+    }
+  }
+
   static constexpr status bad_beam_status() noexcept {
     return {errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
   }
