@@ -122,41 +122,15 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   static status build(span<const float> codewords, span<const std::size_t> k, std::size_t dim, dense_store& out) {
     RVQ_TRY(check(codewords, k, dim));
     dense_store s;
-    s.dim_ = dim;
-    s.k_.assign(k.begin(), k.end());
     s.cw_.assign(codewords.begin(), codewords.end());
-    s.first_.resize(k.size() + 1);
+    s.init(k, dim);
+    // The search copy: every layer repacked into the kernels' panels.
     s.panel_off_.resize(k.size() + 1);
-    s.first_[0] = 0;
     s.panel_off_[0] = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      s.first_[l + 1] = s.first_[l] + k[l];
-      s.panel_off_[l + 1] = s.panel_off_[l] + Kernels::panel_floats(k[l], dim);
-    }
-    s.pfirst_.resize(k.size() + 1);
-    s.pfirst_[0] = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(k[l]);
-    const std::size_t total = s.first_.back();
-    std::vector<float> bias(total), scale(total);
-    for (std::size_t i = 0; i < total; ++i) {
-      const float n2 = norm2(s.cw_.data() + i * dim, dim);
-      bias[i] = metric_traits<Metric>::bias(n2);
-      scale[i] = metric_traits<Metric>::scale(n2);
-    }
-    s.bias_.assign(s.pfirst_.back(), 0.0f);
-    s.scale_.assign(s.pfirst_.back(), 0.0f);
+    for (std::size_t l = 0; l < k.size(); ++l) s.panel_off_[l + 1] = s.panel_off_[l] + Kernels::panel_floats(k[l], dim);
     s.panels_.assign(s.panel_off_.back(), 0.0f);
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      // Padding codewords score +inf (bias +inf, scale 0): never chosen.
-      Kernels::pack_constants(bias.data() + s.first_[l], k[l], std::numeric_limits<float>::infinity(),
-                              s.bias_.data() + s.pfirst_[l]);
-      Kernels::pack_constants(scale.data() + s.first_[l], k[l], 0.0f, s.scale_.data() + s.pfirst_[l]);
-      Kernels::pack_panels(s.cw_.data() + s.first_[l] * dim, k[l], dim, s.panels_.data() + s.panel_off_[l]);
-    }
-    std::size_t kpad = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) kpad = std::max(kpad, Kernels::padded_codewords(k[l]));
-    s.zeros_.assign(kpad, 0.0f);
-    s.neg_ones_.assign(kpad, -1.0f);
+    for (std::size_t l = 0; l < k.size(); ++l)
+      Kernels::pack_panels(s.codeword(l, 0), k[l], dim, s.panels_.data() + s.panel_off_[l]);
     s.build_cross(default_cross_limit);
     out = std::move(s);
     return {};
@@ -164,43 +138,17 @@ class dense_store<Metric, Kernels, dynamic_extents> {
 
   /**
    * @brief Views `sum(k) * dim` row-major floats kept by the caller (a memory-mapped model file):
-   * the codewords are not copied. The search runs on them in rows layout (no panel copy, no
-   * cross-product tables); only the per-codeword constants are computed. Checks as build().
-   * The caller keeps `codewords` alive and unchanged while the store (or a copy of it) is used.
+   * the codewords are not copied and no search copy is made; the search repacks them tile by tile
+   * on the stack (see for_each_tile()), and no cross-product tables are built. Only the
+   * per-codeword constants are computed. Checks as build(). The caller keeps `codewords` alive
+   * and unchanged while the store (or a copy of it) is used.
    */
   static status build_view(span<const float> codewords, span<const std::size_t> k, std::size_t dim, dense_store& out) {
     RVQ_TRY(check(codewords, k, dim));
     dense_store s;
-    s.dim_ = dim;
-    s.k_.assign(k.begin(), k.end());
     s.view_ = codewords.data();
-    s.first_.resize(k.size() + 1);
-    s.first_[0] = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) s.first_[l + 1] = s.first_[l] + k[l];
-    s.pfirst_.resize(k.size() + 1);
-    s.pfirst_[0] = 0;
-    for (std::size_t l = 0; l < k.size(); ++l) s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(k[l]);
+    s.init(k, dim);
     s.panel_off_.assign(k.size() + 1, 0);
-    const std::size_t total = s.first_.back();
-    std::vector<float> bias(total), scale(total);
-    s.tails_.resize(total * Kernels::tail_norms);
-    for (std::size_t i = 0; i < total; ++i) {
-      const float* c = s.view_ + i * dim;
-      const float n2 = norm2(c, dim);
-      bias[i] = metric_traits<Metric>::bias(n2);
-      scale[i] = metric_traits<Metric>::scale(n2);
-      Kernels::tail_norms_of(c, dim, s.tails_.data() + i * Kernels::tail_norms);
-    }
-    s.bias_.assign(s.pfirst_.back(), 0.0f);
-    s.scale_.assign(s.pfirst_.back(), 0.0f);
-    for (std::size_t l = 0; l < k.size(); ++l) {  // padded as build() pads them: padding never wins
-      Kernels::pack_constants(bias.data() + s.first_[l], k[l], std::numeric_limits<float>::infinity(),
-                              s.bias_.data() + s.pfirst_[l]);
-      Kernels::pack_constants(scale.data() + s.first_[l], k[l], 0.0f, s.scale_.data() + s.pfirst_[l]);
-    }
-    const std::size_t kpad = s.pfirst_.back() ? Kernels::padded_codewords(s.max_codewords()) : 0;
-    s.zeros_.assign(kpad, 0.0f);
-    s.neg_ones_.assign(kpad, -1.0f);
     out = std::move(s);
     return {};
   }
@@ -331,6 +279,39 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   }
 
  private:
+  /// Shape, layer offsets and per-codeword constants of the codewords at data(): padded per layer
+  /// to whole panels, padding scoring +inf (bias +inf, scale 0) so it is never chosen.
+  void init(span<const std::size_t> k, std::size_t dim) {
+    dim_ = dim;
+    k_.assign(k.begin(), k.end());
+    first_.assign(k.size() + 1, 0);
+    pfirst_.assign(k.size() + 1, 0);
+    for (std::size_t l = 0; l < k.size(); ++l) {
+      first_[l + 1] = first_[l] + k[l];
+      pfirst_[l + 1] = pfirst_[l] + Kernels::padded_codewords(k[l]);
+    }
+    const std::size_t total = first_.back();
+    std::vector<float> bias(total), scale(total);
+    tails_.resize(total * Kernels::tail_norms);
+    for (std::size_t i = 0; i < total; ++i) {
+      const float* c = data() + i * dim;
+      const float n2 = norm2(c, dim);
+      bias[i] = metric_traits<Metric>::bias(n2);
+      scale[i] = metric_traits<Metric>::scale(n2);
+      Kernels::tail_norms_of(c, dim, tails_.data() + i * Kernels::tail_norms);
+    }
+    bias_.assign(pfirst_.back(), 0.0f);
+    scale_.assign(pfirst_.back(), 0.0f);
+    for (std::size_t l = 0; l < k.size(); ++l) {
+      Kernels::pack_constants(bias.data() + first_[l], k[l], std::numeric_limits<float>::infinity(),
+                              bias_.data() + pfirst_[l]);
+      Kernels::pack_constants(scale.data() + first_[l], k[l], 0.0f, scale_.data() + pfirst_[l]);
+    }
+    const std::size_t kpad = Kernels::padded_codewords(max_codewords());
+    zeros_.assign(kpad, 0.0f);
+    neg_ones_.assign(kpad, -1.0f);
+  }
+
   /// Shapes and values build() and build_view() accept.
   static status check(span<const float> codewords, span<const std::size_t> k, std::size_t dim) {
     if (k.empty()) return {errc::empty_input, "a model needs at least one layer"};
@@ -374,8 +355,8 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     const float* bias = bias_.data() + pfirst_[l];
     const float* scale = scale_.data() + pfirst_[l];
     if (view_tile_codewords() == 0) {  // D too large for a tile: the rows kernel, in place
+      const std::size_t c0 = first_[l] + first;
       for (std::size_t i = 0; i < nrows; ++i) {
-        const std::size_t c0 = first_[l] + first;
         Kernels::argmin_rows(rows[i], dim_, codeword(l, first), last - first, bias + first, scale + first,
                              tails_.data() + c0 * Kernels::tail_norms, idx[i], score[i]);
         idx[i] += static_cast<std::uint32_t>(first);
@@ -387,7 +368,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     for_each_tile(l, first, last, [&](const float* panels, std::size_t c0, std::size_t n) {
       Kernels::argmin_panels(rows, nrows, dim_, panels, n, bias + c0, scale + c0, ti, ts, c0);
       for (std::size_t i = 0; i < nrows; ++i)
-        if (ts[i] < score[i] || c0 == first) score[i] = ts[i], idx[i] = ti[i];  // ties: the earlier tile
+        if (c0 == first || ts[i] < score[i]) score[i] = ts[i], idx[i] = ti[i];  // ties: the earlier tile
     });
   }
   void view_scores(std::size_t l, const float* const* rows, std::size_t nrows, const float* bias, const float* scale,
