@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <fstream>
 #include <mutex>
 #include <filesystem>
 #include <sstream>
@@ -61,12 +60,6 @@ struct point {
   }
 };
 
-std::size_t bits_of(std::size_t k) {
-  std::size_t b = 0;
-  while ((std::size_t{1} << b) < k) ++b;
-  return b;
-}
-
 /// What a sweep's results depend on besides the grid: a resumed sweep must match it.
 struct settings {
   std::string train_name, test_name;
@@ -97,11 +90,12 @@ bool file_exists(const std::string& p) {
   return std::filesystem::exists(p, ec);
 }
 
+/// The whole file as text (rvq::io::read_file; a file that cannot be read is an error naming it).
 std::string read_text(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::vector<unsigned char> bytes;
+  const rvq::status s = rvq::io::read_file(p, bytes);
+  if (!s) fail_file(p, s);
+  return std::string(bytes.begin(), bytes.end());
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -274,8 +268,7 @@ void evaluate(const Q& q, const rvq::io::ndarray<float>& test, double msn, std::
   p.scratch_bytes = f.scratch_bytes;
   p.macs = f.macs_per_vector;
   p.lookups = f.lookups_per_vector;
-  p.bits = 0;
-  for (std::size_t l = 0; l < nl; ++l) p.bits += bits_of(q.codewords(l));
+  p.bits = q.bits_per_vector();
 }
 
 /// Calls f(quantizer) with the integer quantizer of a quantized model.
@@ -705,7 +698,7 @@ int cmd_sweep(int argc, char** argv) {
               ++skipped_beam;
               continue;
             }
-            if ((g.max_bits && l * bits_of(k) > g.max_bits) ||
+            if ((g.max_bits && l * rvq::code_bits(k) > g.max_bits) ||
                 (g.budget_bytes && estimated_bytes(p, d) > g.budget_bytes)) {
               ++skipped_budget;
               continue;
