@@ -175,9 +175,9 @@ bool with_integer_element(rvq::element_id e, F&& f) {
   }
 }
 
-/// Loads the model at `path` into the quantizer of its element and metric and calls f(q):
-/// f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
-/// integer quantizers (the integer-only encode).
+/// Loads the model at `path` into the quantizer of its element, metric and storage and calls
+/// f(q): f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
+/// integer quantizers (the integer-only encode), pq/rpq models into f32 quantizers of their storage.
 template <class F>
 int with_model(const std::string& path, F&& f) {
   rvq::io::model_info info;
@@ -189,6 +189,11 @@ int with_model(const std::string& path, F&& f) {
     if (info.metric == rvq::metric_id::ip) return f(load<rvq::config<E, rvq::ip>>(path));
     throw data_error{path + ": integer models use the l2 or ip metric"};
   };
+  if (info.product)  // pq/rpq: f32 search over sub-codebooks (f32 or int8 values)
+    return with_metric(info.metric, [&](auto m) {
+      if (info.storage == rvq::storage_id::pq) return f(load<rvq::config<rvq::f32, decltype(m), rvq::pq>>(path));
+      return f(load<rvq::config<rvq::f32, decltype(m), rvq::rpq>>(path));
+    });
   switch (info.element) {
     case rvq::element_id::f32:
     case rvq::element_id::f16:
@@ -209,6 +214,9 @@ int with_model(const std::string& path, F&& f) {
 template <class F>
 int with_mapped(const std::string& path, F&& f) {
   const rvq::io::model_info info = model_header(path);
+  if (info.product)
+    throw data_error{path + ": --mmap views dense f32 models in place; this one is " +
+                     std::string(rvq::to_string(info.storage)) + " (drop --mmap)"};
   if (info.element != rvq::element_id::f32)
     throw data_error{path + ": --mmap views f32 models in place; this one is " +
                      std::string(rvq::to_string(info.element)) + " (drop --mmap)"};

@@ -41,6 +41,9 @@ const char* const usage_text =
     "          [--storages dense] [--beams 1,4,8] [--train-rows 100000] [--test-rows 5000] [--iterations 10]\n"
     "          [--refine 0] [--seed 1] [--calibration-rows 5000] [--no-plots] [--quiet]\n"
     "          (design-space grid: DIR/results.csv, plots, report.md; resumable; docs/design-space.md)\n"
+    "  compress --model M.rvq --storage pq|rpq --output M2.rvq [--subspaces M] [--bits 8|4] [--seeded]\n"
+    "          [--shared] [--element f32|int8] [--calibrate-on X.npy] [--iterations 10] [--seed 1]\n"
+    "          [--search auto|tables|expand] [--json]   (sub-codebooks; docs/storage.md; M default D/4)\n"
     "  help, --help, --version\n"
     "\n"
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
@@ -302,11 +305,12 @@ int cmd_eval(int argc, char** argv) {
     }
     // Error after each layer: decoding only the first l layers (the variable-bitrate curve).
     std::vector<double> layer_err(nl, 0.0);
-    std::vector<float> partial(d);
+    std::vector<float> partial(d), cbuf(d);
     for (std::size_t i = 0; i < n; ++i) {
       std::fill(partial.begin(), partial.end(), 0.0f);
       for (std::size_t l = 0; l < nl; ++l) {
-        const float* c = q.codeword(l, codes[i * nl + l]);
+        q.expand_codeword(l, codes[i * nl + l], cbuf.data());
+        const float* c = cbuf.data();
         double e = 0;
         for (std::size_t t = 0; t < d; ++t) {
           partial[t] += c[t];
@@ -332,14 +336,14 @@ int cmd_eval(int argc, char** argv) {
       }
       std::printf(
           "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
-          "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"dense\", "
+          "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"%s\", "
           "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
           "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
           "\"scratch_bytes\": %zu, \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"load_seconds\": %.6f, "
           "\"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
-          n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name, mse, rel, msn,
-          q.bits_per_vector(), enc_s, vps, cb_bytes, f.scratch_bytes, f.macs_per_vector, f.lookups_per_vector, load_s,
-          a.flags.count("mmap") ? "true" : "false", lr.c_str());
+          n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name,
+          rvq::to_string(info.storage), mse, rel, msn, q.bits_per_vector(), enc_s, vps, cb_bytes, f.scratch_bytes,
+          f.macs_per_vector, f.lookups_per_vector, load_s, a.flags.count("mmap") ? "true" : "false", lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
       std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu)\n", nl, q.max_codewords(),
@@ -420,7 +424,10 @@ int cmd_quantize(int argc, char** argv) {
   }
   return with_model(mp, [&](const auto& q) -> int {
     using Q = std::decay_t<decltype(q)>;
-    if constexpr (Q::is_integer || std::is_same<typename Q::metric, rvq::cosine>::value) {
+    if constexpr (Q::is_product) {
+      throw data_error{mp + ": a " + std::string(rvq::to_string(info.storage)) +
+                       " model: quantize the dense model, or give int8 sub-codebooks with rvq compress --element int8"};
+    } else if constexpr (Q::is_integer || std::is_same<typename Q::metric, rvq::cosine>::value) {
       throw data_error{mp + ": quantization needs an f32 model with the l2 or ip metric"};
     } else {
       if (!calib.empty()) check_dim(q, x, calib);
@@ -501,6 +508,9 @@ int cmd_compact(int argc, char** argv) {
   if (!a.positional.empty()) throw usage_error{"compact: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), out = a.need("output"), remap_path = a.get("remap", "");
   const rvq::io::model_info info = model_header(mp);
+  if (info.product)
+    throw data_error{mp + ": compaction works on dense f32 models (this one is " +
+                     std::string(rvq::to_string(info.storage)) + "); compact the dense model, then compress it"};
   if (info.element != rvq::element_id::f32)
     throw data_error{mp + ": compaction works on f32 models (this one is " + std::string(rvq::to_string(info.element)) +
                      "); compact the f32 model, then quantize it"};
@@ -563,6 +573,113 @@ int cmd_compact(int argc, char** argv) {
   });
 }
 
+int cmd_compress(int argc, char** argv) {
+  const args a = parse(
+      argc, argv,
+      {"model", "output", "storage", "subspaces", "bits", "element", "calibrate-on", "iterations", "seed", "search"},
+      {"seeded", "shared", "quiet", "json"});
+  if (!a.positional.empty()) throw usage_error{"compress: unexpected argument '" + a.positional[0] + "'"};
+  const std::string mp = a.need("model"), out = a.need("output"), st = a.need("storage");
+  rvq::compress_options o;
+  if (st == "pq")
+    o.storage = rvq::storage_id::pq;
+  else if (st == "rpq")
+    o.storage = rvq::storage_id::rpq;
+  else
+    throw usage_error{"compress: --storage must be pq or rpq, got '" + st + "'"};
+  o.bits = static_cast<unsigned>(a.number("bits", 8, 1, 8));
+  o.subspaces = a.number("subspaces", 0, 1, 65535);
+  o.iterations = a.number("iterations", 10, 0, 1000);
+  o.seed = a.number("seed", 1, 0, std::numeric_limits<std::uint32_t>::max());
+  o.seeded = a.flags.count("seeded") != 0;
+  o.shared = a.flags.count("shared") != 0;
+  const std::string el = a.get("element", "f32");
+  if (el == "f32")
+    o.element = rvq::element_id::f32;
+  else if (el == "int8")
+    o.element = rvq::element_id::int8;
+  else
+    throw usage_error{"compress: --element must be f32 or int8, got '" + el + "'"};
+  if (o.seeded && o.storage == rvq::storage_id::pq)
+    throw usage_error{"compress: --seeded indices are rpq's (--storage rpq --seeded); pq stores its indices"};
+  const std::string search = a.get("search", "auto");
+  if (search != "auto" && search != "tables" && search != "expand")
+    throw usage_error{"compress: --search must be auto, tables or expand, got '" + search + "'"};
+  const rvq::product_search mode = search == "tables"   ? rvq::product_search::tables
+                                   : search == "expand" ? rvq::product_search::expand
+                                                        : rvq::product_search::automatic;
+  const rvq::io::model_info info = model_header(mp);
+  if (info.product || info.element != rvq::element_id::f32)
+    throw data_error{mp + ": compress takes a dense f32 model (this one is " +
+                     std::string(rvq::to_string(info.storage)) + ", " + std::string(rvq::to_string(info.element)) +
+                     ")"};
+  if (o.subspaces && info.dim % o.subspaces != 0)
+    throw usage_error{"compress: --subspaces " + std::to_string(o.subspaces) + " does not divide the dimension " +
+                      std::to_string(info.dim) + " of " + mp};
+  rvq::io::ndarray<float> x;
+  const std::string calib = a.get("calibrate-on", "");
+  if (!calib.empty()) x = read_matrix(calib);
+  return with_metric(info.metric, [&](auto m) {
+    using M = decltype(m);
+    using dense_t = rvq::quantizer<rvq::config<rvq::f32, M>>;
+    const dense_t q = load<typename dense_t::config_type>(mp);
+    if (!calib.empty()) check_dim(q, x, calib);
+    const auto t0 = std::chrono::steady_clock::now();
+    rvq::compress_report rep;
+    auto pc = rvq::compress(q, o, calib.empty() ? rvq::matrix_view<const float>() : x.view(), &rep);
+    if (!pc) fail_file(calib.empty() ? mp : calib, pc.error());
+    const double secs = seconds_since(t0);
+    auto describe = [&](const auto& cq) {
+      const auto f = cq.memory_footprint();
+      const rvq::status ws = rvq::io::save_model(cq, out);
+      if (!ws) fail_file(out, ws);
+      const char* how = cq.store().uses_tables() ? "tables" : "expand";
+      if (a.flags.count("json")) {
+        std::printf(
+            "{\"storage\": \"%s\", \"element\": \"%s\", \"subspaces\": %zu, \"bits\": %u, \"seeded\": %s, "
+            "\"shared\": %s, \"dense_bytes\": %zu, \"stored_bytes\": %zu, \"codeword_error\": %.9g, "
+            "\"data_fit\": %s, \"dense_mse\": %.9g, \"codeword_fit_mse\": %.9g, \"mse\": %.9g, "
+            "\"search\": \"%s\", \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"seconds\": %.3f}\n",
+            st.c_str(), el.c_str(), pc->subspaces, pc->bits, o.seeded ? "true" : "false", o.shared ? "true" : "false",
+            rep.dense_bytes, rep.stored_bytes, rep.codeword_error, rep.data_fit ? "true" : "false",
+            calib.empty() ? -1.0 : rep.dense_mse, calib.empty() ? -1.0 : rep.codeword_fit_mse,
+            calib.empty() ? -1.0 : rep.mse, how, f.macs_per_vector, f.lookups_per_vector, secs);
+      } else if (!a.flags.count("quiet")) {
+        std::printf("compressed %s to %s in %.1f s: M = %zu sub-spaces of %zu dims, 2^%u entries, %s values%s%s\n",
+                    mp.c_str(), st.c_str(), secs, pc->subspaces, pc->sub_dim(), pc->bits, el.c_str(),
+                    o.seeded ? ", seeded indices" : ", stored indices", o.shared ? ", shared by all layers" : "");
+        std::printf("  stored bytes     %zu -> %zu (%.1fx smaller; %zu sub-codebook, %zu index)\n", rep.dense_bytes,
+                    rep.stored_bytes, double(rep.dense_bytes) / double(rep.stored_bytes), pc->sub_codebook_bytes(),
+                    pc->index_bytes());
+        std::printf("  codeword error   %.4g (relative, sum ||c - c'||^2 / sum ||c||^2)\n", rep.codeword_error);
+        if (!calib.empty()) {
+          std::printf("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", rep.mse, rep.dense_mse,
+                      100.0 * (rep.mse / rep.dense_mse - 1.0), calib.c_str());
+          if (rep.data_fit)
+            std::printf("  data fit         %.6g -> %.6g (codeword fit -> fitted to the data)\n", rep.codeword_fit_mse,
+                        rep.mse);
+          else
+            std::printf("  data fit         none: shared sub-codebooks keep the codeword fit\n");
+        } else {
+          std::printf("  data mse         not measured (--calibrate-on X.npy fits the sub-codebooks to X)\n");
+        }
+        std::printf("  search           %s: %zu MACs and %zu lookups per vector (dense: %zu MACs)\n", how,
+                    f.macs_per_vector, f.lookups_per_vector, q.memory_footprint().macs_per_vector);
+        std::printf("wrote %s\n", out.c_str());
+      }
+      return 0;
+    };
+    if (o.storage == rvq::storage_id::pq) {
+      auto cq = rvq::quantizer<rvq::config<rvq::f32, M, rvq::pq>>::from_product(pc.value(), mode);
+      if (!cq) fail_file(mp, cq.error());
+      return describe(cq.value());
+    }
+    auto cq = rvq::quantizer<rvq::config<rvq::f32, M, rvq::rpq>>::from_product(pc.value(), mode);
+    if (!cq) fail_file(mp, cq.error());
+    return describe(cq.value());
+  });
+}
+
 int cmd_info(int argc, char** argv) {
   const args a = parse(argc, argv, {"usage", "beam"}, {});
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
@@ -600,6 +717,17 @@ int cmd_info(int argc, char** argv) {
       std::printf("\n");
       std::printf("codebook bytes   %zu (%zu bits per value; %zu bytes of scales and zero points)\n",
                   info.payload_bytes, static_cast<std::size_t>(rvq::info_of(qc.element).bits), qc.param_bytes());
+    } else if (info.product) {
+      std::printf("sub-codebooks    M = %zu sub-spaces of %zu dims, 2^%u entries, %s values, %s\n", info.subspaces,
+                  info.dim / info.subspaces, info.bits, rvq::to_string(info.element),
+                  info.shared ? "one set shared by all layers" : "one set per layer");
+      std::printf("indices          %s\n", info.seeded ? "seeded (regenerated, 0 bytes stored)" : "stored (uint8)");
+      std::printf("codebook bytes   %zu (sub-codebooks, scales and stored indices; dense f32: %zu)\n", f.codebook_bytes,
+                  [&] {
+                    std::size_t t = 0;
+                    for (std::size_t l = 0; l < q.layers(); ++l) t += q.codewords(l);
+                    return t * q.dim() * 4;
+                  }());
     } else {
       std::printf("codebook bytes   %zu\n", f.codebook_bytes);
     }
@@ -611,6 +739,7 @@ int cmd_info(int argc, char** argv) {
       std::printf("constant bytes   %zu (norms, the search layout, beam-search tables)\n", f.constant_bytes);
     std::printf("scratch bytes    %zu (greedy single-vector encode)\n", f.scratch_bytes);
     std::printf("MACs per vector  %zu (greedy)\n", f.macs_per_vector);
+    if (f.lookups_per_vector) std::printf("lookups/vector   %zu (greedy, lookup-table search)\n", f.lookups_per_vector);
     if (a.opts.count("usage")) {
       const std::string in = a.get("usage", "");
       const auto x = read_matrix(in);
@@ -660,6 +789,7 @@ int main(int argc, char** argv) {
     if (cmd == "quantize") return cmd_quantize(argc, argv);
     if (cmd == "sweep") return cmd_sweep(argc, argv);
     if (cmd == "compact") return cmd_compact(argc, argv);
+    if (cmd == "compress") return cmd_compress(argc, argv);
     return usage("unknown command '" + cmd + "'");
   } catch (const usage_error& e) {
     return usage(e.message);

@@ -17,6 +17,7 @@
 #include "simd/scalar/kernels.hpp"
 #include "storage/dense.hpp"
 #include "storage/dense_int.hpp"
+#include "storage/product.hpp"
 #if RVQ_USE_XSIMD
 #include "simd/xsimd/kernels.hpp"
 #endif
@@ -41,7 +42,7 @@ using default_simd = scalar;
  * @tparam Element  how values are stored and accumulated (rvq::f32; integer: rvq::int8, rvq::q15, rvq::q7,
  *                  rvq::int4, rvq::int2, rvq::binary)
  * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine; rvq::hamming for rvq::binary)
- * @tparam Storage  how codewords are held (rvq::dense)
+ * @tparam Storage  how codewords are held (rvq::dense; rvq::pq, rvq::rpq with rvq::f32 and dynamic extents)
  * @tparam Parallel how batches are spread (rvq::sequential)
  * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd, rvq::highway; default_simd)
  *
@@ -90,7 +91,7 @@ struct check_config {
                 "rvq::int4, rvq::int2, rvq::binary)");
   static_assert(has_metric<C>::value,
                 "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
-  static_assert(has_storage<C>::value, "rvq: the Config must define `using storage = ...;` (rvq::dense)");
+  static_assert(has_storage<C>::value, "rvq: the Config must define `using storage = ...;` (rvq::dense, rvq::pq, rvq::rpq)");
   static_assert(has_parallel<C>::value, "rvq: the Config must define `using parallel = ...;` (rvq::sequential)");
   static_assert(has_simd<C>::value, "rvq: the Config must define `using simd = ...;` (rvq::scalar)");
   static constexpr bool value = true;

@@ -106,7 +106,15 @@ class quantizer {
                 "rvq::quantizer: valid elements: rvq::f32 and the integer elements rvq::int8, rvq::q15, rvq::q7, "
                 "rvq::int4, rvq::int2, rvq::binary. rvq::f16/rvq::bf16 are storage formats: load such models into "
                 "an f32 quantizer (their values are widened to float)");
-  static_assert(std::is_same<storage, dense>::value, "rvq::quantizer: valid storage policies: rvq::dense");
+  /// True for the pq and rpq storages (codewords assembled from sub-codebooks).
+  static constexpr bool is_product = std::is_same<storage, pq>::value || std::is_same<storage, rpq>::value;
+  static_assert(std::is_same<storage, dense>::value || is_product,
+                "rvq::quantizer: valid storage policies: rvq::dense, rvq::pq, rvq::rpq");
+  static_assert(!is_product || std::is_same<element, f32>::value,
+                "rvq::quantizer: rvq::pq and rvq::rpq models search in float (element rvq::f32); their "
+                "sub-codebooks may hold int8 values (rvq::product_codebooks::element)");
+  static_assert(!is_product || Extents::is_dynamic,
+                "rvq::quantizer: rvq::pq and rvq::rpq need dynamic extents (rvq::dynamic_extents) in this version");
   static_assert(!is_integer || std::is_same<metric, l2>::value || std::is_same<metric, ip>::value ||
                     std::is_same<metric, hamming>::value,
                 "rvq::quantizer: integer elements support the metrics rvq::l2 and rvq::ip (rvq::binary: rvq::hamming)");
@@ -114,7 +122,8 @@ class quantizer {
                 "rvq::quantizer: rvq::binary codewords go with the rvq::hamming metric, and only they");
   /// The codebook store of this storage, element, metric and extents.
   using store_type = std::conditional_t<is_integer, detail::int_store<element, metric, Extents>,
-                                        detail::dense_store<metric, kernels, Extents>>;
+                                        std::conditional_t<is_product, detail::product_store<metric, kernels, Extents>,
+                                                           detail::dense_store<metric, kernels, Extents>>>;
   /// True for compile-time extents (firmware).
   static constexpr bool is_static = Extents::is_static;
   static_assert(!RVQ_NO_HEAP || is_static, "rvq: RVQ_NO_HEAP builds need static extents (rvq::extents<L, K, D>)");
@@ -149,7 +158,7 @@ class quantizer {
    * @param dim       dimension D
    * @return the quantizer, or an error for bad shapes, K out of range, or NaN/Inf values.
    */
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer && !is_product>>
   static result<quantizer> from_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
     quantizer q;
     const status s = store_type::build(codebooks, k, dim, q.store_);
@@ -165,7 +174,7 @@ class quantizer {
    * codewords must stay alive and unchanged while the quantizer or a copy of it is used.
    * @return the quantizer, or the errors of from_codebooks().
    */
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer && !is_product>>
   static result<quantizer> view_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
     quantizer q;
     const status s = store_type::build_view(codebooks, k, dim, q.store_);
@@ -185,8 +194,24 @@ class quantizer {
     if (!s) return s;
     return out;
   }
+  /**
+   * @brief pq/rpq storage: the quantizer of product codebooks (rvq::compress() makes them;
+   * rvq::io::load_product() reads them), searched by lookup tables or by just-in-time
+   * expansion of codeword tiles (`mode`; see rvq::product_search). Its codes are those of a dense
+   * quantizer over `pc.expand_all()` (floats: except at near-ties).
+   * @return the quantizer, or an error when `pc` is malformed or of the other product storage.
+   */
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && is_product>>
+  static result<quantizer> from_product(const product_codebooks& pc, product_search mode = product_search::automatic) {
+    if (pc.kind != storage_traits_type::id)
+      return status{errc::invalid_argument, "the product codebooks are of the other storage (pq vs rpq)"};
+    quantizer q;
+    const status s = store_type::build(pc, mode, q.store_);
+    if (!s) return s;
+    return q;
+  }
   /// Dynamic extents, every layer with the same K.
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer>>
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic && !is_integer && !is_product>>
   static result<quantizer> from_codebooks(span<const float> codebooks, std::size_t layers, std::size_t k,
                                           std::size_t dim) {
     std::vector<std::size_t> ks(layers, k);
@@ -197,7 +222,9 @@ class quantizer {
   /// Checks the codebooks a static quantizer views (present, finite; integer: K within the extents).
   status validate() const noexcept {
     if (store_.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
-    if constexpr (is_integer) {
+    if constexpr (is_product) {
+      return {};  // checked when built
+    } else if constexpr (is_integer) {
       for (std::size_t l = 0; l < layers(); ++l)
         if (codewords(l) == 0 || (is_static && codewords(l) > Extents::codewords))
           return {errc::invalid_argument, "a layer's K is zero or above the extents", l, "layer"};
@@ -220,15 +247,26 @@ class quantizer {
   constexpr std::size_t min_codewords() const noexcept {
     return store_.min_codewords();
   }  ///< smallest K (bounds the beam)
-  /// Codeword c of layer l (dim() values; integer elements: dequantized, dynamic extents only).
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic || !is_integer>>
+  /// Codeword c of layer l (dim() values; integer elements: dequantized, dynamic extents only;
+  /// pq/rpq hold no dense codewords: use expand_codeword()).
+  template <class E = Extents, class = std::enable_if_t<(E::is_dynamic || !is_integer) && !is_product>>
   constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept {
     return store_.codeword(l, c);
   }
   /// All codewords, layer after layer, row-major (integer elements: dequantized, dynamic extents only).
-  template <class E = Extents, class = std::enable_if_t<E::is_dynamic || !is_integer>>
+  template <class E = Extents, class = std::enable_if_t<(E::is_dynamic || !is_integer) && !is_product>>
   constexpr const float* codebook_data() const noexcept {
     return store_.data();
+  }
+  /// Copies codeword c of layer l into out (dim() values), for every storage (pq/rpq: expanded).
+  template <class E = Extents, class = std::enable_if_t<E::is_dynamic || !is_integer>>
+  void expand_codeword(std::size_t l, std::size_t c, float* out) const noexcept {
+    if constexpr (is_product) {
+      store_.expand(l, c, out);
+    } else {
+      const float* p = store_.codeword(l, c);
+      for (std::size_t t = 0; t < dim(); ++t) out[t] = p[t];
+    }
   }
   /// Bits of one code: sum over layers of ceil(log2 K_l).
   constexpr std::size_t bits_per_vector() const noexcept {
@@ -287,7 +325,14 @@ class quantizer {
     f.constant_bytes = store_.aux_bytes();
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
     f.scratch_bytes = is_integer ? dim() * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
-    for (std::size_t l = 0; l < layers(); ++l) f.macs_per_vector += codewords(l) * dim();
+    for (std::size_t l = 0; l < layers(); ++l) {
+      if constexpr (is_product) {
+        f.macs_per_vector += store_.layer_macs(l);
+        f.lookups_per_vector += store_.layer_lookups(l);
+      } else {
+        f.macs_per_vector += codewords(l) * dim();
+      }
+    }
     return f;
   }
   /**
@@ -656,10 +701,7 @@ class quantizer {
       for (std::size_t l = 0; l < n; ++l)
         for (std::size_t t = 0; t < d; ++t) out[t] += static_cast<float>(store_.grid_value(l, codes[l], t)) * unit;
     } else {
-      for (std::size_t l = 0; l < n; ++l) {
-        const float* c = codeword(l, codes[l]);
-        for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
-      }
+      for (std::size_t l = 0; l < n; ++l) add_code(l, codes[l], out);
     }
   }
 
@@ -758,14 +800,14 @@ class quantizer {
     std::uint32_t* idx = ws.indices.data();
     for (std::size_t j = 0; j < n; ++j) copy_row(x.row(first + j), res + j * d, d);
     if constexpr (!is_static && !is_integer) {
-      if (store_.is_view()) {  // codewords viewed in place: the store repacks them once for the whole tile
+      if (store_.shares_tiles()) {  // codewords viewed or expanded: the store lays out each tile once for all rows
         const float* rows[max_tile_rows];
         for (std::size_t j = 0; j < n; ++j) rows[j] = res + j * d;
         for (std::size_t l = 0; l < layers(); ++l) {
           store_.argmin_tile(l, rows, n, idx, score);
           for (std::size_t j = 0; j < n; ++j) {
             codes.row(first + j)[l] = static_cast<Code>(idx[j]);
-            subtract_row(res + j * d, codeword(l, idx[j]), d);
+            subtract_code(l, idx[j], res + j * d);
           }
         }
         return;
@@ -778,11 +820,12 @@ class quantizer {
         for (std::size_t j = 0; j < m; ++j) rows[j] = res + (b + j) * d;
         store_.argmin(l, rows, m, idx + b, score + b);
         // The chosen codewords (row-major, rarely cached) arrive while the next block is scored.
-        for (std::size_t j = 0; j < m; ++j) prefetch_row(codeword(l, idx[b + j]), d);
+        if constexpr (!is_product)
+          for (std::size_t j = 0; j < m; ++j) prefetch_row(codeword(l, idx[b + j]), d);
       }
       for (std::size_t j = 0; j < n; ++j) {
         codes.row(first + j)[l] = static_cast<Code>(idx[j]);
-        subtract_row(res + j * d, codeword(l, idx[j]), d);
+        subtract_code(l, idx[j], res + j * d);
       }
     }
   }
@@ -804,7 +847,7 @@ class quantizer {
       else
         store_.argmin(l, &row, 1, &idx, &score);
       codes[l] = static_cast<Code>(idx);
-      subtract_row(res, codeword(l, idx), d);
+      subtract_code(l, idx, res);
     }
   }
 
@@ -943,6 +986,22 @@ class quantizer {
   }
   static void subtract_row(float* RVQ_RESTRICT r, const float* RVQ_RESTRICT c, std::size_t d) noexcept {
     for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+  }
+  /// r -= codeword c of layer l (pq/rpq: assembled from its sub-codewords).
+  void subtract_code(std::size_t l, std::size_t c, float* r) const noexcept {
+    if constexpr (is_product)
+      store_.subtract_codeword(l, c, r);
+    else
+      subtract_row(r, codeword(l, c), dim());
+  }
+  /// out += codeword c of layer l.
+  void add_code(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    if constexpr (is_product) {
+      store_.add_codeword(l, c, out);
+    } else {
+      const float* RVQ_RESTRICT p = codeword(l, c);
+      for (std::size_t t = 0; t < dim(); ++t) out[t] += p[t];
+    }
   }
 
   /// Beam state in the workspace: ranked candidates of the current layer and the surviving codes.
@@ -1085,9 +1144,9 @@ class quantizer {
       select_layer(scores, kmax, nb, k, beam, sel, st, ntop);
       for (std::size_t i = 0; i < ntop; ++i) {
         const float* parent = res_cur + st.top_parent[i] * d;
-        const float* c = codeword(l, st.top_code[i]);
         float* r = res_next + i * d;
-        for (std::size_t t = 0; t < d; ++t) r[t] = parent[t] - c[t];
+        copy_row(parent, r, d);
+        subtract_code(l, st.top_code[i], r);
       }
       advance(st, l, ntop);
       float* tf = res_cur;

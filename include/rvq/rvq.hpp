@@ -24,4 +24,5 @@
 #include "train/residual.hpp"
 #include "train/calibrate.hpp"
 #include "train/compact.hpp"
+#include "train/compress.hpp"
 #endif

@@ -617,3 +617,83 @@ TEST_CASE("cli: compact drops duplicates and dead codewords, writes the remap, c
   CHECK(r.code == 1);
   CHECK(rvq_cli("compact --model " + model).code == 2);  // no --output
 }
+
+TEST_CASE("cli: compress to pq and rpq, then info, eval, encode and decode", "[cli][compress]") {
+  const std::string x = write_data("compress_x.npy", 600, 16, 21), model = rvq_test::temp_path("compress.rvq");
+  REQUIRE(rvq_cli("train --input " + x + " --output " + model +
+                  " --layers 3 --codewords 64 --iterations 5 --refine 0 "
+                  "--quiet")
+              .code == 0);
+  const auto dense = rvq_cli("eval --model " + model + " --input " + x + " --json");
+  REQUIRE(dense.code == 0);
+  const std::string pq = rvq_test::temp_path("c_pq.rvq"), rpq = rvq_test::temp_path("c_rpq.rvq");
+  auto r = rvq_cli("compress --model " + model + " --storage pq --bits 4 --output " + pq);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("M = 4 sub-spaces of 4 dims, 2^4 entries, f32 values, stored indices") != std::string::npos);
+  CHECK(r.out.find("stored bytes     12288 -> 3840") != std::string::npos);  // 3x4x16x4 floats + 4x192
+  CHECK(r.out.find("not measured (--calibrate-on") != std::string::npos);
+  r = rvq_cli("compress --model " + model + " --storage rpq --seeded --bits 4 --element int8 --calibrate-on " + x +
+              " --output " + rpq + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "stored_bytes") == 3 * 4 * 16 * 4 + 3 * 4 * 4);
+  CHECK(json_number(r.out, "mse") < json_number(r.out, "codeword_fit_mse"));
+  const double fitted = json_number(r.out, "mse");
+
+  r = rvq_cli("info " + rpq);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("storage          rpq") != std::string::npos);
+  CHECK(r.out.find("format version 3") != std::string::npos);
+  CHECK(r.out.find("indices          seeded (regenerated, 0 bytes stored)") != std::string::npos);
+  r = rvq_cli("eval --model " + rpq + " --input " + x + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\"storage\": \"rpq\"") != std::string::npos);
+  CHECK(json_number(r.out, "mse") == Approx(fitted).epsilon(1e-5));
+  CHECK(json_number(r.out, "codebook_bytes") == 3 * 4 * 16 * 4 + 3 * 4 * 4);
+  const std::string c = rvq_test::temp_path("c_codes.npy"), y = rvq_test::temp_path("c_y.npy");
+  REQUIRE(rvq_cli("encode --model " + pq + " --input " + x + " --output " + c + " --beam 4").code == 0);
+  REQUIRE(rvq_cli("decode --model " + pq + " --input " + c + " --output " + y).code == 0);
+  r = rvq_cli("codegen --model " + pq + " --output " + rvq_test::temp_path("pq.hpp"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("pq/rpq models have no firmware store yet") != std::string::npos);
+  r = rvq_cli("quantize --model " + pq + " --element int8 --output " + rvq_test::temp_path("q.rvq"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("rvq compress --element int8") != std::string::npos);
+}
+
+TEST_CASE("cli: compress errors name the option or the file", "[cli][compress][errors]") {
+  const std::string x = write_data("compress_e.npy", 200, 12, 22), model = rvq_test::temp_path("compress_e.rvq");
+  REQUIRE(rvq_cli("train --input " + x + " --output " + model +
+                  " --layers 2 --codewords 16 --iterations 3 --refine 0 "
+                  "--quiet")
+              .code == 0);
+  const std::string out = rvq_test::temp_path("ce.rvq");
+  auto r = rvq_cli("compress --model " + model + " --storage zip --output " + out);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--storage must be pq or rpq, got 'zip'") != std::string::npos);
+  r = rvq_cli("compress --model " + model + " --storage pq --seeded --output " + out);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--seeded indices are rpq's") != std::string::npos);
+  r = rvq_cli("compress --model " + model + " --storage pq --subspaces 5 --output " + out);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--subspaces 5 does not divide the dimension 12") != std::string::npos);
+  CHECK(rvq_cli("compress --model " + model + " --storage pq --bits 9 --output " + out).code == 2);
+  CHECK(rvq_cli("compress --model " + model + " --storage pq --element int4 --output " + out).code == 2);
+  CHECK(rvq_cli("compress --model " + model + " --storage pq").code == 2);  // no --output
+  const std::string x5 = write_data("compress_x5.npy", 20, 5, 23);
+  r = rvq_cli("compress --model " + model + " --storage rpq --calibrate-on " + x5 + " --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(x5 + ": vectors have 5 dimensions, the model has 12") != std::string::npos);
+  r = rvq_cli("compress --model " + rvq_test::temp_path("none.rvq") + " --storage pq --output " + out);
+  CHECK(r.code == 1);
+  // A compressed model is not compressed again, compacted, or memory-mapped.
+  REQUIRE(rvq_cli("compress --model " + model + " --storage pq --output " + out + " --quiet").code == 0);
+  r = rvq_cli("compress --model " + out + " --storage rpq --output " + rvq_test::temp_path("ce2.rvq"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("compress takes a dense f32 model (this one is pq") != std::string::npos);
+  r = rvq_cli("compact --model " + out + " --output " + rvq_test::temp_path("ce3.rvq"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("compact the dense model, then compress it") != std::string::npos);
+  r = rvq_cli("eval --model " + out + " --input " + x + " --mmap");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--mmap views dense f32 models in place; this one is pq") != std::string::npos);
+}

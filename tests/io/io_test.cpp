@@ -192,8 +192,10 @@ TEST_CASE("corrupt, truncated and unknown-version model files are rejected", "[i
   expect(bytes + "x", rvq::errc::corrupt_file, "padded");
   expect(bytes.substr(0, 20), rvq::errc::corrupt_file, "too short");
   std::string version = bytes;
-  version[8] = 3;
+  version[8] = 9;
   expect(version, rvq::errc::unsupported_version, "version");
+  version[8] = 3;  // the pq/rpq format, with a dense storage id
+  expect(version, rvq::errc::corrupt_file, "version 3 holds pq (2) or rpq (3) models");
   version[8] = 2;  // the quantized format, with an f32 element
   expect(version, rvq::errc::corrupt_file, "format version 1");
   std::string magic = bytes;

@@ -72,7 +72,10 @@ status write_model_header(const quantizer<Config>& q, const std::string& path, c
     return {errc::invalid_argument, "the namespace must be a C++ identifier (or identifiers joined by ::)"};
   if (q.min_codewords() != q.max_codewords())
     return {errc::unsupported, "codegen needs every layer to have the same K (compile-time extents)"};
-  if constexpr (quantizer<Config>::is_integer) {
+  if constexpr (quantizer<Config>::is_product) {
+    return {errc::unsupported,
+            "pq/rpq models have no firmware store yet (static extents are dense): codegen the dense model"};
+  } else if constexpr (quantizer<Config>::is_integer) {
     return detail::write_int_header(q, path, opt);
   } else {
     return detail::write_float_header(q, path, opt);

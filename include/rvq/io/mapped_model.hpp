@@ -82,6 +82,8 @@ status view_model_memory(const unsigned char* data, std::size_t size, quantizer<
   RVQ_TRY(detail::parse_model_header(data, size, info));
   if (info.quantized)
     return {errc::unsupported, "quantized models (format version 2) cannot be viewed in place; use load_model"};
+  if (info.product)
+    return {errc::unsupported, "pq/rpq models (format version 3) cannot be viewed in place; use load_model"};
   if (verify_checksum) {
     const std::size_t body = info.header_bytes + info.payload_bytes;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

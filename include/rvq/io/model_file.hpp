@@ -31,6 +31,19 @@
 /// | +24 + 4 L | 4 G | scales (float32) |
 /// | +24 + 4 L + 4 G | 4 G | zero points (int32) |
 /// | H = 72 + 8 L + 8 G | P | values: each codeword ceil(D bits / 8) bytes, little-end first |
+///
+/// Format version 3 holds pq/rpq models (storage id 2 or 3; element id 1 = f32 or 4 = int8
+/// sub-codebooks). A product section follows the K list; the payload is the sub-codebook values,
+/// then the stored indices (none when seeded):
+/// | offset | bytes | field |
+/// |---|---|---|
+/// | 48 + 4 L | 4 | sub-spaces M (divides D) |
+/// | +4 | 4 | bits b (1 to 8) |
+/// | +8 | 4 | flags (bit 0 seeded, bit 1 shared) |
+/// | +12 | 4 | reserved (0) |
+/// | +16 | 8 | seed |
+/// | +24 | 4 S M | int8 only: scales (float32), S = 1 when shared, else L |
+/// | H | P | values (S M 2^b D/M, f32 or int8), then indices (uint8, per layer M x K_l) |
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -50,6 +63,8 @@ namespace rvq::io {
 inline constexpr std::uint32_t model_format_version = 1;
 /// The format version of quantized models (element other than f32).
 inline constexpr std::uint32_t quantized_format_version = 2;
+/// The format version of pq/rpq models (rvq::product_codebooks).
+inline constexpr std::uint32_t product_format_version = 3;
 /// Limits a loader enforces before it allocates anything.
 inline constexpr std::size_t model_max_layers = 4096;
 /// Largest dimension a loader accepts.
@@ -68,11 +83,115 @@ struct model_info {
   std::size_t payload_bytes = 0;           ///< bytes of codewords
   std::size_t file_bytes = 0;              ///< size of the whole file
   bool quantized = false;                  ///< format version 2: quantization section present
+  bool product = false;                    ///< format version 3: a pq/rpq model
+  std::size_t subspaces = 0;               ///< pq/rpq: M
+  unsigned bits = 0;                       ///< pq/rpq: bits per sub-codeword index
+  bool seeded = false;                     ///< pq/rpq: indices regenerated from the seed
+  bool shared = false;                     ///< pq/rpq: one set of sub-codebooks for all layers
 };
 
 namespace detail {
 inline constexpr unsigned char model_magic[8] = {'R', 'V', 'Q', 'M', 'O', 'D', 'E', 'L'};
 inline constexpr std::size_t model_fixed_header = 48;
+
+/**
+ * @brief Format version 3 (pq/rpq): validates header, product section and sizes of a .rvq file
+ * held in memory (not the checksum); reads the model into `pc` when given (values and indices,
+ * each index checked below 2^b).
+ */
+inline status parse_product_header(const unsigned char* p, std::size_t size, model_info& info, product_codebooks* pc) {
+  info.product = true;
+  const std::uint32_t header = get_u32le(p + 12);
+  const std::uint32_t element = get_u32le(p + 16), metric = get_u32le(p + 20), storage = get_u32le(p + 24);
+  info.layers = get_u32le(p + 28);
+  info.dim = get_u32le(p + 32);
+  const std::uint32_t flags = get_u32le(p + 36);
+  const std::uint64_t payload = get_u64le(p + 40);
+  if (element != static_cast<std::uint32_t>(element_id::f32) && element != static_cast<std::uint32_t>(element_id::int8))
+    return {errc::corrupt_file, "pq/rpq sub-codebooks are f32 (1) or int8 (4)", 16, "byte"};
+  if (metric < 1 || metric > 3) return {errc::corrupt_file, "unknown metric id (pq/rpq: 1 to 3)", 20, "byte"};
+  if (storage != static_cast<std::uint32_t>(storage_id::pq) && storage != static_cast<std::uint32_t>(storage_id::rpq))
+    return {errc::corrupt_file, "version 3 holds pq (2) or rpq (3) models", 24, "byte"};
+  if (info.layers == 0 || info.layers > model_max_layers)
+    return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
+  if (info.dim == 0 || info.dim > product_max_dim)
+    return {errc::corrupt_file, "dimension out of range (pq/rpq: 1 to 16384)", 32, "byte"};
+  if (flags != 0) return {errc::corrupt_file, "unknown flags", 36, "byte"};
+  const std::size_t klist = model_fixed_header + 4 * info.layers;
+  if (size < klist + 24 + 4) return {errc::corrupt_file, "file shorter than its product section", size, "byte"};
+  info.element = static_cast<element_id>(element);
+  info.metric = static_cast<metric_id>(metric);
+  info.storage = static_cast<storage_id>(storage);
+  info.codewords.resize(info.layers);
+  std::uint64_t total = 0;
+  for (std::size_t l = 0; l < info.layers; ++l) {
+    const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
+    if (k == 0 || k > 65536)
+      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
+    info.codewords[l] = k;
+    total += k;
+  }
+  const std::uint32_t m = get_u32le(p + klist), bits = get_u32le(p + klist + 4), pflags = get_u32le(p + klist + 8);
+  if (m == 0 || info.dim % m != 0 || m > 65535)
+    return {errc::corrupt_file, "sub-space count M must divide D", klist, "byte"};
+  if (bits < 1 || bits > 8) return {errc::corrupt_file, "sub-codebook bits out of range (1 to 8)", klist + 4, "byte"};
+  if (pflags > 3) return {errc::corrupt_file, "unknown product flags", klist + 8, "byte"};
+  if (get_u32le(p + klist + 12) != 0) return {errc::corrupt_file, "reserved field is not 0", klist + 12, "byte"};
+  info.subspaces = m;
+  info.bits = bits;
+  info.seeded = (pflags & 1u) != 0;
+  info.shared = (pflags & 2u) != 0;
+  if (info.storage == storage_id::pq && info.seeded)
+    return {errc::corrupt_file, "pq models store their indices (seeded is rpq)", klist + 8, "byte"};
+  const bool int8 = info.element == element_id::int8;
+  const std::uint64_t sets = info.shared ? 1 : info.layers;
+  const std::uint64_t values = sets * (std::uint64_t{1} << bits) * info.dim;  // < 2^12 2^8 2^14
+  const std::uint64_t expect_header = klist + 24 + (int8 ? 4 * sets * m : 0);
+  if (header != expect_header)
+    return {errc::corrupt_file, "header size disagrees with the product section", 12, "byte"};
+  const std::uint64_t expect = values * (int8 ? 1 : 4) + (info.seeded ? 0 : total * m);
+  if (payload != expect) return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
+  if (size < header + 4 || size - header - 4 != payload)
+    return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
+  info.header_bytes = header;
+  info.payload_bytes = static_cast<std::size_t>(payload);
+  info.file_bytes = size;
+  if (!pc) return {};
+  product_codebooks out;
+  out.kind = info.storage;
+  out.element = info.element;
+  out.dim = info.dim;
+  out.k = info.codewords;
+  out.subspaces = m;
+  out.bits = bits;
+  out.seeded = info.seeded;
+  out.shared = info.shared;
+  out.seed = get_u64le(p + klist + 16);
+  const unsigned char* v = p + header;
+  if (int8) {
+    out.scales.resize(static_cast<std::size_t>(sets) * m);
+    for (std::size_t i = 0; i < out.scales.size(); ++i) out.scales[i] = get_f32le(p + klist + 24 + 4 * i);
+    out.qvalues.resize(static_cast<std::size_t>(values));
+    for (std::size_t i = 0; i < out.qvalues.size(); ++i) out.qvalues[i] = static_cast<std::int8_t>(v[i]);
+    v += values;
+  } else {
+    out.values.resize(static_cast<std::size_t>(values));
+    for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] = get_f32le(v + 4 * i);
+    v += 4 * values;
+  }
+  if (!info.seeded) out.indices.assign(v, v + total * m);
+  const status s = out.validate();
+  if (!s) {  // name the byte of the first bad value or index
+    std::size_t at = 0;
+    if (s.where_unit() && std::string(s.where_unit()) == "value") at = header + s.where() * 4;
+    if (s.where_unit() && std::string(s.where_unit()) == "scale") at = klist + 24 + 4 * s.where();
+    if (s.where_unit() && std::string(s.where_unit()) == "index")
+      at = header + static_cast<std::size_t>(values * (int8 ? 1 : 4)) + s.where();
+    return {errc::corrupt_file, s.message(), at, "byte"};
+  }
+  *pc = std::move(out);
+  return {};
+}
 
 /// Validates the header and the overall size of a .rvq file held in memory (not the checksum);
 /// for version 2 also reads the quantization section into `q` when `q` is given.
@@ -82,8 +201,9 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   for (int i = 0; i < 8; ++i)
     if (p[i] != model_magic[i]) return {errc::corrupt_file, "not an rvq model file (bad magic)", 0, "byte"};
   info.version = get_u32le(p + 8);
+  if (info.version == product_format_version) return parse_product_header(p, size, info, nullptr);
   if (info.version != model_format_version && info.version != quantized_format_version)
-    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 and 2)", 8,
+    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 to 3)", 8,
             "byte"};
   info.quantized = info.version == quantized_format_version;
   const std::uint32_t header = get_u32le(p + 12);
@@ -100,7 +220,7 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
       (element == static_cast<std::uint32_t>(element_id::binary)))
     return {errc::corrupt_file, "the hamming metric goes with binary codewords, and only with them", 20, "byte"};
   if (storage != static_cast<std::uint32_t>(storage_id::dense))
-    return {errc::corrupt_file, "unknown storage id", 24, "byte"};
+    return {errc::corrupt_file, "versions 1 and 2 hold dense models (storage id 1)", 24, "byte"};
   if (info.layers == 0 || info.layers > model_max_layers)
     return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
   if (info.dim == 0 || info.dim > model_max_dim)
@@ -239,18 +359,30 @@ result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& by
   RVQ_TRY(detail::check_crc(bytes, info));
   if (info.metric != metric_traits<typename Config::metric>::id)
     return status{errc::invalid_argument, "the model's metric differs from the quantizer's Config::metric"};
-  if constexpr (q_t::is_integer) {
+  product_codebooks pc;
+  if (info.product) RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
+  if constexpr (q_t::is_product) {
+    if (!info.product)
+      return status{errc::invalid_argument, "the model is dense: load it into a dense quantizer, or rvq compress it"};
+    if (info.storage != storage_traits<typename Config::storage>::id)
+      return status{errc::invalid_argument, "the model's storage differs from the quantizer's Config::storage"};
+    return q_t::from_product(pc);
+  } else if constexpr (q_t::is_integer) {
+    if (info.product)
+      return status{errc::invalid_argument, "the model is pq/rpq: load it into an f32 quantizer of its storage"};
     if (info.element != element_traits<typename Config::element>::id)
       return status{errc::invalid_argument, "the model's element differs from the quantizer's Config::element"};
     const status v = qc.validate();
     if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
     return q_t::from_quantized(qc);
   } else {
-    if (info_of(info.element).is_integer)
+    if (!info.product && info_of(info.element).is_integer)
       return status{errc::invalid_argument,
                     "the model is quantized to an integer element: load it into a quantizer of that element"};
     std::vector<float> cw;
-    if (info.quantized) {
+    if (info.product) {  // a dense quantizer of the expanded codewords
+      cw = pc.expand_all();
+    } else if (info.quantized) {
       const status v = qc.validate();
       if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
       cw = qc.dequantize();
@@ -319,10 +451,77 @@ inline status save_quantized(const quantized_codebooks& q, metric_id metric, con
 
 /// Save a model atomically (temporary file in the same folder, then rename); quantized
 /// (integer-element) quantizers are written as format version 2.
+/// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
+inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
+  RVQ_TRY(pc.validate());
+  if (metric != metric_id::l2 && metric != metric_id::ip && metric != metric_id::cosine)
+    return {errc::invalid_argument, "pq/rpq models use the l2, ip or cosine metric"};
+  const bool int8 = pc.element == element_id::int8;
+  const std::size_t nl = pc.layers(), klist = detail::model_fixed_header + 4 * nl;
+  const std::size_t header = klist + 24 + (int8 ? 4 * pc.scales.size() : 0);
+  const std::size_t payload = (int8 ? pc.value_count() : 4 * pc.value_count()) + pc.index_bytes();
+  std::vector<unsigned char> out(header + payload + 4, 0);
+  unsigned char* h = out.data();
+  for (int i = 0; i < 8; ++i) h[i] = detail::model_magic[i];
+  detail::put_u32le(h + 8, product_format_version);
+  detail::put_u32le(h + 12, static_cast<std::uint32_t>(header));
+  detail::put_u32le(h + 16, static_cast<std::uint32_t>(pc.element));
+  detail::put_u32le(h + 20, static_cast<std::uint32_t>(metric));
+  detail::put_u32le(h + 24, static_cast<std::uint32_t>(pc.kind));
+  detail::put_u32le(h + 28, static_cast<std::uint32_t>(nl));
+  detail::put_u32le(h + 32, static_cast<std::uint32_t>(pc.dim));
+  detail::put_u64le(h + 40, static_cast<std::uint64_t>(payload));
+  for (std::size_t l = 0; l < nl; ++l)
+    detail::put_u32le(h + detail::model_fixed_header + 4 * l, static_cast<std::uint32_t>(pc.k[l]));
+  detail::put_u32le(h + klist, static_cast<std::uint32_t>(pc.subspaces));
+  detail::put_u32le(h + klist + 4, pc.bits);
+  detail::put_u32le(h + klist + 8, (pc.seeded ? 1u : 0u) | (pc.shared ? 2u : 0u));
+  detail::put_u64le(h + klist + 16, pc.seed);
+  for (std::size_t i = 0; int8 && i < pc.scales.size(); ++i) detail::put_f32le(h + klist + 24 + 4 * i, pc.scales[i]);
+  unsigned char* v = h + header;
+  if (int8) {
+    for (std::size_t i = 0; i < pc.qvalues.size(); ++i) v[i] = static_cast<unsigned char>(pc.qvalues[i]);
+    v += pc.qvalues.size();
+  } else {
+    for (std::size_t i = 0; i < pc.values.size(); ++i) detail::put_f32le(v + 4 * i, pc.values[i]);
+    v += 4 * pc.values.size();
+  }
+  for (std::size_t i = 0; i < pc.index_bytes(); ++i) v[i] = pc.indices[i];
+  detail::put_u32le(h + header + payload, rvq::detail::crc32_update(0, h, header + payload));
+  atomic_writer w;
+  RVQ_TRY(w.open(path));
+  w.write(out.data(), out.size());
+  return w.commit();
+}
+
+/**
+ * @brief Read a pq/rpq model (format version 3), the bytes of a whole .rvq file, into `pc`;
+ * `metric` receives its metric. Errors as load_model_memory(), plus invalid_argument when the
+ * file holds a dense model.
+ */
+inline status load_product_memory(const std::vector<unsigned char>& bytes, product_codebooks& pc, metric_id& metric) {
+  model_info info;
+  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info));
+  RVQ_TRY(detail::check_crc(bytes, info));
+  if (!info.product) return {errc::invalid_argument, "the file holds a dense model, not a pq/rpq one"};
+  RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
+  metric = info.metric;
+  return {};
+}
+
+/// load_product_memory() from a path.
+inline status load_product(const std::string& path, product_codebooks& pc, metric_id& metric) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return load_product_memory(bytes, pc, metric);
+}
+
 template <class Config>
 status save_model(const quantizer<Config>& q, const std::string& path) {
   if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
-  if constexpr (quantizer<Config>::is_integer) {
+  if constexpr (quantizer<Config>::is_product) {
+    return save_product(q.store().model(), metric_traits<typename Config::metric>::id, path);
+  } else if constexpr (quantizer<Config>::is_integer) {
     return save_quantized(q.store().model(), metric_traits<typename Config::metric>::id, path);
   } else {
     std::vector<unsigned char> head(detail::model_fixed_header + 4 * q.layers());

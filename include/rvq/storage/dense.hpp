@@ -154,6 +154,8 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   }
   /// True when the store views codewords it does not own (build_view()).
   bool is_view() const noexcept { return view_ != nullptr; }
+  /// True when argmin_tile() shares work between the rows of a tile (a view repacks each tile once).
+  bool shares_tiles() const noexcept { return is_view(); }
 
   std::size_t layers() const noexcept { return k_.size(); }
   std::size_t dim() const noexcept { return dim_; }

@@ -13,15 +13,22 @@ namespace rvq {
 template <class Storage>
 struct storage_traits {
   static_assert(detail::always_false<Storage>,
-                "rvq: unknown storage policy. Valid storage policies: rvq::dense (<rvq/storage/dense.hpp>)");
+                "rvq: unknown storage policy. Valid storage policies: rvq::dense (<rvq/storage/dense.hpp>), "
+                "rvq::pq and rvq::rpq (<rvq/storage/product.hpp>)");
 };
 
 /// @ingroup storage
 /// Storage ids as stored in .rvq files.
-enum class storage_id : std::uint32_t { dense = 1 };
+enum class storage_id : std::uint32_t {
+  dense = 1,  ///< K x D values per layer
+  pq = 2,     ///< product-quantized: sub-codebooks and a stored index table
+  rpq = 3     ///< reverse PQ: sub-codebooks (per layer or shared) and stored or seeded indices
+};
 
 /// @ingroup storage
 /// Name of an id as used in files and the CLI.
-constexpr const char* to_string(storage_id s) noexcept { return s == storage_id::dense ? "dense" : "unknown"; }
+constexpr const char* to_string(storage_id s) noexcept {
+  return s == storage_id::dense ? "dense" : s == storage_id::pq ? "pq" : s == storage_id::rpq ? "rpq" : "unknown";
+}
 
 }  // namespace rvq

@@ -68,6 +68,7 @@ struct books_view {
   std::size_t dim() const noexcept { return d; }
   std::size_t codewords(std::size_t l) const noexcept { return ks[l]; }
   const float* codeword(std::size_t l, std::size_t c) const noexcept { return values.data() + (first[l] + c) * d; }
+  void expand_codeword(std::size_t l, std::size_t c, float* out) const noexcept { std::copy_n(codeword(l, c), d, out); }
 };
 
 /// Per-layer usage from codes (N x L) and the codebooks (a quantizer or a books_view).
@@ -92,15 +93,18 @@ std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& 
     }
     // Duplicates: sort codeword indices by their values, compare neighbours.
     std::vector<std::size_t> idx(k);
-    for (std::size_t c = 0; c < k; ++c) idx[c] = c;
+    std::vector<float> cw(k * d);  // the layer's codewords (pq/rpq: expanded)
+    for (std::size_t c = 0; c < k; ++c) {
+      idx[c] = c;
+      q.expand_codeword(l, c, cw.data() + c * d);
+    }
+    auto at = [&](std::size_t c) { return cw.data() + c * d; };
     auto less = [&](std::size_t a, std::size_t b) {
-      const float* x = q.codeword(l, a);
-      const float* y = q.codeword(l, b);
-      return std::lexicographical_compare(x, x + d, y, y + d);
+      return std::lexicographical_compare(at(a), at(a) + d, at(b), at(b) + d);
     };
     std::sort(idx.begin(), idx.end(), less);
     for (std::size_t c = 1; c < k; ++c)
-      if (std::equal(q.codeword(l, idx[c]), q.codeword(l, idx[c]) + d, q.codeword(l, idx[c - 1]))) ++u.duplicates;
+      if (std::equal(at(idx[c]), at(idx[c]) + d, at(idx[c - 1]))) ++u.duplicates;
   }
   return out;
 }

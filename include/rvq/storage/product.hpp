@@ -1,0 +1,398 @@
+/// @file product.hpp
+/// @brief The `pq` and `rpq` storages: codewords assembled from sub-codebooks
+/// (rvq::product_codebooks), searched without a dense copy of the codebook.
+///
+/// Two ways to search a layer, both giving the codes of the dense search over the expanded
+/// codebook (floats: the same codes except at near-ties, as every backend):
+/// - **tables**: per vector, `<r_m, S_m[j]>` for every sub-space m and entry j (`2^b D`
+///   multiply-adds), then `<r, c> = sum_m T[m][idx_m(c)]` (`M` lookups per codeword);
+/// - **expand**: a stack tile of codewords is expanded just in time into the kernels' panel
+///   layout and searched by the dense kernels; a tile serves every row of an encode tile.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include "../config.hpp"
+#include "../core/extents.hpp"
+#include "../core/span.hpp"
+#include "../core/status.hpp"
+#include "../metric/metric_traits.hpp"
+#include "dense.hpp"
+#include "product_codebooks.hpp"
+#include "storage_traits.hpp"
+#if !RVQ_NO_HEAP
+#include <vector>
+#endif
+
+namespace rvq {
+
+/// @ingroup storage
+/// @brief Product-quantized codewords: per layer M sub-codebooks of 2^b entries and a stored
+/// K x M index table (rvq::compress() fits them by k-means per sub-space).
+struct pq {};
+/// @ingroup storage
+/// @brief Reverse product quantization: sub-codebooks per layer or shared by all layers, indices
+/// stored or regenerated from a seed (zero bytes), fitted by least squares with the indices fixed.
+struct rpq {};
+
+/// @ingroup storage
+template <>
+struct storage_traits<pq> {
+  static constexpr const char* name = "pq";         ///< name in files, CLI and reports
+  static constexpr storage_id id = storage_id::pq;  ///< id in .rvq files
+};
+/// @ingroup storage
+template <>
+struct storage_traits<rpq> {
+  static constexpr const char* name = "rpq";         ///< name in files, CLI and reports
+  static constexpr storage_id id = storage_id::rpq;  ///< id in .rvq files
+};
+
+/// @ingroup storage
+/// How a product store searches a layer.
+enum class product_search : std::uint8_t {
+  automatic,  ///< tables when they cost fewer operations than the dense kernel (see product_store::build)
+  tables,     ///< per-vector lookup tables (falls back to expand when they exceed the stack table)
+  expand      ///< just-in-time expansion of codeword tiles, dense kernels
+};
+
+namespace detail {
+
+template <class Metric, class Kernels, class Extents>
+class product_store {
+  static_assert(Extents::is_dynamic,
+                "rvq: the pq and rpq storages need dynamic extents (rvq::dynamic_extents) in this version");
+};
+
+#if !RVQ_NO_HEAP
+/// The pq/rpq store of dynamic extents: sub-codebooks widened to float, indices (seeded ones
+/// regenerated once) and per-codeword score constants; never a dense copy of the codewords.
+template <class Metric, class Kernels>
+class product_store<Metric, Kernels, dynamic_extents> {
+ public:
+  static constexpr std::size_t block_rows = Kernels::block_rows;
+  /// Floats of the stack lookup table of one vector (M x 2^b); larger tables search by expansion.
+  static constexpr std::size_t max_table_floats = 16384;
+  /// Floats of each of the two stack tiles of the expand search (64 KiB).
+  static constexpr std::size_t tile_floats = 16384;
+
+  product_store() = default;
+
+  /**
+   * @brief Builds the store of `pc` (validated). `automatic` searches by tables when
+   * `2^b D + 2 K M < K D` (tables plus lookups, a lookup weighed as two multiply-adds, against
+   * the dense kernel's multiply-adds) and the table fits max_table_floats, else by expansion.
+   */
+  static status build(const product_codebooks& pc, product_search mode, product_store& out) {
+    RVQ_TRY(pc.validate());
+    product_store s;
+    s.pc_ = pc;
+    s.dim_ = pc.dim;
+    s.m_ = pc.subspaces;
+    s.sd_ = pc.sub_dim();
+    s.entries_ = pc.entries();
+    s.first_.assign(pc.layers() + 1, 0);
+    s.pfirst_.assign(pc.layers() + 1, 0);
+    for (std::size_t l = 0; l < pc.layers(); ++l) {
+      s.first_[l + 1] = s.first_[l] + pc.k[l];
+      s.pfirst_[l + 1] = s.pfirst_[l] + Kernels::padded_codewords(pc.k[l]);
+    }
+    // Sub-codebooks as floats (int8 values times their scale), indices of every layer [m][c].
+    s.sub_.resize(pc.value_count());
+    for (std::size_t set = 0; set < pc.sets(); ++set)
+      for (std::size_t m = 0; m < s.m_; ++m)
+        for (std::size_t j = 0; j < s.entries_; ++j)
+          for (std::size_t t = 0; t < s.sd_; ++t)
+            s.sub_[((set * s.m_ + m) * s.entries_ + j) * s.sd_ + t] = pc.value(set, m, j, t);
+    if (pc.seeded) {
+      s.idx_.resize(pc.index_offset(pc.layers()));
+      for (std::size_t l = 0, o = 0; l < pc.layers(); ++l)
+        for (std::size_t m = 0; m < s.m_; ++m)
+          for (std::size_t c = 0; c < pc.k[l]; ++c) s.idx_[o++] = seeded_index(pc.seed, l, m, c, pc.bits);
+    }
+    // Per-codeword constants from the expanded codeword (the dense store's, so the same scores).
+    std::vector<float> cw(s.dim_);
+    s.bias_.assign(s.pfirst_.back(), 0.0f);
+    s.scale_.assign(s.pfirst_.back(), 0.0f);
+    s.tails_.assign(s.first_.back() * Kernels::tail_norms, 0.0f);
+    std::vector<float> bias, scale;
+    for (std::size_t l = 0; l < pc.layers(); ++l) {
+      bias.assign(pc.k[l], 0.0f);
+      scale.assign(pc.k[l], 0.0f);
+      for (std::size_t c = 0; c < pc.k[l]; ++c) {
+        s.expand(l, c, cw.data());
+        const float n2 = norm2(cw.data(), s.dim_);
+        bias[c] = metric_traits<Metric>::bias(n2);
+        scale[c] = metric_traits<Metric>::scale(n2);
+        Kernels::tail_norms_of(cw.data(), s.dim_, s.tails_.data() + (s.first_[l] + c) * Kernels::tail_norms);
+      }
+      Kernels::pack_constants(bias.data(), pc.k[l], std::numeric_limits<float>::infinity(),
+                              s.bias_.data() + s.pfirst_[l]);
+      Kernels::pack_constants(scale.data(), pc.k[l], 0.0f, s.scale_.data() + s.pfirst_[l]);
+    }
+    const std::size_t kpad = Kernels::padded_codewords(s.max_codewords());
+    s.zeros_.assign(kpad, 0.0f);
+    s.neg_ones_.assign(kpad, -1.0f);
+    const bool fits = s.m_ * s.entries_ <= max_table_floats;
+    s.tables_ = fits && (mode == product_search::tables || (mode == product_search::automatic && s.tables_cheaper()));
+    out = std::move(s);
+    return {};
+  }
+
+  /// The model this store searches (for files and tools).
+  const product_codebooks& model() const noexcept { return pc_; }
+  /// True when layers are scored through per-vector lookup tables, false when by expansion.
+  bool uses_tables() const noexcept { return tables_; }
+  /// True when argmin_tile() shares work between the rows of a tile (expanded codeword tiles).
+  bool shares_tiles() const noexcept { return !tables_; }
+
+  std::size_t layers() const noexcept { return pc_.k.size(); }
+  std::size_t dim() const noexcept { return dim_; }
+  std::size_t codewords(std::size_t l) const noexcept { return pc_.k[l]; }
+  std::size_t max_codewords() const noexcept { return extreme_of(pc_.k, true); }
+  std::size_t min_codewords() const noexcept { return extreme_of(pc_.k, false); }
+  std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
+  std::size_t first_codeword(std::size_t l) const noexcept { return first_[l]; }
+
+  /// Codeword c of layer l, expanded into out (D values).
+  void expand(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    for (std::size_t m = 0; m < m_; ++m) {
+      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd_; ++t) out[m * sd_ + t] = s[t];
+    }
+  }
+  /// r -= codeword c of layer l.
+  void subtract_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT r) const noexcept {
+    for (std::size_t m = 0; m < m_; ++m) {
+      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd_; ++t) r[m * sd_ + t] -= s[t];
+    }
+  }
+  /// out += codeword c of layer l.
+  void add_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    for (std::size_t m = 0; m < m_; ++m) {
+      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd_; ++t) out[m * sd_ + t] += s[t];
+    }
+  }
+
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
+    argmin_range(l, 0, pc_.k[l], rows, nrows, idx, score);
+  }
+  /// Codewords [first, last) of layer l; first must be a multiple of range_granule().
+  void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                    std::uint32_t* idx, float* score) const noexcept {
+    if (tables_) {
+      for (std::size_t i = 0; i < nrows; ++i) table_argmin(l, first, last, rows[i], idx[i], score[i]);
+      return;
+    }
+    expand_argmin(l, first, last, rows, nrows, idx, score);
+  }
+  /// Codeword ranges handed to argmin_range start at multiples of this (a panel).
+  static constexpr std::size_t range_granule() noexcept { return Kernels::panel_width; }
+  /// argmin() of any number of rows; by expansion, each tile of codewords is expanded once for all of them.
+  void argmin_tile(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+                   float* score) const noexcept {
+    constexpr std::size_t br = Kernels::block_rows;
+    if (tables_ || tile_codewords() == 0) {
+      for (std::size_t b = 0; b < nrows; b += br)
+        argmin(l, rows + b, nrows - b < br ? nrows - b : br, idx + b, score + b);
+      return;
+    }
+    const float* bias = bias_.data() + pfirst_[l];
+    const float* scale = scale_.data() + pfirst_[l];
+    std::uint32_t ti[br];
+    float ts[br];
+    for_each_tile(l, 0, pc_.k[l], [&](const float* panels, std::size_t c0, std::size_t n) {
+      for (std::size_t b = 0; b < nrows; b += br) {
+        const std::size_t m = nrows - b < br ? nrows - b : br;
+        Kernels::argmin_panels(rows + b, m, dim_, panels, n, bias + c0, scale + c0, ti, ts, c0);
+        for (std::size_t i = 0; i < m; ++i)
+          if (c0 == 0 || ts[i] < score[b + i]) score[b + i] = ts[i], idx[b + i] = ti[i];  // ties: the earlier tile
+      }
+    });
+  }
+
+  /// Scores `bias[c] - scale[c] <r_i, c>` of up to block_rows rows; row i's K values at out + i * stride.
+  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
+              std::size_t stride) const noexcept {
+    scores_with(l, rows, nrows, bias_.data() + pfirst_[l], scale_.data() + pfirst_[l], out, stride);
+  }
+  /// Inner products `<r_i, c>` (see dense_store::dots()).
+  void dots(std::size_t l, const float* const* rows, std::size_t nrows, float* out, std::size_t stride) const noexcept {
+    scores_with(l, rows, nrows, zeros_.data(), neg_ones_.data(), out, stride);
+  }
+  const float* bias(std::size_t l) const noexcept { return bias_.data() + pfirst_[l]; }    ///< score constants
+  const float* scale(std::size_t l) const noexcept { return scale_.data() + pfirst_[l]; }  ///< score factors
+  /// Product stores keep no codebook cross-product tables: beam search updates residuals.
+  static constexpr bool has_cross() noexcept { return false; }
+  /// Never builds tables (see has_cross()).
+  static constexpr bool build_cross(std::size_t) noexcept { return false; }
+  /// Not available (has_cross() is false).
+  static constexpr const float* cross(std::size_t, std::size_t, std::size_t) noexcept { return nullptr; }
+
+  /// Bytes the model stores: sub-codebooks, their scales, stored indices.
+  std::size_t codebook_bytes() const noexcept { return pc_.stored_bytes(); }
+  /// Bytes of the search's derived data: float sub-codebooks (int8 models), regenerated seeded
+  /// indices, per-codeword constants.
+  std::size_t aux_bytes() const noexcept {
+    const std::size_t widened = pc_.element == element_id::int8 ? sub_.size() * sizeof(float) : 0;
+    return widened + idx_.size() + (bias_.size() + scale_.size() + tails_.size()) * sizeof(float);
+  }
+  /// Multiply-adds of a greedy search of layer l (tables: 2^b D; expand: K D).
+  std::size_t layer_macs(std::size_t l) const noexcept { return tables_ ? entries_ * dim_ : pc_.k[l] * dim_; }
+  /// Table lookups of a greedy search of layer l (tables: K M; expand: none).
+  std::size_t layer_lookups(std::size_t l) const noexcept { return tables_ ? pc_.k[l] * m_ : 0; }
+
+ private:
+  bool tables_cheaper() const noexcept {
+    for (std::size_t l = 0; l < layers(); ++l)
+      if (entries_ * dim_ + 2 * pc_.k[l] * m_ >= pc_.k[l] * dim_) return false;
+    return true;
+  }
+  const std::uint8_t* indices(std::size_t l) const noexcept {
+    return (pc_.seeded ? idx_.data() : pc_.indices.data()) + m_ * first_[l];
+  }
+  std::uint8_t index(std::size_t l, std::size_t m, std::size_t c) const noexcept {
+    return indices(l)[m * pc_.k[l] + c];
+  }
+  const float* sub(std::size_t l, std::size_t m, std::size_t j) const noexcept {
+    return sub_.data() + ((pc_.set_of(l) * m_ + m) * entries_ + j) * sd_;
+  }
+
+  /// Per-vector tables `<r_m, S_m[j]>` (M x 2^b) then M lookups per codeword, 256 codewords at a time.
+  void table_argmin(std::size_t l, std::size_t first, std::size_t last, const float* r, std::uint32_t& idx,
+                    float& best) const noexcept {
+    float table[max_table_floats];
+    fill_table(l, r, table);
+    const float* bias = bias_.data() + pfirst_[l];
+    const float* scale = scale_.data() + pfirst_[l];
+    best = std::numeric_limits<float>::infinity();
+    idx = static_cast<std::uint32_t>(first);
+    constexpr std::size_t chunk = 256;
+    float acc[chunk];
+    for (std::size_t c0 = first; c0 < last; c0 += chunk) {
+      const std::size_t n = last - c0 < chunk ? last - c0 : chunk;
+      lookup(l, table, c0, n, acc);
+      for (std::size_t c = 0; c < n; ++c) {
+        const float s = bias[c0 + c] - scale[c0 + c] * acc[c];
+        if (s < best) best = s, idx = static_cast<std::uint32_t>(c0 + c);
+      }
+    }
+  }
+  void fill_table(std::size_t l, const float* RVQ_RESTRICT r, float* RVQ_RESTRICT table) const noexcept {
+    for (std::size_t m = 0; m < m_; ++m) {
+      const float* RVQ_RESTRICT rm = r + m * sd_;
+      const float* RVQ_RESTRICT s = sub(l, m, 0);
+      for (std::size_t j = 0; j < entries_; ++j) {
+        float a = 0.0f;
+        for (std::size_t t = 0; t < sd_; ++t) a += rm[t] * s[j * sd_ + t];
+        table[m * entries_ + j] = a;
+      }
+    }
+  }
+  /// acc[c] = sum_m table[m][idx_m(c0 + c)] for n codewords.
+  void lookup(std::size_t l, const float* RVQ_RESTRICT table, std::size_t c0, std::size_t n,
+              float* RVQ_RESTRICT acc) const noexcept {
+    const std::uint8_t* ix = indices(l);
+    const std::size_t k = pc_.k[l];
+    for (std::size_t c = 0; c < n; ++c) acc[c] = 0.0f;
+    for (std::size_t m = 0; m < m_; ++m) {
+      const std::uint8_t* RVQ_RESTRICT im = ix + m * k + c0;
+      const float* RVQ_RESTRICT tm = table + m * entries_;
+      for (std::size_t c = 0; c < n; ++c) acc[c] += tm[im[c]];
+    }
+  }
+
+  void scores_with(std::size_t l, const float* const* rows, std::size_t nrows, const float* bias, const float* scale,
+                   float* out, std::size_t stride) const noexcept {
+    const std::size_t k = pc_.k[l];
+    if (tables_) {
+      float table[max_table_floats];
+      for (std::size_t i = 0; i < nrows; ++i) {
+        fill_table(l, rows[i], table);
+        float* o = out + i * stride;
+        lookup(l, table, 0, k, o);
+        for (std::size_t c = 0; c < k; ++c) o[c] = bias[c] - scale[c] * o[c];
+      }
+      return;
+    }
+    if (tile_codewords() == 0) {
+      for_each_chunk(l, 0, k, [&](const float* cw, std::size_t c0, std::size_t n) {
+        for (std::size_t i = 0; i < nrows; ++i)
+          Kernels::scores_rows(rows[i], dim_, cw, n, bias + c0, scale + c0, out + i * stride + c0);
+      });
+      return;
+    }
+    for_each_tile(l, 0, k, [&](const float* panels, std::size_t c0, std::size_t n) {
+      Kernels::scores_panels(rows, nrows, dim_, panels, n, bias + c0, scale + c0, out + c0, stride);
+    });
+  }
+
+  void expand_argmin(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                     std::uint32_t* idx, float* score) const noexcept {
+    const float* bias = bias_.data() + pfirst_[l];
+    const float* scale = scale_.data() + pfirst_[l];
+    if (tile_codewords() == 0) {  // D too large for a panel tile: the rows kernel on expanded chunks
+      for_each_chunk(l, first, last, [&](const float* cw, std::size_t c0, std::size_t n) {
+        for (std::size_t i = 0; i < nrows; ++i) {
+          std::uint32_t ti = 0;
+          float ts = 0.0f;
+          Kernels::argmin_rows(rows[i], dim_, cw, n, bias + c0, scale + c0,
+                               tails_.data() + (first_[l] + c0) * Kernels::tail_norms, ti, ts);
+          if (c0 == first || ts < score[i]) score[i] = ts, idx[i] = static_cast<std::uint32_t>(c0 + ti);
+        }
+      });
+      return;
+    }
+    std::uint32_t ti[Kernels::block_rows];
+    float ts[Kernels::block_rows];
+    for_each_tile(l, first, last, [&](const float* panels, std::size_t c0, std::size_t n) {
+      Kernels::argmin_panels(rows, nrows, dim_, panels, n, bias + c0, scale + c0, ti, ts, c0);
+      for (std::size_t i = 0; i < nrows; ++i)
+        if (c0 == first || ts[i] < score[i]) score[i] = ts[i], idx[i] = ti[i];  // ties: the earlier tile
+    });
+  }
+
+  /// Codewords per panel tile (a multiple of the panel width; 0 when one panel does not fit).
+  std::size_t tile_codewords() const noexcept {
+    return tile_floats / (dim_ * Kernels::panel_width) * Kernels::panel_width;
+  }
+  /// Calls f(rows, c0, n) for codewords [first, last) of layer l expanded row-major into a stack chunk.
+  template <class F>
+  void for_each_chunk(std::size_t l, std::size_t first, std::size_t last, F&& f) const noexcept {
+    float chunk[tile_floats];
+    const std::size_t per = tile_floats / dim_;
+    for (std::size_t c0 = first; c0 < last; c0 += per) {
+      const std::size_t n = last - c0 < per ? last - c0 : per;
+      for (std::size_t c = 0; c < n; ++c) expand(l, c0 + c, chunk + c * dim_);
+      f(static_cast<const float*>(chunk), c0, n);
+    }
+  }
+  /// Calls f(panels, c0, n) for codewords [first, last) of layer l, expanded tile by tile into the
+  /// kernels' panel layout on the stack.
+  template <class F>
+  void for_each_tile(std::size_t l, std::size_t first, std::size_t last, F&& f) const noexcept {
+    float cw[tile_floats];
+    alignas(Kernels::panel_alignment) float tile[tile_floats];
+    const std::size_t per = tile_codewords();  // whole panels: only the layer's last tile is padded
+    for (std::size_t c0 = first; c0 < last; c0 += per) {
+      const std::size_t n = last - c0 < per ? last - c0 : per;
+      for (std::size_t c = 0; c < n; ++c) expand(l, c0 + c, cw + c * dim_);
+      Kernels::pack_panels(cw, n, dim_, tile);
+      f(static_cast<const float*>(tile), c0, n);
+    }
+  }
+
+  product_codebooks pc_;
+  std::size_t dim_ = 0, m_ = 0, sd_ = 0, entries_ = 0;
+  bool tables_ = false;
+  std::vector<std::size_t> first_, pfirst_;
+  std::vector<float> sub_, bias_, scale_, tails_, zeros_, neg_ones_;
+  std::vector<std::uint8_t> idx_;  // seeded models: the regenerated indices
+};
+#endif
+
+}  // namespace detail
+}  // namespace rvq
