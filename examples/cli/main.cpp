@@ -38,7 +38,7 @@ const char* const usage_text =
     "          R: int32 L x K, the new index of each old codeword, -1 past a layer's K; f32 models)\n"
     "  sweep   --input TRAIN.npy --test TEST.npy --out DIR [--budget-bytes N] [--max-bits B] [--jobs J]\n"
     "          [--layers 1,2,3,4,6,8,12,16] [--codewords 16,64,256,1024] [--elements f32,int8,q15,int4]\n"
-    "          [--storages dense] [--beams 1,4,8] [--train-rows 100000] [--test-rows 5000] [--iterations 10]\n"
+    "          [--storages dense,pq,rpq] [--beams 1,4,8] [--train-rows 100000] [--test-rows 5000] [--iterations 10]\n"
     "          [--refine 0] [--seed 1] [--calibration-rows 5000] [--no-plots] [--quiet]\n"
     "          (design-space grid: DIR/results.csv, plots, report.md; resumable; docs/design-space.md)\n"
     "  compress --model M.rvq --storage pq|rpq --output M2.rvq [--subspaces M] [--bits 8|4] [--seeded]\n"
@@ -731,7 +731,10 @@ int cmd_info(int argc, char** argv) {
     } else {
       std::printf("codebook bytes   %zu\n", f.codebook_bytes);
     }
-    if (rvq::info_of(info.element).is_integer)
+    if (info.product)
+      std::printf("constant bytes   %zu (search copies: sub-codebooks as floats, regenerated indices, norms)\n",
+                  f.constant_bytes);
+    else if (rvq::info_of(info.element).is_integer)
       std::printf(
           "constant bytes   %zu (integer constants, search copies; on the host also the model and a decode copy)\n",
           f.constant_bytes);

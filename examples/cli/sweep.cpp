@@ -181,10 +181,23 @@ struct grid {
 };
 
 /// Bytes of a point's codebooks before it is run (exact for f32; integer elements add their scales).
+/// Options of the pq/rpq points: 16 entries (b = 4) of 4-value sub-vectors; pq stores its
+/// indices, rpq regenerates them from the seed; sub-codebooks f32 or int8 as the point's element.
+rvq::compress_options product_options(const point& p) {
+  rvq::compress_options o;
+  o.storage = p.storage == "pq" ? rvq::storage_id::pq : rvq::storage_id::rpq;
+  o.seeded = p.storage == "rpq";
+  o.bits = 4;
+  o.element = p.element == "int8" ? rvq::element_id::int8 : rvq::element_id::f32;
+  return o;
+}
+
 std::size_t estimated_bytes(const point& p, std::size_t dim) {
   rvq::element_id e{};
   rvq::parse_element(p.element.c_str(), e);
-  return p.layers * p.codewords * dim * rvq::info_of(e).bits / 8;
+  if (p.storage == "dense") return p.layers * p.codewords * dim * rvq::info_of(e).bits / 8;
+  const std::size_t m = rvq::detail::default_subspaces(dim);
+  return p.layers * (16 * dim * rvq::info_of(e).bits / 8 + (p.storage == "pq" ? p.codewords * m : 0));
 }
 
 /// One trained model and the points evaluated on it.
@@ -315,7 +328,19 @@ void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& 
       if (todo.layers != nl) continue;
       point p = todo;
       p.train_seconds = train_s;
-      if (p.element == "f32") {
+      if (p.storage != "dense") {  // sub-codebooks fitted to the calibration rows
+        auto pc = rvq::compress(*prefix, product_options(p), calib.view());
+        if (!pc) throw data_error{"compressing " + p.label() + ": " + rvq::describe(pc.error())};
+        if (p.storage == "pq") {
+          auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::pq>>::from_product(*pc);
+          if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
+          evaluate(*q, test, msn, p.beam, p);
+        } else {
+          auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::rpq>>::from_product(*pc);
+          if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
+          evaluate(*q, test, msn, p.beam, p);
+        }
+      } else if (p.element == "f32") {
         evaluate(*prefix, test, msn, p.beam, p);
       } else {
         rvq::quantize_options qo;
@@ -615,8 +640,8 @@ int cmd_sweep(int argc, char** argv) {
       throw usage_error{"sweep: --elements takes f32, int8, q15, q7, int4, int2; got '" + e + "'"};
   }
   for (const auto& s : g.storages)
-    if (s != "dense")
-      throw usage_error{"sweep: --storages takes dense (the only storage of this build); got '" + s + "'"};
+    if (s != "dense" && s != "pq" && s != "rpq")
+      throw usage_error{"sweep: --storages takes dense, pq, rpq; got '" + s + "'"};
   g.max_bits = a.number("max-bits", 0, 1, 1u << 20);
   g.budget_bytes = a.number("budget-bytes", 0, 1, ~std::size_t{0} >> 1);
   const std::size_t jobs = a.number("jobs", 1, 1, 256);
@@ -685,7 +710,7 @@ int cmd_sweep(int argc, char** argv) {
   std::set<std::string> done;
   for (const point& p : rs.results) done.insert(p.key());
   std::vector<unit> units;
-  std::size_t skipped_beam = 0, skipped_budget = 0;
+  std::size_t skipped_beam = 0, skipped_budget = 0, skipped_storage = 0;
   for (std::size_t k : g.codewords)
     for (std::size_t l : g.layers) {
       std::vector<point> todo;
@@ -694,7 +719,11 @@ int cmd_sweep(int argc, char** argv) {
           for (std::size_t b : g.beams) {
             point p;
             p.layers = l, p.codewords = k, p.element = e, p.storage = s, p.beam = b;
-            if (b > k || (e != "f32" && b > 1)) {
+            if (s != "dense" && e != "f32" && e != "int8") {
+              ++skipped_storage;
+              continue;
+            }
+            if (b > k || (s == "dense" && e != "f32" && b > 1)) {
               ++skipped_beam;
               continue;
             }
@@ -755,6 +784,8 @@ int cmd_sweep(int argc, char** argv) {
     std::printf("sweep: %zu points in %s/results.csv (%zu run now", rs.results.size(), dir.c_str(), rs.finished);
     if (skipped_beam)
       std::printf(", %zu grid points skipped: integer elements encode greedily, and beam is at most K", skipped_beam);
+    if (skipped_storage)
+      std::printf(", %zu grid points skipped: pq/rpq sub-codebooks are f32 or int8", skipped_storage);
     if (skipped_budget) std::printf(", %zu over the budget", skipped_budget);
     std::printf("); report: %s/report.md\n", dir.c_str());
     if (!note.empty()) std::printf("%s\n", note.c_str());

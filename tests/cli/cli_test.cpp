@@ -535,6 +535,27 @@ TEST_CASE("cli: sweep --refine trains each point on its own", "[cli][sweep]") {
   CHECK(slurp(dir + "/report.md").find("2 rounds of joint refinement") != std::string::npos);
 }
 
+TEST_CASE("cli: sweep over the pq and rpq storages", "[cli][sweep][compress]") {
+  const std::string train = write_data("sp_train.npy", 500, 8, 23), test = write_data("sp_test.npy", 100, 8, 24);
+  const std::string dir = rvq_test::temp_path("sweep_product");
+  auto r = rvq_cli("sweep --input " + train + " --test " + test + " --out " + dir +
+                   " --layers 2 --codewords 32 --elements f32,int8,q15 --storages dense,pq,rpq --beams 1,4 "
+                   "--iterations 3 --no-plots");
+  REQUIRE(r.code == 0);
+  CHECK((r.out + r.err).find("4 grid points skipped: pq/rpq sub-codebooks are f32 or int8") != std::string::npos);
+  const auto rows = csv_rows(dir + "/results.csv");
+  std::size_t pq = 0, rpq = 0;
+  for (const auto& row : rows) {
+    if (row[3] == "pq") {
+      ++pq;
+      CHECK(std::stoul(row[6]) < 2 * 32 * 8 * 4);  // fewer bytes than dense f32
+    }
+    if (row[3] == "rpq") ++rpq;
+  }
+  CHECK(pq == 4);  // f32 and int8, beam 1 and 4
+  CHECK(rpq == 4);
+}
+
 TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][sweep][errors]") {
   const std::string train = write_data("se_train.npy", 50, 4, 5), test = write_data("se_test.npy", 20, 4, 6),
                     other = write_data("se_other.npy", 20, 5, 7);
@@ -542,7 +563,7 @@ TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][s
   const std::string io = " --input " + train + " --test " + test + " --out " + dir;
   for (const std::string& args :
        {std::string("sweep --input x.npy --out d"), "sweep" + io + " --elements f32,binary",
-        "sweep" + io + " --storages dense,pq", "sweep" + io + " --jobs 0", "sweep" + io + " --layers 0",
+        "sweep" + io + " --storages dense,zip", "sweep" + io + " --jobs 0", "sweep" + io + " --layers 0",
         "sweep" + io + " --codewords 1", "sweep" + io + " --beams 1,x", "sweep" + io + " extra"}) {
     INFO(args);
     const auto r = rvq_cli(args);

@@ -1,5 +1,6 @@
 // libFuzzer target: the .rvq model loader (header, sizes, checksum, codewords), its zero-copy view
-// (map_model) and, when a model loads, one encode and decode with it.
+// (map_model), the quantized (version 2) and pq/rpq (version 3) sections and, when a model loads,
+// one encode and decode with it.
 #include <rvq/rvq.hpp>
 
 #include <cstddef>
@@ -39,6 +40,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::vector<std::uint16_t> codes(iq->layers());
       if (iq->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
         (void)iq->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
+    }
+  }
+  // pq/rpq models: the version 3 section, then the product search (tables and expansion)
+  rvq::product_codebooks pc;
+  if (rvq::io::load_product_memory(bytes, pc, metric).ok() && pc.dim <= 4096 && pc.layers() <= 64) {
+    pc.kind = rvq::storage_id::rpq;
+    for (auto mode : {rvq::product_search::tables, rvq::product_search::expand}) {
+      auto pq = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::rpq, rvq::sequential, rvq::scalar>>::from_product(
+          pc, mode);
+      if (!pq.ok()) continue;
+      std::vector<float> x(pq->dim(), 0.5f), y(pq->dim());
+      std::vector<std::uint16_t> codes(pq->layers());
+      if (pq->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
+        (void)pq->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
     }
   }
   return 0;

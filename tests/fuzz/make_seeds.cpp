@@ -39,6 +39,17 @@ int main(int argc, char** argv) {
   o.element = rvq::element_id::f16;
   ok &= q.ok() && rvq::quantize_codebooks(*q, calib, o, qc).ok() &&
         rvq::io::save_quantized(qc, rvq::metric_id::l2, dir + "/model/f16.rvq").ok();
+  // pq/rpq models (format version 3): pq with stored indices, rpq seeded, shared, int8
+  rvq::compress_options co;
+  co.subspaces = 1;
+  co.bits = 1;
+  auto pq = q.ok() ? rvq::compress(*q, co) : rvq::result<rvq::product_codebooks>(q.error());
+  ok &= pq.ok() && rvq::io::save_product(*pq, rvq::metric_id::l2, dir + "/model/pq.rvq").ok();
+  co.storage = rvq::storage_id::rpq;
+  co.seeded = co.shared = true;
+  co.element = rvq::element_id::int8;
+  auto rpq = q.ok() ? rvq::compress(*q, co) : rvq::result<rvq::product_codebooks>(q.error());
+  ok &= rpq.ok() && rvq::io::save_product(*rpq, rvq::metric_id::l2, dir + "/model/rpq.rvq").ok();
   const std::uint8_t packed[6] = {0x02, 0x80, 0x12, 0x00, 0x03, 0xff};
   std::FILE* f = std::fopen((dir + "/packed/rows.bin").c_str(), "wb");
   ok &= f && std::fwrite(packed, 1, sizeof packed, f) == sizeof packed;

@@ -51,7 +51,7 @@ struct storage_traits<rpq> {
 /// @ingroup storage
 /// How a product store searches a layer.
 enum class product_search : std::uint8_t {
-  automatic,  ///< tables when they cost fewer operations than the dense kernel (see product_store::build)
+  automatic,  ///< tables when they cost less than the dense kernel (see detail::product_store::build)
   tables,     ///< per-vector lookup tables (falls back to expand when they exceed the stack table)
   expand      ///< just-in-time expansion of codeword tiles, dense kernels
 };
@@ -73,15 +73,19 @@ class product_store<Metric, Kernels, dynamic_extents> {
   static constexpr std::size_t block_rows = Kernels::block_rows;
   /// Floats of the stack lookup table of one vector (M x 2^b); larger tables search by expansion.
   static constexpr std::size_t max_table_floats = 16384;
-  /// Floats of each of the two stack tiles of the expand search (64 KiB).
-  static constexpr std::size_t tile_floats = 16384;
+  /// What automatic search counts a table lookup as, in multiply-adds of the dense kernel: a
+  /// vectorized dense search does about 20 multiply-adds in the time of one (gathered) lookup on
+  /// the desktops measured in docs/storage.md (rvq-bench-storage).
+  static constexpr std::size_t lookup_macs = 20;
+  /// Floats of the stack tile of the expand search (128 KiB).
+  static constexpr std::size_t tile_floats = 32768;
 
   product_store() = default;
 
   /**
    * @brief Builds the store of `pc` (validated). `automatic` searches by tables when
-   * `2^b D + 2 K M < K D` (tables plus lookups, a lookup weighed as two multiply-adds, against
-   * the dense kernel's multiply-adds) and the table fits max_table_floats, else by expansion.
+   * `2^b D + lookup_macs K M < K D` for every layer (tables plus lookups against the dense
+   * kernel's multiply-adds) and the table fits max_table_floats, else by expansion.
    */
   static status build(const product_codebooks& pc, product_search mode, product_store& out) {
     RVQ_TRY(pc.validate());
@@ -104,6 +108,13 @@ class product_store<Metric, Kernels, dynamic_extents> {
         for (std::size_t j = 0; j < s.entries_; ++j)
           for (std::size_t t = 0; t < s.sd_; ++t)
             s.sub_[((set * s.m_ + m) * s.entries_ + j) * s.sd_ + t] = pc.value(set, m, j, t);
+    s.subt_.resize(pc.value_count());  // [set][m][t][j]: the table build runs along j
+    for (std::size_t set = 0; set < pc.sets(); ++set)
+      for (std::size_t m = 0; m < s.m_; ++m)
+        for (std::size_t j = 0; j < s.entries_; ++j)
+          for (std::size_t t = 0; t < s.sd_; ++t)
+            s.subt_[((set * s.m_ + m) * s.sd_ + t) * s.entries_ + j] =
+                s.sub_[((set * s.m_ + m) * s.entries_ + j) * s.sd_ + t];
     if (pc.seeded) {
       s.idx_.resize(pc.index_offset(pc.layers()));
       for (std::size_t l = 0, o = 0; l < pc.layers(); ++l)
@@ -195,9 +206,13 @@ class product_store<Metric, Kernels, dynamic_extents> {
   void argmin_tile(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
                    float* score) const noexcept {
     constexpr std::size_t br = Kernels::block_rows;
-    if (tables_ || tile_codewords() == 0) {
+    if (tables_) {
       for (std::size_t b = 0; b < nrows; b += br)
         argmin(l, rows + b, nrows - b < br ? nrows - b : br, idx + b, score + b);
+      return;
+    }
+    if (tile_codewords() == 0) {
+      expand_argmin(l, 0, pc_.k[l], rows, nrows, idx, score);  // each chunk expanded once for all rows
       return;
     }
     const float* bias = bias_.data() + pfirst_[l];
@@ -238,7 +253,8 @@ class product_store<Metric, Kernels, dynamic_extents> {
   /// indices, per-codeword constants.
   std::size_t aux_bytes() const noexcept {
     const std::size_t widened = pc_.element == element_id::int8 ? sub_.size() * sizeof(float) : 0;
-    return widened + idx_.size() + (bias_.size() + scale_.size() + tails_.size()) * sizeof(float);
+    return widened + subt_.size() * sizeof(float) + idx_.size() +
+           (bias_.size() + scale_.size() + tails_.size()) * sizeof(float);
   }
   /// Multiply-adds of a greedy search of layer l (tables: 2^b D; expand: K D).
   std::size_t layer_macs(std::size_t l) const noexcept { return tables_ ? entries_ * dim_ : pc_.k[l] * dim_; }
@@ -248,7 +264,7 @@ class product_store<Metric, Kernels, dynamic_extents> {
  private:
   bool tables_cheaper() const noexcept {
     for (std::size_t l = 0; l < layers(); ++l)
-      if (entries_ * dim_ + 2 * pc_.k[l] * m_ >= pc_.k[l] * dim_) return false;
+      if (entries_ * dim_ + lookup_macs * pc_.k[l] * m_ >= pc_.k[l] * dim_) return false;
     return true;
   }
   const std::uint8_t* indices(std::size_t l) const noexcept {
@@ -282,13 +298,14 @@ class product_store<Metric, Kernels, dynamic_extents> {
     }
   }
   void fill_table(std::size_t l, const float* RVQ_RESTRICT r, float* RVQ_RESTRICT table) const noexcept {
+    const float* base = subt_.data() + pc_.set_of(l) * m_ * sd_ * entries_;
     for (std::size_t m = 0; m < m_; ++m) {
-      const float* RVQ_RESTRICT rm = r + m * sd_;
-      const float* RVQ_RESTRICT s = sub(l, m, 0);
-      for (std::size_t j = 0; j < entries_; ++j) {
-        float a = 0.0f;
-        for (std::size_t t = 0; t < sd_; ++t) a += rm[t] * s[j * sd_ + t];
-        table[m * entries_ + j] = a;
+      float* RVQ_RESTRICT tm = table + m * entries_;
+      for (std::size_t j = 0; j < entries_; ++j) tm[j] = 0.0f;
+      for (std::size_t t = 0; t < sd_; ++t) {  // sums in t order, as the dense reference
+        const float rt = r[m * sd_ + t];
+        const float* RVQ_RESTRICT st = base + (m * sd_ + t) * entries_;
+        for (std::size_t j = 0; j < entries_; ++j) tm[j] += rt * st[j];
       }
     }
   }
@@ -374,13 +391,26 @@ class product_store<Metric, Kernels, dynamic_extents> {
   /// kernels' panel layout on the stack.
   template <class F>
   void for_each_tile(std::size_t l, std::size_t first, std::size_t last, F&& f) const noexcept {
-    float cw[tile_floats];
     alignas(Kernels::panel_alignment) float tile[tile_floats];
+    constexpr std::size_t pw = Kernels::panel_width;
     const std::size_t per = tile_codewords();  // whole panels: only the layer's last tile is padded
     for (std::size_t c0 = first; c0 < last; c0 += per) {
       const std::size_t n = last - c0 < per ? last - c0 : per;
-      for (std::size_t c = 0; c < n; ++c) expand(l, c0 + c, cw + c * dim_);
-      Kernels::pack_panels(cw, n, dim_, tile);
+      // Straight into the panel layout of pack_panels() (codeword c's value t at (p D + t) pw + c % pw),
+      // written in order: per panel and sub-space, the pw sub-codewords side by side.
+      const float* src[pw];
+      for (std::size_t p = 0; p < (n + pw - 1) / pw; ++p) {
+        float* RVQ_RESTRICT panel = tile + p * dim_ * pw;
+        const std::size_t lanes = n - p * pw < pw ? n - p * pw : pw;
+        for (std::size_t m = 0; m < m_; ++m) {
+          for (std::size_t j = 0; j < lanes; ++j) src[j] = sub(l, m, index(l, m, c0 + p * pw + j));
+          for (std::size_t t = 0; t < sd_; ++t) {
+            float* RVQ_RESTRICT row = panel + (m * sd_ + t) * pw;
+            for (std::size_t j = 0; j < lanes; ++j) row[j] = src[j][t];
+            for (std::size_t j = lanes; j < pw; ++j) row[j] = 0.0f;
+          }
+        }
+      }
       f(static_cast<const float*>(tile), c0, n);
     }
   }
@@ -389,7 +419,7 @@ class product_store<Metric, Kernels, dynamic_extents> {
   std::size_t dim_ = 0, m_ = 0, sd_ = 0, entries_ = 0;
   bool tables_ = false;
   std::vector<std::size_t> first_, pfirst_;
-  std::vector<float> sub_, bias_, scale_, tails_, zeros_, neg_ones_;
+  std::vector<float> sub_, subt_, bias_, scale_, tails_, zeros_, neg_ones_;
   std::vector<std::uint8_t> idx_;  // seeded models: the regenerated indices
 };
 #endif
