@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
   std::vector<row> rows;
   std::printf(
       "one layer, greedy batch encode, one thread, vectors/s; the desktop backend (%s) and the portable\n"
-      "scalar backend (what a microcontroller runs); sub-vectors of S values (M = D/S), 2^b entries\n\n",
+      "scalar backend (the code a microcontroller runs, here auto-vectorized by the compiler);\n"
+      "sub-vectors of S values (M = D/S), 2^b entries\n\n",
       rvq::simd_traits<rvq::default_simd>::name);
   std::printf("%-8s %5s %6s %3s %3s %12s %12s %12s %13s\n", "backend", "D", "K", "S", "b", "dense", "pq tables",
               "pq expand", "tables/dense");

@@ -71,12 +71,14 @@ def main():
                      "rel_mse": dense["layer_rel_mse"][n - 1], "vps": None, "search": "dense", "seconds": None,
                      "bits": dense["bits_per_vector"] * n // layers})
 
-    lines = ["| configuration | stored bytes | vs dense | test rel. MSE | vs dense | search | vectors/s | compress s |",
+    lines = ["| configuration | stored bytes | smaller than dense | test rel. MSE | MSE / dense MSE | search | "
+             "vectors/s | compress s |",
              "|---|---:|---:|---:|---:|---|---:|---:|"]
+    rows.sort(key=lambda r: (-r["bytes"], r["rel_mse"]))
     for r in rows:
-        lines.append("| %s | %s | %.1fx smaller | %.4f | %+.1f%% | %s | %s | %s |" % (
+        lines.append("| %s | %s | %.1fx | %.4g | %.2fx | %s | %s | %s |" % (
             r["label"], kib(r["bytes"]), dense_bytes / float(r["bytes"]), r["rel_mse"],
-            100.0 * (r["rel_mse"] / dense["rel_mse"] - 1.0), r["search"],
+            r["rel_mse"] / dense["rel_mse"], r["search"],
             "%.0f" % r["vps"] if r["vps"] else "-", "%.0f" % r["seconds"] if r["seconds"] else "-"))
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")

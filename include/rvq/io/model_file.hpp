@@ -449,8 +449,6 @@ inline status save_quantized(const quantized_codebooks& q, metric_id metric, con
   return w.commit();
 }
 
-/// Save a model atomically (temporary file in the same folder, then rename); quantized
-/// (integer-element) quantizers are written as format version 2.
 /// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
 inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
   RVQ_TRY(pc.validate());
@@ -516,6 +514,8 @@ inline status load_product(const std::string& path, product_codebooks& pc, metri
   return load_product_memory(bytes, pc, metric);
 }
 
+/// Save a model atomically (temporary file in the same folder, then rename); quantized
+/// (integer-element) quantizers are written as format version 2, pq/rpq ones as version 3.
 template <class Config>
 status save_model(const quantizer<Config>& q, const std::string& path) {
   if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};

@@ -36,12 +36,14 @@ struct pq {};
 struct rpq {};
 
 /// @ingroup storage
+/// @brief pq: sub-codebooks and a stored index table per layer.
 template <>
 struct storage_traits<pq> {
   static constexpr const char* name = "pq";         ///< name in files, CLI and reports
   static constexpr storage_id id = storage_id::pq;  ///< id in .rvq files
 };
 /// @ingroup storage
+/// @brief rpq: sub-codebooks per layer or shared, indices stored or seeded.
 template <>
 struct storage_traits<rpq> {
   static constexpr const char* name = "rpq";         ///< name in files, CLI and reports
