@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 #include "data.hpp"
+#include "timing.hpp"
 
 namespace {
 
@@ -23,32 +24,6 @@ struct row {
   double mse = 0, rel = 0, agreement = 0, vps = 0, speedup = 0;
   std::size_t bytes = 0;
 };
-
-using seconds = std::chrono::duration<double>;
-
-/// Best vectors per second of encode_batch over passes lasting at least min_time in total.
-template <class Q>
-double encode_speed(const Q& q, const std::vector<float>& x, std::size_t n, double min_time,
-                    std::vector<std::uint16_t>& codes) {
-  const std::size_t d = q.dim(), l = q.layers();
-  codes.assign(n * l, 0);
-  rvq::workspace ws(q.workspace_for(1));
-  double best = 0, spent = 0;
-  for (int pass = 0; pass < 3 || spent < min_time; ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const rvq::status s = q.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
-                                         rvq::matrix_view<std::uint16_t>(codes.data(), n, l), {}, ws.view());
-    const double t = seconds(std::chrono::steady_clock::now() - t0).count();
-    if (!s) {
-      std::fprintf(stderr, "encode: %s\n", rvq::describe(s).c_str());
-      std::exit(1);
-    }
-    spent += t;
-    best = std::max(best, double(n) / t);
-    if (pass > 50) break;
-  }
-  return best;
-}
 
 template <class Q>
 double test_mse(const Q& q, const std::vector<float>& x, std::size_t n, const std::vector<std::uint16_t>& codes) {
@@ -72,7 +47,7 @@ row run_integer(const rvq::quantized_codebooks& qc, const std::vector<float>& te
   }
   row r;
   std::vector<std::uint16_t> codes;
-  r.vps = encode_speed(*q, test, n, min_time, codes);
+  r.vps = rvq_bench::encode_speed(*q, test, n, min_time, codes);
   r.mse = test_mse(*q, test, n, codes);
   std::size_t same = 0;
   for (std::size_t i = 0; i < codes.size(); ++i) same += codes[i] == ref[i];
@@ -194,7 +169,7 @@ int main(int argc, char** argv) {
   std::vector<row> rows;
   row base;
   base.element = "f32";
-  base.vps = encode_speed(model, test, ntest, min_time, ref);
+  base.vps = rvq_bench::encode_speed(model, test, ntest, min_time, ref);
   base.mse = test_mse(model, test, ntest, ref);
   base.agreement = 1.0;
   base.bytes = model.memory_footprint().codebook_bytes;
@@ -245,7 +220,7 @@ int main(int argc, char** argv) {
         const std::vector<float> w = qc.dequantize();
         auto q = fq_t::from_codebooks(rvq::span<const float>(w), rvq::span<const std::size_t>(qc.k), qc.dim);
         std::vector<std::uint16_t> codes;
-        r.vps = encode_speed(*q, test, ntest, min_time, codes);
+        r.vps = rvq_bench::encode_speed(*q, test, ntest, min_time, codes);
         r.mse = test_mse(*q, test, ntest, codes);
         std::size_t same = 0;
         for (std::size_t i = 0; i < codes.size(); ++i) same += codes[i] == ref[i];

@@ -16,32 +16,9 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+#include "timing.hpp"
 
 namespace {
-
-using seconds = std::chrono::duration<double>;
-
-template <class Q>
-double encode_speed(const Q& q, const std::vector<float>& x, std::size_t n, double min_time) {
-  const std::size_t d = q.dim(), l = q.layers();
-  std::vector<std::uint16_t> codes(n * l);
-  rvq::workspace ws(q.workspace_for(1));
-  double best = 0, spent = 0;
-  for (int pass = 0; pass < 3 || spent < min_time; ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const rvq::status s = q.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
-                                         rvq::matrix_view<std::uint16_t>(codes.data(), n, l), {}, ws.view());
-    const double t = seconds(std::chrono::steady_clock::now() - t0).count();
-    if (!s) {
-      std::fprintf(stderr, "rvq-bench-storage: encode: %s\n", rvq::describe(s).c_str());
-      std::exit(1);
-    }
-    spent += t;
-    best = std::max(best, double(n) / t);
-    if (pass > 50) break;
-  }
-  return best;
-}
 
 std::vector<std::size_t> list(const char* s) {
   std::vector<std::size_t> out;
@@ -91,14 +68,16 @@ row measure(std::size_t d, std::size_t k, std::size_t b, std::size_t sub, std::s
     std::fprintf(stderr, "rvq-bench-storage: cannot build D=%zu K=%zu (sub-vectors of %zu must divide D)\n", d, k, sub);
     std::exit(1);
   }
+  std::vector<std::uint16_t> codes;
+  auto speed = [&](const auto& q) { return rvq_bench::encode_speed(q, x, vectors, min_time, codes); };
   return {rvq::simd_traits<Simd>::name,
           d,
           k,
           b,
           sub,
-          encode_speed(*dense, x, vectors, min_time),
-          tables->store().uses_tables() ? encode_speed(*tables, x, vectors, min_time) : 0.0,
-          encode_speed(*expand, x, vectors, min_time)};
+          speed(*dense),
+          tables->store().uses_tables() ? speed(*tables) : 0.0,
+          speed(*expand)};
 }
 
 }  // namespace

@@ -94,6 +94,20 @@ namespace detail {
 inline constexpr unsigned char model_magic[8] = {'R', 'V', 'Q', 'M', 'O', 'D', 'E', 'L'};
 inline constexpr std::size_t model_fixed_header = 48;
 
+/// The K list of every format version (the caller checked the file holds it): each K in 1 to 65536.
+inline status read_k_list(const unsigned char* p, model_info& info, std::uint64_t& total) {
+  info.codewords.resize(info.layers);
+  total = 0;
+  for (std::size_t l = 0; l < info.layers; ++l) {
+    const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
+    if (k == 0 || k > 65536)
+      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
+    info.codewords[l] = k;
+    total += k;
+  }
+  return {};
+}
+
 /**
  * @brief Format version 3 (pq/rpq): validates header, product section and sizes of a .rvq file
  * held in memory (not the checksum); reads the model into `pc` when given (values and indices,
@@ -122,15 +136,8 @@ inline status parse_product_header(const unsigned char* p, std::size_t size, mod
   info.element = static_cast<element_id>(element);
   info.metric = static_cast<metric_id>(metric);
   info.storage = static_cast<storage_id>(storage);
-  info.codewords.resize(info.layers);
   std::uint64_t total = 0;
-  for (std::size_t l = 0; l < info.layers; ++l) {
-    const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536)
-      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
-    info.codewords[l] = k;
-    total += k;
-  }
+  RVQ_TRY(read_k_list(p, info, total));
   const std::uint32_t m = get_u32le(p + klist), bits = get_u32le(p + klist + 4), pflags = get_u32le(p + klist + 8);
   if (m == 0 || info.dim % m != 0 || m > 65535)
     return {errc::corrupt_file, "sub-space count M must divide D", klist, "byte"};
@@ -231,15 +238,8 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   info.element = static_cast<element_id>(element);
   info.metric = static_cast<metric_id>(metric);
   info.storage = static_cast<storage_id>(storage);
-  info.codewords.resize(info.layers);
   std::uint64_t total = 0;
-  for (std::size_t l = 0; l < info.layers; ++l) {
-    const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536)
-      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
-    info.codewords[l] = k;
-    total += k;
-  }
+  RVQ_TRY(read_k_list(p, info, total));
   std::uint64_t expect_header = klist, groups = 0;
   const std::uint64_t row_bytes = (static_cast<std::uint64_t>(info.dim) * info_of(info.element).bits + 7) / 8;
   if (info.quantized) {
