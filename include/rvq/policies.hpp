@@ -91,7 +91,8 @@ struct check_config {
                 "rvq::int4, rvq::int2, rvq::binary)");
   static_assert(has_metric<C>::value,
                 "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
-  static_assert(has_storage<C>::value, "rvq: the Config must define `using storage = ...;` (rvq::dense, rvq::pq, rvq::rpq)");
+  static_assert(has_storage<C>::value,
+                "rvq: the Config must define `using storage = ...;` (rvq::dense, rvq::pq, rvq::rpq)");
   static_assert(has_parallel<C>::value, "rvq: the Config must define `using parallel = ...;` (rvq::sequential)");
   static_assert(has_simd<C>::value, "rvq: the Config must define `using simd = ...;` (rvq::scalar)");
   static constexpr bool value = true;

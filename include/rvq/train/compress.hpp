@@ -362,7 +362,19 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
   pc.shared = opt.shared;
   pc.seeded = opt.seeded;
   pc.seed = opt.seed;
-  {  // shape check before any allocation: a valid empty model of this shape
+  if (pc.layers() > 4096) return status{errc::invalid_argument, "at most 4096 layers"};
+  std::size_t total = 0;
+  for (std::size_t l = 0; l < pc.layers(); ++l) {
+    if (pc.k[l] == 0 || pc.k[l] > 65536)
+      return status{errc::too_many_codewords, "codewords per layer out of range (1 to 65536)", l, "layer"};
+    total += pc.k[l];
+  }
+  if (codebooks.size() != total * dim)
+    return status{errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
+  const std::size_t bad = detail::first_non_finite(codebooks.data(), codebooks.size());
+  if (bad != codebooks.size()) return status{errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
+
+  {  // the shape, through a model of zeros (at most 2^b times the codebook values)
     product_codebooks probe = pc;
     probe.seeded = true;
     probe.kind = storage_id::rpq;
@@ -376,13 +388,6 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
     }
     RVQ_TRY(probe.validate());
   }
-  std::size_t total = 0;
-  for (std::size_t kl : pc.k) total += kl;
-  if (codebooks.size() != total * dim)
-    return status{errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
-  const std::size_t bad = detail::first_non_finite(codebooks.data(), codebooks.size());
-  if (bad != codebooks.size()) return status{errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
-
   f.m = pc.subspaces, f.sd = pc.sub_dim(), f.e = pc.entries();
   f.sub.assign(pc.value_count(), 0.0f);
   f.first.assign(pc.layers() + 1, 0);
