@@ -12,9 +12,12 @@
 #include "quantizer.hpp"
 #if RVQ_HOSTED
 #include "exceptions.hpp"
+#include "pipeline.hpp"
+#include "storage/projection.hpp"
 #include "io/codegen.hpp"
 #include "io/mapped_model.hpp"
 #include "io/model_file.hpp"
+#include "io/pipeline_file.hpp"
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"
 #include "io/faiss.hpp"

@@ -80,6 +80,8 @@ status view_model_memory(const unsigned char* data, std::size_t size, quantizer<
   if (!data) return {errc::corrupt_file, "file too short for an rvq model", 0, "byte"};
   model_info info;
   RVQ_TRY(detail::parse_model_header(data, size, info));
+  if (info.pipeline)
+    return {errc::unsupported, "pipelines (format version 4) cannot be viewed in place; use load_pipeline"};
   if (info.quantized)
     return {errc::unsupported, "quantized models (format version 2) cannot be viewed in place; use load_model"};
   if (info.product)

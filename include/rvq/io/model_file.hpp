@@ -44,6 +44,24 @@
 /// | +16 | 8 | seed |
 /// | +24 | 4 S M | int8 only: scales (float32), S = 1 when shared, else L |
 /// | H | P | values (S M 2^b D/M, f32 or int8), then indices (uint8, per layer M x K_l) |
+///
+/// Format version 4 holds a pipeline (rvq::pipeline): stages of projection-in, quantizer,
+/// projection-out; each stage's quantizer is a complete version 1, 2 or 3 file inside it:
+/// | offset | bytes | field |
+/// |---|---|---|
+/// | 0 | 8 | magic `RVQMODEL` |
+/// | 8 | 4 | format version (4) |
+/// | 12 | 4 | header bytes (32) |
+/// | 16 | 4 | latent dimension |
+/// | 20 | 4 | stages S (1 to 4096) |
+/// | 24 | 8 | flags and reserved (0) |
+/// | 32 | ... | S stages: u32 flags (bit 0 input projection, bit 1 output projection), [input
+///   projection], u64 n and n bytes of the stage's .rvq file, [output projection] |
+/// | end - 4 | 4 | CRC-32 of everything before |
+///
+/// A projection: u32 weights (1 dense f32, 3 rpq), u32 in, u32 out, u32 bias (0 or 1); dense:
+/// out x in float32 row-major; rpq: u64 n and n bytes of a version 3 file of one layer of K = out
+/// rows of dimension in; then, with bias, out float32 values.
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -65,6 +83,8 @@ inline constexpr std::uint32_t model_format_version = 1;
 inline constexpr std::uint32_t quantized_format_version = 2;
 /// The format version of pq/rpq models (rvq::product_codebooks).
 inline constexpr std::uint32_t product_format_version = 3;
+/// The format version of pipelines (rvq::pipeline: projections around quantizers).
+inline constexpr std::uint32_t pipeline_format_version = 4;
 /// Limits a loader enforces before it allocates anything.
 inline constexpr std::size_t model_max_layers = 4096;
 /// Largest dimension a loader accepts.
@@ -88,6 +108,10 @@ struct model_info {
   unsigned bits = 0;                       ///< pq/rpq: bits per sub-codeword index
   bool seeded = false;                     ///< pq/rpq: indices regenerated from the seed
   bool shared = false;                     ///< pq/rpq: one set of sub-codebooks for all layers
+  bool pipeline = false;                   ///< format version 4: stages with projections
+  std::size_t stages = 0;                  ///< pipeline: number of stages
+  std::size_t projections = 0;             ///< pipeline: number of projections
+  std::size_t projection_bytes = 0;        ///< pipeline: bytes of projection weights and biases
 };
 
 namespace detail {
@@ -200,6 +224,10 @@ inline status parse_product_header(const unsigned char* p, std::size_t size, mod
   return {};
 }
 
+struct stage_layout;
+inline status parse_pipeline_header(const unsigned char* p, std::size_t size, model_info& info,
+                                    std::vector<stage_layout>* layout);
+
 /// Validates the header and the overall size of a .rvq file held in memory (not the checksum);
 /// for version 2 also reads the quantization section into `q` when `q` is given.
 inline status parse_model_header(const unsigned char* p, std::size_t size, model_info& info,
@@ -209,8 +237,9 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
     if (p[i] != model_magic[i]) return {errc::corrupt_file, "not an rvq model file (bad magic)", 0, "byte"};
   info.version = get_u32le(p + 8);
   if (info.version == product_format_version) return parse_product_header(p, size, info, nullptr);
+  if (info.version == pipeline_format_version) return parse_pipeline_header(p, size, info, nullptr);
   if (info.version != model_format_version && info.version != quantized_format_version)
-    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 to 3)", 8,
+    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 to 4)", 8,
             "byte"};
   info.quantized = info.version == quantized_format_version;
   const std::uint32_t header = get_u32le(p + 12);
@@ -296,6 +325,12 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   return {};
 }
 
+/// The status of a single-model loader handed a pipeline file.
+inline status pipeline_refused() {
+  return {errc::invalid_argument,
+          "the file holds a pipeline (stages with projections, format version 4): load it with rvq::io::load_pipeline"};
+}
+
 /// Checks the CRC-32 of a whole file held in memory.
 inline status check_crc(const std::vector<unsigned char>& bytes, const model_info& info) {
   const std::size_t body = info.header_bytes + info.payload_bytes;
@@ -305,6 +340,159 @@ inline status check_crc(const std::vector<unsigned char>& bytes, const model_inf
 #else
   (void)bytes, (void)body;
 #endif
+  return {};
+}
+
+/// Where a projection of a version 4 file lies.
+struct projection_layout {
+  bool product = false;           ///< rpq weights (an embedded version 3 file)
+  std::size_t in = 0;             ///< input dimension
+  std::size_t out = 0;            ///< output dimension
+  bool bias = false;              ///< a bias follows the weights
+  std::size_t weights_at = 0;     ///< first byte of the weights (dense floats, or the embedded file)
+  std::size_t weights_bytes = 0;  ///< their bytes
+  std::size_t bias_at = 0;        ///< first byte of the bias
+};
+
+/// Where a stage of a version 4 file lies.
+struct stage_layout {
+  bool has_in = false;          ///< an input projection
+  projection_layout in;         ///< the input projection
+  std::size_t model_at = 0;     ///< first byte of the stage's embedded .rvq file
+  std::size_t model_bytes = 0;  ///< its size
+  model_info model;             ///< its header
+  bool has_out = false;         ///< an output projection
+  projection_layout out;        ///< the output projection
+};
+
+/// Reads one projection block at `at` (bounds checked against `end`).
+inline status parse_projection(const unsigned char* p, std::size_t& at, std::size_t end, projection_layout& pl) {
+  if (end - at < 16) return {errc::corrupt_file, "file shorter than a projection header", at, "byte"};
+  const std::uint32_t kind = get_u32le(p + at), in = get_u32le(p + at + 4), out = get_u32le(p + at + 8),
+                      bias = get_u32le(p + at + 12);
+  if (kind != 1 && kind != 3) return {errc::corrupt_file, "projection weights are dense (1) or rpq (3)", at, "byte"};
+  if (in == 0 || in > product_max_dim)
+    return {errc::corrupt_file, "projection input dimension out of range (1 to 16384)", at + 4, "byte"};
+  if (out == 0 || out > product_max_dim)
+    return {errc::corrupt_file, "projection output dimension out of range (1 to 16384)", at + 8, "byte"};
+  if (bias > 1) return {errc::corrupt_file, "projection bias flag is 0 or 1", at + 12, "byte"};
+  pl.product = kind == 3;
+  pl.in = in;
+  pl.out = out;
+  pl.bias = bias == 1;
+  at += 16;
+  if (pl.product) {
+    if (end - at < 8) return {errc::corrupt_file, "file shorter than a projection's size field", at, "byte"};
+    const std::uint64_t n = get_u64le(p + at);
+    if (n > end - at - 8) return {errc::corrupt_file, "projection weights run past the end of the file", at, "byte"};
+    pl.weights_at = at + 8;
+    pl.weights_bytes = static_cast<std::size_t>(n);
+    if (n < 12 || get_u32le(p + pl.weights_at + 8) != product_format_version)
+      return {errc::corrupt_file, "rpq projection weights must be a version 3 model", pl.weights_at, "byte"};
+    model_info w;
+    const status s = parse_model_header(p + pl.weights_at, pl.weights_bytes, w);
+    if (!s) return {s.code(), s.message(), pl.weights_at + s.where(), "byte"};
+    if (w.layers != 1 || w.codewords[0] != out || w.dim != in)
+      return {errc::corrupt_file, "rpq projection weights are not one layer of `out` rows of dimension `in`",
+              pl.weights_at, "byte"};
+    at = pl.weights_at + pl.weights_bytes;
+  } else {
+    const std::uint64_t n = std::uint64_t{4} * in * out;  // < 2^30
+    if (n > end - at) return {errc::corrupt_file, "projection weights run past the end of the file", at, "byte"};
+    pl.weights_at = at;
+    pl.weights_bytes = static_cast<std::size_t>(n);
+    at += pl.weights_bytes;
+  }
+  pl.bias_at = at;
+  if (pl.bias) {
+    if (end - at < 4 * std::size_t{out})
+      return {errc::corrupt_file, "projection bias runs past the end of the file", at, "byte"};
+    at += 4 * std::size_t{out};
+  }
+  return {};
+}
+
+/**
+ * @brief Format version 4 (pipeline): walks every stage of a .rvq file held in memory, checking
+ * each projection block, each embedded model's header (not the checksums) and that the shapes
+ * chain; fills `layout` when given. info.codewords lists every stage's layers in order.
+ */
+inline status parse_pipeline_header(const unsigned char* p, std::size_t size, model_info& info,
+                                    std::vector<stage_layout>* layout) {
+  constexpr std::size_t head = 32;
+  if (size < head + 4) return {errc::corrupt_file, "file too short for an rvq pipeline", size, "byte"};
+  if (get_u32le(p + 12) != head) return {errc::corrupt_file, "pipeline header size is not 32", 12, "byte"};
+  info.pipeline = true;
+  info.dim = get_u32le(p + 16);
+  info.stages = get_u32le(p + 20);
+  if (info.dim == 0 || info.dim > product_max_dim)
+    return {errc::corrupt_file, "latent dimension out of range (1 to 16384)", 16, "byte"};
+  if (info.stages == 0 || info.stages > model_max_layers)
+    return {errc::corrupt_file, "stage count out of range (1 to 4096)", 20, "byte"};
+  if (get_u32le(p + 24) != 0 || get_u32le(p + 28) != 0)
+    return {errc::corrupt_file, "flags and reserved fields are not 0", 24, "byte"};
+  const std::size_t end = size - 4;
+  std::size_t at = head;
+  info.codewords.clear();
+  info.projections = info.projection_bytes = 0;
+  for (std::size_t s = 0; s < info.stages; ++s) {
+    stage_layout st;
+    if (end - at < 4) return {errc::corrupt_file, "file shorter than its stages", at, "byte"};
+    const std::uint32_t flags = get_u32le(p + at);
+    if (flags > 3) return {errc::corrupt_file, "unknown stage flags", at, "byte"};
+    at += 4;
+    st.has_in = (flags & 1u) != 0;
+    st.has_out = (flags & 2u) != 0;
+    if (st.has_in) RVQ_TRY(parse_projection(p, at, end, st.in));
+    if (end - at < 8) return {errc::corrupt_file, "file shorter than a stage's model size field", at, "byte"};
+    const std::uint64_t n = get_u64le(p + at);
+    if (n > end - at - 8) return {errc::corrupt_file, "a stage's model runs past the end of the file", at, "byte"};
+    st.model_at = at + 8;
+    st.model_bytes = static_cast<std::size_t>(n);
+    if (n < 12 || get_u32le(p + st.model_at + 8) == pipeline_format_version)
+      return {errc::corrupt_file, "a stage's model must be a version 1, 2 or 3 file", st.model_at, "byte"};
+    const status ms = parse_model_header(p + st.model_at, st.model_bytes, st.model);
+    if (!ms) return {ms.code(), ms.message(), st.model_at + ms.where(), "byte"};
+    at = st.model_at + st.model_bytes;
+    if (st.has_out) RVQ_TRY(parse_projection(p, at, end, st.out));
+    const std::size_t d = st.model.dim;
+    if (st.has_in && (st.in.in != info.dim || st.in.out != d))
+      return {errc::corrupt_file, "a stage's input projection does not map the latent to its codebook dimension",
+              st.model_at, "byte"};
+    if (st.has_out && (st.out.in != d || st.out.out != info.dim))
+      return {errc::corrupt_file, "a stage's output projection does not map its codebook dimension to the latent",
+              st.model_at, "byte"};
+    if ((!st.has_in || !st.has_out) && d != info.dim)
+      return {errc::corrupt_file, "a stage without a projection must have the latent dimension", st.model_at, "byte"};
+    if (s == 0) {
+      info.element = st.model.element;
+      info.metric = st.model.metric;
+      info.storage = st.model.storage;
+      info.product = st.model.product;
+      info.quantized = st.model.quantized;
+      info.subspaces = st.model.subspaces;
+      info.bits = st.model.bits;
+      info.seeded = st.model.seeded;
+      info.shared = st.model.shared;
+    } else if (st.model.element != info.element || st.model.metric != info.metric || st.model.storage != info.storage) {
+      return {errc::corrupt_file, "every stage of a pipeline has the element, metric and storage of the first",
+              st.model_at, "byte"};
+    }
+    if (info.codewords.size() + st.model.layers > model_max_layers)
+      return {errc::corrupt_file, "a pipeline holds at most 4096 layers", st.model_at, "byte"};
+    info.codewords.insert(info.codewords.end(), st.model.codewords.begin(), st.model.codewords.end());
+    for (const projection_layout* pl : {st.has_in ? &st.in : nullptr, st.has_out ? &st.out : nullptr})
+      if (pl) {
+        ++info.projections;
+        info.projection_bytes += pl->weights_bytes + (pl->bias ? 4 * pl->out : 0);
+      }
+    if (layout) layout->push_back(std::move(st));
+  }
+  if (at != end) return {errc::corrupt_file, "file size disagrees with its stages (truncated or padded)", at, "byte"};
+  info.layers = info.codewords.size();
+  info.header_bytes = head;
+  info.payload_bytes = end - head;
+  info.file_bytes = size;
   return {};
 }
 }  // namespace detail
@@ -328,6 +516,7 @@ inline status load_quantized_memory(const std::vector<unsigned char>& bytes, qua
   quantized_codebooks out;
   RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &out));
   RVQ_TRY(detail::check_crc(bytes, info));
+  if (info.pipeline) return detail::pipeline_refused();
   if (!info.quantized) return {errc::invalid_argument, "the file holds an f32 model, not a quantized one"};
   const status s = out.validate();
   if (!s) return {errc::corrupt_file, s.message(), s.where(), s.where_unit()};
@@ -357,6 +546,7 @@ result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& by
   quantized_codebooks qc;
   RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &qc));
   RVQ_TRY(detail::check_crc(bytes, info));
+  if (info.pipeline) return detail::pipeline_refused();
   if (info.metric != metric_traits<typename Config::metric>::id)
     return status{errc::invalid_argument, "the model's metric differs from the quantizer's Config::metric"};
   product_codebooks pc;
@@ -402,39 +592,38 @@ result<quantizer<Config>> load_model(const std::string& path) {
   return load_model_memory<Config>(bytes);
 }
 
-/// Save quantized codebooks (format version 2) atomically, for a model of metric `metric`.
-inline status save_quantized(const quantized_codebooks& q, metric_id metric, const std::string& path) {
+namespace detail {
+/// Writes quantized codebooks (format version 2) to `w` (anything with write(const void*, size_t)).
+template <class Sink>
+status write_quantized(const quantized_codebooks& q, metric_id metric, Sink& w) {
   RVQ_TRY(q.validate());
   if ((metric == metric_id::hamming) != (q.element == element_id::binary))
     return {errc::invalid_argument, "the hamming metric goes with binary codewords, and only with them"};
   const std::size_t nl = q.layers(), groups = info_of(q.element).is_integer ? q.groups() : 0;
-  const std::size_t header = detail::model_fixed_header + 4 * nl + 24 + 4 * nl + 8 * groups;
+  const std::size_t header = model_fixed_header + 4 * nl + 24 + 4 * nl + 8 * groups;
   std::vector<unsigned char> head(header, 0);
-  for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = detail::model_magic[i];
-  detail::put_u32le(&head[8], quantized_format_version);
-  detail::put_u32le(&head[12], static_cast<std::uint32_t>(header));
-  detail::put_u32le(&head[16], static_cast<std::uint32_t>(q.element));
-  detail::put_u32le(&head[20], static_cast<std::uint32_t>(metric));
-  detail::put_u32le(&head[24], static_cast<std::uint32_t>(storage_id::dense));
-  detail::put_u32le(&head[28], static_cast<std::uint32_t>(nl));
-  detail::put_u32le(&head[32], static_cast<std::uint32_t>(q.dim));
-  detail::put_u64le(&head[40], static_cast<std::uint64_t>(q.value_bytes()));
+  for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = model_magic[i];
+  put_u32le(&head[8], quantized_format_version);
+  put_u32le(&head[12], static_cast<std::uint32_t>(header));
+  put_u32le(&head[16], static_cast<std::uint32_t>(q.element));
+  put_u32le(&head[20], static_cast<std::uint32_t>(metric));
+  put_u32le(&head[24], static_cast<std::uint32_t>(storage_id::dense));
+  put_u32le(&head[28], static_cast<std::uint32_t>(nl));
+  put_u32le(&head[32], static_cast<std::uint32_t>(q.dim));
+  put_u64le(&head[40], static_cast<std::uint64_t>(q.value_bytes()));
+  for (std::size_t l = 0; l < nl; ++l) put_u32le(&head[model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.k[l]));
+  const std::size_t qs = model_fixed_header + 4 * nl;
+  put_u32le(&head[qs], static_cast<std::uint32_t>(q.group));
+  put_u32le(&head[qs + 4], q.symmetric ? 1u : 0u);
+  put_u32le(&head[qs + 8], static_cast<std::uint32_t>(q.input_frac));
+  put_u32le(&head[qs + 12], static_cast<std::uint32_t>(q.mode));
   for (std::size_t l = 0; l < nl; ++l)
-    detail::put_u32le(&head[detail::model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.k[l]));
-  const std::size_t qs = detail::model_fixed_header + 4 * nl;
-  detail::put_u32le(&head[qs], static_cast<std::uint32_t>(q.group));
-  detail::put_u32le(&head[qs + 4], q.symmetric ? 1u : 0u);
-  detail::put_u32le(&head[qs + 8], static_cast<std::uint32_t>(q.input_frac));
-  detail::put_u32le(&head[qs + 12], static_cast<std::uint32_t>(q.mode));
-  for (std::size_t l = 0; l < nl; ++l)
-    detail::put_u32le(&head[qs + 16 + 4 * l], static_cast<std::uint32_t>(q.act_shift.empty() ? 0 : q.act_shift[l]));
-  detail::put_u64le(&head[qs + 16 + 4 * nl], groups);
+    put_u32le(&head[qs + 16 + 4 * l], static_cast<std::uint32_t>(q.act_shift.empty() ? 0 : q.act_shift[l]));
+  put_u64le(&head[qs + 16 + 4 * nl], groups);
   for (std::size_t g = 0; g < groups; ++g) {
-    detail::put_f32le(&head[qs + 24 + 4 * nl + 4 * g], q.scales[g]);
-    detail::put_u32le(&head[qs + 24 + 4 * nl + 4 * groups + 4 * g], static_cast<std::uint32_t>(q.zeros[g]));
+    put_f32le(&head[qs + 24 + 4 * nl + 4 * g], q.scales[g]);
+    put_u32le(&head[qs + 24 + 4 * nl + 4 * groups + 4 * g], static_cast<std::uint32_t>(q.zeros[g]));
   }
-  atomic_writer w;
-  RVQ_TRY(w.open(path));
   w.write(head.data(), head.size());
   std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
   std::vector<unsigned char> row(q.row_bytes());
@@ -444,51 +633,68 @@ inline status save_quantized(const quantized_codebooks& q, metric_id metric, con
     w.write(row.data(), row.size());
   }
   unsigned char tail[4];
-  detail::put_u32le(tail, crc);
+  put_u32le(tail, crc);
   w.write(tail, 4);
+  return {};
+}
+}  // namespace detail
+
+/// Save quantized codebooks (format version 2) atomically, for a model of metric `metric`.
+inline status save_quantized(const quantized_codebooks& q, metric_id metric, const std::string& path) {
+  atomic_writer w;
+  RVQ_TRY(w.open(path));
+  RVQ_TRY(detail::write_quantized(q, metric, w));
   return w.commit();
 }
 
-/// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
-inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
+namespace detail {
+/// Writes pq/rpq codebooks (format version 3) to `w`.
+template <class Sink>
+status write_product(const product_codebooks& pc, metric_id metric, Sink& w) {
   RVQ_TRY(pc.validate());
   if (metric != metric_id::l2 && metric != metric_id::ip && metric != metric_id::cosine)
     return {errc::invalid_argument, "pq/rpq models use the l2, ip or cosine metric"};
   const bool int8 = pc.element == element_id::int8;
-  const std::size_t nl = pc.layers(), klist = detail::model_fixed_header + 4 * nl;
+  const std::size_t nl = pc.layers(), klist = model_fixed_header + 4 * nl;
   const std::size_t header = klist + 24 + (int8 ? 4 * pc.scales.size() : 0);
   const std::size_t payload = (int8 ? pc.value_count() : 4 * pc.value_count()) + pc.index_bytes();
   std::vector<unsigned char> out(header + payload + 4, 0);
   unsigned char* h = out.data();
-  for (int i = 0; i < 8; ++i) h[i] = detail::model_magic[i];
-  detail::put_u32le(h + 8, product_format_version);
-  detail::put_u32le(h + 12, static_cast<std::uint32_t>(header));
-  detail::put_u32le(h + 16, static_cast<std::uint32_t>(pc.element));
-  detail::put_u32le(h + 20, static_cast<std::uint32_t>(metric));
-  detail::put_u32le(h + 24, static_cast<std::uint32_t>(pc.kind));
-  detail::put_u32le(h + 28, static_cast<std::uint32_t>(nl));
-  detail::put_u32le(h + 32, static_cast<std::uint32_t>(pc.dim));
-  detail::put_u64le(h + 40, static_cast<std::uint64_t>(payload));
-  for (std::size_t l = 0; l < nl; ++l)
-    detail::put_u32le(h + detail::model_fixed_header + 4 * l, static_cast<std::uint32_t>(pc.k[l]));
-  detail::put_u32le(h + klist, static_cast<std::uint32_t>(pc.subspaces));
-  detail::put_u32le(h + klist + 4, pc.bits);
-  detail::put_u32le(h + klist + 8, (pc.seeded ? 1u : 0u) | (pc.shared ? 2u : 0u));
-  detail::put_u64le(h + klist + 16, pc.seed);
-  for (std::size_t i = 0; int8 && i < pc.scales.size(); ++i) detail::put_f32le(h + klist + 24 + 4 * i, pc.scales[i]);
+  for (int i = 0; i < 8; ++i) h[i] = model_magic[i];
+  put_u32le(h + 8, product_format_version);
+  put_u32le(h + 12, static_cast<std::uint32_t>(header));
+  put_u32le(h + 16, static_cast<std::uint32_t>(pc.element));
+  put_u32le(h + 20, static_cast<std::uint32_t>(metric));
+  put_u32le(h + 24, static_cast<std::uint32_t>(pc.kind));
+  put_u32le(h + 28, static_cast<std::uint32_t>(nl));
+  put_u32le(h + 32, static_cast<std::uint32_t>(pc.dim));
+  put_u64le(h + 40, static_cast<std::uint64_t>(payload));
+  for (std::size_t l = 0; l < nl; ++l) put_u32le(h + model_fixed_header + 4 * l, static_cast<std::uint32_t>(pc.k[l]));
+  put_u32le(h + klist, static_cast<std::uint32_t>(pc.subspaces));
+  put_u32le(h + klist + 4, pc.bits);
+  put_u32le(h + klist + 8, (pc.seeded ? 1u : 0u) | (pc.shared ? 2u : 0u));
+  put_u64le(h + klist + 16, pc.seed);
+  for (std::size_t i = 0; int8 && i < pc.scales.size(); ++i) put_f32le(h + klist + 24 + 4 * i, pc.scales[i]);
   unsigned char* v = h + header;
   if (int8) {
     for (std::size_t i = 0; i < pc.qvalues.size(); ++i) v[i] = static_cast<unsigned char>(pc.qvalues[i]);
     v += pc.qvalues.size();
   } else {
-    for (std::size_t i = 0; i < pc.values.size(); ++i) detail::put_f32le(v + 4 * i, pc.values[i]);
+    for (std::size_t i = 0; i < pc.values.size(); ++i) put_f32le(v + 4 * i, pc.values[i]);
     v += 4 * pc.values.size();
   }
   for (std::size_t i = 0; i < pc.index_bytes(); ++i) v[i] = pc.indices[i];
-  detail::put_u32le(h + header + payload, rvq::detail::crc32_update(0, h, header + payload));
+  put_u32le(h + header + payload, rvq::detail::crc32_update(0, h, header + payload));
+  w.write(out.data(), out.size());
+  return {};
+}
+}  // namespace detail
+
+/// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
+inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
   atomic_writer w;
   RVQ_TRY(w.open(path));
-  w.write(out.data(), out.size());
+  RVQ_TRY(detail::write_product(pc, metric, w));
   return w.commit();
 }
 
@@ -501,6 +707,7 @@ inline status load_product_memory(const std::vector<unsigned char>& bytes, produ
   model_info info;
   RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info));
   RVQ_TRY(detail::check_crc(bytes, info));
+  if (info.pipeline) return detail::pipeline_refused();
   if (!info.product) return {errc::invalid_argument, "the file holds a dense model, not a pq/rpq one"};
   RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
   metric = info.metric;
@@ -514,35 +721,33 @@ inline status load_product(const std::string& path, product_codebooks& pc, metri
   return load_product_memory(bytes, pc, metric);
 }
 
-/// Save a model atomically (temporary file in the same folder, then rename); quantized
-/// (integer-element) quantizers are written as format version 2, pq/rpq ones as version 3.
-template <class Config>
-status save_model(const quantizer<Config>& q, const std::string& path) {
+namespace detail {
+/// Writes a model to `w` (format version 1, 2 or 3, as save_model()).
+template <class Config, class Sink>
+status write_model(const quantizer<Config>& q, Sink& w) {
   if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
   if constexpr (quantizer<Config>::is_product) {
-    return save_product(q.store().model(), metric_traits<typename Config::metric>::id, path);
+    return write_product(q.store().model(), metric_traits<typename Config::metric>::id, w);
   } else if constexpr (quantizer<Config>::is_integer) {
-    return save_quantized(q.store().model(), metric_traits<typename Config::metric>::id, path);
+    return write_quantized(q.store().model(), metric_traits<typename Config::metric>::id, w);
   } else {
-    std::vector<unsigned char> head(detail::model_fixed_header + 4 * q.layers());
+    std::vector<unsigned char> head(model_fixed_header + 4 * q.layers());
     std::size_t total = 0;
     for (std::size_t l = 0; l < q.layers(); ++l) total += q.codewords(l);
     const std::size_t floats = total * q.dim();
-    for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = detail::model_magic[i];
-    detail::put_u32le(&head[8], model_format_version);
-    detail::put_u32le(&head[12], static_cast<std::uint32_t>(head.size()));
-    detail::put_u32le(&head[16], static_cast<std::uint32_t>(element_traits<typename Config::element>::id));
-    detail::put_u32le(&head[20], static_cast<std::uint32_t>(metric_traits<typename Config::metric>::id));
-    detail::put_u32le(&head[24], static_cast<std::uint32_t>(storage_traits<typename Config::storage>::id));
-    detail::put_u32le(&head[28], static_cast<std::uint32_t>(q.layers()));
-    detail::put_u32le(&head[32], static_cast<std::uint32_t>(q.dim()));
-    detail::put_u32le(&head[36], 0);
-    detail::put_u64le(&head[40], static_cast<std::uint64_t>(floats) * 4);
+    for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = model_magic[i];
+    put_u32le(&head[8], model_format_version);
+    put_u32le(&head[12], static_cast<std::uint32_t>(head.size()));
+    put_u32le(&head[16], static_cast<std::uint32_t>(element_traits<typename Config::element>::id));
+    put_u32le(&head[20], static_cast<std::uint32_t>(metric_traits<typename Config::metric>::id));
+    put_u32le(&head[24], static_cast<std::uint32_t>(storage_traits<typename Config::storage>::id));
+    put_u32le(&head[28], static_cast<std::uint32_t>(q.layers()));
+    put_u32le(&head[32], static_cast<std::uint32_t>(q.dim()));
+    put_u32le(&head[36], 0);
+    put_u64le(&head[40], static_cast<std::uint64_t>(floats) * 4);
     for (std::size_t l = 0; l < q.layers(); ++l)
-      detail::put_u32le(&head[detail::model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.codewords(l)));
+      put_u32le(&head[model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.codewords(l)));
 
-    atomic_writer w;
-    RVQ_TRY(w.open(path));
     w.write(head.data(), head.size());
     std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
     std::vector<unsigned char> buf;
@@ -551,15 +756,45 @@ status save_model(const quantizer<Config>& q, const std::string& path) {
     for (std::size_t i = 0; i < floats; i += chunk) {
       const std::size_t n = floats - i < chunk ? floats - i : chunk;
       buf.resize(4 * n);
-      for (std::size_t j = 0; j < n; ++j) detail::put_f32le(buf.data() + 4 * j, cw[i + j]);
+      for (std::size_t j = 0; j < n; ++j) put_f32le(buf.data() + 4 * j, cw[i + j]);
       crc = rvq::detail::crc32_update(crc, buf.data(), buf.size());
       w.write(buf.data(), buf.size());
     }
     unsigned char tail[4];
-    detail::put_u32le(tail, crc);
+    put_u32le(tail, crc);
     w.write(tail, 4);
-    return w.commit();
+    return {};
   }
+}
+
+/// A sink that appends to a byte vector.
+struct byte_sink {
+  std::vector<unsigned char>& bytes;  ///< the destination
+  /// Appends n bytes.
+  void write(const void* data, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(data);
+    bytes.insert(bytes.end(), b, b + n);
+  }
+};
+}  // namespace detail
+
+/// Save a model atomically (temporary file in the same folder, then rename); quantized
+/// (integer-element) quantizers are written as format version 2, pq/rpq ones as version 3.
+template <class Config>
+status save_model(const quantizer<Config>& q, const std::string& path) {
+  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  atomic_writer w;
+  RVQ_TRY(w.open(path));
+  RVQ_TRY(detail::write_model(q, w));
+  return w.commit();
+}
+
+/// The bytes of the .rvq file save_model() writes, into `out`.
+template <class Config>
+status model_bytes(const quantizer<Config>& q, std::vector<unsigned char>& out) {
+  out.clear();
+  detail::byte_sink sink{out};
+  return detail::write_model(q, sink);
 }
 
 }  // namespace rvq::io
