@@ -148,6 +148,21 @@ inline rvq::io::model_info model_header(const std::string& path) {
   return info;
 }
 
+/// Throws the reason when `path` holds a pipeline and the command takes a single model.
+inline void refuse_pipeline(const std::string& path, const rvq::io::model_info& info) {
+  if (info.pipeline)
+    throw data_error{path + ": a pipeline (" + std::to_string(info.stages) +
+                     " stages with projections, format version 4): this command takes a single model "
+                     "(encode, decode, eval, info and compress take pipelines)"};
+}
+
+/// The header of a file that must hold a single model (not a pipeline).
+inline rvq::io::model_info single_model_header(const std::string& path) {
+  const rvq::io::model_info info = model_header(path);
+  refuse_pipeline(path, info);
+  return info;
+}
+
 template <class Config>
 rvq::quantizer<Config> load(const std::string& path) {
   auto q = rvq::io::load_model<Config>(path);
@@ -183,6 +198,7 @@ int with_model(const std::string& path, F&& f) {
   rvq::io::model_info info;
   const rvq::status s = rvq::io::read_model_info(path, info);
   if (!s) fail_file(path, s);
+  refuse_pipeline(path, info);
   auto integer = [&](auto e) -> int {
     using E = decltype(e);
     if (info.metric == rvq::metric_id::l2) return f(load<rvq::config<E, rvq::l2>>(path));
@@ -209,11 +225,55 @@ int with_model(const std::string& path, F&& f) {
   throw data_error{path + ": unknown element"};
 }
 
+template <class Config>
+rvq::pipeline<Config> load_pipeline(const std::string& path) {
+  auto p = rvq::io::load_pipeline<Config>(path);
+  if (!p) fail_file(path, p.error());
+  return std::move(p).value();
+}
+
+/// As with_model(), and a pipeline file (format version 4) is loaded into the rvq::pipeline of its
+/// stages' config and handed to f: f must take both (encode, decode, eval).
+template <class F>
+int with_model_or_pipeline(const std::string& path, F&& f) {
+  const rvq::io::model_info info = model_header(path);
+  if (!info.pipeline) return with_model(path, f);
+  if (info.product)
+    return with_metric(info.metric, [&](auto m) {
+      if (info.storage == rvq::storage_id::pq)
+        return f(load_pipeline<rvq::config<rvq::f32, decltype(m), rvq::pq>>(path));
+      return f(load_pipeline<rvq::config<rvq::f32, decltype(m), rvq::rpq>>(path));
+    });
+  switch (info.element) {
+    case rvq::element_id::f32:
+    case rvq::element_id::f16:
+    case rvq::element_id::bf16:
+      return with_metric(info.metric,
+                         [&](auto m) { return f(load_pipeline<rvq::config<rvq::f32, decltype(m)>>(path)); });
+    default:
+      break;
+  }
+  int rc = 0;
+  const bool integer = with_integer_element(info.element, [&](auto e) {
+    using E = decltype(e);
+    if (info.metric == rvq::metric_id::l2)
+      rc = f(load_pipeline<rvq::config<E, rvq::l2>>(path));
+    else if (info.metric == rvq::metric_id::ip)
+      rc = f(load_pipeline<rvq::config<E, rvq::ip>>(path));
+    else
+      throw data_error{path + ": integer models use the l2 or ip metric"};
+  });
+  if (integer) return rc;
+  throw data_error{path + ": pipelines hold f32, f16, bf16, integer or pq/rpq stages, not " +
+                   std::string(rvq::to_string(info.element))};
+}
+
 /// Memory-maps the f32 model at `path` and calls f(q) with the quantizer that views it in place
 /// (rvq::io::map_model); other models are refused with the reason.
 template <class F>
 int with_mapped(const std::string& path, F&& f) {
   const rvq::io::model_info info = model_header(path);
+  if (info.pipeline) throw data_error{path + ": --mmap views single f32 models in place; this one is a pipeline"};
   if (info.product)
     throw data_error{path + ": --mmap views dense f32 models in place; this one is " +
                      std::string(rvq::to_string(info.storage)) + " (drop --mmap)"};

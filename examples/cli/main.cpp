@@ -21,7 +21,9 @@ const char* const usage_text =
     "  import  --from faiss FILE --output M.rvq   (an IndexResidualQuantizer from faiss.write_index)\n"
     "  import  --from safetensors FILE [--pattern P] --output M.rvq   (P: e.g. "
     "'quantizer.vq.layers.{}._codebook.embed';\n"
-    "          default: vector-quantize-pytorch / EnCodec names; '*' any text, '{}' the layer number)\n"
+    "          default: vector-quantize-pytorch / EnCodec / DAC names; '*' any text, '{}' the layer number;\n"
+    "          DAC's in/out projections make the model a pipeline, which encode, decode, eval, info\n"
+    "          and compress take)\n"
     "  encode  --model M.rvq --input X.npy --output C.npy [--beam B] [--packed] [--mmap]\n"
     "          (codes uint8/uint16, N x L; --packed: uint8, N x ceil(bits/8), docs/format.md)\n"
     "  decode  --model M.rvq --input C.npy --output Y.npy [--layers n] [--packed]\n"
@@ -43,7 +45,8 @@ const char* const usage_text =
     "          (design-space grid: DIR/results.csv, plots, report.md; resumable; docs/design-space.md)\n"
     "  compress --model M.rvq --storage pq|rpq --output M2.rvq [--subspaces M] [--bits 8|4] [--seeded]\n"
     "          [--shared] [--element f32|int8] [--calibrate-on X.npy] [--iterations 10] [--seed 1]\n"
-    "          [--search auto|tables|expand] [--json]   (sub-codebooks; docs/storage.md; M default D/4)\n"
+    "          [--search auto|tables|expand] [--projections] [--json]   (sub-codebooks; docs/storage.md;\n"
+    "          M default D/4; --projections: a pipeline's projection weights as RPQ too, where smaller)\n"
     "  help, --help, --version\n"
     "\n"
     "defaults: --layers 8 --codewords 256 --beam 1 --iterations 25 --seed 1 --metric l2 --init kmeans++\n"
@@ -167,6 +170,21 @@ int cmd_import(int argc, char** argv) {
     if (!s) fail_file(in, s);
     std::printf("codebooks: %zu tensors matching '%s' (%s ... %s)\n", cb.names.size(), cb.pattern.c_str(),
                 cb.names.front().c_str(), cb.names.back().c_str());
+    if (cb.projected()) {  // DAC: a pipeline of one projected stage per codebook, cosine by default
+      const rvq::metric_id pm = a.opts.count("metric") ? metric : rvq::metric_id::cosine;
+      return with_metric(pm, [&](auto m) {
+        auto p = rvq::io::to_pipeline<rvq::config<rvq::f32, decltype(m)>>(cb);
+        if (!p) fail_file(in, p.error());
+        const rvq::status ss = rvq::io::save_pipeline(*p, out);
+        if (!ss) fail_file(out, ss);
+        std::printf(
+            "imported a pipeline of %zu stages (in_proj %zu -> %zu, %zu codewords, out_proj %zu -> %zu; %s) "
+            "from %s into %s\n",
+            p->stages(), cb.latent_dim, cb.dim, cb.codewords.front(), cb.dim, cb.latent_dim,
+            rvq::metric_traits<decltype(m)>::name, from.c_str(), out.c_str());
+        return 0;
+      });
+    }
     books = std::move(cb.values);
     ks = cb.codewords;
     dim = cb.dim;
@@ -235,14 +253,14 @@ int cmd_encode(int argc, char** argv) {
     if (!s) fail_file(out, s);
     return 0;
   };
-  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model(mp, body);
+  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
 int cmd_decode(int argc, char** argv) {
   const args a = parse(argc, argv, {"model", "input", "output", "layers"}, {"packed"});
   if (!a.positional.empty()) throw usage_error{"decode: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
-  return with_model(mp, [&](const auto& q) {
+  return with_model_or_pipeline(mp, [&](const auto& q) {
     const std::size_t n = a.number("layers", q.layers(), 1, q.layers());
     rvq::io::ndarray<std::uint16_t> codes;
     rvq::status s;
@@ -324,7 +342,8 @@ int cmd_eval(int argc, char** argv) {
     const double rel = msn > 0 ? mse / msn : 0.0;
     const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
     const auto f = q.memory_footprint(beam);
-    const std::size_t cb_bytes = info.quantized ? info.payload_bytes : f.codebook_bytes;  // as stored
+    // As stored (a pipeline: its stages' codebooks and its projections).
+    const std::size_t cb_bytes = info.quantized && !info.pipeline ? info.payload_bytes : f.codebook_bytes;
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
     if (a.flags.count("json")) {
       std::string ks, lr;
@@ -358,7 +377,7 @@ int cmd_eval(int argc, char** argv) {
     }
     return 0;
   };
-  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model(mp, body);
+  return a.flags.count("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
 rvq::calibration parse_calibration(const args& a) {
@@ -410,7 +429,7 @@ int cmd_quantize(int argc, char** argv) {
     o.mode = rvq::rounding::truncate;
   else
     throw usage_error{"quantize: --rounding must be half_up, half_to_even or truncate, got '" + r + "'"};
-  const rvq::io::model_info info = model_header(mp);
+  const rvq::io::model_info info = single_model_header(mp);
   if (info.element != rvq::element_id::f32)
     throw data_error{mp + ": the model is already quantized (" + std::string(rvq::to_string(info.element)) +
                      "); quantize its f32 original"};
@@ -507,7 +526,7 @@ int cmd_compact(int argc, char** argv) {
   const args a = parse(argc, argv, {"model", "calibrate-on", "output", "remap"}, {"quiet"});
   if (!a.positional.empty()) throw usage_error{"compact: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), out = a.need("output"), remap_path = a.get("remap", "");
-  const rvq::io::model_info info = model_header(mp);
+  const rvq::io::model_info info = single_model_header(mp);
   if (info.product)
     throw data_error{mp + ": compaction works on dense f32 models (this one is " +
                      std::string(rvq::to_string(info.storage)) + "); compact the dense model, then compress it"};
@@ -573,11 +592,97 @@ int cmd_compact(int argc, char** argv) {
   });
 }
 
+/// `rvq compress` of a pipeline: every stage's codebooks, and with --projections its projections.
+int compress_pipeline(const args& a, const std::string& mp, const std::string& out, const rvq::compress_options& o,
+                      rvq::product_search mode, const rvq::io::model_info& info) {
+  if (info.product || info.element != rvq::element_id::f32)
+    throw data_error{mp + ": compress takes a pipeline of dense f32 stages (this one is " +
+                     std::string(rvq::to_string(info.storage)) + ", " + std::string(rvq::to_string(info.element)) +
+                     ")"};
+  rvq::io::ndarray<float> x;
+  const std::string calib = a.get("calibrate-on", "");
+  if (!calib.empty()) x = read_matrix(calib);
+  return with_metric(info.metric, [&](auto m) {
+    using M = decltype(m);
+    const auto p = load_pipeline<rvq::config<rvq::f32, M>>(mp);
+    if (!calib.empty()) check_dim(p, x, calib);
+    const rvq::compress_options* po = a.flags.count("projections") ? &o : nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    rvq::pipeline_compress_report rep;
+    auto finish = [&](auto r) {
+      if (!r) fail_file(calib.empty() ? mp : calib, r.error());
+      const double secs = seconds_since(t0);
+      // The stages' search mode (--search) is a load-time choice; rebuild each stage with it.
+      auto cp = std::move(r).value();
+      std::vector<typename std::decay_t<decltype(cp)>::stage_type> stages;
+      for (std::size_t s = 0; s < cp.stages(); ++s) {
+        auto st = cp.stage(s);
+        auto q = std::decay_t<decltype(st.q)>::from_product(st.q.store().model(), mode);
+        if (!q) fail_file(mp, q.error());
+        st.q = std::move(q).value();
+        stages.push_back(std::move(st));
+      }
+      auto rebuilt = std::decay_t<decltype(cp)>::make(cp.dim(), std::move(stages));
+      if (!rebuilt) fail_file(mp, rebuilt.error());
+      const rvq::status ws = rvq::io::save_pipeline(*rebuilt, out);
+      if (!ws) fail_file(out, ws);
+      const std::size_t before = p.memory_footprint().codebook_bytes,
+                        after = rebuilt->memory_footprint().codebook_bytes;
+      std::size_t kept = 0, compressed = 0;
+      for (std::size_t i = 0; i < rep.projection_compressed.size(); ++i) {
+        const auto& st = p.stage(i / 2);
+        const bool present = (i % 2 == 0) ? bool(st.in) : bool(st.out);
+        if (present) (rep.projection_compressed[i] ? compressed : kept) += 1;
+      }
+      double mse = -1, dense_mse = -1;
+      if (!calib.empty()) {
+        auto measure = [&](const auto& pp) {
+          std::vector<std::uint16_t> c(x.rows() * pp.layers());
+          std::vector<float> y(x.rows() * pp.dim());
+          rvq::status s = pp.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(c.data(), x.rows(), pp.layers()));
+          if (s)
+            s = pp.decode_batch(rvq::matrix_view<const std::uint16_t>(c.data(), x.rows(), pp.layers()),
+                                rvq::matrix_view<float>(y.data(), x.rows(), pp.dim()));
+          if (!s) fail_file(calib, s);
+          double e = 0;
+          for (std::size_t i = 0; i < y.size(); ++i) e += std::pow(double(x.values[i]) - double(y[i]), 2);
+          return e / double(x.rows());
+        };
+        mse = measure(*rebuilt);
+        dense_mse = measure(p);
+      }
+      if (a.flags.count("json")) {
+        std::printf(
+            "{\"pipeline\": true, \"stages\": %zu, \"storage\": \"%s\", \"dense_bytes\": %zu, "
+            "\"stored_bytes\": %zu, \"projections_compressed\": %zu, \"projections_kept_dense\": %zu, "
+            "\"dense_mse\": %.9g, \"mse\": %.9g, \"seconds\": %.3f}\n",
+            cp.stages(), rvq::to_string(o.storage), before, after, compressed, kept, dense_mse, mse, secs);
+      } else if (!a.flags.count("quiet")) {
+        std::printf("compressed the %zu stages of %s to %s in %.1f s\n", cp.stages(), mp.c_str(),
+                    rvq::to_string(o.storage), secs);
+        std::printf("  stored bytes     %zu -> %zu (%.1fx smaller; codebooks and projections)\n", before, after,
+                    double(before) / double(after));
+        if (po)
+          std::printf("  projections      %zu compressed, %zu kept dense (their compressed form was not smaller)\n",
+                      compressed, kept);
+        if (!calib.empty())
+          std::printf("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", mse, dense_mse,
+                      100.0 * (mse / dense_mse - 1.0), calib.c_str());
+        std::printf("wrote %s\n", out.c_str());
+      }
+      return 0;
+    };
+    const rvq::matrix_view<const float> data = calib.empty() ? rvq::matrix_view<const float>() : x.view();
+    if (o.storage == rvq::storage_id::pq) return finish(rvq::compress_pipeline<rvq::pq>(p, o, po, data, &rep));
+    return finish(rvq::compress_pipeline<rvq::rpq>(p, o, po, data, &rep));
+  });
+}
+
 int cmd_compress(int argc, char** argv) {
   const args a = parse(
       argc, argv,
       {"model", "output", "storage", "subspaces", "bits", "element", "calibrate-on", "iterations", "seed", "search"},
-      {"seeded", "shared", "quiet", "json"});
+      {"seeded", "shared", "quiet", "json", "projections"});
   if (!a.positional.empty()) throw usage_error{"compress: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), out = a.need("output"), st = a.need("storage");
   rvq::compress_options o;
@@ -609,6 +714,9 @@ int cmd_compress(int argc, char** argv) {
                                    : search == "expand" ? rvq::product_search::expand
                                                         : rvq::product_search::automatic;
   const rvq::io::model_info info = model_header(mp);
+  if (info.pipeline) return compress_pipeline(a, mp, out, o, mode, info);
+  if (a.flags.count("projections"))
+    throw usage_error{"compress: --projections is for pipelines (" + mp + " is not one)"};
   if (info.product || info.element != rvq::element_id::f32)
     throw data_error{mp + ": compress takes a dense f32 model (this one is " +
                      std::string(rvq::to_string(info.storage)) + ", " + std::string(rvq::to_string(info.element)) +
@@ -680,6 +788,47 @@ int cmd_compress(int argc, char** argv) {
   });
 }
 
+std::string describe_projection(const rvq::linear_map& m) {
+  char buf[160];
+  if (m.product)
+    std::snprintf(buf, sizeof buf, "%zu -> %zu, rpq weights (M = %zu, 2^%u entries, %s, %s indices)%s", m.in, m.out,
+                  m.weights_rpq.subspaces, m.weights_rpq.bits, rvq::to_string(m.weights_rpq.element),
+                  m.weights_rpq.seeded ? "seeded" : "stored", m.bias.empty() ? "" : " + bias");
+  else
+    std::snprintf(buf, sizeof buf, "%zu -> %zu, dense f32%s", m.in, m.out, m.bias.empty() ? "" : " + bias");
+  return buf;
+}
+
+template <class P>
+void print_pipeline_info(const std::string& mp, const rvq::io::model_info& info, const P& p) {
+  const auto f = p.memory_footprint();
+  std::string ks;
+  for (std::size_t l = 0; l < p.layers(); ++l) ks += (l ? "," : "") + std::to_string(p.codewords(l));
+  std::printf("file             %s (%zu bytes, format version %u: a pipeline)\n", mp.c_str(), info.file_bytes,
+              info.version);
+  std::printf("pipeline         %zu stages over %zu-dim latents, %zu layers in all\n", p.stages(), p.dim(), p.layers());
+  std::printf("codewords/layer  %s\n", ks.c_str());
+  std::printf("element          %s\n", rvq::to_string(info.element));
+  std::printf("metric           %s\n", rvq::to_string(info.metric));
+  std::printf("storage          %s\n", rvq::to_string(info.storage));
+  std::size_t projection_bytes = 0;
+  for (std::size_t s = 0; s < p.stages(); ++s) {
+    const auto& st = p.stage(s);
+    projection_bytes += (st.in ? st.in->stored_bytes() : 0) + (st.out ? st.out->stored_bytes() : 0);
+    std::printf("stage %-4zu       %zu layers x %zu codewords x %zu dims (%zu codebook bytes)\n", s, st.q.layers(),
+                st.q.max_codewords(), st.q.dim(), st.q.memory_footprint().codebook_bytes);
+    if (st.in)
+      std::printf("  in_proj        %s (%zu bytes)\n", describe_projection(*st.in).c_str(), st.in->stored_bytes());
+    if (st.out)
+      std::printf("  out_proj       %s (%zu bytes)\n", describe_projection(*st.out).c_str(), st.out->stored_bytes());
+  }
+  std::printf("bits per vector  %zu\n", p.bits_per_vector());
+  std::printf("stored bytes     %zu (codebooks %zu, projections %zu)\n", f.codebook_bytes,
+              f.codebook_bytes - projection_bytes, projection_bytes);
+  std::printf("scratch bytes    %zu (encode of a block of %zu rows)\n", f.scratch_bytes, P::block_rows);
+  std::printf("MACs per vector  %zu (greedy: searches and projections)\n", f.macs_per_vector);
+}
+
 int cmd_info(int argc, char** argv) {
   const args a = parse(argc, argv, {"usage", "beam"}, {});
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
@@ -688,6 +837,13 @@ int cmd_info(int argc, char** argv) {
   rvq::io::model_info info;
   const rvq::status s = rvq::io::read_model_info(mp, info);
   if (!s) fail_file(mp, s);
+  if (info.pipeline) {
+    if (a.opts.count("usage")) throw usage_error{"info: --usage takes a single model, not a pipeline"};
+    return with_model_or_pipeline(mp, [&](const auto& p) {
+      if constexpr (rvq::is_pipeline<std::decay_t<decltype(p)>>::value) print_pipeline_info(mp, info, p);
+      return 0;
+    });
+  }
   return with_model(mp, [&](const auto& q) {
     const auto f = q.memory_footprint();
     std::string ks;

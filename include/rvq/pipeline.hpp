@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include "quantizer.hpp"
@@ -165,6 +166,9 @@ class pipeline {
   /**
    * @brief Encode the rows of `x` (N x dim()) into `codes` (N x layers()), block_rows rows at a
    * time, stage after stage. Validates every row first; nothing is written on bad input.
+   * @param x input rows, N x dim().
+   * @param codes output, N x layers(); a stage's codes follow the previous stage's.
+   * @param opt beam width (per stage) and the other quantizer::encode_batch options.
    * @param ws at least workspace_for(opt.beam); nothing is allocated.
    * @return as quantizer::encode_batch (a beam wider than a stage's smallest K is invalid).
    */
@@ -330,5 +334,12 @@ class pipeline {
   std::vector<std::size_t> layer_stage_;  // stage of each layer
   std::vector<std::size_t> first_layer_;  // first layer of each stage
 };
+
+/// True for rvq::pipeline types.
+template <class T>
+struct is_pipeline : std::false_type {};
+/// True for rvq::pipeline types.
+template <class Config>
+struct is_pipeline<pipeline<Config>> : std::true_type {};
 
 }  // namespace rvq

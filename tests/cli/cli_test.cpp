@@ -215,14 +215,78 @@ TEST_CASE("cli: import codebooks from a safetensors checkpoint", "[cli][safetens
   rvq::io::ndarray<float> want;
   REQUIRE(rvq::io::read_npy(dir + "custom_bf16_expected.npy", want).ok());
   CHECK(std::equal(want.values.begin(), want.values.end(), q->codebook_data()));
-  r = rvq_cli("import --from safetensors " + dir + "dac_bf16.safetensors --output " + model);
-  CHECK(r.code == 1);
-  CHECK(r.err.find("dac_bf16.safetensors") != std::string::npos);
-  CHECK(r.err.find("projections") != std::string::npos);
   r = rvq_cli("import --from safetensors " + dir + "custom_bf16.safetensors --output " + model);
   CHECK(r.code == 1);
   CHECK(r.err.find("--pattern") != std::string::npos);
   CHECK(rvq_cli("import --codebooks x.npy --pattern 'a{}' --output " + model).code == 2);
+}
+
+TEST_CASE("cli: a DAC checkpoint imports as a pipeline that encode, decode, eval, info and compress take",
+          "[cli][safetensors][pipeline]") {
+  const std::string dir = std::string(RVQ_TEST_DATA) + "/safetensors/", model = rvq_test::temp_path("dac.rvq"),
+                    x = dir + "dac_input.npy", codes = rvq_test::temp_path("dac_codes.npy"),
+                    y = rvq_test::temp_path("dac_y.npy");
+  auto r = rvq_cli("import --from safetensors " + dir + "dac_bf16.safetensors --output " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("pipeline of 3 stages (in_proj 64 -> 8, 16 codewords, out_proj 8 -> 64; cos)") != std::string::npos);
+  r = rvq_cli("info " + model);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("format version 4: a pipeline") != std::string::npos);
+  CHECK(r.out.find("in_proj        64 -> 8, dense f32 + bias") != std::string::npos);
+  CHECK(r.out.find("stored bytes     14688 (codebooks 1536, projections 13152)") != std::string::npos);
+  // Its codes are DAC's (make_fixtures.py ran the torch module and a NumPy reference).
+  REQUIRE(rvq_cli("encode --model " + model + " --input " + x + " --output " + codes).code == 0);
+  rvq::io::ndarray<std::uint16_t> got, want;
+  REQUIRE(rvq::io::read_npy(codes, got).ok());
+  REQUIRE(rvq::io::read_npy(dir + "dac_expected_codes.npy", want).ok());
+  CHECK(got.values == want.values);
+  // decode is the pipeline's: the sum of each stage's projected-back codeword.
+  REQUIRE(rvq_cli("decode --model " + model + " --input " + codes + " --output " + y).code == 0);
+  auto p = rvq::io::load_pipeline<rvq::config<rvq::f32, rvq::cosine>>(model);
+  REQUIRE(p.ok());
+  rvq::io::ndarray<float> yhat;
+  REQUIRE(rvq::io::read_npy(y, yhat).ok());
+  std::vector<float> ref(yhat.values.size());
+  REQUIRE(p->decode_batch(rvq::matrix_view<const std::uint16_t>(got.values.data(), got.shape[0], got.shape[1]),
+                          rvq::matrix_view<float>(ref.data(), got.shape[0], p->dim()))
+              .ok());
+  CHECK(ref == yhat.values);
+  r = rvq_cli("eval --model " + model + " --input " + x + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "vectors") == 40);
+  CHECK(json_number(r.out, "codebook_bytes") == double(p->memory_footprint().codebook_bytes));
+  CHECK(json_number(r.out, "macs_per_vector") == double(p->memory_footprint().macs_per_vector));
+  // compress turns every stage's codebook into sub-codebooks; data MSE reported against dense.
+  const std::string small = rvq_test::temp_path("dac_rpq.rvq");
+  r = rvq_cli("compress --model " + model + " --storage rpq --subspaces 2 --bits 4 --projections --calibrate-on " + x +
+              " --output " + small + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(json_number(r.out, "stages") == 3);
+  CHECK(json_number(r.out, "projections_compressed") + json_number(r.out, "projections_kept_dense") == 6);
+  CHECK(json_number(r.out, "mse") > 0);
+  auto c = rvq::io::load_pipeline<rvq::config<rvq::f32, rvq::cosine, rvq::rpq>>(small);
+  REQUIRE(c.ok());
+  CHECK(c->stages() == 3);
+  CHECK(rvq_cli("eval --model " + small + " --input " + x).code == 0);
+  // Commands that take a single model say why they refuse a pipeline.
+  for (const std::string& cmd :
+       {"codegen --model " + model + " --output " + rvq_test::temp_path("dac.hpp"),
+        "quantize --model " + model + " --element int8 --calibrate-on " + x + " --output " + small,
+        "compact --model " + model + " --output " + small,
+        "encode --mmap --model " + model + " --input " + x + " --output " + codes}) {
+    INFO(cmd);
+    r = rvq_cli(cmd);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("dac.rvq") != std::string::npos);
+    CHECK(r.err.find("pipeline") != std::string::npos);
+  }
+  r = rvq_cli("info " + model + " --usage " + x);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("pipeline") != std::string::npos);
+  // Wrong data is refused with the file and the reason.
+  r = rvq_cli("encode --model " + model + " --input " + dir + "custom_bf16_expected.npy --output " + codes);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("custom_bf16_expected.npy") != std::string::npos);
 }
 
 TEST_CASE("cli: data in .fvecs and .bvecs", "[cli]") {

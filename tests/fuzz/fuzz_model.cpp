@@ -1,6 +1,6 @@
 // libFuzzer target: the .rvq model loader (header, sizes, checksum, codewords), its zero-copy view
-// (map_model), the quantized (version 2) and pq/rpq (version 3) sections and, when a model loads,
-// one encode and decode with it.
+// (map_model), the quantized (version 2) and pq/rpq (version 3) sections, pipelines (version 4)
+// and, when a model loads, one encode and decode with it.
 #include <rvq/rvq.hpp>
 
 #include <cstddef>
@@ -55,6 +55,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (pq->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
         (void)pq->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
     }
+  }
+  // pipelines: stages with projections (version 4), or a single model as one stage
+  auto pipe =
+      rvq::io::load_pipeline_memory<rvq::config<rvq::f32, rvq::cosine, rvq::dense, rvq::sequential, rvq::scalar>>(
+          bytes);
+  if (pipe.ok() && pipe->dim() <= 4096 && pipe->layers() <= 64 && pipe->max_stage_dim() <= 4096) {
+    std::vector<float> x(pipe->dim(), 0.5f), y(pipe->dim());
+    std::vector<std::uint16_t> codes(pipe->layers());
+    if (pipe->encode(rvq::span<const float>(x), rvq::span<std::uint16_t>(codes)))
+      (void)pipe->decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
   }
   return 0;
 }

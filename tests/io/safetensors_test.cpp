@@ -49,17 +49,88 @@ TEST_CASE("safetensors: codebooks of vector-quantize-pytorch, EnCodec and custom
   }
 }
 
-TEST_CASE("safetensors: DAC and missing codebooks are refused with a reason", "[io][safetensors][errors]") {
+TEST_CASE("safetensors: DAC codebooks with their projections encode as DAC does", "[io][safetensors]") {
+  // A DAC ResidualVectorQuantize (weight-normalized 1x1 convolutions around each codebook,
+  // cosine pick) run by make_fixtures.py; its codes were checked against a NumPy reference.
+  rvq::io::ndarray<float> x;
+  REQUIRE(rvq::io::read_npy(fixture("dac_input.npy"), x).ok());
+  rvq::io::ndarray<std::uint16_t> want;
+  REQUIRE(rvq::io::read_npy(fixture("dac_expected_codes.npy"), want).ok());
+  REQUIRE(x.shape.size() == 2);
+  for (const char* file : {"dac_bf16.safetensors", "dac_param_bf16.safetensors"}) {
+    INFO(file);
+    rvq::io::safetensors_file f;
+    REQUIRE(rvq::io::read_safetensors(fixture(file), f).ok());
+    rvq::io::safetensors_codebooks cb;
+    REQUIRE(rvq::io::find_codebooks(f, "", cb).ok());
+    CHECK(cb.pattern == "*quantizers.{}.codebook.weight");
+    REQUIRE(cb.projected());
+    CHECK(cb.latent_dim == x.shape[1]);
+    CHECK(cb.in_proj.size() == cb.codewords.size());
+    CHECK(cb.in_proj[0].in == cb.latent_dim);
+    CHECK(cb.in_proj[0].out == cb.dim);
+    CHECK(cb.out_proj[0].out == cb.latent_dim);
+    auto p = rvq::io::to_pipeline(cb);
+    REQUIRE(p.ok());
+    CHECK(p->stages() == cb.codewords.size());
+    std::vector<std::uint16_t> codes(x.shape[0] * p->layers());
+    REQUIRE(p->encode_batch(rvq::matrix_view<const float>(x.values.data(), x.shape[0], x.shape[1]),
+                            rvq::matrix_view<std::uint16_t>(codes.data(), x.shape[0], p->layers()))
+                .ok());
+    CHECK(codes == want.values);
+  }
+}
+
+TEST_CASE("safetensors: missing codebooks and broken projections are refused with a reason",
+          "[io][safetensors][errors]") {
   rvq::io::safetensors_file f;
   REQUIRE(rvq::io::read_safetensors(fixture("dac_bf16.safetensors"), f).ok());
   rvq::io::safetensors_codebooks cb;
-  const auto dac = rvq::io::find_codebooks(f, "", cb);
-  CHECK(dac.code() == rvq::errc::unsupported);
-  CHECK(std::string(dac.message()).find("projections") != std::string::npos);
   CHECK(rvq::io::find_codebooks(f, "nothing.{}.here", cb).code() == rvq::errc::invalid_argument);
+  // Without projections the one-stage pipeline holds every layer.
   REQUIRE(rvq::io::read_safetensors(fixture("vqpytorch_f32.safetensors"), f).ok());
+  REQUIRE(rvq::io::find_codebooks(f, "", cb).ok());
+  CHECK_FALSE(cb.projected());
+  auto one = rvq::io::to_pipeline<rvq::config<>>(cb);
+  REQUIRE(one.ok());
+  CHECK(one->stages() == 1);
+  CHECK(one->layers() == 3);
   // A pattern that matches a tensor that is not K x D.
   CHECK(rvq::io::find_codebooks(f, "layers.{}._codebook.initted", cb).code() == rvq::errc::dimension_mismatch);
+  // A DAC layer whose projection is missing or has the wrong shape.
+  auto dac = [](const std::string& in_w, const std::string& out_w) {
+    std::string h = R"({"q.quantizers.0.codebook.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]})";
+    std::size_t at = 16;
+    auto add = [&](const std::string& name, const std::string& shape, std::size_t n) {
+      if (name.empty()) return;
+      h += ",\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" + std::to_string(at) +
+           "," + std::to_string(at + 4 * n) + "]}";
+      at += 4 * n;
+    };
+    add(in_w, "[2,3,1]", 6);
+    add(out_w, "[3,2,1]", 6);
+    h += "}";
+    auto b = make(h, at);
+    for (std::size_t i = 8 + h.size(); i < b.size(); i += 4) {
+      const float v = 1.0f;
+      std::memcpy(b.data() + i, &v, 4);
+    }
+    return b;
+  };
+  REQUIRE(rvq::io::parse_safetensors(dac("q.quantizers.0.in_proj.weight", "q.quantizers.0.out_proj.weight"), f).ok());
+  REQUIRE(rvq::io::find_codebooks(f, "", cb).ok());
+  CHECK(cb.latent_dim == 3);
+  CHECK(rvq::io::to_pipeline(cb).ok());
+  REQUIRE(rvq::io::parse_safetensors(dac("q.quantizers.0.in_proj.weight", ""), f).ok());
+  auto s = rvq::io::find_codebooks(f, "", cb);
+  CHECK(s.code() == rvq::errc::invalid_argument);
+  CHECK(std::string(s.message()).find("no weight") != std::string::npos);
+  REQUIRE(rvq::io::parse_safetensors(dac("q.quantizers.0.in_proj.weight", "q.quantizers.0.out_proj.weight_v"), f).ok());
+  s = rvq::io::find_codebooks(f, "", cb);
+  CHECK(s.code() == rvq::errc::invalid_argument);
+  CHECK(std::string(s.message()).find("weight_g") != std::string::npos);
+  REQUIRE(rvq::io::parse_safetensors(dac("q.quantizers.0.in_proj.weight", "q.quantizers.0.in_proj.bias"), f).ok());
+  CHECK(rvq::io::find_codebooks(f, "", cb).code() == rvq::errc::dimension_mismatch);  // bias of 6 values
 }
 
 TEST_CASE("safetensors: malformed files fail with the byte offset, never crash", "[io][safetensors][errors]") {

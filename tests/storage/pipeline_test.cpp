@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include "../helpers.hpp"
 #include <rvq/io/pipeline_file.hpp>
+#include <rvq/train/compress.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -404,4 +405,66 @@ TEST_CASE("pipeline files: damaged files are refused with the byte and the reaso
   CHECK(e.where() == model_at);
   // Another metric than the Config's.
   CHECK(rvq::io::load_pipeline_memory<cfg_l2>(good).error().code() == rvq::errc::invalid_argument);
+}
+
+TEST_CASE("compress_pipeline: pq/rpq stages and projections give the codes of their dense expansion",
+          "[pipeline][compress]") {
+  const std::size_t d = 64, n = 400;
+  const auto p = dac_like(d, 3, 32, 8, false);
+  const auto x = gaussian(n, d, 5);
+  const rvq::matrix_view<const float> xv(x.data(), n, d);
+  rvq::compress_options opt;
+  opt.storage = rvq::storage_id::rpq;
+  opt.subspaces = 2;
+  opt.bits = 4;
+  opt.seeded = true;
+  rvq::pipeline_compress_report rep;
+  auto c = rvq::compress_pipeline<rvq::rpq>(p, opt, &opt, xv, &rep);
+  REQUIRE(c.ok());
+  REQUIRE(c->stages() == 3);
+  REQUIRE(rep.stages.size() == 3);
+  REQUIRE(rep.projection_compressed.size() == 6);
+  for (std::size_t s = 0; s < 3; ++s) {
+    // in_proj (8 rows of 64) would grow as sub-codebooks and stays dense; out_proj (64 rows of 8) shrinks.
+    CHECK_FALSE(rep.projection_compressed[2 * s]);
+    CHECK(rep.projection_compressed[2 * s + 1]);
+    CHECK_FALSE(c->stage(s).in->product);
+    CHECK(c->stage(s).out->product);
+    CHECK(rep.stages[s].data_fit);
+  }
+  CHECK(c->memory_footprint().codebook_bytes < p.memory_footprint().codebook_bytes);
+  // The same pipeline written out dense: every codebook and weight row expanded.
+  std::vector<rvq::pipeline_stage<cfg_cos>> dense(3);
+  for (std::size_t s = 0; s < 3; ++s) {
+    const auto& st = c->stage(s);
+    const auto cb = st.q.store().model().expand_all();
+    auto q = rvq::quantizer<cfg_cos>::from_codebooks(span<const float>(cb), 1, 32, 8);
+    REQUIRE(q.ok());
+    dense[s].q = std::move(q).value();
+    for (int side = 0; side < 2; ++side) {
+      const rvq::linear_map& m = side == 0 ? *st.in : *st.out;
+      std::vector<float> w(m.out * m.in);
+      for (std::size_t o = 0; o < m.out; ++o) m.row(o, w.data() + o * m.in);
+      auto dm = rvq::linear_map::dense(span<const float>(w), m.out, m.in, span<const float>(m.bias));
+      REQUIRE(dm.ok());
+      (side == 0 ? dense[s].in : dense[s].out) = std::move(dm).value();
+    }
+  }
+  auto e = rvq::pipeline<cfg_cos>::make(d, std::move(dense));
+  REQUIRE(e.ok());
+  const auto got = encode_all(*c, x, n), want = encode_all(*e, x, n);
+  std::size_t diff = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) diff += got[i] != want[i];
+  CHECK(diff <= got.size() / 200);  // near-ties only
+  // Bad requests.
+  rvq::compress_options pq = opt;
+  pq.storage = rvq::storage_id::pq;
+  CHECK(rvq::compress_pipeline<rvq::rpq>(p, pq).error().code() == rvq::errc::invalid_argument);
+  CHECK(rvq::compress_pipeline<rvq::rpq>(p, opt, nullptr, rvq::matrix_view<const float>(x.data(), n / 2, d / 2))
+            .error()
+            .code() == rvq::errc::dimension_mismatch);
+  // Without data, and without projections: the codebooks alone, fitted to the codewords.
+  auto plain = rvq::compress_pipeline<rvq::rpq>(p, opt);
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->stage(0).out->product);
 }

@@ -111,7 +111,7 @@ struct model_info {
   bool pipeline = false;                   ///< format version 4: stages with projections
   std::size_t stages = 0;                  ///< pipeline: number of stages
   std::size_t projections = 0;             ///< pipeline: number of projections
-  std::size_t projection_bytes = 0;        ///< pipeline: bytes of projection weights and biases
+  std::size_t projection_bytes = 0;  ///< pipeline: file bytes of projection weights (rpq: embedded files) and biases
 };
 
 namespace detail {

@@ -15,6 +15,7 @@
 #endif
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,8 @@
 #include <vector>
 #include "../core/status.hpp"
 #include "../detail/meta.hpp"
+#include "../pipeline.hpp"
+#include "../storage/projection.hpp"
 #include "file.hpp"
 #include "npy.hpp"
 
@@ -330,6 +333,13 @@ struct safetensors_codebooks {
   std::vector<std::size_t> codewords;  ///< K of each layer
   std::size_t dim = 0;                 ///< D
   std::vector<float> values;           ///< sum(K) x D, layer after layer
+  /// DAC: each layer's projection of the residual into its codebook space (`in_proj`), empty
+  /// when the codebooks have no projections.
+  std::vector<linear_map> in_proj;
+  std::vector<linear_map> out_proj;  ///< DAC: each layer's projection back (`out_proj`)
+  std::size_t latent_dim = 0;        ///< with projections: the dimension of the residual
+  /// True when every layer has an input and an output projection.
+  bool projected() const noexcept { return !in_proj.empty(); }
 };
 
 /// Default codebook name patterns, tried in order: vector-quantize-pytorch's ResidualVQ and
@@ -369,14 +379,79 @@ inline bool match_pattern(const std::string& pat, std::size_t pi, const std::str
 }
 }  // namespace detail
 
+namespace detail {
+/// The tensor `base + suffix`, or nullptr.
+inline const safetensor* find_suffix(const safetensors_file& f, const std::string& base, const char* suffix) {
+  return f.find(base + suffix);
+}
+
+/// A `out x in [x 1]` weight as out x in floats.
+inline status weight_matrix(const safetensors_file& f, const safetensor& t, std::size_t& out, std::size_t& in,
+                            std::vector<float>& w) {
+  std::vector<std::size_t> s = t.shape;
+  while (s.size() > 2 && s.back() == 1) s.pop_back();
+  if (s.size() != 2 || s[0] == 0 || s[1] == 0)
+    return {errc::dimension_mismatch, "a projection weight is not out x in (or out x in x 1)"};
+  out = s[0];
+  in = s[1];
+  return tensor_floats(f, t, w);
+}
+
+/**
+ * @brief The linear map of the projection module `base` (`...in_proj`): a plain `weight`, or a
+ * weight-normalized one (`weight_g`, `weight_v`, or the parametrizations' `original0` and
+ * `original1`): W = g v / ||v|| with the norm of each output's row; plus `bias` when present.
+ * @return invalid_argument when `base` has no weight (naming it), dimension_mismatch for shapes.
+ */
+inline status projection_at(const safetensors_file& f, const std::string& base, linear_map& m) {
+  const safetensor* plain = find_suffix(f, base, ".weight");
+  const safetensor* g = find_suffix(f, base, ".weight_g");
+  const safetensor* v = find_suffix(f, base, ".weight_v");
+  if (!g && !v) {
+    g = find_suffix(f, base, ".parametrizations.weight.original0");
+    v = find_suffix(f, base, ".parametrizations.weight.original1");
+  }
+  std::size_t out = 0, in = 0;
+  std::vector<float> w;
+  if (v) {
+    if (!g) return {errc::invalid_argument, "a weight-normalized projection lacks its weight_g (original0) tensor"};
+    RVQ_TRY(weight_matrix(f, *v, out, in, w));
+    std::vector<float> gv;
+    RVQ_TRY(tensor_floats(f, *g, gv));
+    if (gv.size() != out) return {errc::dimension_mismatch, "weight_g does not hold one value per output"};
+    for (std::size_t o = 0; o < out; ++o) {
+      double n2 = 0;
+      for (std::size_t t = 0; t < in; ++t) n2 += double(w[o * in + t]) * w[o * in + t];
+      if (n2 == 0) return {errc::invalid_argument, "a weight_v row is zero (weight norm undefined)", o, "row"};
+      const double k = gv[o] / std::sqrt(n2);
+      for (std::size_t t = 0; t < in; ++t) w[o * in + t] = static_cast<float>(k * w[o * in + t]);
+    }
+  } else if (plain) {
+    RVQ_TRY(weight_matrix(f, *plain, out, in, w));
+  } else {
+    return {errc::invalid_argument, "projection has no weight tensor"};
+  }
+  std::vector<float> b;
+  if (const safetensor* bt = find_suffix(f, base, ".bias")) {
+    RVQ_TRY(tensor_floats(f, *bt, b));
+    if (b.size() != out) return {errc::dimension_mismatch, "projection bias does not hold one value per output"};
+  }
+  auto r = linear_map::dense(span<const float>(w), out, in, span<const float>(b));
+  if (!r) return r.error();
+  m = std::move(r).value();
+  return {};
+}
+}  // namespace detail
+
 /**
  * @brief Collect the codebooks of a residual quantizer: tensors whose names match `pattern`
  * (literal text, `*` for any text, `{}` for the layer number; empty: the default patterns in
  * order), layers 0 .. L-1 each `K x D` (leading dimensions of 1 are dropped, as in
  * vector-quantize-pytorch's `(1, K, D)`), all of the same D.
  * @return invalid_argument when nothing matches or layers are missing (naming the pattern),
- *         dimension_mismatch for shapes, unsupported for DAC (its layers need projections),
- *         and tensor_floats() errors.
+ *         dimension_mismatch for shapes, and tensor_floats() errors. For DAC-style codebooks
+ *         (`<base>.codebook.weight` beside `<base>.in_proj` and `<base>.out_proj`) each layer's
+ *         projections are read too (see safetensors_codebooks::projected()).
  */
 inline status find_codebooks(const safetensors_file& f, const std::string& pattern, safetensors_codebooks& out) {
   if (std::count(pattern.begin(), pattern.end(), '*') > 4)
@@ -415,17 +490,71 @@ inline status find_codebooks(const safetensors_file& f, const std::string& patte
       cb.values.insert(cb.values.end(), v.begin(), v.end());
     }
     // DAC projects the residual into each codebook's space and back (in_proj / out_proj).
-    for (const auto& t : f.tensors)
-      if (t.name.find("quantizers.0.in_proj") != std::string::npos && pat.find("quantizers") != std::string::npos)
-        return {errc::unsupported,
-                "DAC codebooks live behind per-layer in/out projections, which rvq models do not hold yet; "
-                "import the codebooks of a quantizer without projections"};
+    const std::string tail = ".codebook.weight";
+    for (std::size_t l = 0; l < found.size(); ++l) {
+      const std::string& name = cb.names[l];
+      if (name.size() <= tail.size() || name.compare(name.size() - tail.size(), tail.size(), tail) != 0) break;
+      const std::string base = name.substr(0, name.size() - tail.size());
+      const bool has_in = f.find(base + ".in_proj.weight") || f.find(base + ".in_proj.weight_v") ||
+                          f.find(base + ".in_proj.parametrizations.weight.original1");
+      const bool has_out = f.find(base + ".out_proj.weight") || f.find(base + ".out_proj.weight_v") ||
+                           f.find(base + ".out_proj.parametrizations.weight.original1");
+      if (!has_in && !has_out) {
+        if (l == 0) break;
+        return {errc::invalid_argument, "some codebook layers have projections and others not", l, "layer"};
+      }
+      linear_map pin, pout;
+      status s = detail::projection_at(f, base + ".in_proj", pin);
+      if (!s) return {s.code(), s.message(), l, "layer"};
+      s = detail::projection_at(f, base + ".out_proj", pout);
+      if (!s) return {s.code(), s.message(), l, "layer"};
+      if (l == 0) cb.latent_dim = pin.in;
+      if (pin.in != cb.latent_dim || pin.out != cb.dim || pout.in != cb.dim || pout.out != cb.latent_dim)
+        return {errc::dimension_mismatch, "projection shapes do not map the latent to the codebook dimension and back",
+                l, "layer"};
+      cb.in_proj.push_back(std::move(pin));
+      cb.out_proj.push_back(std::move(pout));
+    }
     out = std::move(cb);
     return {};
   }
   return {errc::invalid_argument, pattern.empty() ? "no codebook tensors found (tried '*layers.{}._codebook.embed' and "
                                                     "'*quantizers.{}.codebook.weight'); give --pattern"
                                                   : "no tensor matches the codebook pattern"};
+}
+
+/**
+ * @brief The pipeline of found codebooks: with projections (DAC), one stage per layer with its
+ * in/out projections (DAC picks by cosine: use a cosine Config to reproduce its codes); without,
+ * one stage of every layer.
+ * @tparam Config an f32 dense config (its metric decides the search).
+ */
+template <class Config = config<f32, cosine>>
+result<pipeline<Config>> to_pipeline(const safetensors_codebooks& cb) {
+  using q_t = quantizer<Config>;
+  if (cb.codewords.empty()) return status{errc::empty_input, "no codebooks"};
+  if (!cb.projected()) {
+    std::vector<pipeline_stage<Config>> one(1);
+    auto q = q_t::from_codebooks(span<const float>(cb.values), span<const std::size_t>(cb.codewords), cb.dim);
+    if (!q) return q.error();
+    one[0].q = std::move(q).value();
+    return pipeline<Config>::make(cb.dim, std::move(one));
+  }
+  if (cb.in_proj.size() != cb.codewords.size() || cb.out_proj.size() != cb.codewords.size())
+    return status{errc::invalid_argument, "every layer needs an input and an output projection"};
+  std::vector<pipeline_stage<Config>> stages(cb.codewords.size());
+  std::size_t first = 0;
+  for (std::size_t l = 0; l < stages.size(); ++l) {
+    const std::size_t k = cb.codewords[l];
+    auto q = q_t::from_codebooks(span<const float>(cb.values.data() + first * cb.dim, k * cb.dim),
+                                 span<const std::size_t>(&cb.codewords[l], 1), cb.dim);
+    if (!q) return status{q.error().code(), q.error().message(), l, "layer"};
+    stages[l].in = cb.in_proj[l];
+    stages[l].q = std::move(q).value();
+    stages[l].out = cb.out_proj[l];
+    first += k;
+  }
+  return pipeline<Config>::make(cb.latent_dim, std::move(stages));
 }
 
 }  // namespace rvq::io

@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <vector>
 #include "../detail/random.hpp"
+#include "../pipeline.hpp"
 #include "../quantizer.hpp"
 #include "../storage/product_codebooks.hpp"
+#include "../storage/projection.hpp"
 #include "kmeans.hpp"
 
 namespace rvq {
@@ -478,6 +480,107 @@ result<product_codebooks> compress(const quantizer<Config>& q, const compress_op
   for (std::size_t l = 0; l < q.layers(); ++l) total += (k[l] = q.codewords(l));
   return compress<Config>(span<const float>(q.codebook_data(), total * q.dim()), span<const std::size_t>(k), q.dim(),
                           opt, data, report);
+}
+
+/**
+ * @brief A projection's weight matrix as pq/rpq rows (its `out` rows are the codewords of one
+ * layer, fitted by compress() to the rows; the bias is kept). The weights are never expanded whole
+ * again: linear_map::apply() expands a tile of rows at a time.
+ * @return the errors of compress(); invalid_argument when `m` is already compressed.
+ */
+inline result<linear_map> compress_projection(const linear_map& m, const compress_options& opt,
+                                              compress_report* report = nullptr) {
+  RVQ_TRY(m.validate());
+  if (m.product) return status{errc::invalid_argument, "the projection is already compressed"};
+  const std::size_t k[1] = {m.out};
+  auto pc = compress(span<const float>(m.weights), span<const std::size_t>(k), m.in, opt, {}, report);
+  if (!pc) return pc.error();
+  return linear_map::from_product(std::move(pc).value(), span<const float>(m.bias));
+}
+
+/// What compress_pipeline() did to each stage.
+struct pipeline_compress_report {
+  std::vector<compress_report> stages;  ///< each stage's codebooks
+  /// Each stage's projections: in, out (2 per stage; stored_bytes 0 when absent or kept dense).
+  std::vector<compress_report> projections;
+  std::vector<bool> projection_compressed;  ///< 2 per stage: compressed (false: absent, or kept dense)
+};
+
+/**
+ * @brief The pq/rpq pipeline of a dense f32 pipeline: each stage's codebooks compressed with
+ * `opt`; with `projections` also each projection's weights (kept dense where the compressed form
+ * would not be smaller). With `data` (latents, N x dim()), stage s is fitted to what it sees: the
+ * residuals the dense pipeline leaves before it, projected by its input projection.
+ * @tparam Storage rvq::pq or rvq::rpq (opt.storage must name it)
+ */
+template <class Storage, class Config>
+result<pipeline<config<f32, typename Config::metric, Storage>>> compress_pipeline(
+    const pipeline<Config>& p, const compress_options& opt, const compress_options* projections = nullptr,
+    matrix_view<const float> data = {}, pipeline_compress_report* report = nullptr) {
+  using out_config = config<f32, typename Config::metric, Storage>;
+  if (opt.storage != storage_traits<Storage>::id)
+    return status{errc::invalid_argument, "compress options name another storage than the pipeline type"};
+  RVQ_TRY(p.validate());
+  if (!data.empty() && data.cols() != p.dim())
+    return status{errc::dimension_mismatch, "data vectors differ from the latent dimension"};
+  pipeline_compress_report rep;
+  std::vector<std::uint16_t> codes;
+  if (!data.empty()) {
+    codes.resize(data.rows() * p.layers());
+    RVQ_TRY(p.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), data.rows(), p.layers())));
+  }
+  std::vector<pipeline_stage<out_config>> stages(p.stages());
+  std::size_t first = 0;
+  for (std::size_t s = 0; s < p.stages(); ++s) {
+    const auto& st = p.stage(s);
+    std::vector<float> z;  // the stage's inputs on the data
+    if (!data.empty()) {
+      const std::size_t n = data.rows();
+      std::vector<float> r(n * p.dim());
+      for (std::size_t i = 0; i < n; ++i) std::copy(data.row(i), data.row(i) + p.dim(), r.data() + i * p.dim());
+      if (first > 0) {
+        std::vector<float> y(n * p.dim());
+        RVQ_TRY(p.decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, p.layers()),
+                               matrix_view<float>(y.data(), n, p.dim()), first));
+        for (std::size_t i = 0; i < r.size(); ++i) r[i] -= y[i];
+      }
+      if (st.in) {
+        z.resize(n * st.q.dim());
+        st.in->apply(matrix_view<const float>(r.data(), n, p.dim()), matrix_view<float>(z.data(), n, st.q.dim()));
+      } else {
+        z = std::move(r);
+      }
+    }
+    compress_report cr;
+    auto pc = compress(st.q, opt, matrix_view<const float>(z.data(), z.empty() ? 0 : data.rows(), st.q.dim()), &cr);
+    if (!pc) return status{pc.error().code(), pc.error().message(), s, "stage"};
+    auto q = quantizer<out_config>::from_product(std::move(pc).value());
+    if (!q) return status{q.error().code(), q.error().message(), s, "stage"};
+    stages[s].q = std::move(q).value();
+    rep.stages.push_back(cr);
+    for (int side = 0; side < 2; ++side) {
+      const std::optional<linear_map>& m = side == 0 ? st.in : st.out;
+      std::optional<linear_map>& dst = side == 0 ? stages[s].in : stages[s].out;
+      dst = m;
+      compress_report pr;
+      bool done = false;
+      if (m && projections) {
+        compress_options po = *projections;
+        if (po.subspaces && m->in % po.subspaces != 0) po.subspaces = 0;  // the default for this width
+        auto c = compress_projection(*m, po, &pr);
+        if (!c) return status{c.error().code(), c.error().message(), s, "stage"};
+        if (c->stored_bytes() < m->stored_bytes()) {
+          dst = std::move(c).value();
+          done = true;
+        }
+      }
+      rep.projections.push_back(pr);
+      rep.projection_compressed.push_back(done);
+    }
+    first += st.q.layers();
+  }
+  if (report) *report = std::move(rep);
+  return pipeline<out_config>::make(p.dim(), std::move(stages));
 }
 
 }  // namespace rvq

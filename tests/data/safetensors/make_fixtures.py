@@ -64,16 +64,80 @@ for i, b in enumerate(books):
 write_safetensors(os.path.join(HERE, "encodec_f16.safetensors"), state)
 save_expected("encodec_f16", books)
 
-# DAC-style names, bfloat16, with the per-layer projections DAC applies.
-books = [torch.randn(16, 8).bfloat16() for _ in range(2)]
-state = {}
-for i, b in enumerate(books):
-    state[f"quantizer.quantizers.{i}.codebook.weight"] = b
-    state[f"quantizer.quantizers.{i}.in_proj.weight_v"] = torch.randn(8, 64, 1).bfloat16()
-    state[f"quantizer.quantizers.{i}.out_proj.weight_v"] = torch.randn(64, 8, 1).bfloat16()
-write_safetensors(os.path.join(HERE, "dac_bf16.safetensors"), state)
+# DAC: ResidualVectorQuantize(input_dim=64, n_codebooks=3, codebook_size=16, codebook_dim=8), the
+# module of descript-audio-codec's dac/nn/quantize.py rebuilt here: each layer projects the residual
+# with a weight-normalized 1x1 Conv1d (in_proj), picks the codeword of largest cosine (both sides
+# L2-normalized), looks the raw codeword up, projects it back (out_proj) and subtracts it.
+class VectorQuantize(torch.nn.Module):
+    def __init__(self, input_dim, codebook_size, codebook_dim):
+        super().__init__()
+        self.in_proj = torch.nn.utils.weight_norm(torch.nn.Conv1d(input_dim, codebook_dim, kernel_size=1))
+        self.out_proj = torch.nn.utils.weight_norm(torch.nn.Conv1d(codebook_dim, input_dim, kernel_size=1))
+        self.codebook = torch.nn.Embedding(codebook_size, codebook_dim)
 
-# The same codebooks as DAC's, without projections (a custom pattern picks them).
+    def forward(self, z):  # z: B x D x T, as DAC's VectorQuantize.forward at inference
+        z_e = self.in_proj(z)
+        enc = z_e.permute(0, 2, 1).reshape(-1, z_e.shape[1])
+        enc_n = torch.nn.functional.normalize(enc)
+        book_n = torch.nn.functional.normalize(self.codebook.weight)
+        dist = enc_n.pow(2).sum(1, keepdim=True) - 2 * enc_n @ book_n.t() + book_n.pow(2).sum(1, keepdim=True).t()
+        indices = (-dist).max(1)[1].reshape(z.shape[0], -1)
+        z_q = self.codebook(indices).transpose(1, 2)
+        return self.out_proj(z_q), indices
+
+
+def dac_numpy_codes(state, x, layers):
+    """DAC's encode in NumPy (float64) from the saved tensors alone: the reference rvq must match."""
+    f = lambda name: state[name].float().numpy().astype(np.float64)
+    codes, r = [], x.astype(np.float64)
+    for i in range(layers):
+        def proj(kind):
+            g, v = f(f"quantizer.quantizers.{i}.{kind}.weight_g")[:, :, 0], f(f"quantizer.quantizers.{i}.{kind}.weight_v")[:, :, 0]
+            return g * v / np.linalg.norm(v, axis=1, keepdims=True), f(f"quantizer.quantizers.{i}.{kind}.bias")
+        (wi, bi), (wo, bo) = proj("in_proj"), proj("out_proj")
+        book = f(f"quantizer.quantizers.{i}.codebook.weight")
+        z = r @ wi.T + bi
+        score = (z / np.linalg.norm(z, axis=1, keepdims=True)) @ (book / np.linalg.norm(book, axis=1, keepdims=True)).T
+        c = score.argmax(1)
+        codes.append(c)
+        r = r - (book[c] @ wo.T + bo)
+    return np.stack(codes, 1)
+
+
+torch.manual_seed(5)
+quantizers = torch.nn.ModuleList([VectorQuantize(64, 16, 8) for _ in range(3)])
+with torch.no_grad():
+    for q in quantizers:  # weights as trained ones look: not the init's zero biases and unit norms
+        q.codebook.weight.normal_()
+        for p in (q.in_proj, q.out_proj):
+            p.weight_g.uniform_(0.5, 2.0)
+            p.bias.normal_(0, 0.1)
+    # bfloat16 storage: round the parameters first so torch, NumPy and rvq see the same values
+    for p in quantizers.parameters():
+        p.copy_(p.bfloat16().float())
+state = {f"quantizer.quantizers.{k}": v.bfloat16() for k, v in quantizers.state_dict().items()}
+state["encoder.block.0.weight"] = torch.randn(4, 1, 7).bfloat16()
+write_safetensors(os.path.join(HERE, "dac_bf16.safetensors"), state)
+# Newer torch (parametrizations) names the same tensors original0 (g) and original1 (v).
+renamed = {k.replace("weight_g", "parametrizations.weight.original0").replace("weight_v", "parametrizations.weight.original1"): v
+           for k, v in state.items()}
+write_safetensors(os.path.join(HERE, "dac_param_bf16.safetensors"), renamed)
+z = torch.randn(2, 64, 20)  # B x D x T latents
+x = z.permute(0, 2, 1).reshape(-1, 64)  # (B T) x D: the rows rvq encodes
+with torch.no_grad():
+    residual, torch_codes = z, []
+    for q in quantizers:
+        z_q, idx = q(residual)
+        torch_codes.append(idx.reshape(-1))
+        residual = residual - z_q
+torch_codes = torch.stack(torch_codes, 1).numpy()
+numpy_codes = dac_numpy_codes(state, x.numpy(), 3)
+assert (torch_codes == numpy_codes).all(), "torch and NumPy disagree on DAC's codes"
+np.save(os.path.join(HERE, "dac_input.npy"), x.numpy().astype(np.float32))
+np.save(os.path.join(HERE, "dac_expected_codes.npy"), numpy_codes.astype(np.uint16))
+
+# Codebooks under custom names (a custom pattern picks them).
+books = [torch.randn(16, 8).bfloat16() for _ in range(2)]
 state = {f"rvq.book{i}": b for i, b in enumerate(books)}
 write_safetensors(os.path.join(HERE, "custom_bf16.safetensors"), state)
 save_expected("custom_bf16", books)
