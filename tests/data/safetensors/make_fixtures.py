@@ -7,8 +7,11 @@ and data_offsets (relative to the data buffer; here padded with spaces to 8 byte
 little-endian, row-major data. The state dicts use the tensor names of vector-quantize-pytorch's
 ResidualVQ, EnCodec and DAC, with small random codebooks. Each case also writes NAME_expected.npy:
 the codebooks as float32, L x K x D, as torch converts them.
+
+`make_fixtures.py --dac-shaped OUT` writes no fixture: a DAC-shaped checkpoint (OUT.safetensors,
+f32) and latents (OUT_latents.npy) for the measurements in docs/storage.md.
 """
-import json, os, struct
+import json, os, struct, sys
 import numpy as np
 import torch
 
@@ -104,17 +107,32 @@ def dac_numpy_codes(state, x, layers):
     return np.stack(codes, 1)
 
 
+def dac_quantizers(input_dim, layers, codebook_size, codebook_dim):
+    quantizers = torch.nn.ModuleList([VectorQuantize(input_dim, codebook_size, codebook_dim) for _ in range(layers)])
+    with torch.no_grad():
+        for q in quantizers:  # weights as trained ones look: not the init's zero biases and unit norms
+            q.codebook.weight.normal_()
+            for p in (q.in_proj, q.out_proj):
+                p.weight_g.uniform_(0.5, 2.0)
+                p.bias.normal_(0, 0.1)
+        # bfloat16 storage: round the parameters first so torch, NumPy and rvq see the same values
+        for p in quantizers.parameters():
+            p.copy_(p.bfloat16().float())
+    return quantizers
+
+
+if len(sys.argv) == 3 and sys.argv[1] == "--dac-shaped":
+    # Not a fixture: DAC's real shape (9 layers x 1024 codewords x 8 dims behind 1024 -> 8 -> 1024
+    # projections, random weights) for the measurements in docs/storage.md, and latents to encode.
+    torch.manual_seed(9)
+    out = sys.argv[2]
+    state = {f"quantizer.quantizers.{k}": v for k, v in dac_quantizers(1024, 9, 1024, 8).state_dict().items()}
+    write_safetensors(out + ".safetensors", state)
+    np.save(out + "_latents.npy", torch.randn(4000, 1024).numpy())
+    sys.exit(0)
+
 torch.manual_seed(5)
-quantizers = torch.nn.ModuleList([VectorQuantize(64, 16, 8) for _ in range(3)])
-with torch.no_grad():
-    for q in quantizers:  # weights as trained ones look: not the init's zero biases and unit norms
-        q.codebook.weight.normal_()
-        for p in (q.in_proj, q.out_proj):
-            p.weight_g.uniform_(0.5, 2.0)
-            p.bias.normal_(0, 0.1)
-    # bfloat16 storage: round the parameters first so torch, NumPy and rvq see the same values
-    for p in quantizers.parameters():
-        p.copy_(p.bfloat16().float())
+quantizers = dac_quantizers(64, 3, 16, 8)
 state = {f"quantizer.quantizers.{k}": v.bfloat16() for k, v in quantizers.state_dict().items()}
 state["encoder.block.0.weight"] = torch.randn(4, 1, 7).bfloat16()
 write_safetensors(os.path.join(HERE, "dac_bf16.safetensors"), state)
