@@ -516,8 +516,11 @@ int cmd_codegen(int argc, char** argv) {
     const rvq::status s = rvq::io::write_model_header(q, out, opt);
     if (s.code() == rvq::errc::unsupported) fail_file(mp, s);
     if (!s) fail_file(out, s);
+    std::size_t bytes = q.memory_footprint().codebook_bytes;
+    if constexpr (std::decay_t<decltype(q)>::is_product)  // int8 sub-codebooks are written as floats
+      bytes = q.store().model().value_count() * sizeof(float) + q.store().model().index_bytes();
     std::printf("wrote %s: namespace %s, %zu x %zu x %zu, %zu bytes of codebooks\n", out.c_str(),
-                opt.name_space.c_str(), q.layers(), q.max_codewords(), q.dim(), q.memory_footprint().codebook_bytes);
+                opt.name_space.c_str(), q.layers(), q.max_codewords(), q.dim(), bytes);
     return 0;
   });
 }

@@ -113,8 +113,15 @@ class quantizer {
   static_assert(!is_product || std::is_same<element, f32>::value,
                 "rvq::quantizer: rvq::pq and rvq::rpq models search in float (element rvq::f32); their "
                 "sub-codebooks may hold int8 values (rvq::product_codebooks::element)");
-  static_assert(!is_product || Extents::is_dynamic,
-                "rvq::quantizer: rvq::pq and rvq::rpq need dynamic extents (rvq::dynamic_extents) in this version");
+  static_assert(!is_product || Extents::is_dynamic || detail::is_product_extents<Extents>::value,
+                "rvq::quantizer: rvq::pq and rvq::rpq take dynamic extents (rvq::dynamic_extents) or "
+                "rvq::product_extents<L, K, D, M, Bits, Seeded, Shared> (static)");
+  static_assert(is_product || !detail::is_product_extents<Extents>::value,
+                "rvq::quantizer: rvq::product_extents go with the rvq::pq and rvq::rpq storages; dense models take "
+                "rvq::extents<L, K, D>");
+  static_assert(
+      !detail::is_seeded_extents<Extents>::value || std::is_same<storage, rpq>::value,
+      "rvq::quantizer: seeded indices (rvq::product_extents<..., Seeded = true>) are rpq only; pq stores them");
   static_assert(!is_integer || std::is_same<metric, l2>::value || std::is_same<metric, ip>::value ||
                     std::is_same<metric, hamming>::value,
                 "rvq::quantizer: integer elements support the metrics rvq::l2 and rvq::ip (rvq::binary: rvq::hamming)");
@@ -135,12 +142,27 @@ class quantizer {
 
   /// Static extents: view `L*K*D` row-major codewords (layer, codeword, dim) kept by the caller.
   /// Computes per-codeword constants; usable in a constant expression for a flash-resident model.
-  template <class E = Extents, class = std::enable_if_t<E::is_static>>
+  template <class E = Extents, class = std::enable_if_t<E::is_static && !is_product>>
   constexpr explicit quantizer(const std::array<float, E::layers * E::codewords * E::dim>& values) noexcept
       : store_(values.data()) {}
   /// Static extents: view a C array of `L*K*D` codewords (see the std::array overload).
-  template <class E = Extents, class = std::enable_if_t<E::is_static && !is_integer>>
+  template <class E = Extents, class = std::enable_if_t<E::is_static && !is_integer && !is_product>>
   constexpr explicit quantizer(const float (&values)[E::layers * E::codewords * E::dim]) noexcept : store_(values) {}
+  /**
+   * @brief Static pq/rpq (rvq::product_extents, stored indices): view the sub-codebooks
+   * (`[set][m][entry][D/M]` floats) and the uint8 indices (`[layer][m][c]`) kept by the caller,
+   * as `rvq codegen` writes them. Computes the per-codeword constants; usable in a constant
+   * expression. Check the values with validate().
+   */
+  template <class E = Extents, class = std::enable_if_t<is_product && E::is_static && !E::seeded>>
+  constexpr quantizer(const float (&sub_codebooks)[E::sub_values],
+                      const std::uint8_t (&indices)[E::index_count]) noexcept
+      : store_(sub_codebooks, indices, 0) {}
+  /// Static rpq with seeded indices (rvq::product_extents with Seeded): the sub-codebooks and the
+  /// seed; every index is regenerated when the search needs it (rvq::seeded_index()).
+  template <class E = Extents, class = std::enable_if_t<is_product && E::is_static && E::seeded>>
+  constexpr quantizer(const float (&sub_codebooks)[E::sub_values], std::uint64_t seed) noexcept
+      : store_(sub_codebooks, nullptr, seed) {}
   /**
    * @brief Static extents, integer elements: view `L` integer layers (the tables `rvq codegen`
    * writes for a quantized model; they may live in flash) for a residual grid of `input_frac`
@@ -222,7 +244,9 @@ class quantizer {
   /// Checks the codebooks a static quantizer views (present, finite; integer: K within the extents).
   status validate() const noexcept {
     if (store_.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
-    if constexpr (is_product) {
+    if constexpr (is_product && is_static) {
+      return store_.check();
+    } else if constexpr (is_product) {
       return {};  // checked when built
     } else if constexpr (is_integer) {
       for (std::size_t l = 0; l < layers(); ++l)
@@ -325,6 +349,7 @@ class quantizer {
     f.constant_bytes = store_.aux_bytes();
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
     f.scratch_bytes = is_integer ? dim() * 4 + int_workspace(dim()).bytes : dim() * sizeof(float);
+    if constexpr (is_product && is_static) f.scratch_bytes += store_type::table_bytes();
     for (std::size_t l = 0; l < layers(); ++l) {
       if constexpr (is_product) {
         f.macs_per_vector += store_.layer_macs(l);
@@ -605,6 +630,11 @@ class quantizer {
     f.flash_bytes = f.codebook_bytes + f.constant_bytes;
     f.scratch_bytes = E::dim * sizeof(float);
     f.macs_per_vector = E::layers * E::codewords * E::dim;
+    if constexpr (is_product) {
+      f.scratch_bytes += store_type::table_bytes();
+      f.macs_per_vector = E::layers * store_type::static_layer_macs();
+      f.lookups_per_vector = E::layers * store_type::static_layer_lookups();
+    }
     return f;
   }
   /// static_footprint() of a beam search of width `beam` (static models keep no cross-product

@@ -737,9 +737,9 @@ TEST_CASE("cli: compress to pq and rpq, then info, eval, encode and decode", "[c
   const std::string c = rvq_test::temp_path("c_codes.npy"), y = rvq_test::temp_path("c_y.npy");
   REQUIRE(rvq_cli("encode --model " + pq + " --input " + x + " --output " + c + " --beam 4").code == 0);
   REQUIRE(rvq_cli("decode --model " + pq + " --input " + c + " --output " + y).code == 0);
-  r = rvq_cli("codegen --model " + pq + " --output " + rvq_test::temp_path("pq.hpp"));
-  CHECK(r.code == 1);
-  CHECK(r.err.find("pq/rpq models have no firmware store yet") != std::string::npos);
+  r = rvq_cli("codegen --model " + rpq + " --namespace fw --output " + rvq_test::temp_path("rpq.hpp"));
+  CHECK(r.code == 0);
+  CHECK(r.out.find("3 x 64 x 16, 3072 bytes of codebooks") != std::string::npos);  // int8 values as floats, seeded
   r = rvq_cli("quantize --model " + pq + " --element int8 --output " + rvq_test::temp_path("q.rvq"));
   CHECK(r.code == 1);
   CHECK(r.err.find("rvq compress --element int8") != std::string::npos);

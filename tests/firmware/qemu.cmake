@@ -2,7 +2,8 @@
 # generated data, quantizes it (ELEMENT), writes the firmware header with `rvq codegen` and the
 # test vectors with `rvq-fw-vectors`, cross-builds the bare-metal program (ARCH with VARIANT),
 # runs it under QEMU, and requires the codes it prints to equal `rvq encode`'s on the host, for
-# every vector. With PYTHON, measures flash, RAM and instructions per encode (measure.py) into
+# every vector. ELEMENT rpq compresses the f32 model to rpq storage instead. With PYTHON,
+# measures flash, RAM and instructions per encode (measure.py) into
 # WORK/NAME/report.json, and checks the budget of the issue for the int8 model on Cortex-M4.
 # Variables: RVQ, SYNTH, FWV (rvq-fw-vectors), SOURCE_DIR, WORK, NAME, ARCH (cortex-m4|riscv),
 # VARIANT (hard|soft, rv32imc|rv32imfc), ELEMENT (f32|int8|q15|...), QEMU (command, "|" between
@@ -25,7 +26,13 @@ run(${RVQ} train --input ${dir}/train.npy --layers ${layers} --codewords ${codew
     --output ${dir}/f32.rvq)
 set(model ${dir}/f32.rvq)
 set(fixed OFF)
-if(NOT ELEMENT STREQUAL "f32")
+if(ELEMENT STREQUAL "rpq")
+  # rpq storage: 4-bit shared sub-codebooks with seeded indices, fitted to the data; the firmware
+  # keeps the float sub-codebooks in flash and regenerates every index (rvq::product_extents).
+  set(model ${dir}/rpq.rvq)
+  run(${RVQ} compress --model ${dir}/f32.rvq --storage rpq --seeded --shared --bits 4 --calibrate-on ${dir}/train.npy
+      --iterations 4 --output ${model})
+elseif(NOT ELEMENT STREQUAL "f32")
   set(model ${dir}/${ELEMENT}.rvq)
   set(fixed ON)
   # Layer groups: one scale per layer, so the per-codeword constants shrink to 8 bytes a codeword.

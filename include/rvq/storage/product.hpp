@@ -9,9 +9,11 @@
 /// - **expand**: a stack tile of codewords is expanded just in time into the kernels' panel
 ///   layout and searched by the dense kernels; a tile serves every row of an encode tile.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include "../config.hpp"
 #include "../core/extents.hpp"
 #include "../core/span.hpp"
@@ -58,12 +60,221 @@ enum class product_search : std::uint8_t {
   expand      ///< just-in-time expansion of codeword tiles, dense kernels
 };
 
+/**
+ * @ingroup storage
+ * @brief The compile-time shape of a pq/rpq quantizer (firmware): `L` layers of `K` codewords of
+ * dimension `D`, each codeword assembled from `M` sub-codewords of `D/M` values picked from
+ * sub-codebooks of `2^Bits` entries. `Seeded`: indices regenerated from a 64-bit seed (rpq only;
+ * no index bytes); `Shared`: one set of sub-codebooks for every layer.
+ *
+ * `rvq::quantizer<rvq::config<rvq::f32, Metric, rvq::rpq>, rvq::product_extents<...>>` views its
+ * sub-codebooks (and stored indices) where the caller keeps them, in the layout of the .rvq file
+ * (docs/format.md, version 3), as `rvq codegen` writes them.
+ */
+template <std::size_t L, std::size_t K, std::size_t D, std::size_t M, unsigned Bits, bool Seeded = false,
+          bool Shared = false>
+struct product_extents : extents<L, K, D> {
+  static_assert(extents<L, K, D>::is_static, "rvq::product_extents: L, K and D are compile-time constants");
+  static_assert(M > 0 && D % M == 0, "rvq::product_extents: the sub-space count M must divide D");
+  static_assert(Bits >= 1 && Bits <= 8, "rvq::product_extents: Bits is 1 to 8 (2 to 256 entries per sub-codebook)");
+  static_assert(D <= product_max_dim, "rvq::product_extents: D is at most 16384");
+  static constexpr std::size_t subspaces = M;                     ///< M
+  static constexpr unsigned bits = Bits;                          ///< b
+  static constexpr bool seeded = Seeded;                          ///< indices regenerated from the seed
+  static constexpr bool shared = Shared;                          ///< one set of sub-codebooks for all layers
+  static constexpr std::size_t sub_dim = D / M;                   ///< D / M
+  static constexpr std::size_t entries = std::size_t{1} << Bits;  ///< 2^b
+  static constexpr std::size_t sets = Shared ? 1 : L;             ///< sets of sub-codebooks
+  /// Floats of the sub-codebooks, `[set][m][entry][D/M]`.
+  static constexpr std::size_t sub_values = sets * M * entries * sub_dim;
+  /// Stored indices, uint8 `[layer][m][c]` (0 when seeded).
+  static constexpr std::size_t index_count = Seeded ? 0 : L * M * K;
+};
+
 namespace detail {
+
+/// True for rvq::product_extents.
+template <class E>
+struct is_product_extents : std::false_type {};
+template <std::size_t L, std::size_t K, std::size_t D, std::size_t M, unsigned B, bool S, bool H>
+struct is_product_extents<product_extents<L, K, D, M, B, S, H>> : std::true_type {};
+/// True for rvq::product_extents with seeded indices.
+template <class E>
+struct is_seeded_extents : std::false_type {};
+template <std::size_t L, std::size_t K, std::size_t D, std::size_t M, unsigned B, bool H>
+struct is_seeded_extents<product_extents<L, K, D, M, B, true, H>> : std::true_type {};
 
 template <class Metric, class Kernels, class Extents>
 class product_store {
   static_assert(Extents::is_dynamic,
-                "rvq: the pq and rpq storages need dynamic extents (rvq::dynamic_extents) in this version");
+                "rvq: the pq and rpq storages take dynamic extents or rvq::product_extents<L, K, D, M, Bits, "
+                "Seeded, Shared> (static)");
+};
+
+/**
+ * The pq/rpq store of static extents (firmware): sub-codebooks and stored indices stay where the
+ * caller keeps them (flash); seeded indices are regenerated as the search needs them, so they take
+ * no memory. Per-codeword score constants are computed at construction (at compile time for a
+ * constexpr quantizer). A layer is scored through an `M x 2^b` stack table when that costs fewer
+ * operations than `K D` multiply-adds (decided at compile time), else sub-codeword by sub-codeword,
+ * summing in the dense reference's order.
+ */
+template <class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D, std::size_t M, unsigned B,
+          bool Seeded, bool Shared>
+class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shared>> {
+  using ext = product_extents<L, K, D, M, B, Seeded, Shared>;
+  static constexpr std::size_t sd = ext::sub_dim, entries = ext::entries;
+
+ public:
+  static constexpr std::size_t block_rows = 1;
+  /// Lookups count as this many multiply-adds (as the dynamic store's automatic choice).
+  static constexpr std::size_t lookup_macs = 20;
+  /// True when layers are scored through a per-vector table of `M 2^b` floats.
+  static constexpr bool tables = entries * D + lookup_macs * K * M < K * D;
+
+  constexpr product_store() noexcept = default;
+  constexpr product_store(const float* sub, const std::uint8_t* indices, std::uint64_t seed) noexcept
+      : sub_(sub), idx_(indices), seed_(seed) {
+    std::array<float, D> cw{};
+    for (std::size_t l = 0; l < L; ++l)
+      for (std::size_t c = 0; c < K; ++c) {
+        expand(l, c, cw.data());
+        const float n2 = norm2(cw.data(), D);
+        bias_[l * K + c] = metric_traits<Metric>::bias(n2);
+        scale_[l * K + c] = metric_traits<Metric>::scale(n2);
+      }
+  }
+
+  /// Sub-codebook values finite, stored indices below 2^b.
+  constexpr status check() const noexcept {
+    for (std::size_t i = 0; i < ext::sub_values; ++i)
+      if (!(sub_[i] - sub_[i] == 0.0f)) return {errc::non_finite, "sub-codebook contains NaN or Inf", i, "element"};
+    if constexpr (!Seeded)
+      for (std::size_t i = 0; i < ext::index_count; ++i)
+        if (idx_[i] >= entries) return {errc::invalid_argument, "a stored index is not below 2^bits", i, "element"};
+    return {};
+  }
+
+  constexpr std::size_t layers() const noexcept { return sub_ ? L : 0; }
+  constexpr std::size_t dim() const noexcept { return D; }
+  constexpr std::size_t codewords(std::size_t) const noexcept { return K; }
+  constexpr std::size_t max_codewords() const noexcept { return K; }
+  constexpr std::size_t min_codewords() const noexcept { return K; }
+  constexpr std::size_t total_codewords() const noexcept { return L * K; }
+  constexpr std::uint64_t seed() const noexcept { return seed_; }  ///< seed of the indices (seeded)
+
+  /// Index of sub-codeword m of codeword c of layer l.
+  constexpr std::size_t index(std::size_t l, std::size_t m, std::size_t c) const noexcept {
+    if constexpr (Seeded)
+      return seeded_index(seed_, l, m, c, B);
+    else
+      return idx_[(l * M + m) * K + c];
+  }
+  /// Entry j of sub-codebook m of layer l's set.
+  constexpr const float* sub(std::size_t l, std::size_t m, std::size_t j) const noexcept {
+    return sub_ + (((Shared ? 0 : l) * M + m) * entries + j) * sd;
+  }
+  /// Codeword c of layer l, expanded into out (D values).
+  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept {
+    for (std::size_t m = 0; m < M; ++m) {
+      const float* s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] = s[t];
+    }
+  }
+  /// r -= codeword c of layer l.
+  void subtract_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT r) const noexcept {
+    for (std::size_t m = 0; m < M; ++m) {
+      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) r[m * sd + t] -= s[t];
+    }
+  }
+  /// out += codeword c of layer l.
+  void add_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    for (std::size_t m = 0; m < M; ++m) {
+      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] += s[t];
+    }
+  }
+
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
+    argmin_range(l, 0, K, rows, nrows, idx, score);
+  }
+  /// Codewords [first, last) of layer l only (the per-core share of a cluster split).
+  void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                    std::uint32_t* idx, float* score) const noexcept {
+    for (std::size_t i = 0; i < nrows; ++i) {
+      float best = std::numeric_limits<float>::infinity();
+      std::uint32_t bi = static_cast<std::uint32_t>(first);
+      each_score(l, first, last, rows[i], [&](std::size_t c, float sc) {
+        if (sc < best) best = sc, bi = static_cast<std::uint32_t>(c);
+      });
+      idx[i] = bi;
+      score[i] = best;
+    }
+  }
+  /// Codeword ranges handed to argmin_range may start anywhere.
+  static constexpr std::size_t range_granule() noexcept { return 1; }
+  /// Static models keep no cross-product tables.
+  static constexpr bool has_cross() noexcept { return false; }
+  /// Scores `bias[c] - scale[c] <r_i, c>` of the rows; row i's K values at out + i * stride.
+  void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
+              std::size_t stride) const noexcept {
+    for (std::size_t i = 0; i < nrows; ++i)
+      each_score(l, 0, K, rows[i], [&](std::size_t c, float sc) { out[i * stride + c] = sc; });
+  }
+
+  /// Bytes the model stores: sub-codebooks (f32) and stored indices.
+  static constexpr std::size_t codebook_bytes() noexcept { return ext::sub_values * sizeof(float) + ext::index_count; }
+  /// Bytes of the per-codeword constants.
+  static constexpr std::size_t aux_bytes() noexcept { return 2 * L * K * sizeof(float); }
+  /// Stack bytes of the search beyond the residual (the lookup table).
+  static constexpr std::size_t table_bytes() noexcept { return tables ? M * entries * sizeof(float) : 0; }
+  /// Multiply-adds of a greedy search of a layer (tables: 2^b D; else K D).
+  static constexpr std::size_t static_layer_macs() noexcept { return tables ? entries * D : K * D; }
+  /// Table lookups of a greedy search of a layer (tables: K M; else none).
+  static constexpr std::size_t static_layer_lookups() noexcept { return tables ? K * M : 0; }
+  constexpr std::size_t layer_macs(std::size_t) const noexcept { return static_layer_macs(); }        ///< per layer
+  constexpr std::size_t layer_lookups(std::size_t) const noexcept { return static_layer_lookups(); }  ///< per layer
+
+ private:
+  /// f(c, score) for codewords [first, last) of layer l, in order.
+  template <class F>
+  void each_score(std::size_t l, std::size_t first, std::size_t last, const float* RVQ_RESTRICT r,
+                  F&& f) const noexcept {
+    const float* bias = bias_.data() + l * K;
+    const float* scale = scale_.data() + l * K;
+    if constexpr (tables) {
+      float table[M * entries];
+      for (std::size_t m = 0; m < M; ++m)
+        for (std::size_t j = 0; j < entries; ++j) {
+          const float* s = sub(l, m, j);
+          float acc = 0.0f;
+          for (std::size_t t = 0; t < sd; ++t) acc += r[m * sd + t] * s[t];
+          table[m * entries + j] = acc;
+        }
+      for (std::size_t c = first; c < last; ++c) {
+        float acc = 0.0f;
+        for (std::size_t m = 0; m < M; ++m) acc += table[m * entries + index(l, m, c)];
+        f(c, bias[c] - scale[c] * acc);
+      }
+    } else {
+      for (std::size_t c = first; c < last; ++c) {
+        float acc = 0.0f;  // summed over t = 0 .. D-1 in order, as the scalar dense reference
+        for (std::size_t m = 0; m < M; ++m) {
+          const float* s = sub(l, m, index(l, m, c));
+          for (std::size_t t = 0; t < sd; ++t) acc += r[m * sd + t] * s[t];
+        }
+        f(c, bias[c] - scale[c] * acc);
+      }
+    }
+  }
+
+  const float* sub_ = nullptr;
+  const std::uint8_t* idx_ = nullptr;
+  std::uint64_t seed_ = 0;
+  std::array<float, L * K> bias_{};
+  std::array<float, L * K> scale_{};
 };
 
 #if !RVQ_NO_HEAP
