@@ -145,8 +145,10 @@ TEST_CASE("static pq/rpq: a constexpr model, and bad values caught by validate()
   static std::uint8_t idx[8];
   std::memcpy(sub, fw_sub, sizeof sub);
   std::memcpy(idx, fw_idx, sizeof idx);
-  idx[5] = 4;  // not below 2^2
-  CHECK(fw_q(sub, idx).validate().code() == rvq::errc::invalid_argument);
+  idx[5] = 4;  // not below 2^2: reported by validate(), and never read out of bounds
+  const fw_q bad(sub, idx);
+  CHECK(bad.validate().code() == rvq::errc::invalid_argument);
+  CHECK(bad.encode(rvq::span<const float>(x), rvq::span<std::uint8_t>(codes)).ok());
   idx[5] = 2;
   sub[3] = std::numeric_limits<float>::infinity();
   const auto s = fw_q(sub, idx).validate();

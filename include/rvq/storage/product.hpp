@@ -163,12 +163,13 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   constexpr std::size_t total_codewords() const noexcept { return L * K; }
   constexpr std::uint64_t seed() const noexcept { return seed_; }  ///< seed of the indices (seeded)
 
-  /// Index of sub-codeword m of codeword c of layer l.
+  /// Index of sub-codeword m of codeword c of layer l. A stored index is masked to its b bits, so
+  /// a bad table (which check() reports) can give wrong codes but never a read out of bounds.
   constexpr std::size_t index(std::size_t l, std::size_t m, std::size_t c) const noexcept {
     if constexpr (Seeded)
       return seeded_index(seed_, l, m, c, B);
     else
-      return idx_[(l * M + m) * K + c];
+      return idx_[(l * M + m) * K + c] & (entries - 1);
   }
   /// Entry j of sub-codebook m of layer l's set.
   constexpr const float* sub(std::size_t l, std::size_t m, std::size_t j) const noexcept {
