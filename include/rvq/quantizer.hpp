@@ -591,7 +591,7 @@ class quantizer {
     const std::size_t tr = tile_rows(d);
     workspace_size greedy{tr * d + tr, tr};
     if (beam <= 1 && !beam_path) return greedy;
-    workspace_size b{2 * beam * d + beam * k + select_scratch(beam, k) + 4 * beam, 2 * beam * l + 3 * beam};
+    workspace_size b{2 * beam * d + beam * k + select_scratch(beam) + 4 * beam, 2 * beam * l + 3 * beam};
     return {b.floats > greedy.floats ? b.floats : greedy.floats,
             b.indices > greedy.indices ? b.indices : greedy.indices};
   }
@@ -758,7 +758,7 @@ class quantizer {
   constexpr workspace_size table_beam_workspace(std::size_t beam) const noexcept {
     std::size_t total = 0;
     for (std::size_t l = 0; l < layers(); ++l) total += codewords(l);
-    return {store_type::block_rows * total + beam * max_codewords() + select_scratch(beam, max_codewords()) + 4 * beam,
+    return {store_type::block_rows * total + (beam + 1) * max_codewords() + select_scratch(beam) + 4 * beam,
             2 * beam * layers() + 3 * beam};
   }
 
@@ -777,8 +777,8 @@ class quantizer {
       float* xd = ws.floats.data();
       const std::size_t kmax = max_codewords();
       float* s = xd + store_type::block_rows * total;
-      float* sel = s + beam * kmax;
-      beam_state st = beam_scratch(sel + select_scratch(beam, kmax), ws.indices.data(), beam, nl);
+      float* mins = s + beam * kmax + kmax;
+      beam_state st = beam_scratch(mins + select_scratch(beam), ws.indices.data(), beam, nl);
       for (std::size_t l = 0; l < nl; ++l) store_.dots(l, rows, n, xd + store_.first_codeword(l), total);
       for (std::size_t i = 0; i < n; ++i) {
         const float* xi = xd + i * total;
@@ -791,17 +791,12 @@ class quantizer {
           const float* RVQ_RESTRICT scale = store_.scale(l);
           std::size_t ntop = 0;
           for (std::size_t b = 0; b < nb; ++b) {
-            if (b + 1 < nb)  // the next parent's table rows, while this one is scored
-              for (std::size_t j = 0; j < l; ++j) prefetch_row(store_.cross(j, l, st.codes_cur[(b + 1) * nl + j]), k);
-            float* RVQ_RESTRICT sb = s + b * kmax;
-            for (std::size_t c = 0; c < k; ++c) sb[c] = xl[c];
-            for (std::size_t j = 0; j < l; ++j) {
-              const float* RVQ_RESTRICT t = store_.cross(j, l, st.codes_cur[b * nl + j]);
-              for (std::size_t c = 0; c < k; ++c) sb[c] -= t[c];
-            }
-            for (std::size_t c = 0; c < k; ++c) sb[c] = bias[c] - scale[c] * sb[c];
+            if (b + 1 < nb)  // the heads of the next parent's table rows (the hardware prefetches the rest)
+              for (std::size_t j = 0; j < l; ++j) prefetch_row(store_.cross(j, l, st.codes_cur[(b + 1) * nl + j]), 32);
+            table_scores(xl, bias, scale, l, k, st.codes_cur + b * nl, s + b * kmax, mins + b * select_groups,
+                         s + beam * kmax);
           }
-          select_layer(s, kmax, nb, k, beam, sel, st, ntop);
+          select_layer(s, kmax, nb, k, beam, mins, mins + beam * select_groups, st, ntop);
           advance(st, l, ntop);
           nb = ntop;
         }
@@ -1060,61 +1055,215 @@ class quantizer {
             nl};
   }
 
-  /// Candidates per block of the beam selection's first pass.
-  static constexpr std::size_t select_block = 16;
-  /// Floats of scratch select_layer() needs for `beam` parents of `k` candidates.
-  static constexpr std::size_t select_scratch(std::size_t beam, std::size_t k) noexcept {
-    return beam * ((k + select_block - 1) / select_block) + beam;
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+  /// Floats per vector register of the selection (scalar::detail::lanes).
+  static constexpr std::size_t select_lanes = ::rvq::simd::scalar::detail::lanes;
+#else
+  static constexpr std::size_t select_lanes = 1;
+#endif
+  /// Disjoint groups of a parent's candidates whose minima bound the selection: one per lane, and the tail.
+  static constexpr std::size_t select_groups = select_lanes + 1;
+  /// Floats of scratch the selection needs for a beam of width `beam`: group minima and the bound.
+  static constexpr std::size_t select_scratch(std::size_t beam) noexcept { return beam * select_groups + beam + 1; }
+
+  /// The minima of one parent's k scores by group: lane j of the vector part (candidates c = j mod lanes,
+  /// c < k - k % lanes), then the tail; +inf for an empty group.
+  static void group_minima(const float* RVQ_RESTRICT sb, std::size_t k, float* RVQ_RESTRICT mins) noexcept {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    const std::size_t kv = k - k % select_lanes;
+    std::size_t c = 0;
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+    using vec_t = ::rvq::simd::scalar::detail::vec_t;
+    vec_t m[2] = {vec_t{} + inf, vec_t{} + inf};
+    for (; c + 2 * select_lanes <= kv; c += 2 * select_lanes)
+      RVQ_UNROLL
+    for (std::size_t v = 0; v < 2; ++v) {
+      vec_t a;
+      RVQ_MEMCPY(&a, sb + c + v * select_lanes, sizeof a);
+      m[v] = lane_min(a, m[v]);
+    }
+    if (c < kv) {
+      vec_t a;
+      RVQ_MEMCPY(&a, sb + c, sizeof a);
+      m[0] = lane_min(a, m[0]);
+      c = kv;
+    }
+    m[0] = lane_min(m[1], m[0]);
+    RVQ_MEMCPY(mins, &m[0], sizeof(vec_t));
+#else
+    float m0 = inf;
+    for (; c < kv; ++c) m0 = sb[c] < m0 ? sb[c] : m0;
+    mins[0] = m0;
+#endif
+    float t = inf;
+    for (; c < k; ++c) t = sb[c] < t ? sb[c] : t;
+    mins[select_lanes] = t;
   }
 
-  /// Lowest of n values (four independent minima: no long dependency chain).
-  static RVQ_ALWAYS_INLINE float min_of(const float* RVQ_RESTRICT p, std::size_t n) noexcept {
-    float m[4] = {p[0], p[0], p[0], p[0]};
-    const std::size_t n4 = n & ~std::size_t{3};
-    for (std::size_t i = 0; i < n4; i += 4)
-      for (std::size_t j = 0; j < 4; ++j) m[j] = p[i + j] < m[j] ? p[i + j] : m[j];
-    for (std::size_t i = n4; i < n; ++i) m[0] = p[i] < m[0] ? p[i] : m[0];
-    const float a = m[0] < m[1] ? m[0] : m[1], b = m[2] < m[3] ? m[2] : m[3];
-    return a < b ? a : b;
+  /// Offers candidate (b, c) with score `score` (accumulated: `cum + score`) to the layer's top list
+  /// if it is at most `bound`; `bound` tightens to the list's last entry once the list is full.
+  static RVQ_ALWAYS_INLINE void offer(float score, float cum, std::size_t b, std::size_t c, float& bound,
+                                      std::size_t beam, beam_state& st, std::size_t& ntop) noexcept {
+    const float total = cum + score;
+    if (!(total <= bound)) return;
+    insert_candidate(total, score, b, c, beam, st, ntop);
+    if (ntop == beam && st.top_total[beam - 1] < bound) bound = st.top_total[beam - 1];
   }
 
   /**
    * @brief Ranks a layer's candidates, parent b's k scores at s + b * stride, into its top
    * `beam` by accumulated score, then parent (earlier first), then the parent's own order (lower
    * score, then lower index): the order of "each parent's best B by score, merged by accumulated
-   * score", so B = 1 is exactly greedy. No sort: a first pass takes the minimum of each block of
-   * select_block candidates; the beam-th smallest block minimum bounds the beam-th best
-   * candidate, so the second pass only visits blocks at or under that bound.
+   * score", so B = 1 is exactly greedy. No sort. A first pass takes, per parent, the minimum of each
+   * vector lane (the candidates c = j mod lanes, and the tail) in vector registers; these groups are
+   * disjoint, so the beam-th smallest group minimum bounds the beam-th best candidate. A second pass
+   * compares a vector of candidates at a time with that bound, tightened as the top list fills, and
+   * ranks only those at or under it; candidates are visited in (parent, index) order, so ties resolve
+   * as the order above says.
    */
   static void select_layer(const float* s, std::size_t stride, std::size_t nb, std::size_t k, std::size_t beam,
-                           float* scratch, beam_state& st, std::size_t& ntop) noexcept {
-    const std::size_t nblk = (k + select_block - 1) / select_block;
-    float* bmin = scratch;
-    float* kth = scratch + nb * nblk;  // sorted, the beam smallest block minima so far
+                           const float* mins, float* scratch, beam_state& st, std::size_t& ntop) noexcept {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    float* kth = scratch;  // sorted, the beam smallest group minima so far
     std::size_t nk = 0;
-    for (std::size_t b = 0; b < nb; ++b)
-      for (std::size_t q = 0; q < nblk; ++q) {
-        const std::size_t c0 = q * select_block, len = k - c0 < select_block ? k - c0 : select_block;
-        const float m = st.cum_cur[b] + min_of(s + b * stride + c0, len);
-        bmin[b * nblk + q] = m;
-        if (nk == beam && !(m < kth[beam - 1])) continue;
-        std::size_t pos = nk < beam ? nk++ : nk - 1;
-        for (; pos > 0 && m < kth[pos - 1]; --pos) kth[pos] = kth[pos - 1];
-        kth[pos] = m;
-      }
-    const float bound = nk == beam ? kth[beam - 1] : std::numeric_limits<float>::infinity();
+    auto bound_by = [&](float m) {
+      if (!(m < inf) || (nk == beam && !(m < kth[beam - 1]))) return;
+      std::size_t pos = nk < beam ? nk++ : nk - 1;
+      for (; pos > 0 && m < kth[pos - 1]; --pos) kth[pos] = kth[pos - 1];
+      kth[pos] = m;
+    };
+    constexpr std::size_t lanes = select_lanes;
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+    using vec_t = ::rvq::simd::scalar::detail::vec_t;
+    using ::rvq::simd::scalar::detail::lane_bits;
+#endif
     for (std::size_t b = 0; b < nb; ++b) {
       const float cum = st.cum_cur[b];
+      const float* mb = mins + b * select_groups;
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+      vec_t mm;
+      RVQ_MEMCPY(&mm, mb, sizeof mm);
+      mm += cum;
+      if (b == 0) {
+        // The first parent fills the list without branches: lane i goes to its rank among the lanes
+        // (ties: lower lane first), the ranks past the list to the spare slot kth[beam].
+        const std::size_t n0 = lanes < beam ? lanes : beam;
+        for (std::size_t i = 0; i < lanes; ++i) {
+          const std::uint32_t below = lane_bits(mm < mm[i]), tied = lane_bits(mm == mm[i]) & ((1u << i) - 1u);
+          const auto r = static_cast<std::size_t>(__builtin_popcount(below) + __builtin_popcount(tied));
+          kth[r < n0 ? r : beam] = mm[i];
+        }
+        nk = n0;
+      } else {
+        const float cut = nk == beam ? kth[beam - 1] : inf;
+        for (std::uint32_t bits = lane_bits(mm < cut); bits != 0; bits &= bits - 1) bound_by(mm[__builtin_ctz(bits)]);
+      }
+#else
+      bound_by(cum + mb[0]);
+#endif
+      bound_by(cum + mb[lanes]);
+    }
+    float bound = nk == beam ? kth[beam - 1] : inf;
+    for (std::size_t b = 0; b < nb; ++b) {
       const float* sb = s + b * stride;
-      for (std::size_t q = 0; q < nblk; ++q) {
-        if (!(bmin[b * nblk + q] <= bound)) continue;
-        const std::size_t c0 = q * select_block, c1 = c0 + select_block < k ? c0 + select_block : k;
-        for (std::size_t c = c0; c < c1; ++c) {
-          const float total = cum + sb[c];
-          if (total <= bound) insert_candidate(total, sb[c], b, c, beam, st, ntop);
+      const float cum = st.cum_cur[b];
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+      const std::size_t kv = k - k % lanes, c2 = kv - kv % (2 * lanes);  // pairs of vectors, then one candidate at a time
+      for (std::size_t c = 0; c < c2; c += 2 * lanes) {
+        vec_t a0, a1;
+        RVQ_MEMCPY(&a0, sb + c, sizeof a0);
+        RVQ_MEMCPY(&a1, sb + c + lanes, sizeof a1);
+        std::uint64_t bits = lane_bits((a0 + cum) <= bound) | std::uint64_t{lane_bits((a1 + cum) <= bound)} << lanes;
+        for (; bits != 0; bits &= bits - 1) {
+          const std::size_t i = c + static_cast<std::size_t>(__builtin_ctzll(bits));
+          offer(sb[i], cum, b, i, bound, beam, st, ntop);
         }
       }
+#else
+      const std::size_t c2 = 0;
+#endif
+      for (std::size_t c = c2; c < k; ++c) offer(sb[c], cum, b, c, bound, beam, st, ntop);
     }
+  }
+
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+  /// Lane-wise minimum (a NaN in `a` keeps `m`).
+  static RVQ_ALWAYS_INLINE ::rvq::simd::scalar::detail::vec_t lane_min(
+      ::rvq::simd::scalar::detail::vec_t a, ::rvq::simd::scalar::detail::vec_t m) noexcept {
+    using ivec_t = ::rvq::simd::scalar::detail::ivec_t;
+    using vec_t = ::rvq::simd::scalar::detail::vec_t;
+    const ivec_t lt = a < m;
+    return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & lt) | (reinterpret_cast<ivec_t>(m) & ~lt));
+  }
+#endif
+
+  /// Table rows subtracted per pass of table_scores() (their addresses stay on the stack).
+  static constexpr std::size_t table_group = 16;
+
+  /**
+   * @brief The scores of layer l's k candidates under one partial code (`code`: its codes of layers
+   * 0 .. l-1), from the tables: `out[c] = bias[c] - scale[c] * (x_l[c] - sum_{j<l} <C_j[code_j], c>)`,
+   * subtracted in layer order, and their select_groups group minima (`mins`; the groups are lane j of
+   * the vector part and the tail). Codewords go a few vector registers at a time through all table rows;
+   * more than table_group earlier layers are first folded into `partial` (k floats).
+   */
+  void table_scores(const float* xl, const float* RVQ_RESTRICT bias, const float* RVQ_RESTRICT scale, std::size_t l,
+                    std::size_t k, const std::uint32_t* code, float* RVQ_RESTRICT out, float* RVQ_RESTRICT mins,
+                    float* RVQ_RESTRICT partial) const noexcept {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    const float* t[table_group];
+    const float* start = xl;
+    std::size_t j0 = 0;
+    for (; l - j0 > table_group; j0 += table_group) {
+      for (std::size_t g = 0; g < table_group; ++g) t[g] = store_.cross(j0 + g, l, code[j0 + g]);
+      for (std::size_t c = 0; c < k; ++c) {
+        float a = start[c];
+        for (std::size_t g = 0; g < table_group; ++g) a -= t[g][c];
+        partial[c] = a;
+      }
+      start = partial;
+    }
+    const std::size_t nt = l - j0;
+    for (std::size_t g = 0; g < nt; ++g) t[g] = store_.cross(j0 + g, l, code[j0 + g]);
+    std::size_t c = 0;
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+    using vec_t = ::rvq::simd::scalar::detail::vec_t;
+    constexpr std::size_t lanes = select_lanes, nv = lanes >= 8 ? 4 : 8, w = nv * lanes;
+    vec_t m = vec_t{} + inf;
+    for (; c + w <= k; c += w) {
+      vec_t a[nv];
+      RVQ_UNROLL
+      for (std::size_t v = 0; v < nv; ++v) RVQ_MEMCPY(&a[v], start + c + v * lanes, sizeof(vec_t));
+      for (std::size_t g = 0; g < nt; ++g) {
+        RVQ_UNROLL
+        for (std::size_t v = 0; v < nv; ++v) {
+          vec_t r;
+          RVQ_MEMCPY(&r, t[g] + c + v * lanes, sizeof r);
+          a[v] -= r;
+        }
+      }
+      RVQ_UNROLL
+      for (std::size_t v = 0; v < nv; ++v) {
+        vec_t bv, sv;
+        RVQ_MEMCPY(&bv, bias + c + v * lanes, sizeof bv);
+        RVQ_MEMCPY(&sv, scale + c + v * lanes, sizeof sv);
+        a[v] = bv - sv * a[v];
+        RVQ_MEMCPY(out + c + v * lanes, &a[v], sizeof(vec_t));
+        m = lane_min(a[v], m);
+      }
+    }
+    RVQ_MEMCPY(mins, &m, sizeof m);
+#else
+    mins[0] = inf;
+#endif
+    float tail = inf;
+    for (; c < k; ++c) {
+      float a = start[c];
+      for (std::size_t g = 0; g < nt; ++g) a -= t[g][c];
+      out[c] = bias[c] - scale[c] * a;
+      tail = out[c] < tail ? out[c] : tail;
+    }
+    mins[select_lanes] = tail;
   }
 
   static RVQ_ALWAYS_INLINE void insert_candidate(float total, float score, std::size_t b, std::size_t c,
@@ -1157,7 +1306,7 @@ class quantizer {
     float* res_next = res_cur + beam * d;
     float* scores = res_next + beam * d;
     float* sel = scores + beam * kmax;
-    beam_state st = beam_scratch(sel + select_scratch(beam, kmax), ws.indices.data(), beam, nl);
+    beam_state st = beam_scratch(sel + select_scratch(beam), ws.indices.data(), beam, nl);
 
     for (std::size_t t = 0; t < d; ++t) res_cur[t] = x[t];
     st.cum_cur[0] = 0.0f;
@@ -1170,8 +1319,9 @@ class quantizer {
         for (std::size_t j = 0; j < n; ++j) rows[j] = res_cur + (b0 + j) * d;
         store_.scores(l, rows, n, scores + b0 * kmax, kmax);
       }
+      for (std::size_t b = 0; b < nb; ++b) group_minima(scores + b * kmax, k, sel + b * select_groups);
       std::size_t ntop = 0;
-      select_layer(scores, kmax, nb, k, beam, sel, st, ntop);
+      select_layer(scores, kmax, nb, k, beam, sel, sel + beam * select_groups, st, ntop);
       for (std::size_t i = 0; i < ntop; ++i) {
         const float* parent = res_cur + st.top_parent[i] * d;
         float* r = res_next + i * d;

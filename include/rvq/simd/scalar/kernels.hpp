@@ -15,6 +15,9 @@
 #include <type_traits>
 #include "../../config.hpp"
 #include "../simd_traits.hpp"
+#if defined(__GNUC__) && (defined(__SSE2__) || defined(__AVX__) || defined(__AVX512F__))
+#include <immintrin.h>
+#endif
 
 namespace rvq {
 
@@ -90,6 +93,21 @@ namespace detail {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
 typedef std::int32_t ivec_t __attribute__((vector_size(lanes * sizeof(float))));
 typedef std::int32_t ivec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
+
+/// Bit j set where lane j of a comparison result `m` is true (all ones).
+inline std::uint32_t lane_bits(ivec_t m) noexcept {
+#if defined(__AVX512F__)
+  return _mm512_cmplt_epi32_mask(reinterpret_cast<__m512i>(m), _mm512_setzero_si512());
+#elif defined(__AVX__)
+  return static_cast<std::uint32_t>(_mm256_movemask_ps(reinterpret_cast<__m256>(m)));
+#elif defined(__SSE2__)
+  return static_cast<std::uint32_t>(_mm_movemask_ps(reinterpret_cast<__m128>(m)));
+#else
+  std::uint32_t bits = 0;
+  for (std::size_t j = 0; j < lanes; ++j) bits |= (static_cast<std::uint32_t>(m[j]) & 1u) << j;
+  return bits;
+#endif
+}
 #endif
 
 /// Running argmin of R rows over W-wide panels, lane by lane: lane j of vector v keeps the first
