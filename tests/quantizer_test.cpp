@@ -3,10 +3,13 @@
 
 #include <rvq/simd/scalar/pruned.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <tuple>
+#include <vector>
 
 using rvq::matrix_view;
 using rvq::span;
@@ -391,6 +394,102 @@ TEST_CASE("beam tables: the workspace check covers the table scratch", "[beam]")
   const auto x = rvq_test::gaussian(1, d, 3);
   CHECK(q.encode(span<const float>(x), span<std::uint16_t>(c), rvq::encode_options{3}, small.view()).code() ==
         rvq::errc::invalid_argument);
+}
+
+namespace {
+/// Beam search by its definition: every candidate of every partial code scored on its residual,
+/// all sorted by (accumulated squared error, parent's rank, own score, index), the first B kept.
+std::vector<std::uint16_t> reference_beam(const std::vector<float>& cb, const std::vector<std::size_t>& k,
+                                          std::size_t d, const float* x, std::size_t beam) {
+  struct entry {
+    std::vector<std::uint16_t> codes;
+    std::vector<double> r;
+    double cum;
+  };
+  struct cand {
+    double total, score;
+    std::size_t parent, c;
+  };
+  std::vector<entry> cur{{{}, std::vector<double>(x, x + d), 0.0}};
+  std::size_t first = 0;
+  for (std::size_t l = 0; l < k.size(); ++l) {
+    std::vector<cand> all;
+    for (std::size_t b = 0; b < cur.size(); ++b)
+      for (std::size_t c = 0; c < k[l]; ++c) {
+        double nn = 0, dot = 0;
+        for (std::size_t t = 0; t < d; ++t) {
+          nn += double(cb[(first + c) * d + t]) * double(cb[(first + c) * d + t]);
+          dot += cur[b].r[t] * double(cb[(first + c) * d + t]);
+        }
+        const double score = nn - 2 * dot;
+        all.push_back({cur[b].cum + score, score, b, c});
+      }
+    std::sort(all.begin(), all.end(), [](const cand& a, const cand& b) {
+      return std::tie(a.total, a.parent, a.score, a.c) < std::tie(b.total, b.parent, b.score, b.c);
+    });
+    std::vector<entry> next;
+    for (std::size_t i = 0; i < all.size() && i < beam; ++i) {
+      entry e = cur[all[i].parent];
+      e.codes.push_back(static_cast<std::uint16_t>(all[i].c));
+      for (std::size_t t = 0; t < d; ++t) e.r[t] -= double(cb[(first + all[i].c) * d + t]);
+      e.cum = all[i].total;
+      next.push_back(std::move(e));
+    }
+    cur = std::move(next);
+    first += k[l];
+  }
+  return cur[0].codes;
+}
+}  // namespace
+
+TEST_CASE("beam search ranks exactly as its definition, ties included, on every path", "[beam]") {
+  // Small integers: every dot product and score is exact in float, so any difference from the
+  // reference is a ranking error, and ties (equal totals across and within parents) are frequent.
+  // Sizes exercise the vector tails (K not a multiple of the lanes), B above the vector width,
+  // and more earlier layers than table_scores() keeps on the stack (20 layers).
+  struct shape {
+    std::vector<std::size_t> k;
+    std::size_t d;
+    std::vector<std::size_t> beams;
+  };
+  const shape shapes[] = {{{37, 17, 40, 33, 21}, 6, {1, 2, 3, 8, 17}},
+                          {std::vector<std::size_t>(20, 6), 5, {1, 4, 6}},
+                          {{64, 128, 64}, 4, {8, 16}}};
+  std::uint32_t seed = 7;
+  auto next = [&seed](int span_) {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<float>(static_cast<int>((seed >> 16) % static_cast<std::uint32_t>(2 * span_ + 1)) - span_);
+  };
+  for (const auto& sh : shapes) {
+    const std::size_t total = std::accumulate(sh.k.begin(), sh.k.end(), std::size_t{0}), nl = sh.k.size();
+    CAPTURE(nl, sh.d);
+    std::vector<float> cb(total * sh.d);
+    for (auto& v : cb) v = next(2);
+    auto made = dyn_q<rvq::l2>::from_codebooks(span<const float>(cb), span<const std::size_t>(sh.k), sh.d);
+    REQUIRE(made.ok());
+    auto q = std::move(made).value();
+    const std::size_t n = 60;
+    std::vector<float> x(n * sh.d);
+    for (auto& v : x) v = next(6);
+    for (std::size_t beam : sh.beams) {
+      CAPTURE(beam);
+      std::vector<std::uint16_t> tables(n * nl), residual(nl);
+      REQUIRE(q.encode_batch(matrix_view<const float>(x.data(), n, sh.d),
+                             matrix_view<std::uint16_t>(tables.data(), n, nl), rvq::encode_options{beam})
+                  .ok());
+      rvq::workspace ws(q.workspace_for_beam_path(beam));
+      for (std::size_t i = 0; i < n; ++i) {
+        CAPTURE(i);
+        const auto want = reference_beam(cb, sh.k, sh.d, x.data() + i * sh.d, beam);
+        REQUIRE(
+            q.encode_beam(span<const float>(x.data() + i * sh.d, sh.d), span<std::uint16_t>(residual), beam, ws.view())
+                .ok());
+        CHECK(residual == want);
+        CHECK(std::vector<std::uint16_t>(tables.begin() + std::ptrdiff_t(i * nl),
+                                         tables.begin() + std::ptrdiff_t((i + 1) * nl)) == want);
+      }
+    }
+  }
 }
 
 namespace {

@@ -1075,8 +1075,7 @@ class quantizer {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
     using vec_t = ::rvq::simd::scalar::detail::vec_t;
     vec_t m[2] = {vec_t{} + inf, vec_t{} + inf};
-    for (; c + 2 * select_lanes <= kv; c += 2 * select_lanes)
-      RVQ_UNROLL
+    for (; c + 2 * select_lanes <= kv; c += 2 * select_lanes) RVQ_UNROLL
     for (std::size_t v = 0; v < 2; ++v) {
       vec_t a;
       RVQ_MEMCPY(&a, sb + c + v * select_lanes, sizeof a);
@@ -1168,7 +1167,8 @@ class quantizer {
       const float* sb = s + b * stride;
       const float cum = st.cum_cur[b];
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-      const std::size_t kv = k - k % lanes, c2 = kv - kv % (2 * lanes);  // pairs of vectors, then one candidate at a time
+      // Pairs of vectors up to c2, then one candidate at a time.
+      const std::size_t kv = k - k % lanes, c2 = kv - kv % (2 * lanes);
       for (std::size_t c = 0; c < c2; c += 2 * lanes) {
         vec_t a0, a1;
         RVQ_MEMCPY(&a0, sb + c, sizeof a0);
@@ -1188,8 +1188,8 @@ class quantizer {
 
 #if defined(RVQ_SCALAR_VECTOR_EXT)
   /// Lane-wise minimum (a NaN in `a` keeps `m`).
-  static RVQ_ALWAYS_INLINE ::rvq::simd::scalar::detail::vec_t lane_min(
-      ::rvq::simd::scalar::detail::vec_t a, ::rvq::simd::scalar::detail::vec_t m) noexcept {
+  static RVQ_ALWAYS_INLINE ::rvq::simd::scalar::detail::vec_t lane_min(::rvq::simd::scalar::detail::vec_t a,
+                                                                       ::rvq::simd::scalar::detail::vec_t m) noexcept {
     using ivec_t = ::rvq::simd::scalar::detail::ivec_t;
     using vec_t = ::rvq::simd::scalar::detail::vec_t;
     const ivec_t lt = a < m;
