@@ -1079,15 +1079,15 @@ class quantizer {
     for (std::size_t v = 0; v < 2; ++v) {
       vec_t a;
       RVQ_MEMCPY(&a, sb + c + v * select_lanes, sizeof a);
-      m[v] = lane_min(a, m[v]);
+      m[v] = ::rvq::simd::scalar::detail::lane_min(a, m[v]);
     }
     if (c < kv) {
       vec_t a;
       RVQ_MEMCPY(&a, sb + c, sizeof a);
-      m[0] = lane_min(a, m[0]);
+      m[0] = ::rvq::simd::scalar::detail::lane_min(a, m[0]);
       c = kv;
     }
-    m[0] = lane_min(m[1], m[0]);
+    m[0] = ::rvq::simd::scalar::detail::lane_min(m[1], m[0]);
     RVQ_MEMCPY(mins, &m[0], sizeof(vec_t));
 #else
     float m0 = inf;
@@ -1186,17 +1186,6 @@ class quantizer {
     }
   }
 
-#if defined(RVQ_SCALAR_VECTOR_EXT)
-  /// Lane-wise minimum (a NaN in `a` keeps `m`).
-  static RVQ_ALWAYS_INLINE ::rvq::simd::scalar::detail::vec_t lane_min(::rvq::simd::scalar::detail::vec_t a,
-                                                                       ::rvq::simd::scalar::detail::vec_t m) noexcept {
-    using ivec_t = ::rvq::simd::scalar::detail::ivec_t;
-    using vec_t = ::rvq::simd::scalar::detail::vec_t;
-    const ivec_t lt = a < m;
-    return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & lt) | (reinterpret_cast<ivec_t>(m) & ~lt));
-  }
-#endif
-
   /// Table rows subtracted per pass of table_scores() (their addresses stay on the stack).
   static constexpr std::size_t table_group = 16;
 
@@ -1249,7 +1238,7 @@ class quantizer {
         RVQ_MEMCPY(&sv, scale + c + v * lanes, sizeof sv);
         a[v] = bv - sv * a[v];
         RVQ_MEMCPY(out + c + v * lanes, &a[v], sizeof(vec_t));
-        m = lane_min(a[v], m);
+        m = ::rvq::simd::scalar::detail::lane_min(a[v], m);
       }
     }
     RVQ_MEMCPY(mins, &m, sizeof m);

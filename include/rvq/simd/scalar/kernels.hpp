@@ -94,6 +94,14 @@ namespace detail {
 typedef std::int32_t ivec_t __attribute__((vector_size(lanes * sizeof(float))));
 typedef std::int32_t ivec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
 
+/// Lane j of `a` where lane j of the comparison result `m` is true, else lane j of `b`.
+inline vec_t select(const ivec_t& m, const vec_t& a, const vec_t& b) noexcept {
+  return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & m) | (reinterpret_cast<ivec_t>(b) & ~m));
+}
+
+/// Lane-wise minimum (a NaN in `a` keeps `m`).
+inline vec_t lane_min(const vec_t& a, const vec_t& m) noexcept { return select(a < m, a, m); }
+
 /// Bit j set where lane j of a comparison result `m` is true (all ones).
 inline std::uint32_t lane_bits(ivec_t m) noexcept {
 #if defined(__AVX512F__)
@@ -210,11 +218,6 @@ struct lane_argmin {
   }
 
  private:
-#if defined(RVQ_SCALAR_VECTOR_EXT)
-  static vec_t select(const ivec_t& m, const vec_t& a, const vec_t& b) noexcept {
-    return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & m) | (reinterpret_cast<ivec_t>(b) & ~m));
-  }
-#endif
   static constexpr std::size_t slot(std::size_t j) noexcept { return nv ? j / (W / slots) : j; }
   static float scalar_at(const score_t& v, std::size_t j) noexcept {
     if constexpr (nv > 0)
