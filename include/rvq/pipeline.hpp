@@ -177,7 +177,7 @@ class pipeline {
                       workspace_view ws) const noexcept {
     RVQ_TRY(check_batch(x, codes.rows(), codes.cols(), codes.valid()));
     if (opt.beam == 0 || opt.beam > min_codewords())
-      return {errc::invalid_argument, "beam width must be between 1 and the smallest layer's K"};
+      return {errc::invalid_argument, msg::bad_beam};
     const workspace_size need = workspace_for(opt.beam);
     if (ws.floats.size() < need.floats || ws.indices.size() < need.indices || ws.ints.size() < need.ints ||
         ws.bytes.size() < need.bytes)
@@ -220,9 +220,9 @@ class pipeline {
   /// encode_batch() with a workspace allocated for this call.
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt = {}) const {
-    if (stages_.empty()) return {errc::empty_input, "the pipeline has no stages"};
+    if (stages_.empty()) return {errc::empty_input, msg::no_stages};
     if (opt.beam == 0 || opt.beam > min_codewords())
-      return {errc::invalid_argument, "beam width must be between 1 and the smallest layer's K"};
+      return {errc::invalid_argument, msg::bad_beam};
     workspace w(workspace_for(opt.beam));
     return encode_batch(x, codes, opt, w.view());
   }
@@ -271,7 +271,7 @@ class pipeline {
   template <class Code>
   status decode_batch(matrix_view<const Code> codes, matrix_view<float> out, std::size_t n_layers = all_layers) const {
     if (!codes.valid() || !out.valid())
-      return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+      return {errc::invalid_argument, msg::malformed_view};
     if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
     const std::size_t nl = n_layers == all_layers ? layers() : n_layers;
     if (nl == 0 || nl > layers()) return {errc::invalid_argument, "layers to decode must be between 1 and layers()"};
@@ -280,7 +280,7 @@ class pipeline {
     for (std::size_t i = 0; i < codes.rows(); ++i)
       for (std::size_t l = 0; l < nl; ++l)
         if (static_cast<std::size_t>(codes(i, l)) >= codewords(l))
-          return {errc::code_out_of_range, "code out of range", i, "row"};
+          return {errc::code_out_of_range, msg::code_out_of_range, i, "row"};
     const std::size_t dm = max_stage_dim();
     std::vector<float> zh(block_rows * dm), p(block_rows * dim_);
     for (std::size_t i0 = 0; i0 < codes.rows(); i0 += block_rows) {
@@ -308,9 +308,9 @@ class pipeline {
   std::size_t block_floats() const noexcept { return block_rows * 2 * (dim_ + max_stage_dim()); }
 
   status check_batch(matrix_view<const float> x, std::size_t code_rows, std::size_t code_cols, bool codes_valid) const {
-    if (stages_.empty()) return {errc::empty_input, "the pipeline has no stages"};
+    if (stages_.empty()) return {errc::empty_input, msg::no_stages};
     if (!x.valid() || !codes_valid)
-      return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+      return {errc::invalid_argument, msg::malformed_view};
     if (x.cols() != dim_) return {errc::dimension_mismatch, "input rows differ from the latent dimension"};
     if (code_rows != x.rows()) return {errc::dimension_mismatch, "codes must have one row per input vector"};
     if (code_cols != layers()) return {errc::dimension_mismatch, "codes per row differ from layers()"};

@@ -141,19 +141,19 @@ TEST_CASE("safetensors: malformed files fail with the byte offset, never crash",
     CHECK_FALSE(s.ok());
     return s;
   };
-  bad({});
-  bad(make("{", 0));
+  (void)bad({});
+  (void)bad(make("{", 0));
   CHECK(bad(make("{}", 0)).code() == rvq::errc::empty_input);
-  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4));  // beyond the buffer
-  bad(make(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));  // shape disagrees
-  bad(make(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,2]}})", 2));   // unknown dtype
-  bad(make(R"({"a":{"dtype":"F32","shape":[2]}})", 8));                       // no offsets
-  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8));  // reversed
-  bad(make(R"({"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}})", 8));
-  bad(make(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8));
-  bad(make(R"({"__metadata__":[[[[[[[[[[[[1]]]]]]]]]]]]})", 0));                // too deep
-  bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x)", 8));  // trailing text
-  bad(make("{\"a\u0001\":1}", 0));
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4));  // beyond the buffer
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));  // shape disagrees
+  (void)bad(make(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,2]}})", 2));   // unknown dtype
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[2]}})", 8));                       // no offsets
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8));  // reversed
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}})", 8));
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8));
+  (void)bad(make(R"({"__metadata__":[[[[[[[[[[[[1]]]]]]]]]]]]})", 0));                // too deep
+  (void)bad(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x)", 8));  // trailing text
+  (void)bad(make("{\"a\u0001\":1}", 0));
   auto b = make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8);
   rvq::io::detail::put_u64le(b.data(), 1u << 30);  // header length beyond the file
   CHECK(bad(b).where() == 0);
@@ -161,7 +161,7 @@ TEST_CASE("safetensors: malformed files fail with the byte offset, never crash",
   std::vector<unsigned char> good;
   REQUIRE(rvq::io::read_file(fixture("encodec_f16.safetensors"), good).ok());
   for (std::size_t n = 0; n < good.size(); n += 37)
-    bad(std::vector<unsigned char>(good.begin(), good.begin() + std::ptrdiff_t(n)));
+    (void)bad(std::vector<unsigned char>(good.begin(), good.begin() + std::ptrdiff_t(n)));
   // Non-finite values are refused when read.
   auto nan = make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8);
   const float q = std::numeric_limits<float>::quiet_NaN();

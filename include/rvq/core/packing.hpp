@@ -36,12 +36,12 @@ constexpr std::size_t packed_bytes(const Q& q) noexcept {
  */
 template <class Q, class Code>
 status pack_codes(const Q& q, span<const Code> codes, span<std::uint8_t> out) noexcept {
-  if (codes.size() != q.layers()) return {errc::dimension_mismatch, "codes length differs from the number of layers"};
+  if (codes.size() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (out.size() != packed_bytes(q))
     return {errc::dimension_mismatch, "packed buffer size differs from packed_bytes()"};
   for (std::size_t l = 0; l < q.layers(); ++l)
     if (static_cast<std::size_t>(codes[l]) >= q.codewords(l))
-      return {errc::code_out_of_range, "code out of range", l, "layer"};
+      return {errc::code_out_of_range, msg::code_out_of_range, l, "layer"};
   for (auto& b : out) b = 0;
   std::size_t bit = 0;
   for (std::size_t l = 0; l < q.layers(); ++l) {
@@ -94,7 +94,7 @@ void unpack_row(const Q& q, span<const std::uint8_t> in, Code* codes) noexcept {
  */
 template <class Q, class Code>
 status unpack_codes(const Q& q, span<const std::uint8_t> in, span<Code> codes) noexcept {
-  if (codes.size() != q.layers()) return {errc::dimension_mismatch, "codes length differs from the number of layers"};
+  if (codes.size() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (q.max_codewords() > max_codewords_of<Code>())
     return {errc::too_many_codewords, "a layer has more codewords than the code type holds; use uint16 codes"};
   RVQ_TRY(detail::check_packed_row(q, in));
@@ -106,14 +106,14 @@ status unpack_codes(const Q& q, span<const std::uint8_t> in, span<Code> codes) n
 template <class Q, class Code>
 status pack_codes_batch(const Q& q, matrix_view<const Code> codes, matrix_view<std::uint8_t> out) noexcept {
   if (!codes.valid() || !out.valid())
-    return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+    return {errc::invalid_argument, msg::malformed_view};
   if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
-  if (codes.cols() != q.layers()) return {errc::dimension_mismatch, "codes length differs from the number of layers"};
+  if (codes.cols() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (out.cols() != packed_bytes(q)) return {errc::dimension_mismatch, "packed row size differs from packed_bytes()"};
   for (std::size_t i = 0; i < codes.rows(); ++i)
     for (std::size_t l = 0; l < q.layers(); ++l)
       if (static_cast<std::size_t>(codes(i, l)) >= q.codewords(l))
-        return {errc::code_out_of_range, "code out of range", i, "row"};
+        return {errc::code_out_of_range, msg::code_out_of_range, i, "row"};
   for (std::size_t i = 0; i < codes.rows(); ++i) RVQ_TRY(pack_codes(q, codes.row_span(i), out.row_span(i)));
   return {};
 }
@@ -122,9 +122,9 @@ status pack_codes_batch(const Q& q, matrix_view<const Code> codes, matrix_view<s
 template <class Q, class Code>
 status unpack_codes_batch(const Q& q, matrix_view<const std::uint8_t> in, matrix_view<Code> codes) noexcept {
   if (!codes.valid() || !in.valid())
-    return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+    return {errc::invalid_argument, msg::malformed_view};
   if (codes.rows() != in.rows()) return {errc::dimension_mismatch, "output must have one row per packed row"};
-  if (codes.cols() != q.layers()) return {errc::dimension_mismatch, "codes length differs from the number of layers"};
+  if (codes.cols() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (in.cols() != packed_bytes(q)) return {errc::dimension_mismatch, "packed row size differs from packed_bytes()"};
   if (q.max_codewords() > max_codewords_of<Code>())
     return {errc::too_many_codewords, "a layer has more codewords than the code type holds; use uint16 codes"};

@@ -6,6 +6,7 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include "messages.hpp"
 
 namespace rvq {
 
@@ -63,7 +64,7 @@ constexpr const char* to_string(errc e) noexcept {
 ///
 /// The message is a string literal (no allocation); `where` carries a number that locates the
 /// problem (a row, a layer, a byte offset, named by where_unit()) when one is known, else `npos`.
-class status {
+class [[nodiscard]] status {
  public:
   /// "No location" value of where().
   static constexpr std::uint64_t npos = ~std::uint64_t{0};
@@ -101,7 +102,7 @@ class status {
 
 /// @brief A value of type T or a failed status (an `expected`-style result, no exceptions).
 template <class T>
-class result {
+class [[nodiscard]] result {
  public:
   /// A successful result holding a copy of v.
   result(const T& v) : status_{}, has_(true) { ::new (static_cast<void*>(&storage_)) T(v); }

@@ -135,7 +135,7 @@ struct quantized_codebooks {
     if (k.empty() || dim == 0) return {errc::empty_input, "quantized codebooks without layers or dimensions"};
     for (std::size_t l = 0; l < k.size(); ++l)
       if (k[l] == 0 || k[l] > 65536)
-        return {errc::invalid_argument, "codewords per layer out of range (1 to 65536)", l, "layer"};
+        return {errc::invalid_argument, msg::k_out_of_range, l, "layer"};
     if (values.size() != total_codewords() * dim)
       return {errc::dimension_mismatch, "quantized values differ from the sum over layers of K x D"};
     if (!in.is_integer) {

@@ -71,7 +71,7 @@ status write_product_header(const quantizer<Config>& q, const std::string& path,
  */
 template <class Config>
 status write_model_header(const quantizer<Config>& q, const std::string& path, const codegen_options& opt = {}) {
-  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
   if (!detail::valid_namespace(opt.name_space))
     return {errc::invalid_argument, "the namespace must be a C++ identifier (or identifiers joined by ::)"};
   if (q.min_codewords() != q.max_codewords())

@@ -153,7 +153,7 @@ inline status parse_faiss_rq(const std::vector<unsigned char>& bytes, faiss_rq& 
   }
   const std::size_t bad = rvq::detail::first_non_finite(rq.codebooks.data(), rq.codebooks.size());
   if (bad != rq.codebooks.size())
-    return {errc::non_finite, "codebook contains NaN or Inf", r.offset() - 4 * (rq.codebooks.size() - bad), "byte"};
+    return {errc::non_finite, msg::codebook_non_finite, r.offset() - 4 * (rq.codebooks.size() - bad), "byte"};
   std::uint32_t norm_min = 0, norm_max = 0;
   const std::size_t st_at = r.offset();
   if (!r.i32(rq.search_type) || !r.u32(norm_min) || !r.u32(norm_max))

@@ -125,7 +125,7 @@ inline status read_k_list(const unsigned char* p, model_info& info, std::uint64_
   for (std::size_t l = 0; l < info.layers; ++l) {
     const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
     if (k == 0 || k > 65536)
-      return {errc::corrupt_file, "codewords per layer out of range (1 to 65536)", model_fixed_header + 4 * l, "byte"};
+      return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
     info.codewords[l] = k;
     total += k;
   }
@@ -254,7 +254,7 @@ inline status parse_model_header(const unsigned char* p, std::size_t size, model
   if (metric < 1 || metric > 4) return {errc::corrupt_file, "unknown metric id", 20, "byte"};
   if ((metric == static_cast<std::uint32_t>(metric_id::hamming)) !=
       (element == static_cast<std::uint32_t>(element_id::binary)))
-    return {errc::corrupt_file, "the hamming metric goes with binary codewords, and only with them", 20, "byte"};
+    return {errc::corrupt_file, msg::hamming_binary, 20, "byte"};
   if (storage != static_cast<std::uint32_t>(storage_id::dense))
     return {errc::corrupt_file, "versions 1 and 2 hold dense models (storage id 1)", 24, "byte"};
   if (info.layers == 0 || info.layers > model_max_layers)
@@ -548,7 +548,7 @@ result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& by
   RVQ_TRY(detail::check_crc(bytes, info));
   if (info.pipeline) return detail::pipeline_refused();
   if (info.metric != metric_traits<typename Config::metric>::id)
-    return status{errc::invalid_argument, "the model's metric differs from the quantizer's Config::metric"};
+    return status{errc::invalid_argument, msg::metric_differs};
   product_codebooks pc;
   if (info.product) RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
   if constexpr (q_t::is_product) {
@@ -598,7 +598,7 @@ template <class Sink>
 status write_quantized(const quantized_codebooks& q, metric_id metric, Sink& w) {
   RVQ_TRY(q.validate());
   if ((metric == metric_id::hamming) != (q.element == element_id::binary))
-    return {errc::invalid_argument, "the hamming metric goes with binary codewords, and only with them"};
+    return {errc::invalid_argument, msg::hamming_binary};
   const std::size_t nl = q.layers(), groups = info_of(q.element).is_integer ? q.groups() : 0;
   const std::size_t header = model_fixed_header + 4 * nl + 24 + 4 * nl + 8 * groups;
   std::vector<unsigned char> head(header, 0);
@@ -725,7 +725,7 @@ namespace detail {
 /// Writes a model to `w` (format version 1, 2 or 3, as save_model()).
 template <class Config, class Sink>
 status write_model(const quantizer<Config>& q, Sink& w) {
-  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
   if constexpr (quantizer<Config>::is_product) {
     return write_product(q.store().model(), metric_traits<typename Config::metric>::id, w);
   } else if constexpr (quantizer<Config>::is_integer) {
@@ -782,7 +782,7 @@ struct byte_sink {
 /// (integer-element) quantizers are written as format version 2, pq/rpq ones as version 3.
 template <class Config>
 status save_model(const quantizer<Config>& q, const std::string& path) {
-  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
   atomic_writer w;
   RVQ_TRY(w.open(path));
   RVQ_TRY(detail::write_model(q, w));

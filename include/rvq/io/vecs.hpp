@@ -79,7 +79,7 @@ status read_vecs(const std::string& path, ndarray<T>& out) {
 template <class T>
 status write_vecs(const std::string& path, matrix_view<const T> x) {
   constexpr std::size_t item = detail::vecs_itemsize<T>();
-  if (!x.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  if (!x.valid()) return {errc::invalid_argument, msg::malformed_view};
   if (x.cols() == 0 || x.cols() > (std::size_t{1} << 24))
     return {errc::invalid_argument, "dimension out of range (1 to 2^24)"};
   atomic_writer w;

@@ -16,6 +16,8 @@ template <>
 struct metric_traits<cosine> {
   static constexpr const char* name = "cos";          ///< name in files, CLI and reports
   static constexpr metric_id id = metric_id::cosine;  ///< id in .rvq files
+  /// True when integer elements can search by this metric (the integer-only path).
+  static constexpr bool integer_search = false;
   /// Score constant added per codeword, from ||c||^2.
   static constexpr float bias(float) noexcept { return 0.0f; }
   /// Factor of -<r, c> per codeword, from ||c||^2.

@@ -16,6 +16,8 @@ template <>
 struct metric_traits<hamming> {
   static constexpr const char* name = "hamming";       ///< name in files, CLI and reports
   static constexpr metric_id id = metric_id::hamming;  ///< id in .rvq files
+  /// True when integer elements can search by this metric (the integer-only path).
+  static constexpr bool integer_search = true;
   /// Unused by the float search (binary codewords are searched by the integer path).
   static constexpr float bias(float) noexcept { return 0.0f; }
   /// Unused by the float search.

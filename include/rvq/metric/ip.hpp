@@ -15,6 +15,8 @@ template <>
 struct metric_traits<ip> {
   static constexpr const char* name = "ip";       ///< name in files, CLI and reports
   static constexpr metric_id id = metric_id::ip;  ///< id in .rvq files
+  /// True when integer elements can search by this metric (the integer-only path).
+  static constexpr bool integer_search = true;
   /// Score constant added per codeword, from ||c||^2.
   static constexpr float bias(float) noexcept { return 0.0f; }
   /// Factor of -<r, c> per codeword, from ||c||^2.

@@ -15,6 +15,8 @@ template <>
 struct metric_traits<l2> {
   static constexpr const char* name = "l2";       ///< name in files, CLI and reports
   static constexpr metric_id id = metric_id::l2;  ///< id in .rvq files
+  /// True when integer elements can search by this metric (the integer-only path).
+  static constexpr bool integer_search = true;
   /// Score constant added per codeword, from ||c||^2.
   static constexpr float bias(float norm2) noexcept { return norm2; }
   /// Factor of -<r, c> per codeword, from ||c||^2.

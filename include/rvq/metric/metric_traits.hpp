@@ -3,7 +3,8 @@
 /// @defgroup metric Metric policies
 /// Every metric is expressed as a score to minimize, `score(r, c) = bias(c) - scale(c) * <r, c>`,
 /// with `bias` and `scale` precomputed per codeword from `||c||^2` when a model is built.
-/// A metric_traits specialization declares `name`, `id`, `bias(norm2)` and `scale(norm2)`.
+/// A metric_traits specialization declares `name`, `id`, `integer_search` (integer elements may
+/// search by it), `bias(norm2)` and `scale(norm2)`.
 /// The residual after choosing `c` is always `r - c`, so decode is a plain sum for every metric.
 #pragma once
 #include <cstdint>

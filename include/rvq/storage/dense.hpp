@@ -17,7 +17,9 @@
 #include "../core/status.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/meta.hpp"
+#include "../element/element_traits.hpp"
 #include "../metric/metric_traits.hpp"
+#include "../simd/simd_traits.hpp"
 #include "storage_traits.hpp"
 #if !RVQ_NO_HEAP
 #include <vector>
@@ -29,12 +31,47 @@ namespace rvq {
 /// @brief Plain codewords: `K x D` values per layer.
 struct dense {};
 
+namespace detail {
+/// Float codewords: specialized for rvq::extents<L, K, D> (static) and rvq::dynamic_extents.
+template <class Metric, class Kernels, class Extents>
+class dense_store {
+  static_assert(always_false<Extents>,
+                "rvq: the dense storage takes rvq::extents<L, K, D> or rvq::dynamic_extents; rvq::product_extents "
+                "go with the rvq::pq and rvq::rpq storages");
+};
+/// Integer codewords: specialized for rvq::extents<L, K, D> (static) and rvq::dynamic_extents.
+template <class Element, class Metric, class Kernels, class Extents>
+class int_store {
+  static_assert(always_false<Extents>,
+                "rvq: the dense storage takes rvq::extents<L, K, D> or rvq::dynamic_extents; rvq::product_extents "
+                "go with the rvq::pq and rvq::rpq storages");
+};
+
+/// The dense store of an element: float codewords (rvq::f32) or integer ones searched
+/// integer-only (rvq::int8, rvq::q15, rvq::q7, rvq::int4, rvq::int2, rvq::binary).
+template <class Element, class Metric, class Simd, class Extents>
+struct dense_store_for {
+  static_assert(element_traits<Element>::is_integer || element_traits<Element>::id == element_id::f32,
+                "rvq::quantizer: valid elements: rvq::f32 and the integer elements rvq::int8, rvq::q15, rvq::q7, "
+                "rvq::int4, rvq::int2, rvq::binary. rvq::f16/rvq::bf16 are storage formats: load such models into "
+                "an f32 quantizer (their values are widened to float)");
+  static_assert(!element_traits<Element>::is_integer || metric_traits<Metric>::integer_search,
+                "rvq::quantizer: integer elements support the metrics rvq::l2 and rvq::ip (rvq::binary: rvq::hamming)");
+  using kernels = typename simd_traits<Simd>::kernels;
+  using type = std::conditional_t<element_traits<Element>::is_integer, int_store<Element, Metric, kernels, Extents>,
+                                  dense_store<Metric, kernels, Extents>>;
+};
+}  // namespace detail
+
 /// @ingroup storage
 /// @brief dense: K x D values per layer.
 template <>
 struct storage_traits<dense> {
   static constexpr const char* name = "dense";         ///< name in files, CLI and reports
   static constexpr storage_id id = storage_id::dense;  ///< id in .rvq files
+  /// The store of an element, metric, SIMD backend and extents (integer elements: integer tables).
+  template <class Element, class Metric, class Simd, class Extents>
+  using store = typename detail::dense_store_for<Element, Metric, Simd, Extents>::type;
 };
 
 namespace detail {
@@ -46,17 +83,43 @@ constexpr float norm2(const float* c, std::size_t d) noexcept {
   return s;
 }
 
-template <class Metric, class Kernels, class Extents>
-class dense_store;
-
 /// Static extents: codewords stay where the caller keeps them (flash); constants are computed
 /// at construction, at compile time for a constexpr quantizer.
+/// out = c, r -= c, out += c (d floats); the same loops on every store.
+constexpr void copy_codeword(const float* c, std::size_t d, float* out) noexcept {
+  for (std::size_t t = 0; t < d; ++t) out[t] = c[t];
+}
+inline void sub_codeword(const float* RVQ_RESTRICT c, std::size_t d, float* RVQ_RESTRICT r) noexcept {
+  for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+}
+inline void add_to(const float* RVQ_RESTRICT c, std::size_t d, float* RVQ_RESTRICT out) noexcept {
+  for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
+}
+/// Asks the cache for the d floats at p.
+inline void prefetch(const float* p, std::size_t d) noexcept {
+#if defined(__GNUC__)
+  for (std::size_t t = 0; t < d; t += 64 / sizeof(float)) __builtin_prefetch(p + t);
+#else
+  (void)p, (void)d;
+#endif
+}
+/// Codewords are finite: the first NaN/Inf is named by its element index.
+inline status check_finite(const float* v, std::size_t n) noexcept {
+  const std::size_t bad = first_non_finite(v, n);
+  if (bad != n) return {errc::non_finite, msg::codebook_non_finite, bad, "element"};
+  return {};
+}
+
 template <class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D>
 class dense_store<Metric, Kernels, extents<L, K, D>> {
  public:
   static constexpr std::size_t block_rows = 1;
 
   constexpr dense_store() noexcept = default;
+  /// Views `L*K*D` row-major codewords (layer, codeword, dim) kept by the caller (see the pointer overload).
+  constexpr explicit dense_store(const std::array<float, L * K * D>& codewords) noexcept
+      : dense_store(codewords.data()) {}
+  /// Views `L*K*D` row-major codewords kept by the caller (a `constexpr` array stays in flash).
   constexpr explicit dense_store(const float* codewords) noexcept : cw_(codewords) {
     for (std::size_t i = 0; i < L * K; ++i) {
       const float n2 = norm2(codewords + i * D, D);
@@ -74,6 +137,15 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
   constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_ + (l * K + c) * D; }
   constexpr const float* data() const noexcept { return cw_; }
   constexpr std::size_t total_codewords() const noexcept { return L * K; }
+  /// The codewords viewed are finite.
+  status validate() const noexcept { return check_finite(cw_, L * K * D); }
+  /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
+  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept {
+    copy_codeword(codeword(l, c), D, out);
+  }
+  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept { sub_codeword(codeword(l, c), D, r); }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), D, out); }
+  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch(codeword(l, c), D); }
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
@@ -101,6 +173,12 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
   /// Bytes of codewords (flash) and of per-codeword constants.
   static constexpr std::size_t codebook_bytes() noexcept { return L * K * D * sizeof(float); }
   static constexpr std::size_t aux_bytes() noexcept { return (2 + Kernels::tail_norms) * L * K * sizeof(float); }
+  /// Scratch beyond the residual, multiply-adds and lookups of a layer's greedy search.
+  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
+  static constexpr std::size_t static_layer_macs() noexcept { return K * D; }
+  static constexpr std::size_t static_layer_lookups() noexcept { return 0; }
+  constexpr std::size_t layer_macs(std::size_t) const noexcept { return K * D; }
+  constexpr std::size_t layer_lookups(std::size_t) const noexcept { return 0; }
 
  private:
   const float* cw_ = nullptr;
@@ -165,6 +243,15 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   const float* codeword(std::size_t l, std::size_t c) const noexcept { return data() + (first_[l] + c) * dim_; }
   const float* data() const noexcept { return view_ ? view_ : cw_.data(); }
   std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
+  /// The codewords are finite (build() checked them; a view's may have changed since).
+  status validate() const noexcept { return check_finite(data(), total_codewords() * dim_); }
+  /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
+  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_codeword(codeword(l, c), dim_, out); }
+  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept {
+    sub_codeword(codeword(l, c), dim_, r);
+  }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), dim_, out); }
+  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch(codeword(l, c), dim_); }
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
@@ -279,6 +366,10 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   std::size_t aux_bytes() const noexcept {
     return (bias_.size() + scale_.size() + tails_.size() + panels_.size() + cross_.size()) * sizeof(float);
   }
+  /// Scratch beyond the residual, multiply-adds and lookups of a layer's greedy search.
+  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
+  std::size_t layer_macs(std::size_t l) const noexcept { return k_[l] * dim_; }
+  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
 
  private:
   /// Shape, layer offsets and per-codeword constants of the codewords at data(): padded per layer
@@ -329,7 +420,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     if (codewords.size() != floats)
       return {errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
     const std::size_t bad = first_non_finite(codewords.data(), floats);
-    if (bad != floats) return {errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
+    if (bad != floats) return {errc::non_finite, msg::codebook_non_finite, bad, "element"};
     return {};
   }
 
@@ -396,3 +487,4 @@ class dense_store<Metric, Kernels, dynamic_extents> {
 
 }  // namespace detail
 }  // namespace rvq
+#include "dense_int.hpp"

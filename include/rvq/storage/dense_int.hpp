@@ -19,6 +19,7 @@
 #include "../detail/aligned_allocator.hpp"
 #include "../simd/int8_panels.hpp"
 #include "../simd/scalar/int_kernels.hpp"
+#include "dense.hpp"
 #if RVQ_HOSTED && !RVQ_NO_HEAP
 #include <cmath>
 #include <vector>
@@ -35,9 +36,6 @@ struct int_acc {
   using type = accumulator_for_t<Element, D>;
 };
 
-template <class Element, class Metric, class Extents>
-class int_store;
-
 /// The reference search of a store, row by row (each row's activations in `scratch`).
 template <class Store>
 void search_each(const Store& s, std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
@@ -49,9 +47,9 @@ void search_each(const Store& s, std::size_t l, std::int32_t* const* rows, std::
 }
 
 /// Static extents: a view of L int_layer entries (flash); nothing computed at construction.
-template <class Element, class Metric, std::size_t L, std::size_t K, std::size_t D>
-class int_store<Element, Metric, extents<L, K, D>> {
-  using kern = simd::scalar::int_kernels<Element>;
+template <class Element, class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D>
+class int_store<Element, Metric, Kernels, extents<L, K, D>> {
+  using kern = typename Kernels::template int_kernels<Element>;
   using acc_t = accumulator_for_t<Element, D>;
 
  public:
@@ -105,6 +103,23 @@ class int_store<Element, Metric, extents<L, K, D>> {
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layers_[l], c, t, mode_);
   }
+  /// out += codeword c of layer l as the encoder applies it: its grid values times 2^-input_frac.
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept {
+    float unit = 1.0f;
+    for (int e = input_frac_; e > 0; --e) unit *= 0.5f;
+    for (int e = input_frac_; e < 0; ++e) unit *= 2.0f;
+    for (std::size_t t = 0; t < D; ++t) out[t] += static_cast<float>(grid_value(l, c, t)) * unit;
+  }
+  /// Every layer's K is 1 to the extents' K.
+  constexpr status validate() const noexcept {
+    for (std::size_t l = 0; l < layers(); ++l)
+      if (codewords(l) == 0 || codewords(l) > K) return {errc::invalid_argument, msg::bad_layer_k, l, "layer"};
+    return {};
+  }
+  /// Scratch beyond the residual (activations), multiply-adds and lookups of a layer's search.
+  static constexpr std::size_t scratch_bytes() noexcept { return block_bytes(D); }
+  constexpr std::size_t layer_macs(std::size_t l) const noexcept { return codewords(l) * D; }
+  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
   /// Bytes of codeword values and of the per-codeword/per-dimension integer constants.
   constexpr std::size_t codebook_bytes() const noexcept {
     std::size_t b = 0;
@@ -331,13 +346,13 @@ status build_int_tables(const quantized_codebooks& q, metric_id metric, int_tabl
 }
 
 /// Dynamic extents: owns its integer tables and the dequantized codewords (for decode).
-template <class Element, class Metric>
-class int_store<Element, Metric, dynamic_extents> {
-  using kern = simd::scalar::int_kernels<Element>;
+template <class Element, class Metric, class Kernels>
+class int_store<Element, Metric, Kernels, dynamic_extents> {
+  using kern = typename Kernels::template int_kernels<Element>;
 
  public:
-  /// The dot-product kernel (AVX-512 VNNI) serves 8-bit codewords when the build has it.
-  static constexpr bool use_panels = simd::int8_panels::available && !kern::binary && !kern::wide_values;
+  /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has them.
+  static constexpr bool use_panels = Kernels::use_int8_panels && !kern::binary && !kern::wide_values;
 
  public:
   static constexpr std::size_t block_rows = 1;
@@ -457,6 +472,19 @@ class int_store<Element, Metric, dynamic_extents> {
   std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
     return kern::grid_value(layer(l), c, t, mode());
   }
+  /// The dequantized codeword c of layer l into out, added to out.
+  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_codeword(codeword(l, c), dim(), out); }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), dim(), out); }
+  /// Every layer's K is positive (build() checked the rest).
+  status validate() const noexcept {
+    for (std::size_t l = 0; l < layers(); ++l)
+      if (codewords(l) == 0) return {errc::invalid_argument, msg::bad_layer_k, l, "layer"};
+    return {};
+  }
+  /// Scratch beyond the residual (activations), multiply-adds and lookups of a layer's search.
+  std::size_t scratch_bytes() const noexcept { return block_bytes(dim()); }
+  std::size_t layer_macs(std::size_t l) const noexcept { return k_[l] * dim(); }
+  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
 
   /// Bytes of codeword values as stored (packed for int4/int2/binary) and of the integer constants.
   std::size_t codebook_bytes() const noexcept { return model_.value_bytes(); }

@@ -18,7 +18,9 @@
 #include "../core/extents.hpp"
 #include "../core/span.hpp"
 #include "../core/status.hpp"
+#include "../element/element_traits.hpp"
 #include "../metric/metric_traits.hpp"
+#include "../simd/simd_traits.hpp"
 #include "dense.hpp"
 #include "product_codebooks.hpp"
 #include "storage_traits.hpp"
@@ -37,12 +39,39 @@ struct pq {};
 /// stored or regenerated from a seed (zero bytes), fitted by least squares with the indices fixed.
 struct rpq {};
 
+namespace detail {
+template <class Metric, class Kernels, class Extents>
+class product_store;
+template <class E>
+struct is_product_extents;
+template <class E>
+struct is_seeded_extents;
+
+/// The pq/rpq store of an element, metric, backend and extents, with the combinations checked.
+template <storage_id Id, class Element, class Metric, class Simd, class Extents>
+struct product_store_for {
+  static_assert(element_traits<Element>::id == element_id::f32,
+                "rvq::quantizer: rvq::pq and rvq::rpq models search in float (element rvq::f32); their "
+                "sub-codebooks may hold int8 values (rvq::product_codebooks::element)");
+  static_assert(Extents::is_dynamic || is_product_extents<Extents>::value,
+                "rvq::quantizer: rvq::pq and rvq::rpq take dynamic extents (rvq::dynamic_extents) or "
+                "rvq::product_extents<L, K, D, M, Bits, Seeded, Shared> (static)");
+  static_assert(
+      !is_seeded_extents<Extents>::value || Id == storage_id::rpq,
+      "rvq::quantizer: seeded indices (rvq::product_extents<..., Seeded = true>) are rpq only; pq stores them");
+  using type = product_store<Metric, typename simd_traits<Simd>::kernels, Extents>;
+};
+}  // namespace detail
+
 /// @ingroup storage
 /// @brief pq: sub-codebooks and a stored index table per layer.
 template <>
 struct storage_traits<pq> {
   static constexpr const char* name = "pq";         ///< name in files, CLI and reports
   static constexpr storage_id id = storage_id::pq;  ///< id in .rvq files
+  /// The store: sub-codebooks searched by tables or expanded tiles (element rvq::f32).
+  template <class Element, class Metric, class Simd, class Extents>
+  using store = typename detail::product_store_for<storage_id::pq, Element, Metric, Simd, Extents>::type;
 };
 /// @ingroup storage
 /// @brief rpq: sub-codebooks per layer or shared, indices stored or seeded.
@@ -50,6 +79,9 @@ template <>
 struct storage_traits<rpq> {
   static constexpr const char* name = "rpq";         ///< name in files, CLI and reports
   static constexpr storage_id id = storage_id::rpq;  ///< id in .rvq files
+  /// The store: sub-codebooks searched by tables or expanded tiles (element rvq::f32).
+  template <class Element, class Metric, class Simd, class Extents>
+  using store = typename detail::product_store_for<storage_id::rpq, Element, Metric, Simd, Extents>::type;
 };
 
 /// @ingroup storage
@@ -133,6 +165,17 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   static constexpr bool tables = entries * D + lookup_macs * K * M < K * D;
 
   constexpr product_store() noexcept = default;
+  /// Stored indices: views the sub-codebooks (`[set][m][entry][D/M]` floats) and the uint8 indices
+  /// (`[layer][m][c]`) kept by the caller, as `rvq codegen` writes them.
+  template <bool S = Seeded, class = std::enable_if_t<!S>>
+  constexpr product_store(const float (&sub)[ext::sub_values],
+                          const std::uint8_t (&indices)[S ? 1 : ext::index_count]) noexcept
+      : product_store(sub, indices, 0) {}
+  /// Seeded indices: views the sub-codebooks; every index is regenerated from `seed` when needed.
+  template <bool S = Seeded, class = std::enable_if_t<S>>
+  constexpr product_store(const float (&sub)[ext::sub_values], std::uint64_t seed) noexcept
+      : product_store(sub, nullptr, seed) {}
+  /// Views sub-codebooks and indices (nullptr when seeded) kept by the caller.
   constexpr product_store(const float* sub, const std::uint8_t* indices, std::uint64_t seed) noexcept
       : sub_(sub), idx_(indices), seed_(seed) {
     std::array<float, D> cw{};
@@ -148,7 +191,7 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   /// Sub-codebook values finite, stored indices below 2^b.
   constexpr status check() const noexcept {
     for (std::size_t i = 0; i < ext::sub_values; ++i)
-      if (!(sub_[i] - sub_[i] == 0.0f)) return {errc::non_finite, "sub-codebook contains NaN or Inf", i, "element"};
+      if (!(sub_[i] - sub_[i] == 0.0f)) return {errc::non_finite, msg::sub_codebook_non_finite, i, "element"};
     if constexpr (!Seeded)
       for (std::size_t i = 0; i < ext::index_count; ++i)
         if (idx_[i] >= entries) return {errc::invalid_argument, "a stored index is not below 2^bits", i, "element"};
@@ -237,6 +280,12 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   static constexpr std::size_t static_layer_lookups() noexcept { return tables ? K * M : 0; }
   constexpr std::size_t layer_macs(std::size_t) const noexcept { return static_layer_macs(); }        ///< per layer
   constexpr std::size_t layer_lookups(std::size_t) const noexcept { return static_layer_lookups(); }  ///< per layer
+  /// Stack bytes of the search beyond the residual (the lookup table).
+  static constexpr std::size_t scratch_bytes() noexcept { return table_bytes(); }
+  /// check() of the viewed values.
+  constexpr status validate() const noexcept { return check(); }
+  /// Assembled codewords are not in memory: nothing to prefetch.
+  static constexpr void prefetch_codeword(std::size_t, std::size_t) noexcept {}
 
  private:
   /// f(c, score) for codewords [first, last) of layer l, in order.
@@ -474,6 +523,12 @@ class product_store<Metric, Kernels, dynamic_extents> {
   std::size_t layer_macs(std::size_t l) const noexcept { return tables_ ? entries_ * dim_ : pc_.k[l] * dim_; }
   /// Table lookups of a greedy search of layer l (tables: K M; expand: none).
   std::size_t layer_lookups(std::size_t l) const noexcept { return tables_ ? pc_.k[l] * m_ : 0; }
+  /// Scratch beyond the residual (the tables live on the stack of the search).
+  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
+  /// Checked when built.
+  static constexpr status validate() noexcept { return {}; }
+  /// Assembled codewords are not in memory: nothing to prefetch.
+  static constexpr void prefetch_codeword(std::size_t, std::size_t) noexcept {}
 
  private:
   bool tables_cheaper() const noexcept {

@@ -126,13 +126,13 @@ struct product_codebooks {
     if (kind == storage_id::pq && seeded) return {errc::invalid_argument, "pq indices are stored; seeded is rpq"};
     for (std::size_t l = 0; l < layers(); ++l)
       if (k[l] == 0 || k[l] > 65536)
-        return {errc::too_many_codewords, "codewords per layer out of range (1 to 65536)", l, "layer"};
+        return {errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
     const std::size_t n = value_count();
     if (element == element_id::f32) {
       if (values.size() != n || !qvalues.empty() || !scales.empty())
         return {errc::dimension_mismatch, "sub-codebook value count differs from sets x M x 2^b x D/M"};
       const std::size_t bad = detail::first_non_finite(values.data(), n);
-      if (bad != n) return {errc::non_finite, "sub-codebook contains NaN or Inf", bad, "value"};
+      if (bad != n) return {errc::non_finite, msg::sub_codebook_non_finite, bad, "value"};
     } else {
       if (qvalues.size() != n || !values.empty() || scales.size() != sets() * subspaces)
         return {errc::dimension_mismatch, "int8 sub-codebooks need sets x M x 2^b x D/M values and sets x M scales"};

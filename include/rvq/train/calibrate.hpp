@@ -457,7 +457,7 @@ status quantize_codebooks(const quantizer<Config>& model, matrix_view<const floa
   static_assert(!quantizer<Config>::is_integer, "rvq::quantize_codebooks: the input model is a float model");
   static_assert(std::is_same<Metric, l2>::value || std::is_same<Metric, ip>::value,
                 "rvq::quantize_codebooks: models with the l2 or ip metric");
-  if (model.layers() == 0) return {errc::empty_input, "the model has no codebooks"};
+  if (model.layers() == 0) return {errc::empty_input, msg::model_no_codebooks};
   const element_info in = info_of(opt.element);
   if (opt.element == element_id::f32)
     return {errc::invalid_argument, "the model is already f32; choose another element"};

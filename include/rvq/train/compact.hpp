@@ -51,7 +51,7 @@ status compact(const quantizer<Config>& q, matrix_view<const float> calibration,
   using q_t = quantizer<Config>;
   static_assert(!q_t::is_integer && !q_t::is_static,
                 "rvq::compact: f32 models with dynamic extents (compact before quantizing)");
-  if (q.layers() == 0) return {errc::empty_input, "the quantizer has no codebooks"};
+  if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
   if (!calibration.valid()) return {errc::invalid_argument, "malformed calibration view"};
   const std::size_t nl = q.layers(), d = q.dim();
   if (!calibration.empty() && calibration.cols() != d)

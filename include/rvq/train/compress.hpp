@@ -345,7 +345,7 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
     return status{errc::invalid_argument, "compress makes the pq or rpq storage"};
   if (opt.storage == storage_id::pq && opt.seeded)
     return status{errc::invalid_argument, "pq stores its indices; seeded indices are rpq (--storage rpq --seeded)"};
-  if (k.empty() || dim == 0) return status{errc::empty_input, "the model has no codebooks"};
+  if (k.empty() || dim == 0) return status{errc::empty_input, msg::model_no_codebooks};
   if (!data.valid()) return status{errc::invalid_argument, "malformed data view"};
   if (!data.empty() && data.cols() != dim)
     return status{errc::dimension_mismatch, "data vectors differ from the model dimension"};
@@ -368,13 +368,13 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
   std::size_t total = 0;
   for (std::size_t l = 0; l < pc.layers(); ++l) {
     if (pc.k[l] == 0 || pc.k[l] > 65536)
-      return status{errc::too_many_codewords, "codewords per layer out of range (1 to 65536)", l, "layer"};
+      return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
     total += pc.k[l];
   }
   if (codebooks.size() != total * dim)
     return status{errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
   const std::size_t bad = detail::first_non_finite(codebooks.data(), codebooks.size());
-  if (bad != codebooks.size()) return status{errc::non_finite, "codebook contains NaN or Inf", bad, "element"};
+  if (bad != codebooks.size()) return status{errc::non_finite, msg::codebook_non_finite, bad, "element"};
 
   {  // the shape, through a model of zeros (at most 2^b times the codebook values)
     product_codebooks probe = pc;
@@ -474,7 +474,7 @@ result<product_codebooks> compress(const quantizer<Config>& q, const compress_op
                                    matrix_view<const float> data = {}, compress_report* report = nullptr) {
   static_assert(!quantizer<Config>::is_integer && !quantizer<Config>::is_product && !quantizer<Config>::is_static,
                 "rvq::compress: dense f32 models with dynamic extents (compress before quantizing)");
-  if (q.layers() == 0) return status{errc::empty_input, "the quantizer has no codebooks"};
+  if (q.layers() == 0) return status{errc::empty_input, msg::no_codebooks};
   std::vector<std::size_t> k(q.layers());
   std::size_t total = 0;
   for (std::size_t l = 0; l < q.layers(); ++l) total += (k[l] = q.codewords(l));

@@ -322,14 +322,14 @@ status kmeans(matrix_view<const float> data, std::size_t k, const kmeans_options
               std::vector<std::uint32_t>* assignment = nullptr, kmeans_info* info = nullptr,
               const std::function<void(const kmeans_progress&)>& progress = {}) {
   using metric = typename Config::metric;
-  if (!data.valid()) return {errc::invalid_argument, "malformed matrix view (stride below the row length)"};
+  if (!data.valid()) return {errc::invalid_argument, msg::malformed_view};
   if (data.rows() == 0 || data.cols() == 0) return {errc::empty_input, "k-means needs at least one vector"};
   if (k == 0) return {errc::invalid_argument, "k-means needs k >= 1"};
   if (k > data.rows()) return {errc::too_many_codewords, "K is above the number of training vectors"};
   if (k > 65536) return {errc::too_many_codewords, "K above 65536 does not fit the code type"};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return {errc::non_finite, "training data contains NaN or Inf", i, "row"};
+      return {errc::non_finite, msg::training_non_finite, i, "row"};
 
   detail::rng r(opt.seed);
   kmeans_info local;

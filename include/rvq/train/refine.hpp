@@ -254,9 +254,9 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
                                  refine_report* report = nullptr) {
   using q_t = quantizer<Config>;
   const std::size_t n = data.rows(), d = q.dim(), nl = q.layers();
-  if (nl == 0) return status{errc::empty_input, "the model has no codebooks"};
+  if (nl == 0) return status{errc::empty_input, msg::model_no_codebooks};
   if (data.cols() != d) return status{errc::dimension_mismatch, "training data dimension differs from the model's"};
-  if (n == 0) return status{errc::empty_input, "the training set is empty"};
+  if (n == 0) return status{errc::empty_input, msg::empty_training};
   std::vector<std::size_t> ks(nl), first(nl + 1, 0);
   for (std::size_t l = 0; l < nl; ++l) {
     ks[l] = q.codewords(l);

@@ -75,8 +75,8 @@ template <class Config = default_config>
 result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt,
                                 train_report* report = nullptr) {
   using q_t = quantizer<Config>;
-  if (!data.valid()) return status{errc::invalid_argument, "malformed matrix view (stride below the row length)"};
-  if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, "the training set is empty"};
+  if (!data.valid()) return status{errc::invalid_argument, msg::malformed_view};
+  if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
   if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
   if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
     return status{errc::invalid_argument, "give one codewords value, or one per layer"};
@@ -91,10 +91,10 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
   if (opt.beam == 0 || opt.beam > kmin)
-    return status{errc::bad_beam, "beam width must be between 1 and the smallest layer's K"};
+    return status{errc::bad_beam, msg::bad_beam};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return status{errc::non_finite, "training data contains NaN or Inf", i, "row"};
+      return status{errc::non_finite, msg::training_non_finite, i, "row"};
 
   // Subsample large inputs (seeded, uniform, without replacement; rows kept in input order).
   std::vector<float> sampled;

@@ -64,7 +64,10 @@ struct highway_dots {
 };
 
 /// @brief Entry points of the Highway backend.
-struct kernels : simd::scalar::rows_search, simd::scalar::panel_search<highway_dots> {};
+struct kernels : simd::scalar::rows_search,
+                 simd::scalar::panel_search<highway_dots>,
+                 simd::scalar::lane_ops,
+                 simd::scalar::int_ops {};
 
 }  // namespace simd::highway
 

@@ -15,9 +15,9 @@
 #include <type_traits>
 #include "../../config.hpp"
 #include "../simd_traits.hpp"
-#if defined(__GNUC__) && (defined(__SSE2__) || defined(__AVX__) || defined(__AVX512F__))
-#include <immintrin.h>
-#endif
+#include "int_ops.hpp"
+#include "lane_ops.hpp"
+#include "vector.hpp"
 
 namespace rvq {
 
@@ -26,27 +26,6 @@ namespace rvq {
 struct scalar {};
 
 namespace simd::scalar {
-
-namespace detail {
-// Lane count of the target's native float vector. The GNU vector extension (GCC, Clang) is
-// lowered lane by lane with plain IEEE operations, so a lane computes exactly the scalar sum;
-// it only spares the compiler the search for a vectorization it does not always find at -O3.
-#if defined(__GNUC__) && defined(__AVX512F__)
-inline constexpr std::size_t lanes = 16;
-#elif defined(__GNUC__) && defined(__AVX__)
-inline constexpr std::size_t lanes = 8;
-#elif defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__))
-inline constexpr std::size_t lanes = 4;
-#else
-inline constexpr std::size_t lanes = 1;
-#endif
-#if defined(__GNUC__)
-#define RVQ_SCALAR_VECTOR_EXT 1
-typedef float vec_t __attribute__((vector_size(lanes * sizeof(float))));
-/// The same vector, readable from float storage (panels are allocated on panel_alignment).
-typedef float vec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
-#endif
-}  // namespace detail
 
 /// @brief Search over the *rows* layout (K x D row-major, as firmware keeps codebooks in flash):
 /// one dot product per codeword, summed left to right. Shared by every backend.
@@ -90,34 +69,6 @@ struct rows_search {
 };
 
 namespace detail {
-#if defined(RVQ_SCALAR_VECTOR_EXT)
-typedef std::int32_t ivec_t __attribute__((vector_size(lanes * sizeof(float))));
-typedef std::int32_t ivec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
-
-/// Lane j of `a` where lane j of the comparison result `m` is true, else lane j of `b`.
-inline vec_t select(const ivec_t& m, const vec_t& a, const vec_t& b) noexcept {
-  return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & m) | (reinterpret_cast<ivec_t>(b) & ~m));
-}
-
-/// Lane-wise minimum (a NaN in `a` keeps `m`).
-inline vec_t lane_min(const vec_t& a, const vec_t& m) noexcept { return select(a < m, a, m); }
-
-/// Bit j set where lane j of a comparison result `m` is true (all ones).
-inline std::uint32_t lane_bits(ivec_t m) noexcept {
-#if defined(__AVX512F__)
-  return _mm512_cmplt_epi32_mask(reinterpret_cast<__m512i>(m), _mm512_setzero_si512());
-#elif defined(__AVX__)
-  return static_cast<std::uint32_t>(_mm256_movemask_ps(reinterpret_cast<__m256>(m)));
-#elif defined(__SSE2__)
-  return static_cast<std::uint32_t>(_mm_movemask_ps(reinterpret_cast<__m128>(m)));
-#else
-  std::uint32_t bits = 0;
-  for (std::size_t j = 0; j < lanes; ++j) bits |= (static_cast<std::uint32_t>(m[j]) & 1u) << j;
-  return bits;
-#endif
-}
-#endif
-
 /// Running argmin of R rows over W-wide panels, lane by lane: lane j of vector v keeps the first
 /// strict minimum of the codewords it sees in increasing order, so the final reduction (lowest
 /// score, then lowest index) picks the codeword a sequential scan picks.
@@ -415,8 +366,9 @@ struct scalar_dots {
   }
 };
 
-/// @brief Entry points of the scalar backend. Every backend provides the same names.
-struct kernels : rows_search, panel_search<scalar_dots> {};
+/// @brief Entry points of the scalar backend. Every backend provides the same names; a backend
+/// that lacks an operation inherits the scalar one (lane_ops, int_ops), as xsimd and Highway do.
+struct kernels : rows_search, panel_search<scalar_dots>, lane_ops, int_ops {};
 
 }  // namespace simd::scalar
 

@@ -96,7 +96,7 @@ struct pruned_rows_search : rows_search {
 };
 
 /// Entry points of the pruned backend: the pruned rows search, the scalar panel search.
-struct pruned_kernels : pruned_rows_search, panel_search<scalar_dots> {};
+struct pruned_kernels : pruned_rows_search, panel_search<scalar_dots>, lane_ops, int_ops {};
 
 }  // namespace simd::scalar
 

@@ -59,7 +59,10 @@ struct xsimd_dots {
 };
 
 /// @brief Entry points of the xsimd backend.
-struct kernels : simd::scalar::rows_search, simd::scalar::panel_search<xsimd_dots> {};
+struct kernels : simd::scalar::rows_search,
+                 simd::scalar::panel_search<xsimd_dots>,
+                 simd::scalar::lane_ops,
+                 simd::scalar::int_ops {};
 
 }  // namespace simd::xsimd
 

@@ -1,0 +1,26 @@
+/// @file int_ops.hpp
+/// @brief Integer operations of the scalar backend: the integer kernels an integer store searches
+/// with, whether the int8 panel kernels serve it, and the float-to-grid conversion of an input.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include "../int8_panels.hpp"
+#include "int_kernels.hpp"
+
+namespace rvq::simd::scalar {
+
+/// @brief The integer entry points every backend inherits unless it brings its own.
+struct int_ops {
+  /// The integer kernels of an element (activations, argmin, subtract, grid values).
+  template <class Element>
+  using int_kernels = simd::scalar::int_kernels<Element>;
+  /// True when int8 panel kernels (AVX-512 VNNI, AVX-VNNI, AVX2, sdot) serve int8 and int4 layers.
+  static constexpr bool use_int8_panels = simd::int8_panels::available;
+  /// Leading values of `x * unit` (a power of two) rounded to nearest even and saturated to int32,
+  /// vectorized where the target allows; returns how many it converted (the caller does the rest).
+  static std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+    return simd::int8_panels::float_to_grid(x, d, unit, r);
+  }
+};
+
+}  // namespace rvq::simd::scalar
