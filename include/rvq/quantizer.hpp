@@ -16,6 +16,7 @@
 #include "core/status.hpp"
 #include "detail/meta.hpp"
 #include "encode/beam.hpp"
+#include "encode/checks.hpp"
 #include "encode/greedy.hpp"
 #include "encode/integer.hpp"
 #include "encode/workspace.hpp"
@@ -240,18 +241,7 @@ class quantizer {
   }
 
   /// Memory and arithmetic of this quantizer.
-  constexpr footprint_info memory_footprint() const noexcept {
-    footprint_info f;
-    f.codebook_bytes = store_.codebook_bytes();
-    f.constant_bytes = store_.aux_bytes();
-    f.flash_bytes = f.codebook_bytes + f.constant_bytes;
-    f.scratch_bytes = dim() * (is_integer ? sizeof(std::int32_t) : sizeof(float)) + store_.scratch_bytes();
-    for (std::size_t l = 0; l < layers(); ++l) {
-      f.macs_per_vector += store_.layer_macs(l);
-      f.lookups_per_vector += store_.layer_lookups(l);
-    }
-    return f;
-  }
+  constexpr footprint_info memory_footprint() const noexcept { return footprint_of(store_); }
   /**
    * @brief Memory and arithmetic of an encode with beam width `beam` (1: greedy, as above).
    * Beam search through the cross-product tables (use_beam_tables()) takes `<x, c>` for every
@@ -262,11 +252,10 @@ class quantizer {
    */
   constexpr footprint_info memory_footprint(std::size_t beam) const noexcept {
     footprint_info f = memory_footprint();
-    if (is_integer || beam <= 1) return f;
-    const workspace_size w = workspace_for(beam);
-    f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
-    encoders::add_beam_cost(
-        layers(), [this](std::size_t l) { return codewords(l); }, dim(), beam, use_beam_tables(beam), f);
+    if (!is_integer && beam > 1)
+      encoders::add_beam_cost(
+          layers(), [this](std::size_t l) { return codewords(l); }, dim(), beam, use_beam_tables(beam),
+          workspace_for(beam), f);
     return f;
   }
 
@@ -286,7 +275,7 @@ class quantizer {
   template <class Code>
   status encode(span<const float> x, span<Code> codes, const encode_options& opt, workspace_view ws) const noexcept {
     RVQ_TRY(check_encode<Code>(x.size(), codes.size(), opt.beam, ws, 1));
-    RVQ_TRY(check_finite_row(x.data(), 0));
+    RVQ_TRY(encoders::check_finite_row(x.data(), dim(), 0));
     if constexpr (is_integer) {
       encoders::float_to_grid<kernels>(store_, x.data(), ws.ints.data());
       encoders::int_greedy<parallel_traits_type>(store_, codes.data(), ws);
@@ -308,7 +297,7 @@ class quantizer {
   status encode_beam(span<const float> x, span<Code> codes, std::size_t beam, workspace_view ws) const noexcept {
     static_assert(!is_integer, "rvq::quantizer::encode_beam: integer elements encode greedily");
     RVQ_TRY(check_encode<Code>(x.size(), codes.size(), beam, ws, 1, true));
-    RVQ_TRY(check_finite_row(x.data(), 0));
+    RVQ_TRY(encoders::check_finite_row(x.data(), dim(), 0));
     encoders::beam_one<kernels>(store_, x.data(), beam, codes.data(), ws);
     return {};
   }
@@ -387,7 +376,7 @@ class quantizer {
     if (!x.valid() || !codes.valid()) return {errc::invalid_argument, msg::malformed_view};
     if (codes.rows() != x.rows()) return {errc::dimension_mismatch, "codes must have one row per input vector"};
     RVQ_TRY(check_encode<Code>(x.cols(), codes.cols(), opt.beam, ws, parallel_traits_type::concurrency()));
-    for (std::size_t i = 0; i < x.rows(); ++i) RVQ_TRY(check_finite_row(x.row(i), i));
+    for (std::size_t i = 0; i < x.rows(); ++i) RVQ_TRY(encoders::check_finite_row(x.row(i), dim(), i));
 
     const std::size_t workers = parallel_traits_type::concurrency();
     const std::size_t chunk = (x.rows() + workers - 1) / (workers ? workers : 1);
@@ -424,8 +413,8 @@ class quantizer {
   template <class Code>
   status decode(span<const Code> codes, span<float> out, std::size_t n_layers = all_layers) const noexcept {
     const std::size_t n = n_layers == all_layers ? layers() : n_layers;
-    RVQ_TRY(check_decode(codes.size(), out.size(), n));
-    RVQ_TRY(check_codes(codes.data(), n));
+    RVQ_TRY(encoders::check_decode(store_, codes.size(), out.size(), n));
+    RVQ_TRY(encoders::check_codes(store_, codes.data(), n));
     decode_row(codes.data(), out.data(), n);
     return {};
   }
@@ -438,9 +427,9 @@ class quantizer {
     if (!codes.valid() || !out.valid()) return {errc::invalid_argument, msg::malformed_view};
     if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
     const std::size_t n = n_layers == all_layers ? layers() : n_layers;
-    RVQ_TRY(check_decode(codes.cols(), out.cols(), n));
+    RVQ_TRY(encoders::check_decode(store_, codes.cols(), out.cols(), n));
     for (std::size_t i = 0; i < codes.rows(); ++i) {
-      const status s = check_codes(codes.row(i), n);
+      const status s = encoders::check_codes(store_, codes.row(i), n);
       if (!s) return {s.code(), msg::code_out_of_range, i, "row"};
     }
     parallel_traits_type::for_each(codes.rows(), [&](std::size_t i) { decode_row(codes.row(i), out.row(i), n); });
@@ -467,25 +456,16 @@ class quantizer {
   /// Footprint of a static quantizer, as a constant: `static_assert(q::footprint.flash_bytes <= ...)`.
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
   static constexpr footprint_info static_footprint() noexcept {
-    footprint_info f;
-    f.codebook_bytes = store_type::codebook_bytes();
-    f.constant_bytes = store_type::aux_bytes();
-    f.flash_bytes = f.codebook_bytes + f.constant_bytes;
-    f.scratch_bytes = E::dim * sizeof(float) + store_type::scratch_bytes();
-    f.macs_per_vector = E::layers * store_type::static_layer_macs();
-    f.lookups_per_vector = E::layers * store_type::static_layer_lookups();
-    return f;
+    return static_footprint_of<store_type, E>();
   }
   /// static_footprint() of a beam search of width `beam` (static models keep no cross-product
   /// tables: each partial code scores each layer with `K D` multiply-adds; see memory_footprint(beam)).
   template <class E = Extents, class = std::enable_if_t<E::is_static>>
   static constexpr footprint_info static_footprint(std::size_t beam) noexcept {
     footprint_info f = static_footprint();
-    if (is_integer || beam <= 1) return f;
-    const workspace_size w = static_workspace(beam);
-    f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
-    encoders::add_beam_cost(
-        E::layers, [](std::size_t) { return E::codewords; }, E::dim, beam, false, f);
+    if (!is_integer && beam > 1)
+      encoders::add_beam_cost(
+          E::layers, [](std::size_t) { return E::codewords; }, E::dim, beam, false, static_workspace(beam), f);
     return f;
   }
 
@@ -497,38 +477,9 @@ class quantizer {
                   "rvq: codes are std::uint8_t or std::uint16_t");
     static_assert(!is_static || Extents::codewords <= max_codewords_of<Code>(),
                   "rvq: this code type cannot hold K codes; use std::uint16_t (or quantizer::code_type)");
-    if (layers() == 0) return {errc::empty_input, msg::no_codebooks};
-    if (x_len != dim()) return {errc::dimension_mismatch, "input vector length differs from the model dimension"};
-    if (codes_len != layers()) return {errc::dimension_mismatch, msg::codes_length};
-    if (max_codewords() > max_codewords_of<Code>())
-      return {errc::too_many_codewords, "a layer has more codewords than the code type holds; use uint16 codes"};
-    if (beam == 0 || beam > min_codewords()) return {errc::bad_beam, msg::bad_beam};
-    if (is_integer && beam != 1)
-      return {errc::unsupported, "integer elements encode greedily (beam 1); use an f32 model for beam search"};
+    RVQ_TRY(encoders::check_encode_shape<Code>(store_, x_len, codes_len, beam, is_integer));
     if (!ws.holds(beam_path ? workspace_for_beam_path(beam) : workspace_for(beam), workers))
       return {errc::invalid_argument, "workspace smaller than workspace_for(beam)"};
-    return {};
-  }
-
-  status check_finite_row(const float* x, std::size_t row) const noexcept {
-    if (detail::first_non_finite(x, dim()) != dim()) return {errc::non_finite, "input contains NaN or Inf", row, "row"};
-    return {};
-  }
-
-  status check_decode(std::size_t codes_len, std::size_t out_len, std::size_t n) const noexcept {
-    if (layers() == 0) return {errc::empty_input, msg::no_codebooks};
-    if (n > layers()) return {errc::invalid_argument, "cannot decode more layers than the model has"};
-    if (codes_len < n || codes_len > layers())
-      return {errc::dimension_mismatch, "codes length must be between the decoded layers and the model's layers"};
-    if (out_len != dim()) return {errc::dimension_mismatch, "output length differs from the model dimension"};
-    return {};
-  }
-
-  template <class Code>
-  status check_codes(const Code* codes, std::size_t n) const noexcept {
-    for (std::size_t l = 0; l < n; ++l)
-      if (static_cast<std::size_t>(codes[l]) >= codewords(l))
-        return {errc::code_out_of_range, msg::code_out_of_range, l, "layer"};
     return {};
   }
 

@@ -167,12 +167,14 @@ constexpr workspace_size float_workspace_for(const Store& s, std::size_t beam) n
   return uses_beam_tables(s, beam) ? largest(w, table_beam_workspace<Kernels>(s, beam)) : w;
 }
 
-/// Multiply-adds and lookups of a beam search: up to `beam` partial codes per layer (fewer while
-/// the product of the earlier layers' K is smaller); with tables, `<x, c>` once per codeword and
-/// one table row per partial code and earlier layer.
+/// The figures of a beam search of width `beam` in `f`: scratch `w` in bytes, multiply-adds and
+/// lookups for up to `beam` partial codes per layer (fewer while the product of the earlier
+/// layers' K is smaller); with tables, `<x, c>` once per codeword and one table row per partial
+/// code and earlier layer.
 template <class KOf>
 constexpr void add_beam_cost(std::size_t nl, KOf k_of, std::size_t d, std::size_t beam, bool tables,
-                             footprint_info& f) noexcept {
+                             const workspace_size& w, footprint_info& f) noexcept {
+  f.scratch_bytes = w.floats * sizeof(float) + w.indices * sizeof(std::uint32_t);
   std::size_t partial = 1;
   f.macs_per_vector = 0;
   f.lookups_per_vector = 0;

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
+#include "../core/footprint.hpp"
 #include "../core/span.hpp"
 #include <cstdint>
 
@@ -71,5 +72,34 @@ struct has_build_cross : std::false_type {};
 template <class S>
 struct has_build_cross<S, std::void_t<decltype(std::declval<S&>().build_cross(std::size_t{}))>> : std::true_type {};
 }  // namespace detail
+
+/// Memory and arithmetic of a greedy search of store `s`: its bytes, the residual (D 4-byte values)
+/// plus the store's own scratch, and per layer its multiply-adds and lookups.
+template <class Store>
+constexpr footprint_info footprint_of(const Store& s) noexcept {
+  footprint_info f;
+  f.codebook_bytes = s.codebook_bytes();
+  f.constant_bytes = s.aux_bytes();
+  f.flash_bytes = f.codebook_bytes + f.constant_bytes;
+  f.scratch_bytes = s.dim() * sizeof(float) + s.scratch_bytes();
+  for (std::size_t l = 0; l < s.layers(); ++l) {
+    f.macs_per_vector += s.layer_macs(l);
+    f.lookups_per_vector += s.layer_lookups(l);
+  }
+  return f;
+}
+
+/// footprint_of() as a constant, for a store of static extents `E`.
+template <class Store, class E>
+constexpr footprint_info static_footprint_of() noexcept {
+  footprint_info f;
+  f.codebook_bytes = Store::codebook_bytes();
+  f.constant_bytes = Store::aux_bytes();
+  f.flash_bytes = f.codebook_bytes + f.constant_bytes;
+  f.scratch_bytes = E::dim * sizeof(float) + Store::scratch_bytes();
+  f.macs_per_vector = E::layers * Store::static_layer_macs();
+  f.lookups_per_vector = E::layers * Store::static_layer_lookups();
+  return f;
+}
 
 }  // namespace rvq
