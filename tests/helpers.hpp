@@ -50,20 +50,14 @@ inline rvq::train_options options(std::size_t layers, std::size_t k, std::size_t
   return opt;
 }
 
+/// Test MSE per vector of q on the n rows of x (rvq::evaluate()); -1 when the encode fails.
 template <class Q>
 double mse(const Q& q, const std::vector<float>& x, std::size_t n, std::size_t beam = 1) {
-  const std::size_t d = q.dim(), l = q.layers();
-  std::vector<std::uint16_t> codes(n * l);
-  std::vector<float> y(n * d);
-  if (!q.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
-                      rvq::matrix_view<std::uint16_t>(codes.data(), n, l), rvq::encode_options{beam}))
-    return -1;
-  if (!q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, l),
-                      rvq::matrix_view<float>(y.data(), n, d)))
-    return -1;
-  double e = 0;
-  for (std::size_t i = 0; i < n * d; ++i) e += double(x[i] - y[i]) * double(x[i] - y[i]);
-  return e / double(n);
+  rvq::eval_options o;
+  o.beam = beam;
+  o.per_layer = false;
+  const auto r = rvq::evaluate(q, rvq::matrix_view<const float>(x.data(), n, q.dim()), o);
+  return r ? r->mse : -1;
 }
 
 /// Prefix of this process's scratch files (tests run as parallel processes).

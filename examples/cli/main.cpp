@@ -304,44 +304,13 @@ int cmd_eval(int argc, char** argv) {
     const auto x = read_matrix(in);
     check_dim(q, x, in);
     const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
-    std::vector<std::uint16_t> codes(n * nl);
-    rvq::workspace ws(q.workspace_for(beam));
-    const auto t0 = std::chrono::steady_clock::now();
-    rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<std::uint16_t>(codes.data(), n, nl),
-                                   rvq::encode_options{beam}, ws.view());
-    const double enc_s = seconds_since(t0);
-    if (!s) fail_file(in, s);
-    std::vector<float> y(n * d);
-    s = q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl),
-                       rvq::matrix_view<float>(y.data(), n, d));
-    if (!s) fail_file(in, s);
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < n * d; ++i) {
-      const double e = double(x.values[i]) - double(y[i]);
-      err += e * e;
-      norm += double(x.values[i]) * double(x.values[i]);
-    }
-    // Error after each layer: decoding only the first l layers (the variable-bitrate curve).
-    std::vector<double> layer_err(nl, 0.0);
-    std::vector<float> partial(d), cbuf(d);
-    for (std::size_t i = 0; i < n; ++i) {
-      std::fill(partial.begin(), partial.end(), 0.0f);
-      for (std::size_t l = 0; l < nl; ++l) {
-        q.expand_codeword(l, codes[i * nl + l], cbuf.data());
-        const float* c = cbuf.data();
-        double e = 0;
-        for (std::size_t t = 0; t < d; ++t) {
-          partial[t] += c[t];
-          const double diff = double(x.values[i * d + t]) - double(partial[t]);
-          e += diff * diff;
-        }
-        layer_err[l] += e;
-      }
-    }
-    const double mse = err / double(n), msn = norm / double(n);
-    const double rel = msn > 0 ? mse / msn : 0.0;
-    const double vps = enc_s > 0 ? double(n) / enc_s : 0.0;
-    const auto f = q.memory_footprint(beam);
+    rvq::eval_options eo;
+    eo.beam = beam;
+    const auto r = rvq::evaluate(q, x.view(), eo);
+    if (!r) fail_file(in, r.error());
+    const double mse = r->mse, msn = r->mean_squared_norm, rel = r->rel_mse;
+    const double enc_s = r->encode_seconds, vps = r->vectors_per_second;
+    const auto& f = r->footprint;
     // As stored (a pipeline: its stages' codebooks and its projections).
     const std::size_t cb_bytes = info.quantized && !info.pipeline ? info.payload_bytes : f.codebook_bytes;
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
@@ -350,7 +319,7 @@ int cmd_eval(int argc, char** argv) {
       char buf[32];
       for (std::size_t l = 0; l < nl; ++l) {
         ks += (l ? "," : "") + std::to_string(q.codewords(l));
-        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", msn > 0 ? layer_err[l] / double(n) / msn : 0.0);
+        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", r->layer_rel_mse[l]);
         lr += buf;
       }
       std::printf(

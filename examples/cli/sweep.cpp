@@ -248,40 +248,24 @@ struct run_state {
 
 using f32_quantizer = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential>>;
 
-/// Test MSE, encode time and cost of one quantizer at one beam width.
+/// Test MSE, encode time (best of a few runs of at least 0.2 s) and cost of one quantizer at one beam width.
 template <class Q>
-void evaluate(const Q& q, const rvq::io::ndarray<float>& test, double msn, std::size_t beam, point& p) {
-  const std::size_t n = test.rows(), d = q.dim(), nl = q.layers();
-  std::vector<std::uint16_t> codes(n * nl);
-  rvq::workspace ws(q.workspace_for(beam));
-  const rvq::matrix_view<std::uint16_t> cv(codes.data(), n, nl);
-  double best = 0, spent = 0;
-  for (int rep = 0; rep < 5 && (rep < 1 || spent < 0.2); ++rep) {  // best of a few runs of at least 0.2 s
-    const auto t0 = std::chrono::steady_clock::now();
-    const rvq::status s = q.encode_batch(test.view(), cv, rvq::encode_options{beam}, ws.view());
-    const double t = seconds_since(t0);
-    if (!s) throw data_error{"encode of " + p.label() + " failed: " + rvq::describe(s)};
-    best = rep == 0 ? t : std::min(best, t);
-    spent += t;
-  }
-  std::vector<float> y(n * d);
-  const rvq::status s = q.decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl),
-                                       rvq::matrix_view<float>(y.data(), n, d));
-  if (!s) throw data_error{"decode of " + p.label() + " failed: " + rvq::describe(s)};
-  double err = 0;
-  for (std::size_t i = 0; i < n * d; ++i) {
-    const double e = double(test.values[i]) - double(y[i]);
-    err += e * e;
-  }
-  p.mse = err / double(n);
-  p.rel_mse = msn > 0 ? p.mse / msn : 0.0;
-  p.encode_us = best * 1e6 / double(n);
-  const rvq::footprint_info f = q.memory_footprint(beam);
-  p.codebook_bytes = f.codebook_bytes;
-  p.scratch_bytes = f.scratch_bytes;
-  p.macs = f.macs_per_vector;
-  p.lookups = f.lookups_per_vector;
-  p.bits = q.bits_per_vector();
+void measure(const Q& q, const rvq::io::ndarray<float>& test, std::size_t beam, point& p) {
+  rvq::eval_options o;
+  o.beam = beam;
+  o.per_layer = false;
+  o.repeats = 5;
+  o.min_seconds = 0.2;
+  const auto r = rvq::evaluate(q, test.view(), o);
+  if (!r) throw data_error{"evaluation of " + p.label() + " failed: " + rvq::describe(r.error())};
+  p.mse = r->mse;
+  p.rel_mse = r->rel_mse;
+  p.encode_us = r->encode_seconds * 1e6 / double(r->vectors);
+  p.codebook_bytes = r->footprint.codebook_bytes;
+  p.scratch_bytes = r->footprint.scratch_bytes;
+  p.macs = r->footprint.macs_per_vector;
+  p.lookups = r->footprint.lookups_per_vector;
+  p.bits = r->bits_per_vector;
 }
 
 /// Calls f(quantizer) with the integer quantizer of a quantized model.
@@ -299,8 +283,8 @@ void with_integer(const rvq::quantized_codebooks& qc, F&& f) {
 
 /// Trains the unit's model and evaluates its points.
 void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& train,
-              const rvq::io::ndarray<float>& calib, const rvq::io::ndarray<float>& test, double msn,
-              const std::string& train_path, run_state& rs) {
+              const rvq::io::ndarray<float>& calib, const rvq::io::ndarray<float>& test, const std::string& train_path,
+              run_state& rs) {
   rvq::train_options o;
   o.layers = u.layers;
   o.codewords = {u.codewords};
@@ -334,14 +318,14 @@ void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& 
         if (p.storage == "pq") {
           auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::pq>>::from_product(*pc);
           if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
-          evaluate(*q, test, msn, p.beam, p);
+          measure(*q, test, p.beam, p);
         } else {
           auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::rpq>>::from_product(*pc);
           if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
-          evaluate(*q, test, msn, p.beam, p);
+          measure(*q, test, p.beam, p);
         }
       } else if (p.element == "f32") {
-        evaluate(*prefix, test, msn, p.beam, p);
+        measure(*prefix, test, p.beam, p);
       } else {
         rvq::quantize_options qo;
         rvq::parse_element(p.element.c_str(), qo.element);
@@ -350,7 +334,7 @@ void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& 
         rvq::quantize_report rep;
         const rvq::status s = rvq::quantize_codebooks(*prefix, calib.view(), qo, qc, &rep);
         if (!s) throw data_error{"quantizing " + p.label() + ": " + rvq::describe(s)};
-        with_integer(qc, [&](const auto& q) { evaluate(q, test, msn, 1, p); });
+        with_integer(qc, [&](const auto& q) { measure(q, test, 1, p); });
         p.codebook_bytes = rep.quantized_bytes;  // values as stored, with their scales and zero points
       }
       rs.record(p);
@@ -684,9 +668,6 @@ int cmd_sweep(int argc, char** argv) {
   };
   const auto test = spaced(test_all, st.test_rows);
   const auto calib = spaced(train, st.calibration_rows);
-  double msn = 0;
-  for (float v : test.values) msn += double(v) * double(v);
-  msn /= double(test.rows());
 
   // The output folder, its settings and the points already measured.
   std::error_code ec;
@@ -762,7 +743,7 @@ int cmd_sweep(int argc, char** argv) {
         const std::size_t u = next++;
         if (u >= units.size() || rs.failed) return;
         try {
-          run_unit(units[u], st, train, calib, test, msn, in, rs);
+          run_unit(units[u], st, train, calib, test, in, rs);
         } catch (...) {
           rs.failed = true;
           throw;

@@ -38,13 +38,15 @@ using default_simd = scalar;
 #endif
 
 /**
- * @brief A policy bundle: one policy per axis.
- * @tparam Element  how values are stored and accumulated (rvq::f32; integer: rvq::int8, rvq::q15, rvq::q7,
- *                  rvq::int4, rvq::int2, rvq::binary)
- * @tparam Metric   what "nearest" means (rvq::l2, rvq::ip, rvq::cosine; rvq::hamming for rvq::binary)
- * @tparam Storage  how codewords are held (rvq::dense; rvq::pq, rvq::rpq with rvq::f32 and dynamic extents)
- * @tparam Parallel how batches are spread (rvq::sequential)
- * @tparam Simd     which kernel backend (rvq::scalar, rvq::xsimd, rvq::highway; default_simd)
+ * @brief A policy bundle: one policy per axis. Each family's traits (element_traits,
+ * metric_traits, storage_traits, parallel_traits, simd_traits) list the policies this build
+ * has in their static_assert, and a user's own policy joins by specializing them
+ * (docs/design.md).
+ * @tparam Element  how values are stored and accumulated
+ * @tparam Metric   what "nearest" means
+ * @tparam Storage  how codewords are held; its traits name the store
+ * @tparam Parallel how batches and large layers are spread over workers
+ * @tparam Simd     which kernel backend (default_simd)
  *
  * Any type with the same five member aliases works as a config too.
  */
@@ -90,11 +92,15 @@ struct check_config {
                 "rvq: the Config must define `using element = ...;` (rvq::f32, rvq::int8, rvq::q15, rvq::q7, "
                 "rvq::int4, rvq::int2, rvq::binary)");
   static_assert(has_metric<C>::value,
-                "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine)");
+                "rvq: the Config must define `using metric = ...;` (rvq::l2, rvq::ip, rvq::cosine, rvq::hamming)");
   static_assert(has_storage<C>::value,
                 "rvq: the Config must define `using storage = ...;` (rvq::dense, rvq::pq, rvq::rpq)");
-  static_assert(has_parallel<C>::value, "rvq: the Config must define `using parallel = ...;` (rvq::sequential)");
-  static_assert(has_simd<C>::value, "rvq: the Config must define `using simd = ...;` (rvq::scalar)");
+  static_assert(has_parallel<C>::value,
+                "rvq: the Config must define `using parallel = ...;` (rvq::sequential, rvq::threads<N>, "
+                "rvq::openmp, rvq::fork_join<Platform>)");
+  static_assert(has_simd<C>::value,
+                "rvq: the Config must define `using simd = ...;` (rvq::scalar, rvq::scalar_pruned, rvq::xsimd, "
+                "rvq::highway)");
   static constexpr bool value = true;
 };
 }  // namespace detail

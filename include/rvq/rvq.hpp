@@ -11,6 +11,7 @@
 #include "policies.hpp"
 #include "quantizer.hpp"
 #if RVQ_HOSTED
+#include "eval.hpp"
 #include "exceptions.hpp"
 #include "pipeline.hpp"
 #include "storage/projection.hpp"

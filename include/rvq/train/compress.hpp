@@ -13,6 +13,7 @@
 #include <vector>
 #include "../detail/random.hpp"
 #include "../pipeline.hpp"
+#include "../eval.hpp"
 #include "../quantizer.hpp"
 #include "../storage/product_codebooks.hpp"
 #include "../storage/projection.hpp"
@@ -166,18 +167,14 @@ inline void load_values(product_fit& f, const product_codebooks& pc) {
         for (std::size_t t = 0; t < f.sd; ++t) f.entry(set, mm, j)[t] = pc.value(set, mm, j, t);
 }
 
-/// Greedy MSE per vector of a quantizer on data.
+/// Greedy MSE per vector of a quantizer on data (rvq::evaluate(), without the per-layer pass).
 template <class Q>
 status greedy_mse(const Q& q, matrix_view<const float> x, double& mse) {
-  std::vector<std::uint16_t> codes(x.rows() * q.layers());
-  RVQ_TRY(q.encode_batch(x, matrix_view<std::uint16_t>(codes.data(), x.rows(), q.layers())));
-  std::vector<float> y(q.dim());
-  double total = 0;
-  for (std::size_t i = 0; i < x.rows(); ++i) {
-    RVQ_TRY(q.decode(span<const std::uint16_t>(codes.data() + i * q.layers(), q.layers()), span<float>(y)));
-    for (std::size_t t = 0; t < q.dim(); ++t) total += (x.row(i)[t] - y[t]) * static_cast<double>(x.row(i)[t] - y[t]);
-  }
-  mse = x.rows() ? total / static_cast<double>(x.rows()) : 0.0;
+  eval_options o;
+  o.per_layer = false;
+  auto r = evaluate(q, x, o);
+  if (!r) return r.error();
+  mse = r->mse;
   return {};
 }
 
@@ -367,8 +364,7 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
   if (pc.layers() > 4096) return status{errc::invalid_argument, "at most 4096 layers"};
   std::size_t total = 0;
   for (std::size_t l = 0; l < pc.layers(); ++l) {
-    if (pc.k[l] == 0 || pc.k[l] > 65536)
-      return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
+    if (pc.k[l] == 0 || pc.k[l] > 65536) return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
     total += pc.k[l];
   }
   if (codebooks.size() != total * dim)

@@ -1,0 +1,78 @@
+// rvq::evaluate: the one evaluation the CLI, compress, sweep and these tests use.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "helpers.hpp"
+
+TEST_CASE("evaluate: errors overall and per layer, bits, bytes, speed", "[eval]") {
+  const std::size_t n = 500, d = 16;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 11);
+  auto q = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), rvq_test::options(4, 16, 5));
+  REQUIRE(q);
+  const rvq::matrix_view<const float> xv(x.data(), n, d);
+
+  const auto r = rvq::evaluate(*q, xv);
+  REQUIRE(r);
+  CHECK(r->vectors == n);
+  CHECK(r->dim == d);
+  CHECK(r->beam == 1);
+  CHECK(r->bits_per_vector == 16);
+  CHECK(r->footprint.codebook_bytes == 4 * 16 * d * sizeof(float));
+  CHECK(r->encode_seconds >= 0);
+
+  // The same figures by hand: encode, decode, squared errors summed in double.
+  std::vector<std::uint16_t> codes(n * 4);
+  std::vector<float> y(n * d);
+  REQUIRE(q->encode_batch(xv, rvq::matrix_view<std::uint16_t>(codes.data(), n, 4)));
+  REQUIRE(q->decode_batch(rvq::matrix_view<const std::uint16_t>(codes.data(), n, 4),
+                          rvq::matrix_view<float>(y.data(), n, d)));
+  double err = 0, norm = 0;
+  for (std::size_t i = 0; i < n * d; ++i) {
+    err += (double(x[i]) - double(y[i])) * (double(x[i]) - double(y[i]));
+    norm += double(x[i]) * double(x[i]);
+  }
+  CHECK(r->mse == Approx(err / n).epsilon(1e-12));
+  CHECK(r->mean_squared_norm == Approx(norm / n).epsilon(1e-12));
+  CHECK(r->rel_mse == Approx(err / norm).epsilon(1e-12));
+
+  // Per layer: decreasing, the last equal to the whole model's error (to float rounding).
+  REQUIRE(r->layer_mse.size() == 4);
+  REQUIRE(r->layer_rel_mse.size() == 4);
+  for (std::size_t l = 1; l < 4; ++l) CHECK(r->layer_mse[l] < r->layer_mse[l - 1]);
+  CHECK(r->layer_mse.back() == Approx(r->mse).epsilon(1e-5));
+  CHECK(r->layer_rel_mse[0] == Approx(r->layer_mse[0] / r->mean_squared_norm));
+
+  // Beam search is no worse on training data; per_layer off leaves the curve empty.
+  rvq::eval_options o;
+  o.beam = 4;
+  o.per_layer = false;
+  o.repeats = 3;
+  const auto b = rvq::evaluate(*q, xv, o);
+  REQUIRE(b);
+  CHECK(b->mse <= r->mse * (1 + 1e-6));
+  CHECK(b->layer_mse.empty());
+  CHECK(b->footprint.macs_per_vector >= r->footprint.macs_per_vector);
+  CHECK(rvq_test::mse(*q, x, n, 4) == Approx(b->mse));
+}
+
+TEST_CASE("evaluate: bad input is an error, never a report", "[eval][errors]") {
+  const std::size_t n = 50, d = 8;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 12);
+  auto q = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), rvq_test::options(2, 8, 3));
+  REQUIRE(q);
+  rvq::eval_options o;
+  o.beam = 9;
+  CHECK(rvq::evaluate(*q, rvq::matrix_view<const float>(x.data(), n, d), o).error().code() == rvq::errc::bad_beam);
+  CHECK(rvq::evaluate(*q, rvq::matrix_view<const float>(x.data(), n / 2, d * 2)).error().code() ==
+        rvq::errc::dimension_mismatch);
+  CHECK(rvq::evaluate(rvq::quantizer<>{}, rvq::matrix_view<const float>(x.data(), n, d)).error().code() ==
+        rvq::errc::empty_input);
+  std::vector<float> bad = x;
+  bad[3 * d + 1] = std::numeric_limits<float>::quiet_NaN();
+  const auto r = rvq::evaluate(*q, rvq::matrix_view<const float>(bad.data(), n, d));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == rvq::errc::non_finite);
+  CHECK(r.error().where() == 3);
+}
