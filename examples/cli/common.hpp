@@ -2,7 +2,9 @@
 #pragma once
 #include <rvq/rvq.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -107,12 +109,30 @@ inline args parse(int argc, char** argv, const std::set<std::string>& valued, co
   throw data_error{file + ": " + rvq::describe(s)};
 }
 
+/**
+ * The value of enum option --key, spelled as the library's name table spells it: `def` when the
+ * option is absent (nullptr: the option is required), one of `allowed` (every value of the table
+ * when empty). Anything else is a usage error that lists the valid names.
+ */
+template <class E, std::size_t N>
+E parse_choice(const args& a, const std::string& key, const char* def, const rvq::named<E> (&table)[N],
+               std::initializer_list<E> allowed = {}) {
+  auto ok = [&](E v) { return allowed.size() == 0 || std::find(allowed.begin(), allowed.end(), v) != allowed.end(); };
+  const std::string v = def ? a.get(key, def) : a.need(key);
+  E out{};
+  if (rvq::parse_name(table, v.c_str(), out) && ok(out)) return out;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < N; ++i)
+    if (rvq::is_own_name(table, i) && ok(table[i].value)) names.push_back(table[i].name);
+  std::string list;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  throw usage_error{a.command + ": --" + key + " must be " + list + ", got '" + v + "'"};
+}
+
 inline rvq::metric_id parse_metric(const args& a) {
-  const std::string m = a.get("metric", "l2");
-  if (m == "l2") return rvq::metric_id::l2;
-  if (m == "ip") return rvq::metric_id::ip;
-  if (m == "cos" || m == "cosine") return rvq::metric_id::cosine;
-  throw usage_error{a.command + ": --metric must be l2, ip or cos, got '" + m + "'"};
+  return parse_choice(a, "metric", "l2", rvq::metric_names,
+                      {rvq::metric_id::l2, rvq::metric_id::ip, rvq::metric_id::cosine});
 }
 
 /// Calls f.template operator()<Metric>() for the runtime metric.

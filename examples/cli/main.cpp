@@ -349,23 +349,6 @@ int cmd_eval(int argc, char** argv) {
   return a.flags.count("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
-rvq::calibration parse_calibration(const args& a) {
-  const std::string c = a.get("calibration", "mse");
-  if (c == "minmax") return rvq::calibration::minmax;
-  if (c == "percentile") return rvq::calibration::percentile;
-  if (c == "mse") return rvq::calibration::mse;
-  throw usage_error{"quantize: --calibration must be minmax, percentile or mse, got '" + c + "'"};
-}
-
-rvq::granularity parse_granularity(const args& a) {
-  const std::string g = a.get("granularity", "codeword");
-  if (g == "tensor") return rvq::granularity::tensor;
-  if (g == "layer") return rvq::granularity::layer;
-  if (g == "codeword") return rvq::granularity::codeword;
-  if (g == "dim") return rvq::granularity::dim;
-  throw usage_error{"quantize: --granularity must be tensor, layer, codeword or dim, got '" + g + "'"};
-}
-
 int cmd_quantize(int argc, char** argv) {
   const args a = parse(argc, argv,
                        {"model", "element", "calibration", "granularity", "calibrate-on", "output", "percentile",
@@ -376,8 +359,8 @@ int cmd_quantize(int argc, char** argv) {
   rvq::quantize_options o;
   if (!rvq::parse_element(el.c_str(), o.element) || o.element == rvq::element_id::f32)
     throw usage_error{"quantize: --element must be int8, q15, q7, int4, int2, binary, f16 or bf16, got '" + el + "'"};
-  o.method = parse_calibration(a);
-  o.group = parse_granularity(a);
+  o.method = parse_choice(a, "calibration", "mse", rvq::calibration_names);
+  o.group = parse_choice(a, "granularity", "codeword", rvq::granularity_names);
   o.pow2 = a.flags.count("pow2") != 0;
   o.symmetric = a.flags.count("asymmetric") == 0;
   o.refit = a.number("refit", 0, 0, 100);
@@ -389,15 +372,7 @@ int cmd_quantize(int argc, char** argv) {
     if (p.empty() || *end != '\0' || !(o.percentile > 50.0 && o.percentile <= 100.0))
       throw usage_error{"quantize: --percentile must be a number in (50, 100], got '" + p + "'"};
   }
-  const std::string r = a.get("rounding", "half_up");
-  if (r == "half_up")
-    o.mode = rvq::rounding::half_up;
-  else if (r == "half_to_even")
-    o.mode = rvq::rounding::half_to_even;
-  else if (r == "truncate")
-    o.mode = rvq::rounding::truncate;
-  else
-    throw usage_error{"quantize: --rounding must be half_up, half_to_even or truncate, got '" + r + "'"};
+  o.mode = parse_choice(a, "rounding", "half_up", rvq::rounding_names);
   const rvq::io::model_info info = single_model_header(mp);
   if (info.element != rvq::element_id::f32)
     throw data_error{mp + ": the model is already quantized (" + std::string(rvq::to_string(info.element)) +
@@ -656,35 +631,19 @@ int cmd_compress(int argc, char** argv) {
       {"model", "output", "storage", "subspaces", "bits", "element", "calibrate-on", "iterations", "seed", "search"},
       {"seeded", "shared", "quiet", "json", "projections"});
   if (!a.positional.empty()) throw usage_error{"compress: unexpected argument '" + a.positional[0] + "'"};
-  const std::string mp = a.need("model"), out = a.need("output"), st = a.need("storage");
+  const std::string mp = a.need("model"), out = a.need("output");
   rvq::compress_options o;
-  if (st == "pq")
-    o.storage = rvq::storage_id::pq;
-  else if (st == "rpq")
-    o.storage = rvq::storage_id::rpq;
-  else
-    throw usage_error{"compress: --storage must be pq or rpq, got '" + st + "'"};
+  o.storage = parse_choice(a, "storage", nullptr, rvq::storage_names, {rvq::storage_id::pq, rvq::storage_id::rpq});
   o.bits = static_cast<unsigned>(a.number("bits", 8, 1, 8));
   o.subspaces = a.number("subspaces", 0, 1, 65535);
   o.iterations = a.number("iterations", 10, 0, 1000);
   o.seed = a.number("seed", 1, 0, std::numeric_limits<std::uint32_t>::max());
   o.seeded = a.flags.count("seeded") != 0;
   o.shared = a.flags.count("shared") != 0;
-  const std::string el = a.get("element", "f32");
-  if (el == "f32")
-    o.element = rvq::element_id::f32;
-  else if (el == "int8")
-    o.element = rvq::element_id::int8;
-  else
-    throw usage_error{"compress: --element must be f32 or int8, got '" + el + "'"};
+  o.element = parse_choice(a, "element", "f32", rvq::element_names, {rvq::element_id::f32, rvq::element_id::int8});
   if (o.seeded && o.storage == rvq::storage_id::pq)
     throw usage_error{"compress: --seeded indices are rpq's (--storage rpq --seeded); pq stores its indices"};
-  const std::string search = a.get("search", "auto");
-  if (search != "auto" && search != "tables" && search != "expand")
-    throw usage_error{"compress: --search must be auto, tables or expand, got '" + search + "'"};
-  const rvq::product_search mode = search == "tables"   ? rvq::product_search::tables
-                                   : search == "expand" ? rvq::product_search::expand
-                                                        : rvq::product_search::automatic;
+  const rvq::product_search mode = parse_choice(a, "search", "auto", rvq::product_search_names);
   const rvq::io::model_info info = model_header(mp);
   if (info.pipeline) return compress_pipeline(a, mp, out, o, mode, info);
   if (a.flags.count("projections"))
@@ -720,14 +679,16 @@ int cmd_compress(int argc, char** argv) {
             "\"shared\": %s, \"dense_bytes\": %zu, \"stored_bytes\": %zu, \"codeword_error\": %.9g, "
             "\"data_fit\": %s, \"dense_mse\": %.9g, \"codeword_fit_mse\": %.9g, \"mse\": %.9g, "
             "\"search\": \"%s\", \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"seconds\": %.3f}\n",
-            st.c_str(), el.c_str(), pc->subspaces, pc->bits, o.seeded ? "true" : "false", o.shared ? "true" : "false",
-            rep.dense_bytes, rep.stored_bytes, rep.codeword_error, rep.data_fit ? "true" : "false",
-            calib.empty() ? -1.0 : rep.dense_mse, calib.empty() ? -1.0 : rep.codeword_fit_mse,
-            calib.empty() ? -1.0 : rep.mse, how, f.macs_per_vector, f.lookups_per_vector, secs);
+            rvq::to_string(o.storage), rvq::to_string(o.element), pc->subspaces, pc->bits, o.seeded ? "true" : "false",
+            o.shared ? "true" : "false", rep.dense_bytes, rep.stored_bytes, rep.codeword_error,
+            rep.data_fit ? "true" : "false", calib.empty() ? -1.0 : rep.dense_mse,
+            calib.empty() ? -1.0 : rep.codeword_fit_mse, calib.empty() ? -1.0 : rep.mse, how, f.macs_per_vector,
+            f.lookups_per_vector, secs);
       } else if (!a.flags.count("quiet")) {
         std::printf("compressed %s to %s in %.1f s: M = %zu sub-spaces of %zu dims, 2^%u entries, %s values%s%s\n",
-                    mp.c_str(), st.c_str(), secs, pc->subspaces, pc->sub_dim(), pc->bits, el.c_str(),
-                    o.seeded ? ", seeded indices" : ", stored indices", o.shared ? ", shared by all layers" : "");
+                    mp.c_str(), rvq::to_string(o.storage), secs, pc->subspaces, pc->sub_dim(), pc->bits,
+                    rvq::to_string(o.element), o.seeded ? ", seeded indices" : ", stored indices",
+                    o.shared ? ", shared by all layers" : "");
         std::printf("  stored bytes     %zu -> %zu (%.1fx smaller; %zu sub-codebook, %zu index)\n", rep.dense_bytes,
                     rep.stored_bytes, double(rep.dense_bytes) / double(rep.stored_bytes), pc->sub_codebook_bytes(),
                     pc->index_bytes());

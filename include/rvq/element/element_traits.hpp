@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include "../core/names.hpp"
 #include "../detail/meta.hpp"
 
 namespace rvq {
@@ -43,40 +44,19 @@ enum class element_id : std::uint32_t {
 };
 
 /// @ingroup element
+/// Names of the element ids as used in files and the CLI.
+inline constexpr named<element_id> element_names[] = {
+    {"f32", element_id::f32},   {"f16", element_id::f16},   {"bf16", element_id::bf16},
+    {"int8", element_id::int8}, {"q15", element_id::q15},   {"q7", element_id::q7},
+    {"int4", element_id::int4}, {"int2", element_id::int2}, {"binary", element_id::binary}};
+
+/// @ingroup element
 /// Name of an id as used in files and the CLI.
-constexpr const char* to_string(element_id e) noexcept {
-  switch (e) {
-    case element_id::f32:
-      return "f32";
-    case element_id::f16:
-      return "f16";
-    case element_id::bf16:
-      return "bf16";
-    case element_id::int8:
-      return "int8";
-    case element_id::q15:
-      return "q15";
-    case element_id::q7:
-      return "q7";
-    case element_id::int4:
-      return "int4";
-    case element_id::int2:
-      return "int2";
-    case element_id::binary:
-      return "binary";
-  }
-  return "unknown";
-}
+constexpr const char* to_string(element_id e) noexcept { return name_of(element_names, e); }
 
 /// @ingroup element
 /// The id named `s` ("f32", "int8", ...); false when no element has that name.
-inline bool parse_element(const char* s, element_id& out) noexcept {
-  for (std::uint32_t i = 1; i <= 9; ++i) {
-    const element_id e = static_cast<element_id>(i);
-    if (std::strcmp(s, to_string(e)) == 0) return out = e, true;
-  }
-  return false;
-}
+constexpr bool parse_element(const char* s, element_id& out) noexcept { return parse_name(element_names, s, out); }
 
 /// @ingroup element
 /// @brief Static description of an element id (what element_traits says, at run time).

@@ -31,13 +31,14 @@ enum class granularity : std::uint8_t {
   dim = 3        ///< one per (layer, dimension)
 };
 
+/// Names of the granularities (files, reports, the CLI's --granularity).
+inline constexpr named<granularity> granularity_names[] = {{"tensor", granularity::tensor},
+                                                           {"layer", granularity::layer},
+                                                           {"codeword", granularity::codeword},
+                                                           {"dim", granularity::dim}};
+
 /// Name of a granularity.
-constexpr const char* to_string(granularity g) noexcept {
-  return g == granularity::tensor     ? "tensor"
-         : g == granularity::layer    ? "layer"
-         : g == granularity::codeword ? "codeword"
-                                      : "dim";
-}
+constexpr const char* to_string(granularity g) noexcept { return name_of(granularity_names, g); }
 
 /// @ingroup element
 /// @brief Codebooks of a non-f32 element type, with their quantization parameters.
@@ -134,8 +135,7 @@ struct quantized_codebooks {
     if (element == element_id::f32 || in.bits == 0) return {errc::invalid_argument, "not a quantized element type"};
     if (k.empty() || dim == 0) return {errc::empty_input, "quantized codebooks without layers or dimensions"};
     for (std::size_t l = 0; l < k.size(); ++l)
-      if (k[l] == 0 || k[l] > 65536)
-        return {errc::invalid_argument, msg::k_out_of_range, l, "layer"};
+      if (k[l] == 0 || k[l] > 65536) return {errc::invalid_argument, msg::k_out_of_range, l, "layer"};
     if (values.size() != total_codewords() * dim)
       return {errc::dimension_mismatch, "quantized values differ from the sum over layers of K x D"};
     if (!in.is_integer) {

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include "../core/names.hpp"
 
 namespace rvq {
 
@@ -21,10 +22,12 @@ enum class rounding : std::uint8_t {
   truncate       ///< toward -inf (a plain arithmetic shift)
 };
 
+/// Names of the rounding modes (files, reports, the CLI's --rounding).
+inline constexpr named<rounding> rounding_names[] = {
+    {"half_up", rounding::half_up}, {"half_to_even", rounding::half_to_even}, {"truncate", rounding::truncate}};
+
 /// Name of a rounding mode.
-constexpr const char* to_string(rounding r) noexcept {
-  return r == rounding::half_up ? "half_up" : r == rounding::half_to_even ? "half_to_even" : "truncate";
-}
+constexpr const char* to_string(rounding r) noexcept { return name_of(rounding_names, r); }
 
 namespace detail {
 /// floor(v / 2^n) for 0 <= n < 64, without relying on the implementation-defined `>>` of negatives.

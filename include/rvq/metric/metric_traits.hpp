@@ -8,6 +8,7 @@
 /// The residual after choosing `c` is always `r - c`, so decode is a plain sum for every metric.
 #pragma once
 #include <cstdint>
+#include "../core/names.hpp"
 #include "../detail/meta.hpp"
 
 namespace rvq {
@@ -28,19 +29,15 @@ struct metric_traits {
 enum class metric_id : std::uint32_t { l2 = 1, ip = 2, cosine = 3, hamming = 4 };
 
 /// @ingroup metric
+/// Names of the metric ids as used in files and the CLI ("cosine" is an alias of "cos").
+inline constexpr named<metric_id> metric_names[] = {{"l2", metric_id::l2},
+                                                    {"ip", metric_id::ip},
+                                                    {"cos", metric_id::cosine},
+                                                    {"hamming", metric_id::hamming},
+                                                    {"cosine", metric_id::cosine}};
+
+/// @ingroup metric
 /// Name of an id as used in files and the CLI.
-constexpr const char* to_string(metric_id m) noexcept {
-  switch (m) {
-    case metric_id::l2:
-      return "l2";
-    case metric_id::ip:
-      return "ip";
-    case metric_id::cosine:
-      return "cos";
-    case metric_id::hamming:
-      return "hamming";
-  }
-  return "unknown";
-}
+constexpr const char* to_string(metric_id m) noexcept { return name_of(metric_names, m); }
 
 }  // namespace rvq

@@ -92,6 +92,15 @@ enum class product_search : std::uint8_t {
   expand      ///< just-in-time expansion of codeword tiles, dense kernels
 };
 
+/// @ingroup storage
+/// Names of the search modes (the CLI's --search).
+inline constexpr named<product_search> product_search_names[] = {
+    {"auto", product_search::automatic}, {"tables", product_search::tables}, {"expand", product_search::expand}};
+
+/// @ingroup storage
+/// Name of a search mode.
+constexpr const char* to_string(product_search m) noexcept { return name_of(product_search_names, m); }
+
 /**
  * @ingroup storage
  * @brief The compile-time shape of a pq/rpq quantizer (firmware): `L` layers of `K` codewords of

@@ -5,6 +5,7 @@
 /// store template that holds codebooks for given element, metric and extents.
 #pragma once
 #include <cstdint>
+#include "../core/names.hpp"
 #include "../detail/meta.hpp"
 
 namespace rvq {
@@ -26,9 +27,12 @@ enum class storage_id : std::uint32_t {
 };
 
 /// @ingroup storage
+/// Names of the storage ids as used in files and the CLI.
+inline constexpr named<storage_id> storage_names[] = {
+    {"dense", storage_id::dense}, {"pq", storage_id::pq}, {"rpq", storage_id::rpq}};
+
+/// @ingroup storage
 /// Name of an id as used in files and the CLI.
-constexpr const char* to_string(storage_id s) noexcept {
-  return s == storage_id::dense ? "dense" : s == storage_id::pq ? "pq" : s == storage_id::rpq ? "rpq" : "unknown";
-}
+constexpr const char* to_string(storage_id s) noexcept { return name_of(storage_names, s); }
 
 }  // namespace rvq

@@ -25,10 +25,12 @@ enum class calibration : std::uint8_t {
   mse          ///< the clipping range that minimizes the group's quantization MSE
 };
 
+/// Names of the calibration methods (reports, the CLI's --calibration).
+inline constexpr named<calibration> calibration_names[] = {
+    {"minmax", calibration::minmax}, {"percentile", calibration::percentile}, {"mse", calibration::mse}};
+
 /// Name of a calibration method.
-constexpr const char* to_string(calibration c) noexcept {
-  return c == calibration::minmax ? "minmax" : c == calibration::percentile ? "percentile" : "mse";
-}
+constexpr const char* to_string(calibration c) noexcept { return name_of(calibration_names, c); }
 
 /// @ingroup element
 /// @brief Options of quantize_codebooks().
