@@ -210,39 +210,30 @@ bool with_integer_element(rvq::element_id e, F&& f) {
   }
 }
 
-/// Loads the model at `path` into the quantizer of its element, metric and storage and calls
-/// f(q): f32, f16 and bf16 models into f32 quantizers (16-bit values widened), integer models into
-/// integer quantizers (the integer-only encode), pq/rpq models into f32 quantizers of their storage.
+/// Exits with the file's reason when a visit (rvq::io::visit_model()) could not load it; else
+/// returns the exit code f gave.
+inline int visit_result(const std::string& path, const rvq::status& s, int rc) {
+  if (!s) fail_file(path, s);
+  return rc;
+}
+
+/// Calls f(q) with the single model at `path` (f32, f16 and bf16 models in f32 quantizers, integer
+/// models in integer quantizers, pq/rpq in f32 quantizers of their storage); pipelines are refused.
 template <class F>
 int with_model(const std::string& path, F&& f) {
-  rvq::io::model_info info;
-  const rvq::status s = rvq::io::read_model_info(path, info);
-  if (!s) fail_file(path, s);
-  refuse_pipeline(path, info);
-  auto integer = [&](auto e) -> int {
-    using E = decltype(e);
-    if (info.metric == rvq::metric_id::l2) return f(load<rvq::config<E, rvq::l2>>(path));
-    if (info.metric == rvq::metric_id::ip) return f(load<rvq::config<E, rvq::ip>>(path));
-    throw data_error{path + ": integer models use the l2 or ip metric"};
-  };
-  if (info.product)  // pq/rpq: f32 search over sub-codebooks (f32 or int8 values)
-    return with_metric(info.metric, [&](auto m) {
-      if (info.storage == rvq::storage_id::pq) return f(load<rvq::config<rvq::f32, decltype(m), rvq::pq>>(path));
-      return f(load<rvq::config<rvq::f32, decltype(m), rvq::rpq>>(path));
-    });
-  switch (info.element) {
-    case rvq::element_id::f32:
-    case rvq::element_id::f16:
-    case rvq::element_id::bf16:
-      return with_metric(info.metric, [&](auto m) { return f(load<rvq::config<rvq::f32, decltype(m)>>(path)); });
-    case rvq::element_id::binary:
-      return f(load<rvq::config<rvq::binary, rvq::hamming>>(path));
-    default:
-      break;
-  }
+  refuse_pipeline(path, model_header(path));
   int rc = 0;
-  if (with_integer_element(info.element, [&](auto e) { rc = integer(e); })) return rc;
-  throw data_error{path + ": unknown element"};
+  const rvq::status s = rvq::io::visit_single_model(path, [&](auto&& q) { rc = f(q); });
+  return visit_result(path, s, rc);
+}
+
+/// As with_model(), and a pipeline file (format version 4) is handed to f as the rvq::pipeline of
+/// its stages' config: f must take both (encode, decode, eval).
+template <class F>
+int with_model_or_pipeline(const std::string& path, F&& f) {
+  int rc = 0;
+  const rvq::status s = rvq::io::visit_model(path, [&](auto&& q) { rc = f(q); });
+  return visit_result(path, s, rc);
 }
 
 template <class Config>
@@ -250,42 +241,6 @@ rvq::pipeline<Config> load_pipeline(const std::string& path) {
   auto p = rvq::io::load_pipeline<Config>(path);
   if (!p) fail_file(path, p.error());
   return std::move(p).value();
-}
-
-/// As with_model(), and a pipeline file (format version 4) is loaded into the rvq::pipeline of its
-/// stages' config and handed to f: f must take both (encode, decode, eval).
-template <class F>
-int with_model_or_pipeline(const std::string& path, F&& f) {
-  const rvq::io::model_info info = model_header(path);
-  if (!info.pipeline) return with_model(path, f);
-  if (info.product)
-    return with_metric(info.metric, [&](auto m) {
-      if (info.storage == rvq::storage_id::pq)
-        return f(load_pipeline<rvq::config<rvq::f32, decltype(m), rvq::pq>>(path));
-      return f(load_pipeline<rvq::config<rvq::f32, decltype(m), rvq::rpq>>(path));
-    });
-  switch (info.element) {
-    case rvq::element_id::f32:
-    case rvq::element_id::f16:
-    case rvq::element_id::bf16:
-      return with_metric(info.metric,
-                         [&](auto m) { return f(load_pipeline<rvq::config<rvq::f32, decltype(m)>>(path)); });
-    default:
-      break;
-  }
-  int rc = 0;
-  const bool integer = with_integer_element(info.element, [&](auto e) {
-    using E = decltype(e);
-    if (info.metric == rvq::metric_id::l2)
-      rc = f(load_pipeline<rvq::config<E, rvq::l2>>(path));
-    else if (info.metric == rvq::metric_id::ip)
-      rc = f(load_pipeline<rvq::config<E, rvq::ip>>(path));
-    else
-      throw data_error{path + ": integer models use the l2 or ip metric"};
-  });
-  if (integer) return rc;
-  throw data_error{path + ": pipelines hold f32, f16, bf16, integer or pq/rpq stages, not " +
-                   std::string(rvq::to_string(info.element))};
 }
 
 /// Memory-maps the f32 model at `path` and calls f(q) with the quantizer that views it in place

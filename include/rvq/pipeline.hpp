@@ -176,11 +176,8 @@ class pipeline {
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt,
                       workspace_view ws) const noexcept {
     RVQ_TRY(check_batch(x, codes.rows(), codes.cols(), codes.valid()));
-    if (opt.beam == 0 || opt.beam > min_codewords())
-      return {errc::invalid_argument, msg::bad_beam};
-    const workspace_size need = workspace_for(opt.beam);
-    if (ws.floats.size() < need.floats || ws.indices.size() < need.indices || ws.ints.size() < need.ints ||
-        ws.bytes.size() < need.bytes)
+    if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::invalid_argument, msg::bad_beam};
+    if (!ws.holds(workspace_for(opt.beam), 1))
       return {errc::invalid_argument, "workspace smaller than workspace_for()"};
     const std::size_t dm = max_stage_dim(), bf = block_floats();
     float* r = ws.floats.data();       // residual, block x dim
@@ -221,8 +218,7 @@ class pipeline {
   template <class Code>
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt = {}) const {
     if (stages_.empty()) return {errc::empty_input, msg::no_stages};
-    if (opt.beam == 0 || opt.beam > min_codewords())
-      return {errc::invalid_argument, msg::bad_beam};
+    if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::invalid_argument, msg::bad_beam};
     workspace w(workspace_for(opt.beam));
     return encode_batch(x, codes, opt, w.view());
   }
@@ -270,8 +266,7 @@ class pipeline {
   /// checked before anything is written.
   template <class Code>
   status decode_batch(matrix_view<const Code> codes, matrix_view<float> out, std::size_t n_layers = all_layers) const {
-    if (!codes.valid() || !out.valid())
-      return {errc::invalid_argument, msg::malformed_view};
+    if (!codes.valid() || !out.valid()) return {errc::invalid_argument, msg::malformed_view};
     if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
     const std::size_t nl = n_layers == all_layers ? layers() : n_layers;
     if (nl == 0 || nl > layers()) return {errc::invalid_argument, "layers to decode must be between 1 and layers()"};
@@ -309,8 +304,7 @@ class pipeline {
 
   status check_batch(matrix_view<const float> x, std::size_t code_rows, std::size_t code_cols, bool codes_valid) const {
     if (stages_.empty()) return {errc::empty_input, msg::no_stages};
-    if (!x.valid() || !codes_valid)
-      return {errc::invalid_argument, msg::malformed_view};
+    if (!x.valid() || !codes_valid) return {errc::invalid_argument, msg::malformed_view};
     if (x.cols() != dim_) return {errc::dimension_mismatch, "input rows differ from the latent dimension"};
     if (code_rows != x.rows()) return {errc::dimension_mismatch, "codes must have one row per input vector"};
     if (code_cols != layers()) return {errc::dimension_mismatch, "codes per row differ from layers()"};

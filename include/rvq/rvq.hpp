@@ -23,6 +23,7 @@
 #include "io/safetensors.hpp"
 #include "io/faiss.hpp"
 #include "io/vecs.hpp"
+#include "io/visit_model.hpp"
 #include "train/kmeans.hpp"
 #include "train/refine.hpp"
 #include "train/residual.hpp"

@@ -468,3 +468,25 @@ TEST_CASE("compress_pipeline: pq/rpq stages and projections give the codes of th
   REQUIRE(plain.ok());
   CHECK_FALSE(plain->stage(0).out->product);
 }
+
+TEST_CASE("visit_model hands a pipeline file on as its rvq::pipeline; visit_single_model refuses it",
+          "[pipeline][io][visit]") {
+  const auto p = dac_like(16, 2, 8, 4, false);
+  const std::string path = temp_path("visit_pipeline.rvq");
+  REQUIRE(rvq::io::save_pipeline(p, path).ok());
+  std::size_t pipelines = 0, stages = 0;
+  const rvq::status s = rvq::io::visit_model(path, [&](auto&& m) {
+    using M = std::decay_t<decltype(m)>;
+    if constexpr (std::is_same<M, rvq::pipeline<cfg_cos>>::value) {
+      ++pipelines;
+      stages = m.stages();
+    }
+  });
+  REQUIRE(s.ok());
+  CHECK(pipelines == 1);
+  CHECK(stages == 2);
+  bool called = false;
+  CHECK(rvq::io::visit_single_model(path, [&](auto&&) { called = true; }).code() == rvq::errc::unsupported);
+  CHECK_FALSE(called);
+  std::remove(path.c_str());
+}

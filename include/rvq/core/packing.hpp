@@ -105,8 +105,7 @@ status unpack_codes(const Q& q, span<const std::uint8_t> in, span<Code> codes) n
 /// Pack N rows of codes (N x layers()) into N x packed_bytes(q) bytes; every row is checked first.
 template <class Q, class Code>
 status pack_codes_batch(const Q& q, matrix_view<const Code> codes, matrix_view<std::uint8_t> out) noexcept {
-  if (!codes.valid() || !out.valid())
-    return {errc::invalid_argument, msg::malformed_view};
+  if (!codes.valid() || !out.valid()) return {errc::invalid_argument, msg::malformed_view};
   if (codes.rows() != out.rows()) return {errc::dimension_mismatch, "output must have one row per code row"};
   if (codes.cols() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (out.cols() != packed_bytes(q)) return {errc::dimension_mismatch, "packed row size differs from packed_bytes()"};
@@ -121,8 +120,7 @@ status pack_codes_batch(const Q& q, matrix_view<const Code> codes, matrix_view<s
 /// Unpack N x packed_bytes(q) bytes into N rows of codes; every row is checked first.
 template <class Q, class Code>
 status unpack_codes_batch(const Q& q, matrix_view<const std::uint8_t> in, matrix_view<Code> codes) noexcept {
-  if (!codes.valid() || !in.valid())
-    return {errc::invalid_argument, msg::malformed_view};
+  if (!codes.valid() || !in.valid()) return {errc::invalid_argument, msg::malformed_view};
   if (codes.rows() != in.rows()) return {errc::dimension_mismatch, "output must have one row per packed row"};
   if (codes.cols() != q.layers()) return {errc::dimension_mismatch, msg::codes_length};
   if (in.cols() != packed_bytes(q)) return {errc::dimension_mismatch, "packed row size differs from packed_bytes()"};

@@ -11,6 +11,7 @@
 #include "../config.hpp"
 #include "../core/footprint.hpp"
 #include "../core/span.hpp"
+#include "../detail/rows.hpp"
 #if !RVQ_NO_HEAP
 #include <vector>
 #endif
@@ -190,18 +191,8 @@ constexpr void add_beam_cost(std::size_t nl, KOf k_of, std::size_t d, std::size_
   }
 }
 
-/// dst = src (d floats).
-inline void copy_row(const float* RVQ_RESTRICT src, float* RVQ_RESTRICT dst, std::size_t d) noexcept {
-  for (std::size_t t = 0; t < d; ++t) dst[t] = src[t];
-}
-/// Asks the cache for d floats at p.
-inline void prefetch_row(const float* p, std::size_t d) noexcept {
-#if defined(__GNUC__)
-  for (std::size_t t = 0; t < d; t += 64 / sizeof(float)) __builtin_prefetch(p + t);
-#else
-  (void)p, (void)d;
-#endif
-}
+using ::rvq::detail::copy_row;
+using ::rvq::detail::prefetch_row;
 
 }  // namespace encoders
 }  // namespace rvq

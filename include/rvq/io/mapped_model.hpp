@@ -93,8 +93,7 @@ status view_model_memory(const unsigned char* data, std::size_t size, quantizer<
       return {errc::corrupt_file, "checksum mismatch: the file is damaged", body, "byte"};
 #endif
   }
-  if (info.metric != metric_traits<typename Config::metric>::id)
-    return {errc::invalid_argument, msg::metric_differs};
+  if (info.metric != metric_traits<typename Config::metric>::id) return {errc::invalid_argument, msg::metric_differs};
   if (!detail::little_endian_floats())
     return {errc::unsupported, "this host does not store floats little-endian: use load_model"};
   const unsigned char* payload = data + info.header_bytes;

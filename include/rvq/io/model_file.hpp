@@ -124,8 +124,7 @@ inline status read_k_list(const unsigned char* p, model_info& info, std::uint64_
   total = 0;
   for (std::size_t l = 0; l < info.layers; ++l) {
     const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536)
-      return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
+    if (k == 0 || k > 65536) return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
     info.codewords[l] = k;
     total += k;
   }

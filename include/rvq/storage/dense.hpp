@@ -17,6 +17,7 @@
 #include "../core/status.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/meta.hpp"
+#include "../detail/rows.hpp"
 #include "../element/element_traits.hpp"
 #include "../metric/metric_traits.hpp"
 #include "../simd/simd_traits.hpp"
@@ -85,24 +86,6 @@ constexpr float norm2(const float* c, std::size_t d) noexcept {
 
 /// Static extents: codewords stay where the caller keeps them (flash); constants are computed
 /// at construction, at compile time for a constexpr quantizer.
-/// out = c, r -= c, out += c (d floats); the same loops on every store.
-constexpr void copy_codeword(const float* c, std::size_t d, float* out) noexcept {
-  for (std::size_t t = 0; t < d; ++t) out[t] = c[t];
-}
-inline void sub_codeword(const float* RVQ_RESTRICT c, std::size_t d, float* RVQ_RESTRICT r) noexcept {
-  for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
-}
-inline void add_to(const float* RVQ_RESTRICT c, std::size_t d, float* RVQ_RESTRICT out) noexcept {
-  for (std::size_t t = 0; t < d; ++t) out[t] += c[t];
-}
-/// Asks the cache for the d floats at p.
-inline void prefetch(const float* p, std::size_t d) noexcept {
-#if defined(__GNUC__)
-  for (std::size_t t = 0; t < d; t += 64 / sizeof(float)) __builtin_prefetch(p + t);
-#else
-  (void)p, (void)d;
-#endif
-}
 /// Codewords are finite: the first NaN/Inf is named by its element index.
 inline status check_finite(const float* v, std::size_t n) noexcept {
   const std::size_t bad = first_non_finite(v, n);
@@ -140,12 +123,10 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
   /// The codewords viewed are finite.
   status validate() const noexcept { return check_finite(cw_, L * K * D); }
   /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
-  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept {
-    copy_codeword(codeword(l, c), D, out);
-  }
-  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept { sub_codeword(codeword(l, c), D, r); }
-  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), D, out); }
-  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch(codeword(l, c), D); }
+  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, D); }
+  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept { subtract_row(r, codeword(l, c), D); }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), D); }
+  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch_row(codeword(l, c), D); }
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {
@@ -246,12 +227,12 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   /// The codewords are finite (build() checked them; a view's may have changed since).
   status validate() const noexcept { return check_finite(data(), total_codewords() * dim_); }
   /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
-  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_codeword(codeword(l, c), dim_, out); }
+  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, dim_); }
   void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept {
-    sub_codeword(codeword(l, c), dim_, r);
+    subtract_row(r, codeword(l, c), dim_);
   }
-  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), dim_, out); }
-  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch(codeword(l, c), dim_); }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), dim_); }
+  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch_row(codeword(l, c), dim_); }
 
   void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
               float* score) const noexcept {

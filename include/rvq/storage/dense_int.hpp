@@ -473,8 +473,8 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
     return kern::grid_value(layer(l), c, t, mode());
   }
   /// The dequantized codeword c of layer l into out, added to out.
-  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_codeword(codeword(l, c), dim(), out); }
-  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_to(codeword(l, c), dim(), out); }
+  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, dim()); }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), dim()); }
   /// Every layer's K is positive (build() checked the rest).
   status validate() const noexcept {
     for (std::size_t l = 0; l < layers(); ++l)

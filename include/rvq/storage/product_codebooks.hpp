@@ -125,8 +125,7 @@ struct product_codebooks {
     if (layers() > 4096) return {errc::invalid_argument, "at most 4096 layers"};
     if (kind == storage_id::pq && seeded) return {errc::invalid_argument, "pq indices are stored; seeded is rpq"};
     for (std::size_t l = 0; l < layers(); ++l)
-      if (k[l] == 0 || k[l] > 65536)
-        return {errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
+      if (k[l] == 0 || k[l] > 65536) return {errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
     const std::size_t n = value_count();
     if (element == element_id::f32) {
       if (values.size() != n || !qvalues.empty() || !scales.empty())

@@ -90,8 +90,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
-  if (opt.beam == 0 || opt.beam > kmin)
-    return status{errc::bad_beam, msg::bad_beam};
+  if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, msg::bad_beam};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
       return status{errc::non_finite, msg::training_non_finite, i, "row"};

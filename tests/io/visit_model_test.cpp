@@ -1,0 +1,110 @@
+// rvq::io::visit_model: any .rvq file handed on as the concrete model its ids call for.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../helpers.hpp"
+
+namespace {
+/// What a visit saw: the type's policies and the model's shape.
+struct seen {
+  rvq::element_id element{};
+  rvq::metric_id metric{};
+  rvq::storage_id storage{};
+  bool pipeline = false;
+  std::size_t layers = 0, dim = 0, calls = 0;
+};
+
+template <class T>
+struct is_pipeline : std::false_type {};
+template <class C>
+struct is_pipeline<rvq::pipeline<C>> : std::true_type {};
+
+template <class Q>
+void record(const Q& q, seen& s) {
+  s.element = Q::element_traits_type::id;
+  s.metric = Q::metric_traits_type::id;
+  s.pipeline = is_pipeline<Q>::value;
+  if constexpr (!is_pipeline<Q>::value) s.storage = Q::storage_traits_type::id;
+  s.layers = q.layers();
+  s.dim = q.dim();
+  ++s.calls;
+}
+
+seen visit(const std::string& path, rvq::status& st) {
+  seen s;
+  st = rvq::io::visit_model(path, [&](auto&& q) { record(q, s); });
+  return s;
+}
+}  // namespace
+
+TEST_CASE("visit_model hands every kind of model file on as its concrete type", "[io][visit]") {
+  const std::size_t n = 400, d = 16;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 21);
+  rvq::train_options o = rvq_test::options(3, 16, 4);
+  auto f32 = rvq::train<rvq::config<rvq::f32, rvq::ip>>(rvq::matrix_view<const float>(x.data(), n, d), o);
+  REQUIRE(f32);
+  rvq::status st;
+
+  const std::string fp = rvq_test::temp_path("visit_f32.rvq");
+  REQUIRE(rvq::io::save_model(*f32, fp).ok());
+  seen s = visit(fp, st);
+  REQUIRE(st.ok());
+  CHECK(s.calls == 1);
+  CHECK(s.element == rvq::element_id::f32);
+  CHECK(s.metric == rvq::metric_id::ip);
+  CHECK(s.storage == rvq::storage_id::dense);
+  CHECK(s.layers == 3);
+  CHECK(s.dim == d);
+
+  auto l2 = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), o);
+  REQUIRE(l2);
+  rvq::quantized_codebooks qc;
+  rvq::quantize_options qo;
+  qo.element = rvq::element_id::int4;
+  REQUIRE(rvq::quantize_codebooks(*l2, rvq::matrix_view<const float>(x.data(), n, d), qo, qc).ok());
+  const std::string ip = rvq_test::temp_path("visit_int4.rvq");
+  REQUIRE(rvq::io::save_quantized(qc, rvq::metric_id::l2, ip).ok());
+  s = visit(ip, st);
+  REQUIRE(st.ok());
+  CHECK(s.element == rvq::element_id::int4);
+  CHECK(s.metric == rvq::metric_id::l2);
+  CHECK(s.layers == 3);
+
+  rvq::compress_options co;
+  co.storage = rvq::storage_id::rpq;
+  co.seeded = true;
+  auto pc = rvq::compress(*l2, co);
+  REQUIRE(pc);
+  const std::string pp = rvq_test::temp_path("visit_rpq.rvq");
+  REQUIRE(rvq::io::save_product(*pc, rvq::metric_id::l2, pp).ok());
+  s = visit(pp, st);
+  REQUIRE(st.ok());
+  CHECK(s.element == rvq::element_id::f32);
+  CHECK(s.storage == rvq::storage_id::rpq);
+  CHECK_FALSE(s.pipeline);
+  seen single;
+  CHECK(rvq::io::visit_single_model(pp, [&](auto&& q) { record(q, single); }).ok());
+  CHECK(single.calls == 1);
+
+  // Files that cannot be loaded: f is not called, the status says why.
+  s = visit(rvq_test::temp_path("missing.rvq"), st);
+  CHECK(st.code() == rvq::errc::io_error);
+  CHECK(s.calls == 0);
+  std::vector<unsigned char> bytes;
+  REQUIRE(rvq::io::read_file(fp, bytes).ok());
+  bytes[bytes.size() - 3] ^= 0x40;  // a payload byte: the CRC fails
+  const std::string bad = rvq_test::temp_path("visit_bad.rvq");
+  {
+    std::ofstream out(bad, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+  s = visit(bad, st);
+  CHECK(st.code() == rvq::errc::corrupt_file);
+  CHECK(s.calls == 0);
+  for (const std::string& p : {fp, ip, pp, bad}) std::remove(p.c_str());
+}
