@@ -289,7 +289,7 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-/// `rvq sweep` (examples/cli/sweep.cpp).
+/// `rvq sweep` (tools/rvq/sweep.cpp).
 int cmd_sweep(int argc, char** argv);
 
 }  // namespace rvq_cli
