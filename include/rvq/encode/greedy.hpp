@@ -31,8 +31,8 @@ template <class Par, class Store>
 void split_argmin(const Store& s, std::size_t l, const float* row, std::uint32_t& idx, float& score) noexcept {
   const std::size_t n = split_workers<Par>(s, l), k = s.codewords(l), g = s.range_granule();
   const std::size_t granules = (k + g - 1) / g;
-  std::uint32_t part_idx[max_split];
-  float part_score[max_split];
+  std::uint32_t part_idx[max_split] = {};  // zeroed: GCC cannot see that worker 0 always runs
+  float part_score[max_split] = {};
   Par::for_each(n, [&](std::size_t w) {
     const std::size_t first = granules * w / n * g, last_g = granules * (w + 1) / n * g;
     const std::size_t last = last_g < k ? last_g : k;

@@ -44,8 +44,8 @@ template <class Par, class Store>
 std::uint32_t int_split_argmin(const Store& s, std::size_t l, const std::int32_t* r, unsigned char* act) noexcept {
   const std::size_t n = split_workers<Par>(s, l), k = s.codewords(l);
   const std::int64_t asum = s.activations(l, r, act);
-  std::uint32_t part_idx[max_split];
-  std::int64_t part_score[max_split];
+  std::uint32_t part_idx[max_split] = {};  // zeroed: GCC cannot see that worker 0 always runs
+  std::int64_t part_score[max_split] = {};
   Par::for_each(n, [&](std::size_t w) {
     const std::size_t first = k * w / n, last = k * (w + 1) / n;
     part_score[w] = std::numeric_limits<std::int64_t>::max();
