@@ -383,9 +383,10 @@ TEST_CASE("quantized models: save and load round trip for every element; corrupt
     const std::string p = rvq_test::temp_path("q.rvq");
     const rvq::metric_id metric = e == rvq::element_id::binary ? rvq::metric_id::hamming : rvq::metric_id::l2;
     REQUIRE(rvq::io::save_quantized(q, metric, p));
-    rvq::quantized_codebooks back;
-    rvq::metric_id m{};
-    REQUIRE(rvq::io::load_quantized(p, back, m));
+    auto loaded = rvq::io::load_quantized(p);
+    REQUIRE(loaded);
+    const rvq::quantized_codebooks& back = loaded->codebooks;
+    const rvq::metric_id m = loaded->metric;
     CHECK(m == metric);
     CHECK(back.values == q.values);
     CHECK(back.scales == q.scales);
@@ -394,8 +395,9 @@ TEST_CASE("quantized models: save and load round trip for every element; corrupt
     CHECK(back.input_frac == q.input_frac);
     CHECK(back.symmetric == q.symmetric);
     CHECK(back.group == q.group);
-    rvq::io::model_info info;
-    REQUIRE(rvq::io::read_model_info(p, info));
+    auto read = rvq::io::read_model_info(p);
+    REQUIRE(read);
+    const rvq::io::model_info& info = *read;
     CHECK(info.version == 2);
     CHECK(info.payload_bytes == q.value_bytes());
     if (!rvq::info_of(e).is_integer) {  // f16/bf16 load into f32 quantizers, widened
@@ -418,17 +420,15 @@ TEST_CASE("quantized models: save and load round trip for every element; corrupt
   // saving an integer quantizer writes the same file
   const std::string p2 = rvq_test::temp_path("q8b.rvq");
   REQUIRE(rvq::io::save_model(*l, p2));
-  rvq::quantized_codebooks b2;
-  rvq::metric_id m2{};
-  REQUIRE(rvq::io::load_quantized(p2, b2, m2));
-  CHECK(b2.values == q.values);
+  auto b2 = rvq::io::load_quantized(p2);
+  REQUIRE(b2);
+  CHECK(b2->codebooks.values == q.values);
 
   std::vector<unsigned char> bytes;
   REQUIRE(rvq::io::read_file(p, bytes));
   auto expect = [&](std::vector<unsigned char> b, const char* what) {
-    rvq::quantized_codebooks x;
-    rvq::metric_id mm{};
-    const rvq::status s = rvq::io::load_quantized_memory(b, x, mm);
+    const auto r = rvq::io::load_quantized_memory(b);
+    const rvq::status s = r ? rvq::status{} : r.error();
     INFO(what << ": " << rvq::describe(s));
     CHECK(s.code() == rvq::errc::corrupt_file);
     CHECK(rvq::describe(s).find(what) != std::string::npos);

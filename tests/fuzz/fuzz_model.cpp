@@ -29,10 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)view.decode(rvq::span<const std::uint16_t>(codes), rvq::span<float>(y));
   }
   // quantized models: the version 2 section, then the integer tables and one integer encode
-  rvq::quantized_codebooks qc;
-  rvq::metric_id metric{};
-  if (rvq::io::load_quantized_memory(bytes, qc, metric).ok() && qc.element == rvq::element_id::int8 &&
-      metric == rvq::metric_id::l2 && qc.dim <= 4096 && qc.layers() <= 64) {
+  auto qm = rvq::io::load_quantized_memory(bytes);
+  if (qm.ok() && qm->codebooks.element == rvq::element_id::int8 && qm->metric == rvq::metric_id::l2 &&
+      qm->codebooks.dim <= 4096 && qm->codebooks.layers() <= 64) {
+    const rvq::quantized_codebooks& qc = qm->codebooks;
     auto iq =
         rvq::quantizer<rvq::config<rvq::int8, rvq::l2, rvq::dense, rvq::sequential, rvq::scalar>>::from_quantized(qc);
     if (iq.ok()) {
@@ -43,8 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   // pq/rpq models: the version 3 section, then the product search (tables and expansion)
-  rvq::product_codebooks pc;
-  if (rvq::io::load_product_memory(bytes, pc, metric).ok() && pc.dim <= 4096 && pc.layers() <= 64) {
+  auto pm = rvq::io::load_product_memory(bytes);
+  if (pm.ok() && pm->codebooks.dim <= 4096 && pm->codebooks.layers() <= 64) {
+    rvq::product_codebooks& pc = pm->codebooks;
     pc.kind = rvq::storage_id::rpq;
     for (auto mode : {rvq::product_search::tables, rvq::product_search::expand}) {
       auto pq = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::rpq, rvq::sequential, rvq::scalar>>::from_product(

@@ -150,8 +150,9 @@ TEST_CASE("a model saved and loaded encodes identically", "[io][model]") {
   const std::string p = rvq_test::temp_path("m.rvq");
   REQUIRE(rvq::io::save_model(q, p).ok());
   CHECK(leftover_temp_files(RVQ_TEST_TMPDIR) == 0);
-  rvq::io::model_info info;
-  REQUIRE(rvq::io::read_model_info(p, info).ok());
+  auto read = rvq::io::read_model_info(p);
+  REQUIRE(read.ok());
+  const rvq::io::model_info& info = *read;
   CHECK(info.layers == 3);
   CHECK(info.dim == 7);
   CHECK(info.codewords == std::vector<std::size_t>{16, 8, 300});

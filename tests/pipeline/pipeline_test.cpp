@@ -323,8 +323,9 @@ TEST_CASE("pipeline files: round trip, re-save byte for byte, single models as o
     const auto p = dac_like(32, 3, 16, 8, rpq_proj);
     const std::string path = temp_path("pipeline.rvq");
     REQUIRE(rvq::io::save_pipeline(p, path).ok());
-    rvq::io::model_info info;
-    REQUIRE(rvq::io::read_model_info(path, info).ok());
+    auto read = rvq::io::read_model_info(path);
+    REQUIRE(read.ok());
+    const rvq::io::model_info& info = *read;
     CHECK(info.version == 4);
     CHECK(info.pipeline);
     CHECK(info.stages == 3);

@@ -258,8 +258,9 @@ TEST_CASE("pq/rpq files: round trip, expansion into dense quantizers, corrupt fi
           random_product(rvq::storage_id::rpq, {40, 20}, 12, 3, 4, seeded, !seeded, element, seeded ? 5u : 6u);
       const std::string path = rvq_test::temp_path("product.rvq");
       REQUIRE(rvq::io::save_product(pc, rvq::metric_id::ip, path).ok());
-      rvq::io::model_info info;
-      REQUIRE(rvq::io::read_model_info(path, info).ok());
+      auto read = rvq::io::read_model_info(path);
+      REQUIRE(read.ok());
+      const rvq::io::model_info& info = *read;
       CHECK(info.version == 3);
       CHECK(info.product);
       CHECK(info.storage == rvq::storage_id::rpq);

@@ -162,10 +162,9 @@ inline rvq::io::ndarray<float> read_matrix(const std::string& path) {
 }
 
 inline rvq::io::model_info model_header(const std::string& path) {
-  rvq::io::model_info info;
-  const rvq::status s = rvq::io::read_model_info(path, info);
-  if (!s) fail_file(path, s);
-  return info;
+  auto info = rvq::io::read_model_info(path);
+  if (!info) fail_file(path, info.error());
+  return std::move(*info);
 }
 
 /// Throws the reason when `path` holds a pipeline and the command takes a single model.

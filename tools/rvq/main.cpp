@@ -767,9 +767,7 @@ int cmd_info(int argc, char** argv) {
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
   const std::size_t beam = a.number("beam", 1, 1, 65536);
   const std::string mp = a.positional[0];
-  rvq::io::model_info info;
-  const rvq::status s = rvq::io::read_model_info(mp, info);
-  if (!s) fail_file(mp, s);
+  const rvq::io::model_info info = model_header(mp);
   if (info.pipeline) {
     if (a.opts.count("usage")) throw usage_error{"info: --usage takes a single model, not a pipeline"};
     return with_model_or_pipeline(mp, [&](const auto& p) {
@@ -789,10 +787,9 @@ int cmd_info(int argc, char** argv) {
     std::printf("storage          %s\n", rvq::to_string(info.storage));
     std::printf("bits per vector  %zu\n", q.bits_per_vector());
     if (info.quantized) {
-      rvq::quantized_codebooks qc;
-      rvq::metric_id mid{};
-      const rvq::status ls = rvq::io::load_quantized(mp, qc, mid);
-      if (!ls) fail_file(mp, ls);
+      auto loaded = rvq::io::load_quantized(mp);
+      if (!loaded) fail_file(mp, loaded.error());
+      const rvq::quantized_codebooks& qc = loaded->codebooks;
       if (!rvq::info_of(qc.element).is_integer)
         std::printf("quantization     16-bit floats, no scales (widened to f32 for the search)");
       else

@@ -1,7 +1,8 @@
 /// @file model_file.hpp
 /// @brief The `.rvq` model file: versioned, little-endian, CRC-32 checked, saved atomically.
 ///
-/// Layout of format version 1 (all integers little-endian; docs/format.md has the full spec):
+/// The header of versions 1 to 3 is read and written by model_header.hpp; these tables are the
+/// layouts it implies. Format version 1 (all integers little-endian; docs/format.md has the full spec):
 /// | offset | bytes | field |
 /// |---|---|---|
 /// | 0 | 8 | magic `RVQMODEL` |
@@ -74,253 +75,44 @@
 #include "../element/quantized.hpp"
 #include "../quantizer.hpp"
 #include "file.hpp"
+#include "model_header.hpp"
 
 namespace rvq::io {
 
-/// The format version this build writes and reads.
-inline constexpr std::uint32_t model_format_version = 1;
-/// The format version of quantized models (element other than f32).
-inline constexpr std::uint32_t quantized_format_version = 2;
-/// The format version of pq/rpq models (rvq::product_codebooks).
-inline constexpr std::uint32_t product_format_version = 3;
-/// The format version of pipelines (rvq::pipeline: projections around quantizers).
-inline constexpr std::uint32_t pipeline_format_version = 4;
-/// Limits a loader enforces before it allocates anything.
-inline constexpr std::size_t model_max_layers = 4096;
-/// Largest dimension a loader accepts.
-inline constexpr std::size_t model_max_dim = std::size_t{1} << 24;
+/// A quantized model read from a file: its codebooks and the metric it was built for.
+struct quantized_model {
+  quantized_codebooks codebooks;     ///< element, scales and values
+  metric_id metric = metric_id::l2;  ///< the file's metric
+};
 
-/// What a .rvq header says.
-struct model_info {
-  std::uint32_t version = 0;               ///< format version
-  element_id element = element_id::f32;    ///< element type of the codewords
-  metric_id metric = metric_id::l2;        ///< metric the model was built for
-  storage_id storage = storage_id::dense;  ///< codebook storage
-  std::size_t layers = 0;                  ///< L
-  std::size_t dim = 0;                     ///< D
-  std::vector<std::size_t> codewords;      ///< K of each layer
-  std::size_t header_bytes = 0;            ///< bytes before the codewords
-  std::size_t payload_bytes = 0;           ///< bytes of codewords
-  std::size_t file_bytes = 0;              ///< size of the whole file
-  bool quantized = false;                  ///< format version 2: quantization section present
-  bool product = false;                    ///< format version 3: a pq/rpq model
-  std::size_t subspaces = 0;               ///< pq/rpq: M
-  unsigned bits = 0;                       ///< pq/rpq: bits per sub-codeword index
-  bool seeded = false;                     ///< pq/rpq: indices regenerated from the seed
-  bool shared = false;                     ///< pq/rpq: one set of sub-codebooks for all layers
-  bool pipeline = false;                   ///< format version 4: stages with projections
-  std::size_t stages = 0;                  ///< pipeline: number of stages
-  std::size_t projections = 0;             ///< pipeline: number of projections
-  std::size_t projection_bytes = 0;  ///< pipeline: file bytes of projection weights (rpq: embedded files) and biases
+/// A pq/rpq model read from a file: its sub-codebooks and the metric it was built for.
+struct product_model {
+  product_codebooks codebooks;       ///< sub-codebooks and indices
+  metric_id metric = metric_id::l2;  ///< the file's metric
 };
 
 namespace detail {
-inline constexpr unsigned char model_magic[8] = {'R', 'V', 'Q', 'M', 'O', 'D', 'E', 'L'};
-inline constexpr std::size_t model_fixed_header = 48;
-
-/// The K list of every format version (the caller checked the file holds it): each K in 1 to 65536.
-inline status read_k_list(const unsigned char* p, model_info& info, std::uint64_t& total) {
-  info.codewords.resize(info.layers);
-  total = 0;
-  for (std::size_t l = 0; l < info.layers; ++l) {
-    const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536) return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
-    info.codewords[l] = k;
-    total += k;
-  }
-  return {};
-}
-
-/**
- * @brief Format version 3 (pq/rpq): validates header, product section and sizes of a .rvq file
- * held in memory (not the checksum); reads the model into `pc` when given (values and indices,
- * each index checked below 2^b).
- */
-inline status parse_product_header(const unsigned char* p, std::size_t size, model_info& info, product_codebooks* pc) {
-  info.product = true;
-  const std::uint32_t header = get_u32le(p + 12);
-  const std::uint32_t element = get_u32le(p + 16), metric = get_u32le(p + 20), storage = get_u32le(p + 24);
-  info.layers = get_u32le(p + 28);
-  info.dim = get_u32le(p + 32);
-  const std::uint32_t flags = get_u32le(p + 36);
-  const std::uint64_t payload = get_u64le(p + 40);
-  if (element != static_cast<std::uint32_t>(element_id::f32) && element != static_cast<std::uint32_t>(element_id::int8))
-    return {errc::corrupt_file, "pq/rpq sub-codebooks are f32 (1) or int8 (4)", 16, "byte"};
-  if (metric < 1 || metric > 3) return {errc::corrupt_file, "unknown metric id (pq/rpq: 1 to 3)", 20, "byte"};
-  if (storage != static_cast<std::uint32_t>(storage_id::pq) && storage != static_cast<std::uint32_t>(storage_id::rpq))
-    return {errc::corrupt_file, "version 3 holds pq (2) or rpq (3) models", 24, "byte"};
-  if (info.layers == 0 || info.layers > model_max_layers)
-    return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
-  if (info.dim == 0 || info.dim > product_max_dim)
-    return {errc::corrupt_file, "dimension out of range (pq/rpq: 1 to 16384)", 32, "byte"};
-  if (flags != 0) return {errc::corrupt_file, "unknown flags", 36, "byte"};
-  const std::size_t klist = model_fixed_header + 4 * info.layers;
-  if (size < klist + 24 + 4) return {errc::corrupt_file, "file shorter than its product section", size, "byte"};
-  info.element = static_cast<element_id>(element);
-  info.metric = static_cast<metric_id>(metric);
-  info.storage = static_cast<storage_id>(storage);
-  std::uint64_t total = 0;
-  RVQ_TRY(read_k_list(p, info, total));
-  const std::uint32_t m = get_u32le(p + klist), bits = get_u32le(p + klist + 4), pflags = get_u32le(p + klist + 8);
-  if (m == 0 || info.dim % m != 0 || m > 65535)
-    return {errc::corrupt_file, "sub-space count M must divide D", klist, "byte"};
-  if (bits < 1 || bits > 8) return {errc::corrupt_file, "sub-codebook bits out of range (1 to 8)", klist + 4, "byte"};
-  if (pflags > 3) return {errc::corrupt_file, "unknown product flags", klist + 8, "byte"};
-  if (get_u32le(p + klist + 12) != 0) return {errc::corrupt_file, "reserved field is not 0", klist + 12, "byte"};
-  info.subspaces = m;
-  info.bits = bits;
-  info.seeded = (pflags & 1u) != 0;
-  info.shared = (pflags & 2u) != 0;
-  if (info.storage == storage_id::pq && info.seeded)
-    return {errc::corrupt_file, "pq models store their indices (seeded is rpq)", klist + 8, "byte"};
-  const bool int8 = info.element == element_id::int8;
-  const std::uint64_t sets = info.shared ? 1 : info.layers;
-  const std::uint64_t values = sets * (std::uint64_t{1} << bits) * info.dim;  // < 2^12 2^8 2^14
-  const std::uint64_t expect_header = klist + 24 + (int8 ? 4 * sets * m : 0);
-  if (header != expect_header)
-    return {errc::corrupt_file, "header size disagrees with the product section", 12, "byte"};
-  const std::uint64_t expect = values * (int8 ? 1 : 4) + (info.seeded ? 0 : total * m);
-  if (payload != expect) return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
-  if (size < header + 4 || size - header - 4 != payload)
-    return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
-  info.header_bytes = header;
-  info.payload_bytes = static_cast<std::size_t>(payload);
-  info.file_bytes = size;
-  if (!pc) return {};
-  product_codebooks out;
-  out.kind = info.storage;
-  out.element = info.element;
-  out.dim = info.dim;
-  out.k = info.codewords;
-  out.subspaces = m;
-  out.bits = bits;
-  out.seeded = info.seeded;
-  out.shared = info.shared;
-  out.seed = get_u64le(p + klist + 16);
-  const unsigned char* v = p + header;
-  if (int8) {
-    out.scales.resize(static_cast<std::size_t>(sets) * m);
-    for (std::size_t i = 0; i < out.scales.size(); ++i) out.scales[i] = get_f32le(p + klist + 24 + 4 * i);
-    out.qvalues.resize(static_cast<std::size_t>(values));
-    for (std::size_t i = 0; i < out.qvalues.size(); ++i) out.qvalues[i] = static_cast<std::int8_t>(v[i]);
-    v += values;
-  } else {
-    out.values.resize(static_cast<std::size_t>(values));
-    for (std::size_t i = 0; i < out.values.size(); ++i) out.values[i] = get_f32le(v + 4 * i);
-    v += 4 * values;
-  }
-  if (!info.seeded) out.indices.assign(v, v + total * m);
-  const status s = out.validate();
-  if (!s) {  // name the byte of the first bad value or index
-    std::size_t at = 0;
-    if (s.where_unit() && std::string(s.where_unit()) == "value") at = header + s.where() * 4;
-    if (s.where_unit() && std::string(s.where_unit()) == "scale") at = klist + 24 + 4 * s.where();
-    if (s.where_unit() && std::string(s.where_unit()) == "index")
-      at = header + static_cast<std::size_t>(values * (int8 ? 1 : 4)) + s.where();
-    return {errc::corrupt_file, s.message(), at, "byte"};
-  }
-  *pc = std::move(out);
-  return {};
-}
-
 struct stage_layout;
 inline status parse_pipeline_header(const unsigned char* p, std::size_t size, model_info& info,
                                     std::vector<stage_layout>* layout);
 
-/// Validates the header and the overall size of a .rvq file held in memory (not the checksum);
-/// for version 2 also reads the quantization section into `q` when `q` is given.
-inline status parse_model_header(const unsigned char* p, std::size_t size, model_info& info,
-                                 quantized_codebooks* q = nullptr) {
-  if (size < model_fixed_header + 4) return {errc::corrupt_file, "file too short for an rvq model", size, "byte"};
+/// True when the bytes start as a pipeline (format version 4) file.
+inline bool is_pipeline_file(const unsigned char* p, std::size_t size) noexcept {
+  if (size < model_fixed_header + 4) return false;
   for (int i = 0; i < 8; ++i)
-    if (p[i] != model_magic[i]) return {errc::corrupt_file, "not an rvq model file (bad magic)", 0, "byte"};
-  info.version = get_u32le(p + 8);
-  if (info.version == product_format_version) return parse_product_header(p, size, info, nullptr);
-  if (info.version == pipeline_format_version) return parse_pipeline_header(p, size, info, nullptr);
-  if (info.version != model_format_version && info.version != quantized_format_version)
-    return {errc::unsupported_version, "unknown rvq model format version (this build reads versions 1 to 4)", 8,
-            "byte"};
-  info.quantized = info.version == quantized_format_version;
-  const std::uint32_t header = get_u32le(p + 12);
-  const std::uint32_t element = get_u32le(p + 16), metric = get_u32le(p + 20), storage = get_u32le(p + 24);
-  info.layers = get_u32le(p + 28);
-  info.dim = get_u32le(p + 32);
-  const std::uint32_t flags = get_u32le(p + 36);
-  const std::uint64_t payload = get_u64le(p + 40);
-  if (element < 1 || element > 9) return {errc::corrupt_file, "unknown element type id", 16, "byte"};
-  if ((element == static_cast<std::uint32_t>(element_id::f32)) == info.quantized)
-    return {errc::corrupt_file, "f32 models are format version 1, quantized models version 2", 16, "byte"};
-  if (metric < 1 || metric > 4) return {errc::corrupt_file, "unknown metric id", 20, "byte"};
-  if ((metric == static_cast<std::uint32_t>(metric_id::hamming)) !=
-      (element == static_cast<std::uint32_t>(element_id::binary)))
-    return {errc::corrupt_file, msg::hamming_binary, 20, "byte"};
-  if (storage != static_cast<std::uint32_t>(storage_id::dense))
-    return {errc::corrupt_file, "versions 1 and 2 hold dense models (storage id 1)", 24, "byte"};
-  if (info.layers == 0 || info.layers > model_max_layers)
-    return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
-  if (info.dim == 0 || info.dim > model_max_dim)
-    return {errc::corrupt_file, "dimension out of range (1 to 2^24)", 32, "byte"};
-  if (flags != 0) return {errc::corrupt_file, "unknown flags", 36, "byte"};
-  const std::size_t klist = model_fixed_header + 4 * info.layers;
-  if (size < klist + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
-  info.element = static_cast<element_id>(element);
-  info.metric = static_cast<metric_id>(metric);
-  info.storage = static_cast<storage_id>(storage);
-  std::uint64_t total = 0;
-  RVQ_TRY(read_k_list(p, info, total));
-  std::uint64_t expect_header = klist, groups = 0;
-  const std::uint64_t row_bytes = (static_cast<std::uint64_t>(info.dim) * info_of(info.element).bits + 7) / 8;
-  if (info.quantized) {
-    const std::size_t qs = klist;  // quantization section
-    if (size < qs + 24 + 4 * info.layers + 4)
-      return {errc::corrupt_file, "file shorter than its quantization section", size, "byte"};
-    const std::uint32_t gran = get_u32le(p + qs), qflags = get_u32le(p + qs + 4), mode = get_u32le(p + qs + 12);
-    if (gran > 3) return {errc::corrupt_file, "unknown granularity", qs, "byte"};
-    if (qflags > 1) return {errc::corrupt_file, "unknown quantization flags", qs + 4, "byte"};
-    if (mode > 2) return {errc::corrupt_file, "unknown rounding mode", qs + 12, "byte"};
-    groups = get_u64le(p + qs + 16 + 4 * info.layers);
-    const bool integer = info_of(info.element).is_integer;
-    std::vector<std::size_t> ks(info.codewords);
-    const std::uint64_t want =
-        integer ? quantized_codebooks::group_count(static_cast<granularity>(gran), ks, info.dim) : 0;
-    if (groups != want)
-      return {errc::corrupt_file, "scale group count disagrees with the shape and granularity",
-              qs + 16 + 4 * info.layers, "byte"};
-    expect_header = qs + 24 + 4 * info.layers + 8 * groups;
-    if (q) {
-      q->element = info.element;
-      q->group = static_cast<granularity>(gran);
-      q->symmetric = (qflags & 1u) != 0;
-      q->mode = static_cast<rounding>(mode);
-      q->input_frac = static_cast<std::int32_t>(get_u32le(p + qs + 8));
-      q->dim = info.dim;
-      q->k = info.codewords;
-      q->act_shift.resize(info.layers);
-      for (std::size_t l = 0; l < info.layers; ++l)
-        q->act_shift[l] = static_cast<std::int32_t>(get_u32le(p + qs + 16 + 4 * l));
-      if (!integer) q->act_shift.clear();
-    }
+    if (p[i] != model_magic[i]) return false;
+  return get_u32le(p + 8) == pipeline_format_version;
+}
+
+/// Validates the header and the overall size of any .rvq file held in memory (not the checksum).
+inline status parse_model_header(const unsigned char* p, std::size_t size, model_info& info) {
+  if (is_pipeline_file(p, size)) {
+    info.version = pipeline_format_version;
+    return parse_pipeline_header(p, size, info, nullptr);
   }
-  if (header != expect_header) return {errc::corrupt_file, "header size disagrees with the layer count", 12, "byte"};
-  if (size < header + 4) return {errc::corrupt_file, "file shorter than its header", size, "byte"};
-  const std::uint64_t expect = total * (info.quantized ? row_bytes : info.dim * 4);  // < 2^12 * 2^16 * 2^24 * 4
-  if (payload != expect) return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
-  if (size - header - 4 != payload)
-    return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
-  info.header_bytes = header;
-  info.payload_bytes = static_cast<std::size_t>(payload);
-  info.file_bytes = size;
-  if (q && info.quantized) {
-    const std::size_t g0 = klist + 24 + 4 * info.layers;
-    q->scales.resize(static_cast<std::size_t>(groups));
-    q->zeros.resize(static_cast<std::size_t>(groups));
-    for (std::size_t g = 0; g < groups; ++g) {
-      q->scales[g] = get_f32le(p + g0 + 4 * g);
-      q->zeros[g] = static_cast<std::int32_t>(get_u32le(p + g0 + 4 * groups + 4 * g));
-    }
-    q->values.assign(static_cast<std::size_t>(total) * info.dim, 0);
-    for (std::size_t c = 0; c < total; ++c) q->unpack_row(c, p + header + c * row_bytes);
-  }
+  model_header h;
+  RVQ_TRY(parse_header(p, size, h));
+  info = info_from(h, size);
   return {};
 }
 
@@ -339,6 +131,77 @@ inline status check_crc(const std::vector<unsigned char>& bytes, const model_inf
 #else
   (void)bytes, (void)body;
 #endif
+  return {};
+}
+
+/// The header of a single-model file held in memory, its size and checksum checked; a pipeline
+/// is refused.
+inline status parse_single_model(const std::vector<unsigned char>& bytes, model_header& h, model_info& info) {
+  if (is_pipeline_file(bytes.data(), bytes.size())) {
+    RVQ_TRY(parse_model_header(bytes.data(), bytes.size(), info));  // a damaged pipeline says so first
+    return pipeline_refused();
+  }
+  RVQ_TRY(parse_header(bytes.data(), bytes.size(), h));
+  info = info_from(h, bytes.size());
+  return check_crc(bytes, info);
+}
+
+/// The codebooks of a version 2 file whose header parse_header() accepted (values unpacked, not validated).
+inline quantized_codebooks read_quantized_payload(const unsigned char* p, const model_header& h) {
+  quantized_codebooks q;
+  q.element = h.element;
+  q.group = h.quant.group;
+  q.symmetric = h.quant.symmetric;
+  q.mode = h.quant.mode;
+  q.input_frac = h.quant.input_frac;
+  q.dim = h.dim;
+  q.k = h.k;
+  q.act_shift = h.quant.act_shift;
+  q.scales = h.quant.scales;
+  q.zeros = h.quant.zeros;
+  const std::size_t total = static_cast<std::size_t>(h.total_codewords()), row = q.row_bytes();
+  q.values.assign(total * h.dim, 0);
+  for (std::size_t c = 0; c < total; ++c) q.unpack_row(c, p + h.bytes() + c * row);
+  return q;
+}
+
+/// The sub-codebooks of a version 3 file whose header parse_header() accepted; each value and
+/// index checked (an error names its byte).
+inline status read_product_payload(const unsigned char* p, const model_header& h, product_codebooks& pc) {
+  product_codebooks out;
+  out.kind = h.storage;
+  out.element = h.element;
+  out.dim = h.dim;
+  out.k = h.k;
+  out.subspaces = h.prod.subspaces;
+  out.bits = h.prod.bits;
+  out.seeded = h.prod.seeded;
+  out.shared = h.prod.shared;
+  out.seed = h.prod.seed;
+  out.scales = h.prod.scales;
+  const std::size_t header = h.bytes(), values = out.value_count();
+  const bool int8 = h.element == element_id::int8;
+  const unsigned char* v = p + header;
+  if (int8) {
+    out.qvalues.resize(values);
+    for (std::size_t i = 0; i < values; ++i) out.qvalues[i] = static_cast<std::int8_t>(v[i]);
+    v += values;
+  } else {
+    out.values.resize(values);
+    for (std::size_t i = 0; i < values; ++i) out.values[i] = get_f32le(v + 4 * i);
+    v += 4 * values;
+  }
+  if (!out.seeded) out.indices.assign(v, v + static_cast<std::size_t>(h.total_codewords()) * out.subspaces);
+  const status s = out.validate();
+  if (!s) {  // name the byte of the first bad value or index
+    const std::string unit = s.where_unit() ? s.where_unit() : "";
+    std::size_t at = 0;
+    if (unit == "value") at = header + s.where() * 4;
+    if (unit == "scale") at = model_fixed_header + 4 * h.layers() + 24 + 4 * s.where();
+    if (unit == "index") at = header + values * (int8 ? 1 : 4) + s.where();
+    return {errc::corrupt_file, s.message(), at, "byte"};
+  }
+  pc = std::move(out);
   return {};
 }
 
@@ -498,58 +361,113 @@ inline status parse_pipeline_header(const unsigned char* p, std::size_t size, mo
 
 /// Read and check the header of a .rvq file (shape, element, metric, storage), not its payload
 /// (the file is memory-mapped where the platform allows, so only the header is read).
-inline status read_model_info(const std::string& path, model_info& info) {
+inline result<model_info> read_model_info(const std::string& path) {
   mapped_file f;
   RVQ_TRY(f.open(path));
-  return detail::parse_model_header(f.data(), f.size(), info);
+  model_info info;
+  RVQ_TRY(detail::parse_model_header(f.data(), f.size(), info));
+  return info;
+}
+
+/// read_model_info() into `info`.
+[[deprecated("use the overload that returns result<model_info>")]] inline status read_model_info(
+    const std::string& path, model_info& info) {
+  auto r = read_model_info(path);
+  if (!r) return r.error();
+  info = std::move(*r);
+  return {};
 }
 
 /**
  * @brief Read a quantized model (format version 2), held in memory as the bytes of a whole
- * .rvq file, into `q`; `metric` receives its metric. Errors as load_model_memory(), plus
- * invalid_argument when the file holds an f32 model.
+ * .rvq file. Errors as load_model_memory(), plus invalid_argument when the file holds an f32 or
+ * a pq/rpq model.
  */
-inline status load_quantized_memory(const std::vector<unsigned char>& bytes, quantized_codebooks& q,
-                                    metric_id& metric) {
+inline result<quantized_model> load_quantized_memory(const std::vector<unsigned char>& bytes) {
+  detail::model_header h;
   model_info info;
-  quantized_codebooks out;
-  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &out));
-  RVQ_TRY(detail::check_crc(bytes, info));
-  if (info.pipeline) return detail::pipeline_refused();
-  if (!info.quantized) return {errc::invalid_argument, "the file holds an f32 model, not a quantized one"};
-  const status s = out.validate();
-  if (!s) return {errc::corrupt_file, s.message(), s.where(), s.where_unit()};
-  metric = info.metric;
-  q = std::move(out);
-  return {};
+  RVQ_TRY(detail::parse_single_model(bytes, h, info));
+  if (info.product) return status{errc::invalid_argument, "the file holds a pq/rpq model, not a quantized one"};
+  if (!info.quantized) return status{errc::invalid_argument, "the file holds an f32 model, not a quantized one"};
+  quantized_model out{detail::read_quantized_payload(bytes.data(), h), info.metric};
+  const status s = out.codebooks.validate();
+  if (!s) return status{errc::corrupt_file, s.message(), s.where(), s.where_unit()};
+  return out;
 }
 
 /// load_quantized_memory() from a path.
-inline status load_quantized(const std::string& path, quantized_codebooks& q, metric_id& metric) {
+inline result<quantized_model> load_quantized(const std::string& path) {
   std::vector<unsigned char> bytes;
   RVQ_TRY(read_file(path, bytes));
-  return load_quantized_memory(bytes, q, metric);
+  return load_quantized_memory(bytes);
+}
+
+/// load_quantized() into `q` and `metric`.
+[[deprecated("use the overload that returns result<quantized_model>")]] inline status load_quantized(
+    const std::string& path, quantized_codebooks& q, metric_id& metric) {
+  auto r = load_quantized(path);
+  if (!r) return r.error();
+  q = std::move(r->codebooks);
+  metric = r->metric;
+  return {};
+}
+
+/**
+ * @brief Read a pq/rpq model (format version 3), the bytes of a whole .rvq file. Errors as
+ * load_model_memory(), plus invalid_argument when the file holds a dense model.
+ */
+inline result<product_model> load_product_memory(const std::vector<unsigned char>& bytes) {
+  detail::model_header h;
+  model_info info;
+  RVQ_TRY(detail::parse_single_model(bytes, h, info));
+  if (!info.product) return status{errc::invalid_argument, "the file holds a dense model, not a pq/rpq one"};
+  product_model out;
+  out.metric = info.metric;
+  RVQ_TRY(detail::read_product_payload(bytes.data(), h, out.codebooks));
+  return out;
+}
+
+/// load_product_memory() from a path.
+inline result<product_model> load_product(const std::string& path) {
+  std::vector<unsigned char> bytes;
+  RVQ_TRY(read_file(path, bytes));
+  return load_product_memory(bytes);
+}
+
+/// load_product() into `pc` and `metric`.
+[[deprecated("use the overload that returns result<product_model>")]] inline status load_product(
+    const std::string& path, product_codebooks& pc, metric_id& metric) {
+  auto r = load_product(path);
+  if (!r) return r.error();
+  pc = std::move(r->codebooks);
+  metric = r->metric;
+  return {};
 }
 
 /**
  * @brief Load a model, held in memory as the bytes of a whole .rvq file, into a quantizer of
- * `Config`: f32 quantizers read f32 models and, widened to float, f16/bf16 models; integer
- * quantizers read models of their own element.
+ * `Config`: f32 quantizers read f32 models and, widened to float, f16/bf16 models and (expanded)
+ * pq/rpq models; integer quantizers read models of their own element; pq/rpq quantizers read
+ * models of their storage.
  * Errors: io_error, corrupt_file (bad magic, sizes, checksum; where = byte offset),
  * unsupported_version, invalid_argument (the file's metric or element does not fit Config), non_finite.
  */
 template <class Config>
 result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& bytes) {
   using q_t = quantizer<Config>;
+  detail::model_header h;
   model_info info;
-  quantized_codebooks qc;
-  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info, &qc));
-  RVQ_TRY(detail::check_crc(bytes, info));
-  if (info.pipeline) return detail::pipeline_refused();
+  RVQ_TRY(detail::parse_single_model(bytes, h, info));
   if (info.metric != metric_traits<typename Config::metric>::id)
     return status{errc::invalid_argument, msg::metric_differs};
   product_codebooks pc;
-  if (info.product) RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
+  if (info.product) RVQ_TRY(detail::read_product_payload(bytes.data(), h, pc));
+  quantized_codebooks qc;
+  if (info.quantized) {
+    qc = detail::read_quantized_payload(bytes.data(), h);
+    const status v = qc.validate();
+    if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
+  }
   if constexpr (q_t::is_product) {
     if (!info.product)
       return status{errc::invalid_argument, "the model is dense: load it into a dense quantizer, or rvq compress it"};
@@ -561,8 +479,6 @@ result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& by
       return status{errc::invalid_argument, "the model is pq/rpq: load it into an f32 quantizer of its storage"};
     if (info.element != element_traits<typename Config::element>::id)
       return status{errc::invalid_argument, "the model's element differs from the quantizer's Config::element"};
-    const status v = qc.validate();
-    if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
     return q_t::from_quantized(qc);
   } else {
     if (!info.product && info_of(info.element).is_integer)
@@ -572,8 +488,6 @@ result<quantizer<Config>> load_model_memory(const std::vector<unsigned char>& by
     if (info.product) {  // a dense quantizer of the expanded codewords
       cw = pc.expand_all();
     } else if (info.quantized) {
-      const status v = qc.validate();
-      if (!v) return status{errc::corrupt_file, v.message(), v.where(), v.where_unit()};
       cw = qc.dequantize();
     } else {
       cw.resize(info.payload_bytes / 4);
@@ -592,61 +506,65 @@ result<quantizer<Config>> load_model(const std::string& path) {
 }
 
 namespace detail {
-/// Writes quantized codebooks (format version 2) to `w` (anything with write(const void*, size_t)).
-template <class Sink>
-status write_quantized(const quantized_codebooks& q, metric_id metric, Sink& w) {
-  RVQ_TRY(q.validate());
-  if ((metric == metric_id::hamming) != (q.element == element_id::binary))
-    return {errc::invalid_argument, msg::hamming_binary};
-  const std::size_t nl = q.layers(), groups = info_of(q.element).is_integer ? q.groups() : 0;
-  const std::size_t header = model_fixed_header + 4 * nl + 24 + 4 * nl + 8 * groups;
-  std::vector<unsigned char> head(header, 0);
-  for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = model_magic[i];
-  put_u32le(&head[8], quantized_format_version);
-  put_u32le(&head[12], static_cast<std::uint32_t>(header));
-  put_u32le(&head[16], static_cast<std::uint32_t>(q.element));
-  put_u32le(&head[20], static_cast<std::uint32_t>(metric));
-  put_u32le(&head[24], static_cast<std::uint32_t>(storage_id::dense));
-  put_u32le(&head[28], static_cast<std::uint32_t>(nl));
-  put_u32le(&head[32], static_cast<std::uint32_t>(q.dim));
-  put_u64le(&head[40], static_cast<std::uint64_t>(q.value_bytes()));
-  for (std::size_t l = 0; l < nl; ++l) put_u32le(&head[model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.k[l]));
-  const std::size_t qs = model_fixed_header + 4 * nl;
-  put_u32le(&head[qs], static_cast<std::uint32_t>(q.group));
-  put_u32le(&head[qs + 4], q.symmetric ? 1u : 0u);
-  put_u32le(&head[qs + 8], static_cast<std::uint32_t>(q.input_frac));
-  put_u32le(&head[qs + 12], static_cast<std::uint32_t>(q.mode));
-  for (std::size_t l = 0; l < nl; ++l)
-    put_u32le(&head[qs + 16 + 4 * l], static_cast<std::uint32_t>(q.act_shift.empty() ? 0 : q.act_shift[l]));
-  put_u64le(&head[qs + 16 + 4 * nl], groups);
-  for (std::size_t g = 0; g < groups; ++g) {
-    put_f32le(&head[qs + 24 + 4 * nl + 4 * g], q.scales[g]);
-    put_u32le(&head[qs + 24 + 4 * nl + 4 * groups + 4 * g], static_cast<std::uint32_t>(q.zeros[g]));
-  }
+/// The header of a model, its sections left empty, and its payload bytes.
+inline model_header header_for(element_id e, metric_id m, storage_id s, const std::vector<std::size_t>& k,
+                               std::size_t dim) {
+  model_header h;
+  h.version = layout_version(e, s);
+  h.element = e;
+  h.metric = m;
+  h.storage = s;
+  h.k = k;
+  h.dim = dim;
+  return h;
+}
+
+/// Writes the header, then the payload from `rows(i, buf)`, which fills buf with the bytes of
+/// chunk i of `chunks` (each `chunk_bytes` long but the last), then the CRC; all to `w`
+/// (anything with write(const void*, size_t)).
+template <class Sink, class Rows>
+status write_file(const model_header& h, std::size_t chunks, Rows&& rows, Sink& w) {
+  const std::vector<unsigned char> head = write_header(h);
   w.write(head.data(), head.size());
   std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
-  std::vector<unsigned char> row(q.row_bytes());
-  for (std::size_t c = 0; c < q.total_codewords(); ++c) {
-    q.pack_row(c, row.data());
-    crc = rvq::detail::crc32_update(crc, row.data(), row.size());
-    w.write(row.data(), row.size());
+  std::vector<unsigned char> buf;
+  for (std::size_t i = 0; i < chunks; ++i) {
+    rows(i, buf);
+    crc = rvq::detail::crc32_update(crc, buf.data(), buf.size());
+    w.write(buf.data(), buf.size());
   }
   unsigned char tail[4];
   put_u32le(tail, crc);
   w.write(tail, 4);
   return {};
 }
-}  // namespace detail
 
-/// Save quantized codebooks (format version 2) atomically, for a model of metric `metric`.
-inline status save_quantized(const quantized_codebooks& q, metric_id metric, const std::string& path) {
-  atomic_writer w;
-  RVQ_TRY(w.open(path));
-  RVQ_TRY(detail::write_quantized(q, metric, w));
-  return w.commit();
+/// Writes quantized codebooks (format version 2) to `w`.
+template <class Sink>
+status write_quantized(const quantized_codebooks& q, metric_id metric, Sink& w) {
+  RVQ_TRY(q.validate());
+  if ((metric == metric_id::hamming) != (q.element == element_id::binary))
+    return {errc::invalid_argument, msg::hamming_binary};
+  model_header h = header_for(q.element, metric, storage_id::dense, q.k, q.dim);
+  h.payload = q.value_bytes();
+  h.quant.group = q.group;
+  h.quant.symmetric = q.symmetric;
+  h.quant.input_frac = q.input_frac;
+  h.quant.mode = q.mode;
+  h.quant.act_shift = q.act_shift;
+  if (info_of(q.element).is_integer) {
+    h.quant.scales = q.scales;
+    h.quant.zeros = q.zeros;
+  }
+  return write_file(
+      h, q.total_codewords(),
+      [&](std::size_t c, std::vector<unsigned char>& buf) {
+        buf.resize(q.row_bytes());
+        q.pack_row(c, buf.data());
+      },
+      w);
 }
 
-namespace detail {
 /// Writes pq/rpq codebooks (format version 3) to `w`.
 template <class Sink>
 status write_product(const product_codebooks& pc, metric_id metric, Sink& w) {
@@ -654,73 +572,30 @@ status write_product(const product_codebooks& pc, metric_id metric, Sink& w) {
   if (metric != metric_id::l2 && metric != metric_id::ip && metric != metric_id::cosine)
     return {errc::invalid_argument, "pq/rpq models use the l2, ip or cosine metric"};
   const bool int8 = pc.element == element_id::int8;
-  const std::size_t nl = pc.layers(), klist = model_fixed_header + 4 * nl;
-  const std::size_t header = klist + 24 + (int8 ? 4 * pc.scales.size() : 0);
-  const std::size_t payload = (int8 ? pc.value_count() : 4 * pc.value_count()) + pc.index_bytes();
-  std::vector<unsigned char> out(header + payload + 4, 0);
-  unsigned char* h = out.data();
-  for (int i = 0; i < 8; ++i) h[i] = model_magic[i];
-  put_u32le(h + 8, product_format_version);
-  put_u32le(h + 12, static_cast<std::uint32_t>(header));
-  put_u32le(h + 16, static_cast<std::uint32_t>(pc.element));
-  put_u32le(h + 20, static_cast<std::uint32_t>(metric));
-  put_u32le(h + 24, static_cast<std::uint32_t>(pc.kind));
-  put_u32le(h + 28, static_cast<std::uint32_t>(nl));
-  put_u32le(h + 32, static_cast<std::uint32_t>(pc.dim));
-  put_u64le(h + 40, static_cast<std::uint64_t>(payload));
-  for (std::size_t l = 0; l < nl; ++l) put_u32le(h + model_fixed_header + 4 * l, static_cast<std::uint32_t>(pc.k[l]));
-  put_u32le(h + klist, static_cast<std::uint32_t>(pc.subspaces));
-  put_u32le(h + klist + 4, pc.bits);
-  put_u32le(h + klist + 8, (pc.seeded ? 1u : 0u) | (pc.shared ? 2u : 0u));
-  put_u64le(h + klist + 16, pc.seed);
-  for (std::size_t i = 0; int8 && i < pc.scales.size(); ++i) put_f32le(h + klist + 24 + 4 * i, pc.scales[i]);
-  unsigned char* v = h + header;
-  if (int8) {
-    for (std::size_t i = 0; i < pc.qvalues.size(); ++i) v[i] = static_cast<unsigned char>(pc.qvalues[i]);
-    v += pc.qvalues.size();
-  } else {
-    for (std::size_t i = 0; i < pc.values.size(); ++i) put_f32le(v + 4 * i, pc.values[i]);
-    v += 4 * pc.values.size();
-  }
-  for (std::size_t i = 0; i < pc.index_bytes(); ++i) v[i] = pc.indices[i];
-  put_u32le(h + header + payload, rvq::detail::crc32_update(0, h, header + payload));
-  w.write(out.data(), out.size());
-  return {};
-}
-}  // namespace detail
-
-/// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
-inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
-  atomic_writer w;
-  RVQ_TRY(w.open(path));
-  RVQ_TRY(detail::write_product(pc, metric, w));
-  return w.commit();
+  model_header h = header_for(pc.element, metric, pc.kind, pc.k, pc.dim);
+  h.payload = (int8 ? pc.value_count() : 4 * pc.value_count()) + pc.index_bytes();
+  h.prod.subspaces = pc.subspaces;
+  h.prod.bits = pc.bits;
+  h.prod.seeded = pc.seeded;
+  h.prod.shared = pc.shared;
+  h.prod.seed = pc.seed;
+  if (int8) h.prod.scales = pc.scales;
+  return write_file(
+      h, 2,
+      [&](std::size_t part, std::vector<unsigned char>& buf) {
+        if (part == 1) {  // the stored indices
+          buf.assign(pc.indices.begin(), pc.indices.begin() + static_cast<std::ptrdiff_t>(pc.index_bytes()));
+        } else if (int8) {
+          buf.resize(pc.qvalues.size());
+          for (std::size_t i = 0; i < pc.qvalues.size(); ++i) buf[i] = static_cast<unsigned char>(pc.qvalues[i]);
+        } else {
+          buf.resize(4 * pc.values.size());
+          for (std::size_t i = 0; i < pc.values.size(); ++i) put_f32le(buf.data() + 4 * i, pc.values[i]);
+        }
+      },
+      w);
 }
 
-/**
- * @brief Read a pq/rpq model (format version 3), the bytes of a whole .rvq file, into `pc`;
- * `metric` receives its metric. Errors as load_model_memory(), plus invalid_argument when the
- * file holds a dense model.
- */
-inline status load_product_memory(const std::vector<unsigned char>& bytes, product_codebooks& pc, metric_id& metric) {
-  model_info info;
-  RVQ_TRY(detail::parse_model_header(bytes.data(), bytes.size(), info));
-  RVQ_TRY(detail::check_crc(bytes, info));
-  if (info.pipeline) return detail::pipeline_refused();
-  if (!info.product) return {errc::invalid_argument, "the file holds a dense model, not a pq/rpq one"};
-  RVQ_TRY(detail::parse_product_header(bytes.data(), bytes.size(), info, &pc));
-  metric = info.metric;
-  return {};
-}
-
-/// load_product_memory() from a path.
-inline status load_product(const std::string& path, product_codebooks& pc, metric_id& metric) {
-  std::vector<unsigned char> bytes;
-  RVQ_TRY(read_file(path, bytes));
-  return load_product_memory(bytes, pc, metric);
-}
-
-namespace detail {
 /// Writes a model to `w` (format version 1, 2 or 3, as save_model()).
 template <class Config, class Sink>
 status write_model(const quantizer<Config>& q, Sink& w) {
@@ -730,39 +605,23 @@ status write_model(const quantizer<Config>& q, Sink& w) {
   } else if constexpr (quantizer<Config>::is_integer) {
     return write_quantized(q.store().model(), metric_traits<typename Config::metric>::id, w);
   } else {
-    std::vector<unsigned char> head(model_fixed_header + 4 * q.layers());
+    std::vector<std::size_t> k(q.layers());
     std::size_t total = 0;
-    for (std::size_t l = 0; l < q.layers(); ++l) total += q.codewords(l);
-    const std::size_t floats = total * q.dim();
-    for (int i = 0; i < 8; ++i) head[static_cast<std::size_t>(i)] = model_magic[i];
-    put_u32le(&head[8], model_format_version);
-    put_u32le(&head[12], static_cast<std::uint32_t>(head.size()));
-    put_u32le(&head[16], static_cast<std::uint32_t>(element_traits<typename Config::element>::id));
-    put_u32le(&head[20], static_cast<std::uint32_t>(metric_traits<typename Config::metric>::id));
-    put_u32le(&head[24], static_cast<std::uint32_t>(storage_traits<typename Config::storage>::id));
-    put_u32le(&head[28], static_cast<std::uint32_t>(q.layers()));
-    put_u32le(&head[32], static_cast<std::uint32_t>(q.dim()));
-    put_u32le(&head[36], 0);
-    put_u64le(&head[40], static_cast<std::uint64_t>(floats) * 4);
-    for (std::size_t l = 0; l < q.layers(); ++l)
-      put_u32le(&head[model_fixed_header + 4 * l], static_cast<std::uint32_t>(q.codewords(l)));
-
-    w.write(head.data(), head.size());
-    std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());
-    std::vector<unsigned char> buf;
+    for (std::size_t l = 0; l < q.layers(); ++l) total += k[l] = q.codewords(l);
+    const std::size_t floats = total * q.dim(), chunk = 1 << 14;
+    model_header h =
+        header_for(element_traits<typename Config::element>::id, metric_traits<typename Config::metric>::id,
+                   storage_traits<typename Config::storage>::id, k, q.dim());
+    h.payload = static_cast<std::uint64_t>(floats) * 4;
     const float* cw = q.codebook_data();
-    const std::size_t chunk = 1 << 14;
-    for (std::size_t i = 0; i < floats; i += chunk) {
-      const std::size_t n = floats - i < chunk ? floats - i : chunk;
-      buf.resize(4 * n);
-      for (std::size_t j = 0; j < n; ++j) put_f32le(buf.data() + 4 * j, cw[i + j]);
-      crc = rvq::detail::crc32_update(crc, buf.data(), buf.size());
-      w.write(buf.data(), buf.size());
-    }
-    unsigned char tail[4];
-    put_u32le(tail, crc);
-    w.write(tail, 4);
-    return {};
+    return write_file(
+        h, (floats + chunk - 1) / chunk,
+        [&](std::size_t i, std::vector<unsigned char>& buf) {
+          const std::size_t first = i * chunk, n = floats - first < chunk ? floats - first : chunk;
+          buf.resize(4 * n);
+          for (std::size_t j = 0; j < n; ++j) put_f32le(buf.data() + 4 * j, cw[first + j]);
+        },
+        w);
   }
 }
 
@@ -775,17 +634,47 @@ struct byte_sink {
     bytes.insert(bytes.end(), b, b + n);
   }
 };
+
+/// Saves through `write(sink)` atomically (temporary file in the same folder, then rename).
+template <class Write>
+status save_atomically(const std::string& path, Write&& write) {
+  atomic_writer w;
+  RVQ_TRY(w.open(path));
+  RVQ_TRY(write(w));
+  return w.commit();
+}
 }  // namespace detail
 
-/// Save a model atomically (temporary file in the same folder, then rename); quantized
-/// (integer-element) quantizers are written as format version 2, pq/rpq ones as version 3.
+/// Save quantized codebooks (format version 2) atomically, for a model of metric `metric`.
+inline status save_quantized(const quantized_codebooks& q, metric_id metric, const std::string& path) {
+  return detail::save_atomically(path, [&](atomic_writer& w) { return detail::write_quantized(q, metric, w); });
+}
+
+/// The bytes of the .rvq file save_quantized() writes, into `out`.
+inline status quantized_bytes(const quantized_codebooks& q, metric_id metric, std::vector<unsigned char>& out) {
+  out.clear();
+  detail::byte_sink sink{out};
+  return detail::write_quantized(q, metric, sink);
+}
+
+/// Save pq/rpq codebooks (format version 3) atomically, for a model of metric `metric`.
+inline status save_product(const product_codebooks& pc, metric_id metric, const std::string& path) {
+  return detail::save_atomically(path, [&](atomic_writer& w) { return detail::write_product(pc, metric, w); });
+}
+
+/// The bytes of the .rvq file save_product() writes, into `out`.
+inline status product_bytes(const product_codebooks& pc, metric_id metric, std::vector<unsigned char>& out) {
+  out.clear();
+  detail::byte_sink sink{out};
+  return detail::write_product(pc, metric, sink);
+}
+
+/// Save a model atomically (temporary file in the same folder, then rename): f32 quantizers as
+/// format version 1, quantized (integer-element) ones as version 2, pq/rpq ones as version 3.
 template <class Config>
 status save_model(const quantizer<Config>& q, const std::string& path) {
   if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
-  atomic_writer w;
-  RVQ_TRY(w.open(path));
-  RVQ_TRY(detail::write_model(q, w));
-  return w.commit();
+  return detail::save_atomically(path, [&](atomic_writer& w) { return detail::write_model(q, w); });
 }
 
 /// The bytes of the .rvq file save_model() writes, into `out`.

@@ -52,11 +52,12 @@ inline result<linear_map> make_projection(const unsigned char* p, const projecti
   for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = get_f32le(p + pl.bias_at + 4 * i);
   if (pl.product) {
     const std::vector<unsigned char> file(p + pl.weights_at, p + pl.weights_at + pl.weights_bytes);
-    product_codebooks pc;
-    metric_id metric{};
-    const status s = load_product_memory(file, pc, metric);
-    if (!s) return status{s.code(), s.message(), pl.weights_at + (s.where_unit() ? s.where() : 0), "byte"};
-    return linear_map::from_product(std::move(pc), span<const float>(bias));
+    auto pm = load_product_memory(file);
+    if (!pm) {
+      const status& s = pm.error();
+      return status{s.code(), s.message(), pl.weights_at + (s.where_unit() ? s.where() : 0), "byte"};
+    }
+    return linear_map::from_product(std::move(pm->codebooks), span<const float>(bias));
   }
   std::vector<float> w(pl.in * pl.out);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = get_f32le(p + pl.weights_at + 4 * i);

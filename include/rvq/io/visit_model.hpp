@@ -126,20 +126,20 @@ status visit_as(const std::string& path, const model_info& info, F& f) {
  */
 template <class F>
 status visit_model(const std::string& path, F&& f) {
-  model_info info;
-  RVQ_TRY(read_model_info(path, info));
-  if (info.pipeline) return detail::visit_as<pipeline>(path, info, f);
-  return detail::visit_as<detail::quantizer_of>(path, info, f);
+  auto info = read_model_info(path);
+  if (!info) return info.error();
+  if (info->pipeline) return detail::visit_as<pipeline>(path, *info, f);
+  return detail::visit_as<detail::quantizer_of>(path, *info, f);
 }
 
 /// visit_model() for callers that take single models only: `f` sees quantizers, and a pipeline
 /// file is refused with `unsupported` (f is not called).
 template <class F>
 status visit_single_model(const std::string& path, F&& f) {
-  model_info info;
-  RVQ_TRY(read_model_info(path, info));
-  if (info.pipeline) return {errc::unsupported, "a pipeline (stages with projections); a single model is expected"};
-  return detail::visit_as<detail::quantizer_of>(path, info, f);
+  auto info = read_model_info(path);
+  if (!info) return info.error();
+  if (info->pipeline) return {errc::unsupported, "a pipeline (stages with projections); a single model is expected"};
+  return detail::visit_as<detail::quantizer_of>(path, *info, f);
 }
 
 }  // namespace rvq::io
