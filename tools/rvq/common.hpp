@@ -2,6 +2,8 @@
 #pragma once
 #include <rvq/rvq.hpp>
 
+#include "command.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <initializer_list>
@@ -21,104 +23,20 @@
 
 namespace rvq_cli {
 
-struct usage_error {
-  std::string message;
-};
-struct data_error {
-  std::string message;
-};
-
-/// Parsed `--name value` options and positionals of one command.
-struct args {
-  std::string command;
-  std::map<std::string, std::string> opts;
-  std::set<std::string> flags;
-  std::vector<std::string> positional;
-
-  bool has(const std::string& k) const { return opts.count(k) != 0; }
-  std::string get(const std::string& k, const std::string& def = "") const {
-    auto it = opts.find(k);
-    return it == opts.end() ? def : it->second;
-  }
-  std::string need(const std::string& k) const {
-    if (!has(k)) throw usage_error{command + ": missing --" + k};
-    return get(k);
-  }
-  std::size_t number(const std::string& k, std::size_t def, std::size_t lo, std::size_t hi) const {
-    if (!has(k)) return def;
-    return parse_number(k, get(k), lo, hi);
-  }
-  /// A comma-separated list of whole numbers (`--layers 1,2,4`), each in [lo, hi].
-  std::vector<std::size_t> number_list(const std::string& k, const std::string& def, std::size_t lo,
-                                       std::size_t hi) const {
-    const std::string v = get(k, def);
-    std::vector<std::size_t> out;
-    for (std::size_t pos = 0; pos <= v.size();) {
-      const std::size_t comma = v.find(',', pos);
-      out.push_back(
-          parse_number(k, v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos), lo, hi));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    return out;
-  }
-  std::size_t parse_number(const std::string& k, const std::string& v, std::size_t lo, std::size_t hi) const {
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
-      throw usage_error{command + ": --" + k + " expects a whole number, got '" + v + "'"};
-    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
-    if (n < lo || n > hi)
-      throw usage_error{command + ": --" + k + " must be between " + std::to_string(lo) + " and " + std::to_string(hi)};
-    return static_cast<std::size_t>(n);
-  }
-};
-
-inline args parse(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& boolean) {
-  args a;
-  a.command = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s.size() > 2 && s.compare(0, 2, "--") == 0) {
-      std::string name = s.substr(2), value;
-      const auto eq = name.find('=');
-      const bool inline_value = eq != std::string::npos;
-      if (inline_value) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      }
-      if (boolean.count(name)) {
-        if (inline_value) throw usage_error{a.command + ": --" + name + " takes no value"};
-        a.flags.insert(name);
-      } else if (valued.count(name)) {
-        if (!inline_value) {
-          if (i + 1 >= argc) throw usage_error{a.command + ": --" + name + " needs a value"};
-          value = argv[++i];
-        }
-        if (a.opts.count(name)) throw usage_error{a.command + ": --" + name + " given twice"};
-        a.opts[name] = value;
-      } else {
-        throw usage_error{a.command + ": unknown option --" + name};
-      }
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  return a;
-}
-
 [[noreturn]] inline void fail_file(const std::string& file, const rvq::status& s) {
   throw data_error{file + ": " + rvq::describe(s)};
 }
 
 /**
- * The value of enum option --key, spelled as the library's name table spells it: `def` when the
- * option is absent (nullptr: the option is required), one of `allowed` (every value of the table
- * when empty). Anything else is a usage error that lists the valid names.
+ * The value of enum option --key, spelled as the library's name table spells it: its declared
+ * default when absent (a required option must be given), one of `allowed` (every value of the
+ * table when empty). Anything else is a usage error that lists the valid names.
  */
 template <class E, std::size_t N>
-E parse_choice(const args& a, const std::string& key, const char* def, const rvq::named<E> (&table)[N],
+E parse_choice(const args& a, const std::string& key, const rvq::named<E> (&table)[N],
                std::initializer_list<E> allowed = {}) {
   auto ok = [&](E v) { return allowed.size() == 0 || std::find(allowed.begin(), allowed.end(), v) != allowed.end(); };
-  const std::string v = def ? a.get(key, def) : a.need(key);
+  const std::string v = a.value(key);
   E out{};
   if (rvq::parse_name(table, v.c_str(), out) && ok(out)) return out;
   std::vector<std::string> names;
@@ -131,24 +49,16 @@ E parse_choice(const args& a, const std::string& key, const char* def, const rvq
 }
 
 inline rvq::metric_id parse_metric(const args& a) {
-  return parse_choice(a, "metric", "l2", rvq::metric_names,
-                      {rvq::metric_id::l2, rvq::metric_id::ip, rvq::metric_id::cosine});
+  return parse_choice(a, "metric", rvq::metric_names, {rvq::metric_id::l2, rvq::metric_id::ip, rvq::metric_id::cosine});
 }
 
-/// Calls f.template operator()<Metric>() for the runtime metric.
+/// Calls f(M{}) with the metric policy of a runtime float metric (rvq::io::visit_float_metric).
 template <class F>
 int with_metric(rvq::metric_id m, F&& f) {
-  switch (m) {
-    case rvq::metric_id::l2:
-      return f(rvq::l2{});
-    case rvq::metric_id::ip:
-      return f(rvq::ip{});
-    case rvq::metric_id::cosine:
-      return f(rvq::cosine{});
-    case rvq::metric_id::hamming:
-      break;
-  }
-  throw data_error{"the hamming metric belongs to binary models (rvq quantize --element binary)"};
+  int rc = 0;
+  if (!rvq::io::visit_float_metric(m, [&](auto metric) { rc = f(metric); }))
+    throw data_error{"the hamming metric belongs to binary models (rvq quantize --element binary)"};
+  return rc;
 }
 
 inline rvq::io::ndarray<float> read_matrix(const std::string& path) {
@@ -187,26 +97,6 @@ rvq::quantizer<Config> load(const std::string& path) {
   auto q = rvq::io::load_model<Config>(path);
   if (!q) fail_file(path, q.error());
   return std::move(q).value();
-}
-
-/// Calls f(E{}) with the element policy of an integer grid element (int8, q15, q7, int4, int2);
-/// returns false, calling nothing, for any other element.
-template <class F>
-bool with_integer_element(rvq::element_id e, F&& f) {
-  switch (e) {
-    case rvq::element_id::int8:
-      return f(rvq::int8{}), true;
-    case rvq::element_id::q15:
-      return f(rvq::q15{}), true;
-    case rvq::element_id::q7:
-      return f(rvq::q7{}), true;
-    case rvq::element_id::int4:
-      return f(rvq::int4{}), true;
-    case rvq::element_id::int2:
-      return f(rvq::int2{}), true;
-    default:
-      return false;
-  }
 }
 
 /// Exits with the file's reason when a visit (rvq::io::visit_model()) could not load it; else
@@ -277,7 +167,7 @@ void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& 
 
 template <class Q>
 std::size_t beam_option(const args& a, const Q& q) {
-  const std::size_t b = a.number("beam", 1, 1, 1u << 20);
+  const std::size_t b = a.number("beam", 1, 1u << 20);
   if (b > q.min_codewords())
     throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" +
                       std::to_string(q.min_codewords()) + ")"};
@@ -287,8 +177,5 @@ std::size_t beam_option(const args& a, const Q& q) {
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
-/// `rvq sweep` (tools/rvq/sweep.cpp).
-int cmd_sweep(int argc, char** argv);
 
 }  // namespace rvq_cli

@@ -18,7 +18,6 @@
 
 namespace rvq::io {
 
-namespace detail {
 /// g(M{}) for the metric policy of id m (l2, ip, cos); false, calling nothing, for hamming.
 template <class G>
 bool visit_float_metric(metric_id m, G&& g) {
@@ -52,6 +51,8 @@ bool visit_grid_element(element_id e, G&& g) {
       return false;
   }
 }
+
+namespace detail {
 /// Loads the model or pipeline of Config at path and calls f with it; the load error otherwise.
 template <template <class> class Model, class Config, class F>
 status load_and_call(const std::string& path, F& f) {

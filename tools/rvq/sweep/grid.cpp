@@ -38,7 +38,7 @@ void with_integer(const rvq::quantized_codebooks& qc, F&& f) {
     if (!q) throw data_error{std::string("the ") + rvq::to_string(qc.element) + " model: " + rvq::describe(q.error())};
     f(*q);
   };
-  if (!with_integer_element(qc.element, as))
+  if (!rvq::io::visit_grid_element(qc.element, as))
     throw data_error{std::string("the sweep does not evaluate ") + rvq::to_string(qc.element)};
 }
 

@@ -18,20 +18,15 @@ namespace rvq_cli {
 
 using namespace sweep;
 
-int cmd_sweep(int argc, char** argv) {
-  const args a =
-      parse(argc, argv,
-            {"input", "test", "out", "layers", "codewords", "elements", "storages", "beams", "budget-bytes", "max-bits",
-             "jobs", "train-rows", "test-rows", "iterations", "refine", "seed", "calibration-rows"},
-            {"quiet", "no-plots"});
-  if (!a.positional.empty()) throw usage_error{"sweep: unexpected argument '" + a.positional[0] + "'"};
+namespace {
+int run(const args& a) {
   const std::string in = a.need("input"), test_path = a.need("test"), dir = a.need("out");
   grid g;
-  g.layers = a.number_list("layers", "1,2,3,4,6,8,12,16", 1, 256);
-  g.codewords = a.number_list("codewords", "16,64,256,1024", 2, 65536);
-  g.beams = a.number_list("beams", "1,4,8", 1, 1024);
-  g.elements = split(a.get("elements", "f32,int8,q15,int4"), ',');
-  g.storages = split(a.get("storages", "dense"), ',');
+  g.layers = a.number_list("layers", 1, 256);
+  g.codewords = a.number_list("codewords", 2, 65536);
+  g.beams = a.number_list("beams", 1, 1024);
+  g.elements = split(a.get("elements"), ',');
+  g.storages = split(a.get("storages"), ',');
   for (const auto& e : g.elements) {
     rvq::element_id id{};
     if (!rvq::parse_element(e.c_str(), id) || id == rvq::element_id::binary || id == rvq::element_id::f16 ||
@@ -41,16 +36,16 @@ int cmd_sweep(int argc, char** argv) {
   for (const auto& s : g.storages)
     if (s != "dense" && s != "pq" && s != "rpq")
       throw usage_error{"sweep: --storages takes dense, pq, rpq; got '" + s + "'"};
-  g.max_bits = a.number("max-bits", 0, 1, 1u << 20);
-  g.budget_bytes = a.number("budget-bytes", 0, 1, ~std::size_t{0} >> 1);
-  const std::size_t jobs = a.number("jobs", 1, 1, 256);
+  g.max_bits = a.number_or("max-bits", 0, 1, 1u << 20);
+  g.budget_bytes = a.number_or("budget-bytes", 0, 1, ~std::size_t{0} >> 1);
+  const std::size_t jobs = a.number("jobs", 1, 256);
   settings st;
-  st.iterations = a.number("iterations", 10, 0, 100000);
-  st.refine = a.number("refine", 0, 0, 1000);
-  st.seed = a.number("seed", 1, 0, ~std::size_t{0} >> 1);
-  const std::size_t train_rows = a.number("train-rows", 100000, 1, ~std::size_t{0} >> 1);
-  const std::size_t test_rows = a.number("test-rows", 5000, 1, ~std::size_t{0} >> 1);
-  const std::size_t calib_rows = a.number("calibration-rows", 5000, 1, ~std::size_t{0} >> 1);
+  st.iterations = a.number("iterations", 0, 100000);
+  st.refine = a.number("refine", 0, 1000);
+  st.seed = a.number("seed", 0, ~std::size_t{0} >> 1);
+  const std::size_t train_rows = a.number("train-rows", 1, ~std::size_t{0} >> 1);
+  const std::size_t test_rows = a.number("test-rows", 1, ~std::size_t{0} >> 1);
+  const std::size_t calib_rows = a.number("calibration-rows", 1, ~std::size_t{0} >> 1);
 
   const auto train = read_matrix(in);
   const auto test_all = read_matrix(test_path);
@@ -142,7 +137,7 @@ int cmd_sweep(int argc, char** argv) {
   std::stable_sort(units.begin(), units.end(),
                    [](const unit& x, const unit& y) { return x.codewords * x.layers > y.codewords * y.layers; });
   for (const unit& u : units) rs.total += u.todo.size();
-  rs.quiet = a.flags.count("quiet") != 0;
+  rs.quiet = a.flag("quiet") != 0;
   rs.tty = RVQ_CLI_ISATTY(2) != 0;
   if (!rs.quiet)
     std::fprintf(stderr, "sweep: %zu points to run (%zu already in %s), %zu trainings, %zu job%s\n", rs.total,
@@ -169,12 +164,12 @@ int cmd_sweep(int argc, char** argv) {
   if (rs.tty && !rs.quiet) std::fputs("\r\033[K", stderr);
 
   std::string note;
-  if (a.flags.count("no-plots"))
+  if (a.flag("no-plots"))
     note = "Plots were not drawn (--no-plots). Draw them with `python3 tools/plot_sweep.py " + dir + "`.";
   else
     note = draw_plots(dir);
   std::string command = "rvq sweep";
-  for (int i = 2; i < argc; ++i) command += std::string(" ") + argv[i];
+  for (const std::string& w : a.words) command += " " + w;
   write_report(dir, st, rs.results, g, note, command);
   if (!rs.quiet) {
     std::printf("sweep: %zu points in %s/results.csv (%zu run now", rs.results.size(), dir.c_str(), rs.finished);
@@ -188,5 +183,37 @@ int cmd_sweep(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
+
+const command sweep_command{
+    "sweep",
+    "train and evaluate a design-space grid on one data set: DIR/results.csv, plots, report.md; resumable "
+    "(docs/design-space.md)",
+    {
+        {"input", "TRAIN.npy", "", "training vectors", true},
+        {"test", "TEST.npy", "", "test vectors", true},
+        {"out", "DIR", "", "the folder of results.csv, report.md and plots", true},
+        {"budget-bytes", "N", "", "report the best configuration within N stored bytes"},
+        {"max-bits", "B", "", "skip points above B bits per vector"},
+        {"jobs", "J", "1", "points evaluated at once"},
+        {"layers", "L1,L2,..", "1,2,3,4,6,8,12,16", "layer counts"},
+        {"codewords", "K1,K2,..", "16,64,256,1024", "codewords per layer"},
+        {"elements", "E1,E2,..", "f32,int8,q15,int4", "element types (f32, int8, q15, q7, int4, int2)"},
+        {"storages", "S1,S2,..", "dense", "storages (dense, pq, rpq)"},
+        {"beams", "B1,B2,..", "1,4,8", "beam widths"},
+        {"train-rows", "N", "100000", "training rows used"},
+        {"test-rows", "N", "5000", "test rows used"},
+        {"iterations", "N", "10", "k-means iterations"},
+        {"refine", "R", "0", "rounds of joint refinement (each (L, K) then trains on its own)"},
+        {"seed", "S", "1", "random seed"},
+        {"calibration-rows", "N", "5000", "calibration rows of quantized elements"},
+        {"no-plots", "", "", "skip the plots (matplotlib)"},
+        {"quiet", "", "", "no progress"},
+    },
+    "",
+    "",
+    false,
+    run};
 
 }  // namespace rvq_cli

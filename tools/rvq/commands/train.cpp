@@ -1,0 +1,109 @@
+// rvq train: residual k-means and joint refinement of a model on training vectors.
+#include "../common.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace rvq_cli {
+namespace {
+
+int run(const args& a) {
+  const std::string in = a.need("input"), out = a.need("output");
+  rvq::train_options opt;
+  opt.layers = a.number("layers", 1, rvq::io::model_max_layers);
+  opt.codewords = a.number_list("codewords", 1, 65536);
+  if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
+    throw usage_error{"train: --codewords takes one K or one K per layer (" + std::to_string(opt.layers) + ")"};
+  opt.beam = a.number("beam", 1, 65536);
+  opt.iterations = a.number("iterations", 0, 100000);
+  opt.seed = a.number("seed", 0, ~std::size_t{0} >> 1);
+  opt.progressive_steps = a.number("progressive", 0, 64);
+  opt.progressive_iterations = a.number("progressive-iterations", 0, 100000);
+  opt.refine = a.number("refine", 0, 1000);
+  opt.sample = a.number("sample", 0, ~std::size_t{0} >> 1);
+  const std::string init = a.get("init");
+  if (init == "kmeans++")
+    opt.init = rvq::kmeans_init::kmeanspp;
+  else if (init == "greedy-kmeans++")
+    opt.init = rvq::kmeans_init::greedy_kmeanspp;
+  else if (init == "random")
+    opt.init = rvq::kmeans_init::random;
+  else
+    throw usage_error{"train: --init must be kmeans++, greedy-kmeans++ or random, got '" + init + "'"};
+  const rvq::metric_id metric = parse_metric(a);
+  const bool progress = !a.flag("quiet") && RVQ_CLI_ISATTY(2);
+
+  const auto x = read_matrix(in);
+  const std::size_t rows = opt.sample != 0 && x.rows() > opt.sample ? opt.sample : x.rows();
+  for (std::size_t k : opt.codewords)
+    if (k > rows)
+      throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" +
+                       std::to_string(rows) + (rows < x.rows() ? ", --sample" : "") + ")"};
+  if (progress)
+    opt.progress = [](const rvq::train_progress& p) {
+      if (p.layer == p.layers)
+        std::fprintf(stderr, "\rrefinement round %zu/%zu  mse %.6g                    ", p.iteration + 1, p.iterations,
+                     p.mse);
+      else
+        std::fprintf(stderr, "\rlayer %zu/%zu  iteration %zu/%zu  dims %zu  mse %.6g   ", p.layer + 1, p.layers,
+                     p.iteration + 1, p.iterations, p.dims, p.mse);
+      std::fflush(stderr);
+    };
+  return with_metric(metric, [&](auto m) {
+    using config = rvq::config<rvq::f32, decltype(m)>;
+    const auto t0 = std::chrono::steady_clock::now();
+    rvq::train_report report;
+    auto q = rvq::train<config>(x.view(), opt, &report);
+    if (progress) std::fputs("\r\033[K", stderr);
+    if (!q) fail_file(in, q.error());
+    save(*q, out);
+    if (!a.flag("quiet")) {
+      double norm = 0;
+      for (float v : x.values) norm += double(v) * double(v);
+      norm /= double(x.rows());
+      std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(),
+                  q->max_codewords(), q->dim(), report.rows_used, seconds_since(t0));
+      for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
+        std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l],
+                    report.layer_mse[l] / norm);
+      if (report.reseeded) std::printf("  re-seeded %zu empty clusters\n", report.reseeded);
+      const auto& rf = report.refinement;
+      if (!rf.round_mse.empty()) {
+        std::printf("  refinement (beam %zu): rel_mse %.6g -> %.6g in %zu rounds", opt.beam, rf.mse_before / norm,
+                    rf.mse_after / norm, rf.round_mse.size());
+        if (rf.dead_reseeded) std::printf(", %zu dead codewords re-seeded", rf.dead_reseeded);
+        std::printf(", %zu dead left\n", rf.dead_remaining);
+      }
+      std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
+    }
+    return 0;
+  });
+}
+
+}  // namespace
+
+const command train_command{
+    "train",
+    "train a model on vectors X: residual k-means layer by layer, then joint refinement",
+    {
+        {"input", "X.npy", "", "training vectors (N x D)", true},
+        {"output", "M.rvq", "", "the model to write", true},
+        {"layers", "L", "8", "layers"},
+        {"codewords", "K|K1,K2,..", "256", "codewords per layer: one K, or one per layer"},
+        {"beam", "B", "1", "beam width of the encoder the model is refined for"},
+        {"iterations", "N", "25", "k-means iterations per layer"},
+        {"seed", "S", "1", "random seed"},
+        {"metric", "l2|ip|cos", "l2", "what nearest means"},
+        {"init", "kmeans++|greedy-kmeans++|random", "kmeans++", "k-means initialisation"},
+        {"progressive", "S", "10", "l2: k-means grows through principal dimensions in S steps first; 0 turns it off"},
+        {"progressive-iterations", "N", "10", "k-means iterations of each progressive step"},
+        {"refine", "R", "20", "rounds of joint least-squares refinement for the --beam encoder (l2); 0 turns it off"},
+        {"sample", "N", "500000", "train on a seeded subsample of larger inputs; 0: all rows"},
+        {"quiet", "", "", "no progress and no summary"},
+    },
+    "",
+    "",
+    false,
+    run};
+
+}  // namespace rvq_cli
