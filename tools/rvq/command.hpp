@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rvq_cli {
@@ -34,15 +35,53 @@ struct option {
 
 struct args;
 
+/// Options several commands share, declared once (name, placeholder, default and the usual help).
+namespace opt {
+inline option model(std::string help = "the model (or pipeline)") {
+  return {"model", "M.rvq", "", std::move(help), true};
+}
+inline option input(std::string value, std::string help) {
+  return {"input", std::move(value), "", std::move(help), true};
+}
+inline option output(std::string value = "M.rvq", std::string help = "the model to write") {
+  return {"output", std::move(value), "", std::move(help), true};
+}
+inline option calibrate_on(std::string help) { return {"calibrate-on", "X.npy", "", std::move(help)}; }
+inline option metric(std::string help = "what nearest means") { return {"metric", "l2|ip|cos", "l2", std::move(help)}; }
+inline option beam(std::string help = "beam width (1: greedy); at most the smallest layer's K") {
+  return {"beam", "B", "1", std::move(help)};
+}
+inline option iterations(std::string def, std::string help = "k-means iterations") {
+  return {"iterations", "N", std::move(def), std::move(help)};
+}
+inline option seed() { return {"seed", "S", "1", "random seed"}; }
+inline option flag(std::string name, std::string help) { return {std::move(name), "", "", std::move(help)}; }
+inline option json() { return flag("json", "print one JSON object"); }
+inline option quiet(std::string help = "no summary") { return flag("quiet", std::move(help)); }
+inline option mmap() {
+  return flag("mmap", "memory-map an f32 model and search it in place, no copy (docs/format.md)");
+}
+}  // namespace opt
+
 /// A command: `rvq <name> [options]`.
 struct command {
   std::string name;                   ///< the word after `rvq`
   std::string summary;                ///< what it does, one line
-  std::vector<option> options;        ///< every option it takes
-  std::string synopsis;               ///< the usage line after `rvq <name>`; empty: made from the options
-  std::string notes;                  ///< lines printed after the options by `rvq help <name>`
-  bool positional = false;            ///< it takes arguments that are not options (the synopsis names them)
   int (*run)(const args&) = nullptr;  ///< the command itself: returns the exit code
+  std::vector<option> options;        ///< every option it takes
+  std::string notes;                  ///< lines printed after the options by `rvq help <name>`
+  std::string synopsis;               ///< the usage line after `rvq <name>`; empty: made from the options
+  bool positional = false;            ///< it takes arguments that are not options (the synopsis names them)
+
+  command(std::string name_, std::string summary_, int (*run_)(const args&), std::vector<option> options_,
+          std::string notes_ = "", std::string synopsis_ = "", bool positional_ = false)
+      : name(std::move(name_)),
+        summary(std::move(summary_)),
+        run(run_),
+        options(std::move(options_)),
+        notes(std::move(notes_)),
+        synopsis(std::move(synopsis_)),
+        positional(positional_) {}
 
   /// The declaration of --name, or nullptr.
   const option* find(const std::string& n) const {

@@ -33,14 +33,11 @@ int run(const args& a) {
 
 const command codegen_command{"codegen",
                               "write a firmware header: the model as constexpr arrays in flash",
+                              run,
                               {
-                                  {"model", "M.rvq", "", "the model", true},
-                                  {"output", "model.hpp", "", "the header to write", true},
+                                  opt::model("the model"),
+                                  opt::output("model.hpp", "the header to write"),
                                   {"namespace", "N", "rvq_model", "a C++ identifier, or identifiers joined by ::"},
-                              },
-                              "",
-                              "",
-                              false,
-                              run};
+                              }};
 
 }  // namespace rvq_cli

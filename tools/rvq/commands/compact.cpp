@@ -80,16 +80,13 @@ int run(const args& a) {
 const command compact_command{
     "compact",
     "drop duplicate codewords and, with X, codewords X never selects: X reconstructs as before (f32 models)",
+    run,
     {
-        {"model", "M.rvq", "", "an f32 dense model", true},
-        {"output", "M2.rvq", "", "the model to write", true},
-        {"calibrate-on", "X.npy", "", "vectors whose reconstruction must not change"},
+        opt::model("an f32 dense model"),
+        opt::output("M2.rvq"),
+        opt::calibrate_on("vectors whose reconstruction must not change"),
         {"remap", "R.npy", "", "write int32 L x K: the new index of each old codeword, -1 past a layer's K"},
-        {"quiet", "", "", "no summary"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::quiet(),
+    }};
 
 }  // namespace rvq_cli

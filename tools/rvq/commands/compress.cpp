@@ -188,26 +188,23 @@ int run(const args& a) {
 const command compress_command{
     "compress",
     "store codebooks as pq/rpq sub-codebooks (docs/storage.md)",
+    run,
     {
-        {"model", "M.rvq", "", "a dense f32 model or pipeline", true},
+        opt::model("a dense f32 model or pipeline"),
         {"storage", "pq|rpq", "", "product quantization, or reverse pq (indices may be seeded)", true},
-        {"output", "M2.rvq", "", "the model to write", true},
+        opt::output("M2.rvq"),
         {"subspaces", "M", "", "sub-spaces; must divide D (default D/4)"},
         {"bits", "8|4", "8", "bits per sub-codeword index"},
-        {"seeded", "", "", "rpq: regenerate the indices from the seed instead of storing them"},
-        {"shared", "", "", "one set of sub-codebooks for all layers"},
+        opt::flag("seeded", "rpq: regenerate the indices from the seed instead of storing them"),
+        opt::flag("shared", "one set of sub-codebooks for all layers"),
         {"element", "f32|int8", "f32", "sub-codebook element"},
-        {"calibrate-on", "X.npy", "", "fit the sub-codebooks to the codewords X uses"},
-        {"iterations", "N", "10", "k-means iterations"},
-        {"seed", "S", "1", "random seed"},
+        opt::calibrate_on("fit the sub-codebooks to the codewords X uses"),
+        opt::iterations("10"),
+        opt::seed(),
         {"search", "auto|tables|expand", "auto", "lookup tables or just-in-time expansion"},
-        {"projections", "", "", "pipelines: compress the projection weights as rpq too, where smaller"},
-        {"json", "", "", "print one JSON object"},
-        {"quiet", "", "", "no summary"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::flag("projections", "pipelines: compress the projection weights as rpq too, where smaller"),
+        opt::json(),
+        opt::quiet(),
+    }};
 
 }  // namespace rvq_cli

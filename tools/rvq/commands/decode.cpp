@@ -46,16 +46,13 @@ int run(const args& a) {
 const command decode_command{
     "decode",
     "decode codes into vectors (float32, N x D)",
+    run,
     {
-        {"model", "M.rvq", "", "the model (or pipeline)", true},
-        {"input", "C.npy", "", "codes (N x L, uint8 or uint16)", true},
-        {"output", "Y.npy", "", "the vectors to write", true},
+        opt::model(),
+        opt::input("C.npy", "codes (N x L, uint8 or uint16)"),
+        opt::output("Y.npy", "the vectors to write"),
         {"layers", "n", "", "decode the first n layers only (a coarser vector at a lower bitrate; default: all)"},
-        {"packed", "", "", "the codes are bit-packed (as encode --packed writes them)"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::flag("packed", "the codes are bit-packed (as encode --packed writes them)"),
+    }};
 
 }  // namespace rvq_cli

@@ -45,17 +45,14 @@ int run(const args& a) {
 const command encode_command{
     "encode",
     "encode vectors into codes (uint8 or uint16, N x L)",
+    run,
     {
-        {"model", "M.rvq", "", "the model (or pipeline)", true},
-        {"input", "X.npy", "", "vectors to encode (N x D)", true},
-        {"output", "C.npy", "", "the codes to write", true},
-        {"beam", "B", "1", "beam width (1: greedy); at most the smallest layer's K"},
-        {"packed", "", "", "write bit-packed codes: uint8, N x ceil(bits / 8) (docs/format.md)"},
-        {"mmap", "", "", "memory-map an f32 model and search it in place, no copy"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::model(),
+        opt::input("X.npy", "vectors to encode (N x D)"),
+        opt::output("C.npy", "the codes to write"),
+        opt::beam(),
+        opt::flag("packed", "write bit-packed codes: uint8, N x ceil(bits / 8) (docs/format.md)"),
+        opt::mmap(),
+    }};
 
 }  // namespace rvq_cli

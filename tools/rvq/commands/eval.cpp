@@ -63,19 +63,15 @@ int run(const args& a) {
 
 }  // namespace
 
-const command eval_command{
-    "eval",
-    "measure a model on vectors: mse, rel_mse per layer, bits, bytes and speed",
-    {
-        {"model", "M.rvq", "", "the model (or pipeline)", true},
-        {"input", "X.npy", "", "test vectors (N x D)", true},
-        {"beam", "B", "1", "beam width (1: greedy)"},
-        {"json", "", "", "print one JSON object"},
-        {"mmap", "", "", "memory-map an f32 model and search it in place, no copy (docs/format.md)"},
-    },
-    "",
-    "",
-    false,
-    run};
+const command eval_command{"eval",
+                           "measure a model on vectors: mse, rel_mse per layer, bits, bytes and speed",
+                           run,
+                           {
+                               opt::model(),
+                               opt::input("X.npy", "test vectors (N x D)"),
+                               opt::beam("beam width (1: greedy)"),
+                               opt::json(),
+                               opt::mmap(),
+                           }};
 
 }  // namespace rvq_cli

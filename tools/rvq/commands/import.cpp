@@ -85,6 +85,7 @@ int run(const args& a) {
 const command import_command{
     "import",
     "import codebooks trained elsewhere: a float32 array, a FAISS ResidualQuantizer, or a safetensors checkpoint",
+    run,
     {
         {"codebooks", "CB.npy", "", "float32 codebooks, L x K x D (--from npy)"},
         {"input", "FILE", "", "the file to import (or give it as the argument after the options)"},
@@ -93,12 +94,11 @@ const command import_command{
         {"pattern", "P", "",
          "safetensors tensor names, e.g. 'quantizer.vq.layers.{}._codebook.embed': '*' any text, '{}' the layer "
          "number; default: vector-quantize-pytorch, EnCodec and DAC names"},
-        {"output", "M.rvq", "", "the model to write", true},
-        {"metric", "l2|ip|cos", "l2", "the model's metric (DAC pipelines: cos unless given)"},
+        opt::output(),
+        opt::metric("the model's metric (DAC pipelines: cos unless given)"),
     },
-    "(--codebooks CB.npy | --from faiss FILE | --from safetensors FILE [--pattern P]) --output M.rvq [options]",
     "DAC's in/out projections make the model a pipeline, which encode, decode, eval, info and compress take.",
-    true,
-    run};
+    "(--codebooks CB.npy | --from faiss FILE | --from safetensors FILE [--pattern P]) --output M.rvq [options]",
+    true};
 
 }  // namespace rvq_cli

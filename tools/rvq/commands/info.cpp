@@ -143,13 +143,13 @@ int run(const args& a) {
 
 const command info_command{"info",
                            "print a model's shape, element, metric, storage and footprint",
+                           run,
                            {
                                {"usage", "X.npy", "", "per-layer codeword use on X: used, dead, duplicates, entropy"},
-                               {"beam", "B", "1", "beam width of --usage's encode"},
+                               opt::beam("beam width of --usage's encode"),
                            },
-                           "M.rvq [--usage X.npy [--beam B]]",
                            "",
-                           true,
-                           run};
+                           "M.rvq [--usage X.npy [--beam B]]",
+                           true};
 
 }  // namespace rvq_cli

@@ -103,25 +103,23 @@ int run(const args& a) {
 const command quantize_command{
     "quantize",
     "post-training quantization of an f32 model's codebooks (docs/quantization.md)",
+    run,
     {
-        {"model", "M.rvq", "", "an f32 model (l2 or ip)", true},
+        opt::model("an f32 model (l2 or ip)"),
         {"element", "int8|q15|q7|int4|int2|binary|f16|bf16", "", "the element type", true},
-        {"calibrate-on", "X.npy", "", "calibration vectors (integer elements fit activation shifts on them)"},
-        {"output", "Mq.rvq", "", "the model to write", true},
+        opt::calibrate_on("calibration vectors (integer elements fit activation shifts on them)"),
+        opt::output("Mq.rvq"),
         {"calibration", "minmax|percentile|mse", "mse", "how scales are chosen"},
         {"granularity", "tensor|layer|codeword|dim", "codeword", "what shares a scale"},
-        {"pow2", "", "", "power-of-two scales (every rescale a shift)"},
-        {"asymmetric", "", "", "zero points (default symmetric)"},
+        opt::flag("pow2", "power-of-two scales (every rescale a shift)"),
+        opt::flag("asymmetric", "zero points (default symmetric)"),
         {"percentile", "P", "99.99", "--calibration percentile: the percentile of |values| kept, in (50, 100]"},
         {"refit", "N", "0", "k-means steps in the quantized domain"},
         {"rounding", "half_up|half_to_even|truncate", "half_up", "rounding of every shift"},
         {"calibration-rows", "N", "20000", "calibration vectors used"},
-        {"json", "", "", "print one JSON object"},
-        {"quiet", "", "", "no summary"},
+        opt::json(),
+        opt::quiet(),
     },
-    "",
-    "Integer models (int8, q15, q7, int4, int2, binary) encode integer-only and greedily (--beam 1).",
-    false,
-    run};
+    "Integer models (int8, q15, q7, int4, int2, binary) encode integer-only and greedily (--beam 1)."};
 
 }  // namespace rvq_cli

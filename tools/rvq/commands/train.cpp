@@ -85,25 +85,22 @@ int run(const args& a) {
 const command train_command{
     "train",
     "train a model on vectors X: residual k-means layer by layer, then joint refinement",
+    run,
     {
-        {"input", "X.npy", "", "training vectors (N x D)", true},
-        {"output", "M.rvq", "", "the model to write", true},
+        opt::input("X.npy", "training vectors (N x D)"),
+        opt::output(),
         {"layers", "L", "8", "layers"},
         {"codewords", "K|K1,K2,..", "256", "codewords per layer: one K, or one per layer"},
-        {"beam", "B", "1", "beam width of the encoder the model is refined for"},
-        {"iterations", "N", "25", "k-means iterations per layer"},
-        {"seed", "S", "1", "random seed"},
-        {"metric", "l2|ip|cos", "l2", "what nearest means"},
+        opt::beam("beam width of the encoder the model is refined for"),
+        opt::iterations("25", "k-means iterations per layer"),
+        opt::seed(),
+        opt::metric(),
         {"init", "kmeans++|greedy-kmeans++|random", "kmeans++", "k-means initialisation"},
         {"progressive", "S", "10", "l2: k-means grows through principal dimensions in S steps first; 0 turns it off"},
         {"progressive-iterations", "N", "10", "k-means iterations of each progressive step"},
         {"refine", "R", "20", "rounds of joint least-squares refinement for the --beam encoder (l2); 0 turns it off"},
         {"sample", "N", "500000", "train on a seeded subsample of larger inputs; 0: all rows"},
-        {"quiet", "", "", "no progress and no summary"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::quiet("no progress and no summary"),
+    }};
 
 }  // namespace rvq_cli

@@ -190,8 +190,9 @@ const command sweep_command{
     "sweep",
     "train and evaluate a design-space grid on one data set: DIR/results.csv, plots, report.md; resumable "
     "(docs/design-space.md)",
+    run,
     {
-        {"input", "TRAIN.npy", "", "training vectors", true},
+        opt::input("TRAIN.npy", "training vectors"),
         {"test", "TEST.npy", "", "test vectors", true},
         {"out", "DIR", "", "the folder of results.csv, report.md and plots", true},
         {"budget-bytes", "N", "", "report the best configuration within N stored bytes"},
@@ -204,16 +205,12 @@ const command sweep_command{
         {"beams", "B1,B2,..", "1,4,8", "beam widths"},
         {"train-rows", "N", "100000", "training rows used"},
         {"test-rows", "N", "5000", "test rows used"},
-        {"iterations", "N", "10", "k-means iterations"},
+        opt::iterations("10"),
         {"refine", "R", "0", "rounds of joint refinement (each (L, K) then trains on its own)"},
-        {"seed", "S", "1", "random seed"},
+        opt::seed(),
         {"calibration-rows", "N", "5000", "calibration rows of quantized elements"},
-        {"no-plots", "", "", "skip the plots (matplotlib)"},
-        {"quiet", "", "", "no progress"},
-    },
-    "",
-    "",
-    false,
-    run};
+        opt::flag("no-plots", "skip the plots (matplotlib)"),
+        opt::quiet("no progress"),
+    }};
 
 }  // namespace rvq_cli
