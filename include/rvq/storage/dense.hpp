@@ -21,6 +21,7 @@
 #include "../element/element_traits.hpp"
 #include "../metric/metric_traits.hpp"
 #include "../simd/simd_traits.hpp"
+#include "shape.hpp"
 #include "storage_traits.hpp"
 #if !RVQ_NO_HEAP
 #include <vector>
@@ -84,8 +85,6 @@ constexpr float norm2(const float* c, std::size_t d) noexcept {
   return s;
 }
 
-/// Static extents: codewords stay where the caller keeps them (flash); constants are computed
-/// at construction, at compile time for a constexpr quantizer.
 /// Codewords are finite: the first NaN/Inf is named by its element index.
 inline status check_finite(const float* v, std::size_t n) noexcept {
   const std::size_t bad = first_non_finite(v, n);
@@ -93,8 +92,84 @@ inline status check_finite(const float* v, std::size_t n) noexcept {
   return {};
 }
 
+/**
+ * @brief What a dense store does the same way for static and dynamic extents, written once over
+ * the store's shape accessors (`dim()`, `codewords(l)`, `first_codeword(l)`, `total_codewords()`:
+ * constants when the extents are static) and its storage (`data()`, `bias(l)`, `scale(l)`,
+ * `tails(l)`). The static and dynamic classes supply only those and their search layouts.
+ */
+template <class Derived, class Metric, class Kernels>
+class dense_codewords {
+ public:
+  /// Codeword c of layer l (row-major, D floats).
+  constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept {
+    return self().data() + (self().first_codeword(l) + c) * self().dim();
+  }
+  /// The codewords are finite (a view's may have changed since it was built).
+  status validate() const noexcept { return check_finite(self().data(), self().total_codewords() * self().dim()); }
+  /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
+  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept {
+    copy_row(codeword(l, c), out, self().dim());
+  }
+  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept {
+    subtract_row(r, codeword(l, c), self().dim());
+  }
+  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept {
+    add_row(out, codeword(l, c), self().dim());
+  }
+  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch_row(codeword(l, c), self().dim()); }
+  /// Nearest codeword of layer l to each row (the store's argmin_range over all of the layer).
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
+    self().argmin_range(l, 0, self().codewords(l), rows, nrows, idx, score);
+  }
+  /// Multiply-adds and lookups of a layer's greedy search; scratch beyond the residual.
+  constexpr std::size_t layer_macs(std::size_t l) const noexcept { return self().codewords(l) * self().dim(); }
+  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
+  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
+
+ protected:
+  /// Score constants of n codewords at cw (`bias - scale <r, c>` is the score), and the tail
+  /// norms the pruning kernels (rvq::scalar_pruned) bound with; constexpr for flash models.
+  static constexpr void score_constants(const float* cw, std::size_t n, std::size_t d, float* bias, float* scale,
+                                        float* tails) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float n2 = norm2(cw + i * d, d);
+      bias[i] = metric_traits<Metric>::bias(n2);
+      scale[i] = metric_traits<Metric>::scale(n2);
+      Kernels::tail_norms_of(cw + i * d, d, tails + i * Kernels::tail_norms);
+    }
+  }
+  /// The rows kernel over codewords [first, last) of layer l, read in place.
+  void rows_argmin(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
+                   std::uint32_t* idx, float* score) const noexcept {
+    const Derived& s = self();
+    for (std::size_t i = 0; i < nrows; ++i) {
+      Kernels::argmin_rows(rows[i], s.dim(), codeword(l, first), last - first, s.bias(l) + first, s.scale(l) + first,
+                           s.tails(l) + first * Kernels::tail_norms, idx[i], score[i]);
+      idx[i] += static_cast<std::uint32_t>(first);
+    }
+  }
+  /// The rows kernel's scores `bias[c] - scale[c] <r_i, c>` of every codeword of layer l.
+  void rows_scores(std::size_t l, const float* const* rows, std::size_t nrows, const float* bias, const float* scale,
+                   float* out, std::size_t stride) const noexcept {
+    const Derived& s = self();
+    for (std::size_t i = 0; i < nrows; ++i)
+      Kernels::scores_rows(rows[i], s.dim(), codeword(l, 0), s.codewords(l), bias, scale, out + i * stride);
+  }
+
+ private:
+  constexpr const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
+/// Static extents: codewords stay where the caller keeps them (flash); constants are computed
+/// at construction, at compile time for a constexpr quantizer.
 template <class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D>
-class dense_store<Metric, Kernels, extents<L, K, D>> {
+class dense_store<Metric, Kernels, extents<L, K, D>>
+    : public static_shape<L, K, D>,
+      public dense_codewords<dense_store<Metric, Kernels, extents<L, K, D>>, Metric, Kernels> {
+  using algo = dense_codewords<dense_store, Metric, Kernels>;
+
  public:
   static constexpr std::size_t block_rows = 1;
 
@@ -104,42 +179,19 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
       : dense_store(codewords.data()) {}
   /// Views `L*K*D` row-major codewords kept by the caller (a `constexpr` array stays in flash).
   constexpr explicit dense_store(const float* codewords) noexcept : cw_(codewords) {
-    for (std::size_t i = 0; i < L * K; ++i) {
-      const float n2 = norm2(codewords + i * D, D);
-      bias_[i] = metric_traits<Metric>::bias(n2);
-      scale_[i] = metric_traits<Metric>::scale(n2);
-      Kernels::tail_norms_of(codewords + i * D, D, tails_.data() + i * Kernels::tail_norms);
-    }
+    algo::score_constants(codewords, L * K, D, bias_.data(), scale_.data(), tails_.data());
   }
 
   constexpr std::size_t layers() const noexcept { return cw_ ? L : 0; }
-  constexpr std::size_t dim() const noexcept { return D; }
-  constexpr std::size_t codewords(std::size_t) const noexcept { return K; }
-  constexpr std::size_t max_codewords() const noexcept { return K; }
-  constexpr std::size_t min_codewords() const noexcept { return K; }
-  constexpr const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_ + (l * K + c) * D; }
   constexpr const float* data() const noexcept { return cw_; }
-  constexpr std::size_t total_codewords() const noexcept { return L * K; }
-  /// The codewords viewed are finite.
-  status validate() const noexcept { return check_finite(cw_, L * K * D); }
-  /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
-  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, D); }
-  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept { subtract_row(r, codeword(l, c), D); }
-  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), D); }
-  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch_row(codeword(l, c), D); }
+  constexpr const float* bias(std::size_t l) const noexcept { return bias_.data() + l * K; }
+  constexpr const float* scale(std::size_t l) const noexcept { return scale_.data() + l * K; }
+  constexpr const float* tails(std::size_t l) const noexcept { return tails_.data() + l * K * Kernels::tail_norms; }
 
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
-              float* score) const noexcept {
-    argmin_range(l, 0, K, rows, nrows, idx, score);
-  }
   /// Codewords [first, last) of layer l only (the per-core share of a cluster split).
   void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
                     std::uint32_t* idx, float* score) const noexcept {
-    for (std::size_t i = 0; i < nrows; ++i) {
-      Kernels::argmin_rows(rows[i], D, codeword(l, first), last - first, &bias_[l * K + first], &scale_[l * K + first],
-                           tails_.data() + (l * K + first) * Kernels::tail_norms, idx[i], score[i]);
-      idx[i] += static_cast<std::uint32_t>(first);
-    }
+    algo::rows_argmin(l, first, last, rows, nrows, idx, score);
   }
   /// Codeword ranges handed to argmin_range may start anywhere.
   static constexpr std::size_t range_granule() noexcept { return 1; }
@@ -147,19 +199,15 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
   static constexpr bool has_cross() noexcept { return false; }
   void scores(std::size_t l, const float* const* rows, std::size_t nrows, float* out,
               std::size_t stride) const noexcept {
-    for (std::size_t i = 0; i < nrows; ++i)
-      Kernels::scores_rows(rows[i], D, codeword(l, 0), K, &bias_[l * K], &scale_[l * K], out + i * stride);
+    algo::rows_scores(l, rows, nrows, bias(l), scale(l), out, stride);
   }
 
   /// Bytes of codewords (flash) and of per-codeword constants.
   static constexpr std::size_t codebook_bytes() noexcept { return L * K * D * sizeof(float); }
   static constexpr std::size_t aux_bytes() noexcept { return (2 + Kernels::tail_norms) * L * K * sizeof(float); }
-  /// Scratch beyond the residual, multiply-adds and lookups of a layer's greedy search.
-  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
+  /// Multiply-adds and lookups of a layer's greedy search, as constants.
   static constexpr std::size_t static_layer_macs() noexcept { return K * D; }
   static constexpr std::size_t static_layer_lookups() noexcept { return 0; }
-  constexpr std::size_t layer_macs(std::size_t) const noexcept { return K * D; }
-  constexpr std::size_t layer_lookups(std::size_t) const noexcept { return 0; }
 
  private:
   const float* cw_ = nullptr;
@@ -169,12 +217,18 @@ class dense_store<Metric, Kernels, extents<L, K, D>> {
 };
 
 #if !RVQ_NO_HEAP
-/// Dynamic extents: owning, K may differ per layer.
+/// Dynamic extents: owning (or viewing a mapped file), K may differ per layer; a panel copy in
+/// the backend's layout for search, and the beam-search cross-product tables.
 template <class Metric, class Kernels>
-class dense_store<Metric, Kernels, dynamic_extents> {
- public:
-  static constexpr std::size_t block_rows = Kernels::block_rows;
+class dense_store<Metric, Kernels, dynamic_extents>
+    : public dynamic_shape, public dense_codewords<dense_store<Metric, Kernels, dynamic_extents>, Metric, Kernels> {
+  using algo = dense_codewords<dense_store, Metric, Kernels>;
+  friend algo;
 
+ public:
+  using algo::argmin;
+  using algo::codeword;
+  static constexpr std::size_t block_rows = Kernels::block_rows;
   dense_store() = default;
 
   /// Copies `sum(k) * dim` row-major floats (layer after layer); checks shapes and finiteness.
@@ -216,28 +270,13 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   /// True when argmin_tile() shares work between the rows of a tile (a view repacks each tile once).
   bool shares_tiles() const noexcept { return is_view(); }
 
-  std::size_t layers() const noexcept { return k_.size(); }
-  std::size_t dim() const noexcept { return dim_; }
-  std::size_t codewords(std::size_t l) const noexcept { return k_[l]; }
-  std::size_t max_codewords() const noexcept { return extreme_of(k_, true); }
-  std::size_t min_codewords() const noexcept { return extreme_of(k_, false); }
-  const float* codeword(std::size_t l, std::size_t c) const noexcept { return data() + (first_[l] + c) * dim_; }
   const float* data() const noexcept { return view_ ? view_ : cw_.data(); }
-  std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
-  /// The codewords are finite (build() checked them; a view's may have changed since).
-  status validate() const noexcept { return check_finite(data(), total_codewords() * dim_); }
-  /// Codeword c of layer l into out, subtracted from r, added to out; its cache lines requested.
-  void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, dim_); }
-  void subtract_codeword(std::size_t l, std::size_t c, float* r) const noexcept {
-    subtract_row(r, codeword(l, c), dim_);
-  }
-  void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), dim_); }
-  void prefetch_codeword(std::size_t l, std::size_t c) const noexcept { prefetch_row(codeword(l, c), dim_); }
+  /// Score constants of layer l (scores are `bias[c] - scale[c] * <r, c>`), padded to whole panels.
+  const float* bias(std::size_t l) const noexcept { return bias_.data() + pfirst_[l]; }
+  const float* scale(std::size_t l) const noexcept { return scale_.data() + pfirst_[l]; }
+  /// Tail norms of layer l's codewords (the pruning kernels' bounds).
+  const float* tails(std::size_t l) const noexcept { return tails_.data() + first_[l] * Kernels::tail_norms; }
 
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
-              float* score) const noexcept {
-    argmin_range(l, 0, k_[l], rows, nrows, idx, score);
-  }
   /// Codewords [first, last) of layer l only; first must be a multiple of range_granule().
   void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
                     std::uint32_t* idx, float* score) const noexcept {
@@ -285,11 +324,6 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     Kernels::scores_panels(rows, nrows, dim_, panels_.data() + panel_off_[l], k_[l], zeros_.data(), neg_ones_.data(),
                            out, stride);
   }
-  /// Score constants of layer l (scores are `bias[c] - scale[c] * <r, c>`).
-  const float* bias(std::size_t l) const noexcept { return bias_.data() + pfirst_[l]; }
-  const float* scale(std::size_t l) const noexcept { return scale_.data() + pfirst_[l]; }
-  /// Index of layer l's first codeword among all layers'.
-  std::size_t first_codeword(std::size_t l) const noexcept { return first_[l]; }
 
   /// Default limit on the bytes of the codebook cross-product tables (see build_cross()).
   static constexpr std::size_t default_cross_limit = std::size_t{128} << 20;
@@ -347,33 +381,18 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   std::size_t aux_bytes() const noexcept {
     return (bias_.size() + scale_.size() + tails_.size() + panels_.size() + cross_.size()) * sizeof(float);
   }
-  /// Scratch beyond the residual, multiply-adds and lookups of a layer's greedy search.
-  static constexpr std::size_t scratch_bytes() noexcept { return 0; }
-  std::size_t layer_macs(std::size_t l) const noexcept { return k_[l] * dim_; }
-  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
 
  private:
   /// Shape, layer offsets and per-codeword constants of the codewords at data(): padded per layer
   /// to whole panels, padding scoring +inf (bias +inf, scale 0) so it is never chosen.
   void init(span<const std::size_t> k, std::size_t dim) {
-    dim_ = dim;
-    k_.assign(k.begin(), k.end());
-    first_.assign(k.size() + 1, 0);
+    set_shape(k, dim);
     pfirst_.assign(k.size() + 1, 0);
-    for (std::size_t l = 0; l < k.size(); ++l) {
-      first_[l + 1] = first_[l] + k[l];
-      pfirst_[l + 1] = pfirst_[l] + Kernels::padded_codewords(k[l]);
-    }
+    for (std::size_t l = 0; l < k.size(); ++l) pfirst_[l + 1] = pfirst_[l] + Kernels::padded_codewords(k[l]);
     const std::size_t total = first_.back();
     std::vector<float> bias(total), scale(total);
     tails_.resize(total * Kernels::tail_norms);
-    for (std::size_t i = 0; i < total; ++i) {
-      const float* c = data() + i * dim;
-      const float n2 = norm2(c, dim);
-      bias[i] = metric_traits<Metric>::bias(n2);
-      scale[i] = metric_traits<Metric>::scale(n2);
-      Kernels::tail_norms_of(c, dim, tails_.data() + i * Kernels::tail_norms);
-    }
+    algo::score_constants(data(), total, dim, bias.data(), scale.data(), tails_.data());
     bias_.assign(pfirst_.back(), 0.0f);
     scale_.assign(pfirst_.back(), 0.0f);
     for (std::size_t l = 0; l < k.size(); ++l) {
@@ -426,17 +445,12 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   }
   void view_argmin(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
                    std::uint32_t* idx, float* score) const noexcept {
-    const float* bias = bias_.data() + pfirst_[l];
-    const float* scale = scale_.data() + pfirst_[l];
     if (view_tile_codewords() == 0) {  // D too large for a tile: the rows kernel, in place
-      const std::size_t c0 = first_[l] + first;
-      for (std::size_t i = 0; i < nrows; ++i) {
-        Kernels::argmin_rows(rows[i], dim_, codeword(l, first), last - first, bias + first, scale + first,
-                             tails_.data() + c0 * Kernels::tail_norms, idx[i], score[i]);
-        idx[i] += static_cast<std::uint32_t>(first);
-      }
+      algo::rows_argmin(l, first, last, rows, nrows, idx, score);
       return;
     }
+    const float* bias = this->bias(l);
+    const float* scale = this->scale(l);
     std::uint32_t ti[Kernels::block_rows];
     float ts[Kernels::block_rows];
     for_each_tile(l, first, last, [&](const float* panels, std::size_t c0, std::size_t n) {
@@ -448,8 +462,7 @@ class dense_store<Metric, Kernels, dynamic_extents> {
   void view_scores(std::size_t l, const float* const* rows, std::size_t nrows, const float* bias, const float* scale,
                    float* out, std::size_t stride) const noexcept {
     if (view_tile_codewords() == 0) {
-      for (std::size_t i = 0; i < nrows; ++i)
-        Kernels::scores_rows(rows[i], dim_, codeword(l, 0), k_[l], bias, scale, out + i * stride);
+      algo::rows_scores(l, rows, nrows, bias, scale, out, stride);
       return;
     }
     for_each_tile(l, 0, k_[l], [&](const float* panels, std::size_t c0, std::size_t n) {
@@ -457,9 +470,8 @@ class dense_store<Metric, Kernels, dynamic_extents> {
     });
   }
 
-  std::size_t dim_ = 0;
   const float* view_ = nullptr;  // build_view(): the caller's codewords; else cw_ holds them
-  std::vector<std::size_t> k_, first_, pfirst_, panel_off_;
+  std::vector<std::size_t> pfirst_, panel_off_;
   std::vector<float> cw_, bias_, scale_, tails_, zeros_, neg_ones_, cross_;
   std::vector<std::size_t> cross_off_;
   std::vector<float, aligned_allocator<float, Kernels::panel_alignment>> panels_;

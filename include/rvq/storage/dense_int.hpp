@@ -46,11 +46,67 @@ void search_each(const Store& s, std::size_t l, std::int32_t* const* rows, std::
   }
 }
 
+/**
+ * @brief The integer search, the same for static and dynamic extents, written once over the
+ * store's `dim()` (a constant when the extents are static), `layer(l)`, `codewords(l)` and
+ * `mode()`. The static class supplies a pointer to int_layer entries in flash; the dynamic one
+ * owns the tables and adds the int8 dot-product panels.
+ */
+template <class Derived, class Element, class Kernels>
+class int_search {
+  using kern = typename Kernels::template int_kernels<Element>;
+
+ public:
+  /// Bytes of one row's activations.
+  constexpr std::size_t activation_bytes() const noexcept { return kern::activation_bytes(self().dim()); }
+  static constexpr std::size_t range_granule() noexcept { return 1; }
+  /// Nearest codeword of layer l among [first, last) to residual r (activations written to act).
+  void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
+              std::uint32_t& idx, std::int64_t& score) const noexcept {
+    argmin_range(l, act, activations(l, r, act), first, last, idx, score);
+  }
+  /// Activations of residual r for layer l into act (activation_bytes()); returns their sum.
+  std::int64_t activations(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
+    return kern::activations(r, self().dim(), self().layer(l), self().mode(), act);
+  }
+  /// Nearest codeword of layer l among [first, last) given the activations and their sum: int32
+  /// sums when the bound on D allows (decided at compile time for static extents), else int64.
+  void argmin_range(std::size_t l, const unsigned char* act, std::int64_t asum, std::size_t first, std::size_t last,
+                    std::uint32_t& idx, std::int64_t& score) const noexcept {
+    const std::size_t d = self().dim();
+    if (element_traits<Element>::fits_int32(d))
+      kern::template argmin<std::int32_t>(act, asum, d, self().layer(l), first, last, idx, score);
+    else
+      kern::template argmin<std::int64_t>(act, asum, d, self().layer(l), first, last, idx, score);
+  }
+  /// The reference search, row by row (each row's activations in `scratch`).
+  void search_rows(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
+                   std::uint32_t* idx) const noexcept {
+    search_each(self(), l, rows, n, scratch, idx);
+  }
+  /// Value t of codeword c of layer l on the residual's grid.
+  std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
+    return kern::grid_value(self().layer(l), c, t, self().mode());
+  }
+  /// Multiply-adds and lookups of a layer's search.
+  constexpr std::size_t layer_macs(std::size_t l) const noexcept { return self().codewords(l) * self().dim(); }
+  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
+
+ protected:
+  /// r -= codeword c of layer l, on the residual's grid (the reference kernel).
+  void subtract_reference(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
+    kern::subtract(r, self().dim(), self().layer(l), c, self().mode());
+  }
+
+ private:
+  constexpr const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
 /// Static extents: a view of L int_layer entries (flash); nothing computed at construction.
 template <class Element, class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D>
-class int_store<Element, Metric, Kernels, extents<L, K, D>> {
-  using kern = typename Kernels::template int_kernels<Element>;
-  using acc_t = accumulator_for_t<Element, D>;
+class int_store<Element, Metric, Kernels, extents<L, K, D>>
+    : public int_search<int_store<Element, Metric, Kernels, extents<L, K, D>>, Element, Kernels> {
+  using algo = int_search<int_store, Element, Kernels>;
 
  public:
   static constexpr std::size_t block_rows = 1;
@@ -73,42 +129,21 @@ class int_store<Element, Metric, Kernels, extents<L, K, D>> {
   constexpr int input_frac() const noexcept { return input_frac_; }
   constexpr rounding mode() const noexcept { return mode_; }
   constexpr const int_layer& layer(std::size_t l) const noexcept { return layers_[l]; }
-  static constexpr std::size_t activation_bytes() noexcept { return kern::activation_bytes(D); }
-  static constexpr std::size_t range_granule() noexcept { return 1; }
-
-  /// Nearest codeword of layer l among [first, last) to residual r (activations written to act).
-  void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
-              std::uint32_t& idx, std::int64_t& score) const noexcept {
-    argmin_range(l, act, activations(l, r, act), first, last, idx, score);
-  }
-  /// Activations of residual r for layer l into act (activation_bytes()); returns their sum.
-  std::int64_t activations(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
-    return kern::activations(r, D, layers_[l], mode_, act);
-  }
-  /// Nearest codeword of layer l among [first, last) given the activations and their sum.
-  void argmin_range(std::size_t l, const unsigned char* act, std::int64_t asum, std::size_t first, std::size_t last,
-                    std::uint32_t& idx, std::int64_t& score) const noexcept {
-    kern::template argmin<acc_t>(act, asum, D, layers_[l], first, last, idx, score);
-  }
-  void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
-    kern::subtract(r, D, layers_[l], c, mode_);
-  }
+  /// r -= codeword c of layer l, on the residual's grid.
+  void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept { algo::subtract_reference(l, c, r); }
   /// Bytes of scratch search_block() needs.
   static constexpr std::size_t block_bytes(std::size_t d) noexcept { return 2 * d + 16; }
   /// Nearest codewords of layer l for n rows (one at a time here).
   void search_block(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
                     std::uint32_t* idx) const noexcept {
-    search_each(*this, l, rows, n, scratch, idx);
-  }
-  std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
-    return kern::grid_value(layers_[l], c, t, mode_);
+    algo::search_rows(l, rows, n, scratch, idx);
   }
   /// out += codeword c of layer l as the encoder applies it: its grid values times 2^-input_frac.
   void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept {
     float unit = 1.0f;
     for (int e = input_frac_; e > 0; --e) unit *= 0.5f;
     for (int e = input_frac_; e < 0; ++e) unit *= 2.0f;
-    for (std::size_t t = 0; t < D; ++t) out[t] += static_cast<float>(grid_value(l, c, t)) * unit;
+    for (std::size_t t = 0; t < D; ++t) out[t] += static_cast<float>(algo::grid_value(l, c, t)) * unit;
   }
   /// Every layer's K is 1 to the extents' K.
   constexpr status validate() const noexcept {
@@ -118,8 +153,6 @@ class int_store<Element, Metric, Kernels, extents<L, K, D>> {
   }
   /// Scratch beyond the residual (activations), multiply-adds and lookups of a layer's search.
   static constexpr std::size_t scratch_bytes() noexcept { return block_bytes(D); }
-  constexpr std::size_t layer_macs(std::size_t l) const noexcept { return codewords(l) * D; }
-  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
   /// Bytes of codeword values and of the per-codeword/per-dimension integer constants.
   constexpr std::size_t codebook_bytes() const noexcept {
     std::size_t b = 0;
@@ -347,10 +380,13 @@ status build_int_tables(const quantized_codebooks& q, metric_id metric, int_tabl
 
 /// Dynamic extents: owns its integer tables and the dequantized codewords (for decode).
 template <class Element, class Metric, class Kernels>
-class int_store<Element, Metric, Kernels, dynamic_extents> {
+class int_store<Element, Metric, Kernels, dynamic_extents>
+    : public int_search<int_store<Element, Metric, Kernels, dynamic_extents>, Element, Kernels> {
   using kern = typename Kernels::template int_kernels<Element>;
+  using algo = int_search<int_store, Element, Kernels>;
 
  public:
+  using algo::search_rows;
   /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has them.
   static constexpr bool use_panels = Kernels::use_int8_panels && !kern::binary && !kern::wide_values;
 
@@ -384,8 +420,6 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
   int input_frac() const noexcept { return tables_.input_frac; }
   rounding mode() const noexcept { return tables_.mode; }
   const int_layer& layer(std::size_t l) const noexcept { return tables_.layers[l].view; }
-  std::size_t activation_bytes() const noexcept { return kern::activation_bytes(dim()); }
-  static constexpr std::size_t range_granule() noexcept { return 1; }
   /// The dequantized codeword c of layer l (what decode sums).
   const float* codeword(std::size_t l, std::size_t c) const noexcept { return cw_.data() + (first_[l] + c) * dim(); }
   const float* data() const noexcept { return cw_.data(); }
@@ -395,23 +429,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
   /// The integer tables the search reads (what `rvq codegen` writes for firmware).
   const int_tables& tables() const noexcept { return tables_; }
 
-  void search(std::size_t l, const std::int32_t* r, unsigned char* act, std::size_t first, std::size_t last,
-              std::uint32_t& idx, std::int64_t& score) const noexcept {
-    argmin_range(l, act, activations(l, r, act), first, last, idx, score);
-  }
-  /// Activations of residual r for layer l into act (activation_bytes()); returns their sum.
-  std::int64_t activations(std::size_t l, const std::int32_t* r, unsigned char* act) const noexcept {
-    return kern::activations(r, dim(), layer(l), mode(), act);
-  }
-  /// Nearest codeword of layer l among [first, last) given the activations and their sum.
-  void argmin_range(std::size_t l, const unsigned char* act, std::int64_t asum, std::size_t first, std::size_t last,
-                    std::uint32_t& idx, std::int64_t& score) const noexcept {
-    const int_layer& x = layer(l);
-    if (element_traits<Element>::fits_int32(dim()))
-      kern::template argmin<std::int32_t>(act, asum, dim(), x, first, last, idx, score);
-    else
-      kern::template argmin<std::int64_t>(act, asum, dim(), x, first, last, idx, score);
-  }
+  /// r -= codeword c of layer l, on the residual's grid (the int8 vector path where it applies).
   void subtract(std::size_t l, std::size_t c, std::int32_t* r) const noexcept {
     const int_layer& x = layer(l);
     if constexpr (use_panels) {
@@ -429,7 +447,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
         }
       }
     }
-    kern::subtract(r, dim(), x, c, mode());
+    algo::subtract_reference(l, c, r);
   }
 
   /// Bytes of scratch search_block() needs.
@@ -464,14 +482,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
       search_rows(l, rows, n, scratch, idx);
     }
   }
-  /// The reference search, row by row.
-  void search_rows(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
-                   std::uint32_t* idx) const noexcept {
-    search_each(*this, l, rows, n, scratch, idx);
-  }
-  std::int32_t grid_value(std::size_t l, std::size_t c, std::size_t t) const noexcept {
-    return kern::grid_value(layer(l), c, t, mode());
-  }
+
   /// The dequantized codeword c of layer l into out, added to out.
   void expand(std::size_t l, std::size_t c, float* out) const noexcept { copy_row(codeword(l, c), out, dim()); }
   void add_codeword(std::size_t l, std::size_t c, float* out) const noexcept { add_row(out, codeword(l, c), dim()); }
@@ -483,8 +494,6 @@ class int_store<Element, Metric, Kernels, dynamic_extents> {
   }
   /// Scratch beyond the residual (activations), multiply-adds and lookups of a layer's search.
   std::size_t scratch_bytes() const noexcept { return block_bytes(dim()); }
-  std::size_t layer_macs(std::size_t l) const noexcept { return k_[l] * dim(); }
-  static constexpr std::size_t layer_lookups(std::size_t) noexcept { return 0; }
 
   /// Bytes of codeword values as stored (packed for int4/int2/binary) and of the integer constants.
   std::size_t codebook_bytes() const noexcept { return model_.value_bytes(); }

@@ -23,6 +23,7 @@
 #include "../simd/simd_traits.hpp"
 #include "dense.hpp"
 #include "product_codebooks.hpp"
+#include "shape.hpp"
 #include "storage_traits.hpp"
 #if !RVQ_NO_HEAP
 #include <vector>
@@ -160,11 +161,61 @@ class product_store {
  * operations than `K D` multiply-adds (decided at compile time), else sub-codeword by sub-codeword,
  * summing in the dense reference's order.
  */
+/**
+ * @brief What a pq/rpq store does the same way for static and dynamic extents: a codeword is
+ * assembled from one sub-codeword per sub-space. Written once over the store's `subspaces()`,
+ * `sub_dim()` (constants when the extents are static), `index(l, m, c)` and `sub(l, m, j)`.
+ */
+template <class Derived>
+class product_codewords {
+ public:
+  /// Codeword c of layer l, expanded into out (D values).
+  constexpr void expand(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    const Derived& s = self();
+    const std::size_t sd = s.sub_dim();
+    for (std::size_t m = 0; m < s.subspaces(); ++m) {
+      const float* RVQ_RESTRICT v = s.sub(l, m, s.index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] = v[t];
+    }
+  }
+  /// r -= codeword c of layer l.
+  void subtract_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT r) const noexcept {
+    const Derived& s = self();
+    const std::size_t sd = s.sub_dim();
+    for (std::size_t m = 0; m < s.subspaces(); ++m) {
+      const float* RVQ_RESTRICT v = s.sub(l, m, s.index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) r[m * sd + t] -= v[t];
+    }
+  }
+  /// out += codeword c of layer l.
+  void add_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
+    const Derived& s = self();
+    const std::size_t sd = s.sub_dim();
+    for (std::size_t m = 0; m < s.subspaces(); ++m) {
+      const float* RVQ_RESTRICT v = s.sub(l, m, s.index(l, m, c));
+      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] += v[t];
+    }
+  }
+  /// Nearest codeword of layer l to each row (the store's argmin_range over all of the layer).
+  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
+              float* score) const noexcept {
+    self().argmin_range(l, 0, self().codewords(l), rows, nrows, idx, score);
+  }
+  /// Assembled codewords are not in memory: nothing to prefetch.
+  static constexpr void prefetch_codeword(std::size_t, std::size_t) noexcept {}
+
+ private:
+  constexpr const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
 template <class Metric, class Kernels, std::size_t L, std::size_t K, std::size_t D, std::size_t M, unsigned B,
           bool Seeded, bool Shared>
-class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shared>> {
+class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shared>>
+    : public static_shape<L, K, D>,
+      public product_codewords<product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shared>>> {
   using ext = product_extents<L, K, D, M, B, Seeded, Shared>;
   static constexpr std::size_t sd = ext::sub_dim, entries = ext::entries;
+  using algo = product_codewords<product_store>;
 
  public:
   static constexpr std::size_t block_rows = 1;
@@ -190,7 +241,7 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
     std::array<float, D> cw{};
     for (std::size_t l = 0; l < L; ++l)
       for (std::size_t c = 0; c < K; ++c) {
-        expand(l, c, cw.data());
+        algo::expand(l, c, cw.data());
         const float n2 = norm2(cw.data(), D);
         bias_[l * K + c] = metric_traits<Metric>::bias(n2);
         scale_[l * K + c] = metric_traits<Metric>::scale(n2);
@@ -208,11 +259,8 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   }
 
   constexpr std::size_t layers() const noexcept { return sub_ ? L : 0; }
-  constexpr std::size_t dim() const noexcept { return D; }
-  constexpr std::size_t codewords(std::size_t) const noexcept { return K; }
-  constexpr std::size_t max_codewords() const noexcept { return K; }
-  constexpr std::size_t min_codewords() const noexcept { return K; }
-  constexpr std::size_t total_codewords() const noexcept { return L * K; }
+  static constexpr std::size_t subspaces() noexcept { return M; }  ///< M
+  static constexpr std::size_t sub_dim() noexcept { return sd; }   ///< D / M
   constexpr std::uint64_t seed() const noexcept { return seed_; }  ///< seed of the indices (seeded)
 
   /// Index of sub-codeword m of codeword c of layer l. A stored index is masked to its b bits, so
@@ -226,32 +274,6 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   /// Entry j of sub-codebook m of layer l's set.
   constexpr const float* sub(std::size_t l, std::size_t m, std::size_t j) const noexcept {
     return sub_ + (((Shared ? 0 : l) * M + m) * entries + j) * sd;
-  }
-  /// Codeword c of layer l, expanded into out (D values).
-  constexpr void expand(std::size_t l, std::size_t c, float* out) const noexcept {
-    for (std::size_t m = 0; m < M; ++m) {
-      const float* s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] = s[t];
-    }
-  }
-  /// r -= codeword c of layer l.
-  void subtract_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT r) const noexcept {
-    for (std::size_t m = 0; m < M; ++m) {
-      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd; ++t) r[m * sd + t] -= s[t];
-    }
-  }
-  /// out += codeword c of layer l.
-  void add_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
-    for (std::size_t m = 0; m < M; ++m) {
-      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd; ++t) out[m * sd + t] += s[t];
-    }
-  }
-
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
-              float* score) const noexcept {
-    argmin_range(l, 0, K, rows, nrows, idx, score);
   }
   /// Codewords [first, last) of layer l only (the per-core share of a cluster split).
   void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
@@ -293,8 +315,6 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
   static constexpr std::size_t scratch_bytes() noexcept { return table_bytes(); }
   /// check() of the viewed values.
   constexpr status validate() const noexcept { return check(); }
-  /// Assembled codewords are not in memory: nothing to prefetch.
-  static constexpr void prefetch_codeword(std::size_t, std::size_t) noexcept {}
 
  private:
   /// f(c, score) for codewords [first, last) of layer l, in order.
@@ -340,8 +360,13 @@ class product_store<Metric, Kernels, product_extents<L, K, D, M, B, Seeded, Shar
 /// The pq/rpq store of dynamic extents: sub-codebooks widened to float, indices (seeded ones
 /// regenerated once) and per-codeword score constants; never a dense copy of the codewords.
 template <class Metric, class Kernels>
-class product_store<Metric, Kernels, dynamic_extents> {
+class product_store<Metric, Kernels, dynamic_extents>
+    : public product_codewords<product_store<Metric, Kernels, dynamic_extents>> {
+  friend product_codewords<product_store>;
+
  public:
+  using product_codewords<product_store>::argmin;
+  using product_codewords<product_store>::expand;
   static constexpr std::size_t block_rows = Kernels::block_rows;
   /// Floats of the stack lookup table of one vector (M x 2^b); larger tables search by expansion.
   static constexpr std::size_t max_table_floats = 16384;
@@ -437,32 +462,8 @@ class product_store<Metric, Kernels, dynamic_extents> {
   std::size_t total_codewords() const noexcept { return first_.empty() ? 0 : first_.back(); }
   std::size_t first_codeword(std::size_t l) const noexcept { return first_[l]; }
 
-  /// Codeword c of layer l, expanded into out (D values).
-  void expand(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
-    for (std::size_t m = 0; m < m_; ++m) {
-      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd_; ++t) out[m * sd_ + t] = s[t];
-    }
-  }
-  /// r -= codeword c of layer l.
-  void subtract_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT r) const noexcept {
-    for (std::size_t m = 0; m < m_; ++m) {
-      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd_; ++t) r[m * sd_ + t] -= s[t];
-    }
-  }
-  /// out += codeword c of layer l.
-  void add_codeword(std::size_t l, std::size_t c, float* RVQ_RESTRICT out) const noexcept {
-    for (std::size_t m = 0; m < m_; ++m) {
-      const float* RVQ_RESTRICT s = sub(l, m, index(l, m, c));
-      for (std::size_t t = 0; t < sd_; ++t) out[m * sd_ + t] += s[t];
-    }
-  }
-
-  void argmin(std::size_t l, const float* const* rows, std::size_t nrows, std::uint32_t* idx,
-              float* score) const noexcept {
-    argmin_range(l, 0, pc_.k[l], rows, nrows, idx, score);
-  }
+  std::size_t subspaces() const noexcept { return m_; }  ///< M
+  std::size_t sub_dim() const noexcept { return sd_; }   ///< D / M
   /// Codewords [first, last) of layer l; first must be a multiple of range_granule().
   void argmin_range(std::size_t l, std::size_t first, std::size_t last, const float* const* rows, std::size_t nrows,
                     std::uint32_t* idx, float* score) const noexcept {
@@ -536,8 +537,6 @@ class product_store<Metric, Kernels, dynamic_extents> {
   static constexpr std::size_t scratch_bytes() noexcept { return 0; }
   /// Checked when built.
   static constexpr status validate() noexcept { return {}; }
-  /// Assembled codewords are not in memory: nothing to prefetch.
-  static constexpr void prefetch_codeword(std::size_t, std::size_t) noexcept {}
 
  private:
   bool tables_cheaper() const noexcept {
