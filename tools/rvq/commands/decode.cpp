@@ -20,7 +20,7 @@ int run(const args& a) {
       const std::size_t bytes = rvq::packed_bytes(q);
       if (packed.shape.size() != 2 || packed.cols() != bytes)
         throw data_error{in + ": expected packed codes of shape N x " + std::to_string(bytes) + " (uint8)"};
-      codes.shape = {packed.rows(), q.layers()};
+      codes.shape = std::vector<std::size_t>{packed.rows(), q.layers()};  // not = {..}: GCC 12 -O3 -Wnonnull
       codes.values.resize(packed.rows() * q.layers());
       s = rvq::unpack_codes_batch(q, packed.view(),
                                   rvq::matrix_view<std::uint16_t>(codes.values.data(), packed.rows(), q.layers()));
