@@ -71,6 +71,10 @@ class pipeline {
   status validate() const {
     if (dim_ == 0) return {errc::empty_input, "a pipeline needs a latent dimension"};
     if (stages_.empty()) return {errc::empty_input, "a pipeline needs at least one stage"};
+    std::size_t layers = 0;
+    for (const stage_type& st : stages_) layers += st.q.layers();
+    if (layers > max_layers)  // the limit of one model holds for the layers of all stages
+      return {errc::invalid_argument, "a pipeline holds at most 4096 layers in all its stages", layers, "layers"};
     for (std::size_t s = 0; s < stages_.size(); ++s) {
       const stage_type& st = stages_[s];
       if (st.q.layers() == 0) return {errc::empty_input, "a pipeline stage has no codebooks", s, "stage"};
@@ -193,7 +197,12 @@ class pipeline {
         const stage_type& st = stages_[s];
         const std::size_t d = st.q.dim(), nl = st.q.layers();
         matrix_view<float> zv = st.in ? matrix_view<float>(z, n, d) : rv;
-        if (st.in) st.in->apply(rv, zv);
+        if (st.in) {
+          st.in->apply(rv, zv);
+          RVQ_TRY(check_finite(zv, i0, msg::projection_overflow));
+        } else if (s > 0) {
+          RVQ_TRY(check_finite(zv, i0, msg::residual_overflow));
+        }
         const matrix_view<Code> cv(codes.row(i0) + first_layer_[s], n, nl, codes.stride());
         status e = st.q.encode_batch(matrix_view<const float>(zv), cv, opt, stage_ws);
         if (!e)
@@ -311,6 +320,15 @@ class pipeline {
     for (std::size_t i = 0; i < x.rows(); ++i)
       if (detail::first_non_finite(x.row(i), dim_) != dim_)
         return {errc::non_finite, "input contains NaN or Inf", i, "row"};
+    return {};
+  }
+
+  /// non_finite with `why` and the row (counted from the batch's first) of the first row of `v`
+  /// that is not finite; the input was checked, so such a row overflowed inside the pipeline.
+  static status check_finite(matrix_view<const float> v, std::size_t first_row, const char* why) noexcept {
+    for (std::size_t i = 0; i < v.rows(); ++i)
+      if (detail::first_non_finite(v.row(i), v.cols()) != v.cols())
+        return {errc::non_finite, why, first_row + i, "row"};
     return {};
   }
 

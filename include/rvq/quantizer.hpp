@@ -12,6 +12,7 @@
 #include "config.hpp"
 #include "core/extents.hpp"
 #include "core/footprint.hpp"
+#include "core/limits.hpp"
 #include "core/span.hpp"
 #include "core/status.hpp"
 #include "detail/meta.hpp"
@@ -115,6 +116,7 @@ class quantizer {
    */
   template <class S = store_type, class = std::enable_if_t<detail::builds_from_floats<S>::value>>
   static result<quantizer> from_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
+    RVQ_TRY(check_shape(k.size(), k.data(), dim));
     quantizer q;
     RVQ_TRY(S::build(codebooks, k, dim, q.store_));
     return q;
@@ -137,6 +139,7 @@ class quantizer {
    */
   template <class S = store_type, class = std::enable_if_t<detail::views_floats<S>::value>>
   static result<quantizer> view_codebooks(span<const float> codebooks, span<const std::size_t> k, std::size_t dim) {
+    RVQ_TRY(check_shape(k.size(), k.data(), dim));
     quantizer q;
     RVQ_TRY(S::build_view(codebooks, k, dim, q.store_));
     return q;
@@ -149,6 +152,7 @@ class quantizer {
    */
   template <class S = store_type, class = std::enable_if_t<detail::builds_from<S, quantized_codebooks>::value>>
   static result<quantizer> from_quantized(const quantized_codebooks& q) {
+    RVQ_TRY(check_shape(q.k.size(), q.k.data(), q.dim));
     quantizer out;
     RVQ_TRY(S::build(q, out.store_));
     return out;
@@ -164,6 +168,7 @@ class quantizer {
   static result<quantizer> from_product(const product_codebooks& pc, product_search mode = product_search::automatic) {
     if (pc.kind != storage_traits_type::id)
       return status{errc::invalid_argument, "the product codebooks are of the other storage (pq vs rpq)"};
+    RVQ_TRY(check_shape(pc.k.size(), pc.k.data(), pc.dim, product_max_dim));
     quantizer q;
     RVQ_TRY(S::build(pc, mode, q.store_));
     return q;

@@ -74,14 +74,16 @@ int make(int argc, char** argv) {
     h << buf << (i + 1 < n * d ? ((i + 1) % d ? ", " : ",\n") : "\n");
   }
   h << "};\n\n}  // namespace fw_test\n";
-  {  // written beside the target and renamed: never a half-written header
-    const std::string tmp = output + ".tmp";
-    std::ofstream out(tmp);
-    out << h.str();
-    out.close();
-    if (!out || std::rename(tmp.c_str(), output.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      std::fprintf(stderr, "rvq-fw-vectors: %s: cannot write\n", output.c_str());
+  {  // rvq's writer: atomic for files, never a half-written header (docs/cli.md)
+    const std::string text = h.str();
+    rvq::io::atomic_writer w;
+    rvq::status s = w.open(output);
+    if (s) {
+      w.write(text.data(), text.size());
+      s = w.commit();
+    }
+    if (!s) {
+      std::fprintf(stderr, "rvq-fw-vectors: %s: %s\n", output.c_str(), s.message());
       return 1;
     }
   }

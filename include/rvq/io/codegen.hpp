@@ -24,7 +24,117 @@ struct codegen_options {
 
 namespace detail {
 
-/// True for a C++ identifier or a `::`-separated sequence of them.
+/// True for a word C++ (or C, whose compilers build the firmware) reserves: keywords, alternative
+/// tokens, and names kept for the implementation (`__x`, `_X`).
+inline bool reserved_word(const std::string& w) {
+  static const char* const words[] = {"alignas",
+                                      "alignof",
+                                      "and",
+                                      "and_eq",
+                                      "asm",
+                                      "auto",
+                                      "bitand",
+                                      "bitor",
+                                      "bool",
+                                      "break",
+                                      "case",
+                                      "catch",
+                                      "char",
+                                      "char8_t",
+                                      "char16_t",
+                                      "char32_t",
+                                      "class",
+                                      "compl",
+                                      "concept",
+                                      "const",
+                                      "consteval",
+                                      "constexpr",
+                                      "constinit",
+                                      "const_cast",
+                                      "continue",
+                                      "co_await",
+                                      "co_return",
+                                      "co_yield",
+                                      "decltype",
+                                      "default",
+                                      "delete",
+                                      "do",
+                                      "double",
+                                      "dynamic_cast",
+                                      "else",
+                                      "enum",
+                                      "explicit",
+                                      "export",
+                                      "extern",
+                                      "false",
+                                      "float",
+                                      "for",
+                                      "friend",
+                                      "goto",
+                                      "if",
+                                      "inline",
+                                      "int",
+                                      "long",
+                                      "mutable",
+                                      "namespace",
+                                      "new",
+                                      "noexcept",
+                                      "not",
+                                      "not_eq",
+                                      "nullptr",
+                                      "operator",
+                                      "or",
+                                      "or_eq",
+                                      "private",
+                                      "protected",
+                                      "public",
+                                      "register",
+                                      "reinterpret_cast",
+                                      "requires",
+                                      "restrict",
+                                      "return",
+                                      "short",
+                                      "signed",
+                                      "sizeof",
+                                      "static",
+                                      "static_assert",
+                                      "static_cast",
+                                      "struct",
+                                      "switch",
+                                      "template",
+                                      "this",
+                                      "thread_local",
+                                      "throw",
+                                      "true",
+                                      "try",
+                                      "typedef",
+                                      "typeid",
+                                      "typename",
+                                      "union",
+                                      "unsigned",
+                                      "using",
+                                      "virtual",
+                                      "void",
+                                      "volatile",
+                                      "wchar_t",
+                                      "while",
+                                      "xor",
+                                      "xor_eq",
+                                      "_Alignas",
+                                      "_Bool",
+                                      "_Complex",
+                                      "_Generic",
+                                      "_Noreturn",
+                                      "_Static_assert",
+                                      "_Thread_local"};
+  for (const char* k : words)
+    if (w == k) return true;
+  return w.compare(0, 2, "__") == 0 || (w.size() > 1 && w[0] == '_' && w[1] >= 'A' && w[1] <= 'Z') ||
+         w.find("__") != std::string::npos;
+}
+
+/// True for a C++ identifier that is not a reserved word (reserved_word()), or a `::`-separated
+/// sequence of them: a name generated code may declare.
 inline bool valid_namespace(const std::string& ns) {
   if (ns.empty()) return false;
   std::size_t i = 0;
@@ -33,7 +143,7 @@ inline bool valid_namespace(const std::string& ns) {
     while (i < ns.size() && (ns[i] == '_' || (ns[i] >= 'a' && ns[i] <= 'z') || (ns[i] >= 'A' && ns[i] <= 'Z') ||
                              (i > start && ns[i] >= '0' && ns[i] <= '9')))
       ++i;
-    if (i == start) return false;
+    if (i == start || reserved_word(ns.substr(start, i - start))) return false;
     if (i == ns.size()) return true;
     if (ns.compare(i, 2, "::") != 0) return false;
     i += 2;
@@ -73,7 +183,8 @@ template <class Config>
 status write_model_header(const quantizer<Config>& q, const std::string& path, const codegen_options& opt = {}) {
   if (q.layers() == 0) return {errc::empty_input, msg::no_codebooks};
   if (!detail::valid_namespace(opt.name_space))
-    return {errc::invalid_argument, "the namespace must be a C++ identifier (or identifiers joined by ::)"};
+    return {errc::invalid_argument,
+            "the namespace must be a C++ identifier that is not a reserved word (or such identifiers joined by ::)"};
   if (q.min_codewords() != q.max_codewords())
     return {errc::unsupported, "codegen needs every layer to have the same K (compile-time extents)"};
   if constexpr (quantizer<Config>::is_product) {

@@ -524,6 +524,10 @@ inline model_header header_for(element_id e, metric_id m, storage_id s, const st
 /// (anything with write(const void*, size_t)).
 template <class Sink, class Rows>
 status write_file(const model_header& h, std::size_t chunks, Rows&& rows, Sink& w) {
+  // Whatever rvq writes, it reads back: the parser's limits hold here too.
+  RVQ_TRY(check_shape(h.k.size(), h.k.data(), h.dim, h.version == product_format_version ? product_max_dim : max_dim));
+  if (loaded_bytes(h) > memory_bound(h.bytes() + h.payload + 4))
+    return {errc::unsupported, msg::model_expands, loaded_bytes(h), "bytes needed"};
   const std::vector<unsigned char> head = write_header(h);
   w.write(head.data(), head.size());
   std::uint32_t crc = rvq::detail::crc32_update(0, head.data(), head.size());

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "../core/limits.hpp"
 #include "../core/messages.hpp"
 #include "../element/quantized.hpp"
 #include "../metric/metric_traits.hpp"
@@ -38,10 +39,10 @@ inline constexpr std::uint32_t quantized_format_version = 2;
 inline constexpr std::uint32_t product_format_version = 3;
 /// Format version 4: pipelines (rvq::pipeline: projections around quantizers).
 inline constexpr std::uint32_t pipeline_format_version = 4;
-/// Limits a loader enforces before it allocates anything.
-inline constexpr std::size_t model_max_layers = 4096;
-/// Largest dimension a loader accepts.
-inline constexpr std::size_t model_max_dim = std::size_t{1} << 24;
+/// Limits a loader enforces before it allocates anything: rvq::max_layers (core/limits.hpp).
+inline constexpr std::size_t model_max_layers = max_layers;
+/// Largest dimension a loader accepts: rvq::max_dim.
+inline constexpr std::size_t model_max_dim = max_dim;
 
 /// What a .rvq header says.
 struct model_info {
@@ -72,6 +73,18 @@ constexpr std::uint32_t layout_version(element_id e, storage_id s) noexcept {
   return s != storage_id::dense ? product_format_version
          : e != element_id::f32 ? quantized_format_version
                                 : model_format_version;
+}
+
+/// A loaded model may take this many bytes of memory whatever its file's size (see memory_bound()).
+inline constexpr std::uint64_t load_memory_floor = std::uint64_t{64} << 20;
+/// ... and this many bytes of memory per byte of its file.
+inline constexpr std::uint64_t load_memory_ratio = 1024;
+
+/// The most memory loading a file of `file_bytes` may take beyond the file itself:
+/// max(64 MiB, 1024 x file_bytes). Files that would need more are refused before anything is
+/// allocated (a seeded rpq header can claim a codebook far larger than its file; docs/format.md).
+constexpr std::uint64_t memory_bound(std::uint64_t file_bytes) noexcept {
+  return file_bytes * load_memory_ratio > load_memory_floor ? file_bytes * load_memory_ratio : load_memory_floor;
 }
 
 namespace detail {
@@ -178,6 +191,14 @@ inline std::uint64_t expected_payload(const model_header& h) noexcept {
   return total * h.dim * 4;  // < 2^12 * 2^16 * 2^24 * 4
 }
 
+/// The most memory any quantizer loading `h` holds: the codewords expanded to float32 (integer,
+/// f16/bf16 and pq/rpq models loaded into f32 quantizers), norms and search layout, and pq/rpq
+/// indices (seeded ones are generated, not read).
+inline std::uint64_t loaded_bytes(const model_header& h) noexcept {
+  const std::uint64_t total = h.total_codewords();
+  return total * (8 * std::uint64_t{h.dim} + 16) + (h.version == product_format_version ? total * h.prod.subspaces : 0);
+}
+
 /**
  * @brief Parses and checks the header of a version 1, 2 or 3 file held in memory (`size` bytes):
  * every id, count and size, and that the file is exactly header + payload + CRC. Reads nothing of
@@ -220,8 +241,7 @@ inline status parse_header(const unsigned char* p, std::size_t size, model_heade
   h.element = static_cast<element_id>(element);
   h.metric = static_cast<metric_id>(metric);
   h.storage = static_cast<storage_id>(storage);
-  if (layers == 0 || layers > model_max_layers)
-    return {errc::corrupt_file, "layer count out of range (1 to 4096)", 28, "byte"};
+  if (layers == 0 || layers > model_max_layers) return {errc::corrupt_file, msg::layers_out_of_range, 28, "byte"};
   if (product && (h.dim == 0 || h.dim > product_max_dim))
     return {errc::corrupt_file, "dimension out of range (pq/rpq: 1 to 16384)", 32, "byte"};
   if (!product && (h.dim == 0 || h.dim > model_max_dim))
@@ -239,7 +259,8 @@ inline status parse_header(const unsigned char* p, std::size_t size, model_heade
   h.k.assign(layers, 0);
   for (std::size_t l = 0; l < layers; ++l) {
     const std::uint32_t k = get_u32le(p + model_fixed_header + 4 * l);
-    if (k == 0 || k > 65536) return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
+    if (k == 0 || k > max_codewords)
+      return {errc::corrupt_file, msg::k_out_of_range, model_fixed_header + 4 * l, "byte"};
     h.k[l] = k;
   }
   std::uint64_t groups = 0, sets = 0;
@@ -290,6 +311,10 @@ inline status parse_header(const unsigned char* p, std::size_t size, model_heade
     return {errc::corrupt_file, "payload size disagrees with the shape", 40, "byte"};
   if (size < header + 4 || size - header - 4 != h.payload)
     return {errc::corrupt_file, "file size disagrees with the header (truncated or padded)", size, "byte"};
+  if (h.total_codewords() > max_total_codewords)
+    return {errc::corrupt_file, msg::total_out_of_range, model_fixed_header, "byte"};
+  if (loaded_bytes(h) > memory_bound(size))
+    return {errc::unsupported, msg::model_expands, loaded_bytes(h), "bytes needed"};
   // The per-group and per-set arrays lie inside the header, which the file holds.
   if (groups) {
     const std::size_t g0 = klist + 24 + 4 * layers;

@@ -230,6 +230,10 @@ class npy_dict_parser {
 
 }  // namespace detail
 
+/// The product of the non-zero extents an empty array (one with an extent of 0) may claim (2^16): no
+/// bytes back them, and a reader may allocate per row (a (2^61, 0) array of zero-width codes).
+inline constexpr std::size_t npy_empty_extent_limit = std::size_t{1} << 16;
+
 /**
  * @brief Parse the header of a .npy file held in memory.
  * Checks the magic, version (1.0, 2.0, 3.0), dict, dtype, order, and that the file holds exactly
@@ -260,6 +264,12 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
   std::size_t count = 1;
   for (std::size_t e : h.shape)
     if (!rvq::detail::checked_mul(count, e, count)) return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};
+  if (count == 0) {  // no data backs the other extents: bound them, since readers allocate per row
+    std::size_t claimed = 1;
+    for (std::size_t e : h.shape)
+      if (e != 0 && (!rvq::detail::checked_mul(claimed, e, claimed) || claimed > npy_empty_extent_limit))
+        return {errc::corrupt_file, "an empty npy array claims more than 65536 rows or columns", prefix, "byte"};
+  }
   std::size_t bytes = 0;
   if (!rvq::detail::checked_mul(count, npy_itemsize(h.dtype), bytes))
     return {errc::corrupt_file, "npy shape overflows", prefix, "byte"};

@@ -350,32 +350,67 @@ inline const std::vector<std::string>& default_codebook_patterns() {
 }
 
 namespace detail {
-/// Matches `name` against a pattern of literal text, `*` (any text) and one `{}` (a layer number).
-inline bool match_pattern(const std::string& pat, std::size_t pi, const std::string& name, std::size_t ni,
-                          std::size_t& layer, bool& got) {
-  while (pi < pat.size()) {
-    if (pat[pi] == '*') {
-      for (std::size_t k = ni; k <= name.size(); ++k)
-        if (match_pattern(pat, pi + 1, name, k, layer, got)) return true;
-      return false;
+/// The digits a `{}` at `ni` takes (greedy, at most 6, no backtracking): the end of the number.
+inline std::size_t layer_digits(const std::string& name, std::size_t ni) noexcept {
+  std::size_t k = ni;
+  while (k < name.size() && name[k] >= '0' && name[k] <= '9' && k - ni < 6) ++k;
+  return k;
+}
+
+/// Names longer than this never match a pattern (no checkpoint names a tensor so): the match table
+/// stays below a few MiB.
+inline constexpr std::size_t max_matched_name = std::size_t{1} << 16;
+
+/**
+ * @brief Matches `name` against a pattern of literal text, `*` (any text) and `{}` (a layer
+ * number, up to 6 digits), in O(pattern x name) time and memory: a table of which pattern suffix
+ * matches which name suffix, then one walk through it that takes each `*` as short as possible.
+ * `layer` is the number at the first `{}` of that match, and `got` says whether there was one.
+ */
+inline bool match_pattern(const std::string& pat, const std::string& name, std::size_t& layer, bool& got) {
+  const std::size_t m = pat.size(), n = name.size();
+  if (n > max_matched_name) return false;
+  std::vector<unsigned char> ok((m + 1) * (n + 1), 0);
+  auto at = [&](std::size_t pi, std::size_t ni) -> unsigned char& { return ok[pi * (n + 1) + ni]; };
+  at(m, n) = 1;
+  for (std::size_t pi = m; pi-- > 0;) {
+    const bool layer_here = pat.compare(pi, 2, "{}") == 0;
+    if (pat[pi] == '}' && pi > 0 && pat[pi - 1] == '{') continue;  // the second half of a {}
+    for (std::size_t ni = n + 1; ni-- > 0;) {
+      if (pat[pi] == '*') {
+        at(pi, ni) = at(pi + 1, ni) || (ni < n && at(pi, ni + 1));
+      } else if (layer_here) {
+        const std::size_t k = layer_digits(name, ni);
+        at(pi, ni) = k > ni && at(pi + 2, k);
+      } else {
+        at(pi, ni) = ni < n && name[ni] == pat[pi] && at(pi + 1, ni + 1);
+      }
     }
-    if (pat.compare(pi, 2, "{}") == 0) {
-      std::size_t k = ni, v = 0;
-      while (k < name.size() && name[k] >= '0' && name[k] <= '9' && k - ni < 6)
-        v = v * 10 + std::size_t(name[k++] - '0');
-      if (k == ni) return false;
-      if (match_pattern(pat, pi + 2, name, k, layer, got)) {
+  }
+  if (!at(0, 0)) return false;
+  std::size_t pi = 0, ni = 0;
+  while (pi < m) {
+    if (pat[pi] == '*') {
+      if (at(pi + 1, ni))
+        ++pi;
+      else
+        ++ni;
+    } else if (pat.compare(pi, 2, "{}") == 0) {
+      const std::size_t k = layer_digits(name, ni);
+      if (!got) {
+        std::size_t v = 0;
+        for (std::size_t i = ni; i < k; ++i) v = v * 10 + std::size_t(name[i] - '0');
         layer = v;
         got = true;
-        return true;
       }
-      return false;
+      pi += 2;
+      ni = k;
+    } else {
+      ++pi;
+      ++ni;
     }
-    if (ni >= name.size() || name[ni] != pat[pi]) return false;
-    ++pi;
-    ++ni;
   }
-  return ni == name.size();
+  return true;
 }
 }  // namespace detail
 
@@ -454,8 +489,6 @@ inline status projection_at(const safetensors_file& f, const std::string& base, 
  *         projections are read too (see safetensors_codebooks::projected()).
  */
 inline status find_codebooks(const safetensors_file& f, const std::string& pattern, safetensors_codebooks& out) {
-  if (std::count(pattern.begin(), pattern.end(), '*') > 4)
-    return {errc::invalid_argument, "a codebook pattern may hold at most four '*'"};
   const std::vector<std::string> pats =
       pattern.empty() ? default_codebook_patterns() : std::vector<std::string>{pattern};
   for (const std::string& pat : pats) {
@@ -463,7 +496,7 @@ inline status find_codebooks(const safetensors_file& f, const std::string& patte
     for (const auto& t : f.tensors) {
       std::size_t layer = 0;
       bool got = false;
-      if (detail::match_pattern(pat, 0, t.name, 0, layer, got) && got) found.emplace_back(layer, &t);
+      if (detail::match_pattern(pat, t.name, layer, got) && got) found.emplace_back(layer, &t);
     }
     if (found.empty()) continue;
     std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {

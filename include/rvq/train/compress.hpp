@@ -361,12 +361,9 @@ result<product_codebooks> compress(span<const float> codebooks, span<const std::
   pc.shared = opt.shared;
   pc.seeded = opt.seeded;
   pc.seed = opt.seed;
-  if (pc.layers() > 4096) return status{errc::invalid_argument, "at most 4096 layers"};
+  RVQ_TRY(check_shape(pc.layers(), pc.k.data(), dim, product_max_dim));
   std::size_t total = 0;
-  for (std::size_t l = 0; l < pc.layers(); ++l) {
-    if (pc.k[l] == 0 || pc.k[l] > 65536) return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
-    total += pc.k[l];
-  }
+  for (std::size_t l = 0; l < pc.layers(); ++l) total += pc.k[l];
   if (codebooks.size() != total * dim)
     return status{errc::dimension_mismatch, "codebook array size differs from the sum over layers of K x D"};
   const std::size_t bad = detail::first_non_finite(codebooks.data(), codebooks.size());

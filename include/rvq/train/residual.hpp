@@ -78,6 +78,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   if (!data.valid()) return status{errc::invalid_argument, msg::malformed_view};
   if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
   if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
+  if (opt.layers > max_layers) return status{errc::invalid_argument, msg::layers_out_of_range, opt.layers, "layers"};
   if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
     return status{errc::invalid_argument, "give one codewords value, or one per layer"};
   std::vector<std::size_t> ks(opt.layers);
@@ -85,11 +86,12 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   for (std::size_t l = 0; l < opt.layers; ++l) {
     ks[l] = opt.codewords.size() == 1 ? opt.codewords[0] : opt.codewords[l];
     if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l, "layer"};
-    if (ks[l] > 65536) return status{errc::too_many_codewords, "K above 65536 does not fit the code type", l, "layer"};
+    if (ks[l] > max_codewords) return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
     if (ks[l] > data.rows())
       return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
+  RVQ_TRY(check_shape(opt.layers, ks.data(), data.cols()));
   if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, msg::bad_beam};
   for (std::size_t i = 0; i < data.rows(); ++i)
     if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
@@ -112,6 +114,11 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       if (ks[l] > m)
         return status{errc::too_many_codewords, "K is above the number of sampled training rows", l, "layer"};
   }
+  // The input is finite: any NaN or Inf from here on is an overflow of an intermediate value
+  // (norms, residuals, centroid sums, inner products near the float range), reported as such.
+  auto overflow = [](status s, std::size_t layer) {
+    return s.code() == errc::non_finite ? status{errc::non_finite, msg::training_overflow, layer, "layer"} : s;
+  };
   const std::size_t n = data.rows(), d = data.cols();
   std::vector<float> res(n * d);
   for (std::size_t i = 0; i < n; ++i)
@@ -135,7 +142,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       cb = [&](const kmeans_progress& p) {
         opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse, p.dims});
       };
-    RVQ_TRY(kmeans<Config>(rview, ks[l], ko, centroids, &assign, &info, cb));
+    RVQ_TRY(overflow(kmeans<Config>(rview, ks[l], ko, centroids, &assign, &info, cb), l));
     rep.reseeded += info.reseeded;
     codebooks.insert(codebooks.end(), centroids.begin(), centroids.end());
 
@@ -149,10 +156,11 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     } else {
       const std::vector<std::size_t> kl(ks.begin(), ks.begin() + static_cast<std::ptrdiff_t>(l + 1));
       auto partial = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(kl), d);
-      if (!partial) return partial.error();
+      if (!partial) return overflow(partial.error(), l);
       const std::size_t beam = opt.beam < partial->min_codewords() ? opt.beam : partial->min_codewords();
       std::vector<std::uint16_t> codes(n * (l + 1));
-      RVQ_TRY(partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1), encode_options{beam}));
+      RVQ_TRY(overflow(
+          partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1), encode_options{beam}), l));
       RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1),
                                     matrix_view<float>(res.data(), n, d)));
       for (std::size_t i = 0; i < n; ++i) {
@@ -167,7 +175,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   }
   rep.rows_used = n;
   auto q = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);
-  if (!q) return q.error();
+  if (!q) return overflow(q.error(), opt.layers - 1);
   if (opt.refine > 0 && std::is_same<typename Config::metric, l2>::value) {
     refine_options ro;
     ro.rounds = opt.refine;
@@ -178,7 +186,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
         opt.progress(train_progress{opt.layers, opt.layers, round, rounds, mse, d});
       };
     auto refined = refine(*q, data, ro, &rep.refinement);
-    if (!refined) return refined.error();
+    if (!refined) return overflow(refined.error(), opt.layers - 1);
     q = std::move(refined);
   }
   if (report) *report = rep;
