@@ -1,6 +1,6 @@
 // End-to-end tests of the rvq command-line tool on small generated files, bad files included.
 #include <catch2/catch.hpp>
-#include "../helpers.hpp"
+#include "cli_helpers.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,39 +12,10 @@
 
 namespace {
 
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-/// Runs the CLI with `args`; `env` ("NAME=value ...") is set for that run only.
-run_result rvq_cli(const std::string& args, const std::string& env = "") {
-  const std::string out = rvq_test::temp_path("stdout.txt"), err = rvq_test::temp_path("stderr.txt");
-  // Cross builds start the CLI through the emulator (RVQ_CLI_LAUNCHER, e.g. "qemu-aarch64 ...").
-  const std::string launcher = RVQ_CLI_LAUNCHER;
-  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + (launcher.empty() ? "" : launcher + " ") + "\"" +
-                          RVQ_CLI_PATH + "\" " + args + " > \"" + out + "\" 2> \"" + err + "\" < /dev/null";
-  int status = std::system(cmd.c_str());
-#ifdef WEXITSTATUS
-  status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-#endif
-  return {status, slurp(out), slurp(err)};
-}
-
-std::string write_data(const std::string& name, std::size_t n, std::size_t d, unsigned seed) {
-  const std::string p = rvq_test::temp_path(name);
-  const auto x = rvq_test::gaussian(n, d, seed);
-  const std::size_t shape[2] = {n, d};
-  REQUIRE(rvq::io::write_npy(p, x.data(), rvq::span<const std::size_t>(shape)).ok());
-  return p;
-}
+using rvq_test::run_result;
+using rvq_test::rvq_cli;
+using rvq_test::slurp;
+using rvq_test::write_data;
 
 double json_number(const std::string& json, const std::string& key) {
   const auto at = json.find("\"" + key + "\": ");

@@ -1,5 +1,6 @@
 // Writes the seed corpora of the fuzz targets (run once; the seeds are committed).
 //   make_seeds <dir>
+#include <rvq/detail/crc32.hpp>
 #include <rvq/rvq.hpp>
 
 #include <cstdio>
@@ -50,6 +51,35 @@ int main(int argc, char** argv) {
   co.element = rvq::element_id::int8;
   auto rpq = q.ok() ? rvq::compress(*q, co) : rvq::result<rvq::product_codebooks>(q.error());
   ok &= rpq.ok() && rvq::io::save_product(*rpq, rvq::metric_id::l2, dir + "/model/rpq.rvq").ok();
+  // binary model (format 2, hamming)
+  o = {};
+  o.element = rvq::element_id::binary;
+  auto qh = rvq::quantizer<rvq::config<rvq::f32, rvq::ip>>::from_codebooks(rvq::span<const float>(cb), 2, 3, 2);
+  ok &= qh.ok() && rvq::quantize_codebooks(*qh, calib, o, qc).ok() &&
+        rvq::io::save_quantized(qc, rvq::metric_id::hamming, dir + "/model/binary.rvq").ok();
+  // Bombs (reliability issue, class 4): a format 3 header claiming 64 x 65536 codewords from seeded,
+  // shared sub-codebooks of a few bytes; the loaders must refuse it before allocating.
+  {
+    rvq::io::detail::model_header h = rvq::io::detail::header_for(
+        rvq::element_id::f32, rvq::metric_id::l2, rvq::storage_id::rpq, std::vector<std::size_t>(64, 65536), 2);
+    h.prod.subspaces = 1;
+    h.prod.bits = 1;
+    h.prod.seeded = h.prod.shared = true;
+    h.payload = 16;
+    std::vector<unsigned char> bomb = rvq::io::detail::write_header(h);
+    bomb.resize(bomb.size() + 16, 0);
+    unsigned char crc[4];
+    rvq::io::detail::put_u32le(crc, rvq::detail::crc32_update(0, bomb.data(), bomb.size()));
+    bomb.insert(bomb.end(), crc, crc + 4);
+    std::FILE* bf = std::fopen((dir + "/model/rpq_bomb.rvq").c_str(), "wb");
+    ok &= bf && std::fwrite(bomb.data(), 1, bomb.size(), bf) == bomb.size();
+    if (bf) std::fclose(bf);
+  }
+  // class 3: a zero-width array claiming 2^61 rows
+  const std::size_t zero_width[2] = {std::size_t{1} << 61, 0};
+  ok &= rvq::io::write_npy(dir + "/npy/zero_width.npy", static_cast<const std::uint8_t*>(nullptr),
+                           rvq::span<const std::size_t>(zero_width))
+            .ok();
   const std::uint8_t packed[6] = {0x02, 0x80, 0x12, 0x00, 0x03, 0xff};
   std::FILE* f = std::fopen((dir + "/packed/rows.bin").c_str(), "wb");
   ok &= f && std::fwrite(packed, 1, sizeof packed, f) == sizeof packed;

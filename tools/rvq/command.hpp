@@ -23,13 +23,18 @@ struct data_error {
   std::string message;
 };
 
+/// What a command does with the file an option names: outputs are checked against inputs before
+/// any work, so that no command can overwrite the file it reads.
+enum class file_role { none, reads, writes };
+
 /// One `--name` option of a command.
 struct option {
-  std::string name;       ///< without the leading `--`
-  std::string value;      ///< what the value looks like (`L`, `X.npy`, `l2|ip|cos`); empty for a flag
-  std::string def;        ///< the default, as it would be typed; empty: none (see `required`)
-  std::string help;       ///< one line, without the default
-  bool required = false;  ///< the command refuses to run without it
+  std::string name;                  ///< without the leading `--`
+  std::string value;                 ///< what the value looks like (`L`, `X.npy`, `l2|ip|cos`); empty for a flag
+  std::string def;                   ///< the default, as it would be typed; empty: none (see `required`)
+  std::string help;                  ///< one line, without the default
+  bool required = false;             ///< the command refuses to run without it
+  file_role file = file_role::none;  ///< a file the command reads or writes
   bool flag() const { return value.empty(); }
 };
 
@@ -37,16 +42,24 @@ struct args;
 
 /// Options several commands share, declared once (name, placeholder, default and the usual help).
 namespace opt {
+/// An option naming a file the command reads.
+inline option reads(std::string name, std::string value, std::string help, bool required = false) {
+  return {std::move(name), std::move(value), "", std::move(help), required, file_role::reads};
+}
+/// An option naming a file the command writes.
+inline option writes(std::string name, std::string value, std::string help, bool required = false) {
+  return {std::move(name), std::move(value), "", std::move(help), required, file_role::writes};
+}
 inline option model(std::string help = "the model (or pipeline)") {
-  return {"model", "M.rvq", "", std::move(help), true};
+  return reads("model", "M.rvq", std::move(help), true);
 }
 inline option input(std::string value, std::string help) {
-  return {"input", std::move(value), "", std::move(help), true};
+  return reads("input", std::move(value), std::move(help), true);
 }
 inline option output(std::string value = "M.rvq", std::string help = "the model to write") {
-  return {"output", std::move(value), "", std::move(help), true};
+  return writes("output", std::move(value), std::move(help) + " ('-': standard output)", true);
 }
-inline option calibrate_on(std::string help) { return {"calibrate-on", "X.npy", "", std::move(help)}; }
+inline option calibrate_on(std::string help) { return reads("calibrate-on", "X.npy", std::move(help)); }
 inline option metric(std::string help = "what nearest means") { return {"metric", "l2|ip|cos", "l2", std::move(help)}; }
 inline option beam(std::string help = "beam width (1: greedy); at most the smallest layer's K") {
   return {"beam", "B", "1", std::move(help)};
@@ -144,9 +157,10 @@ struct args {
     return out;
   }
   std::size_t parse_number(const std::string& k, const std::string& v, std::size_t lo, std::size_t hi) const {
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
       throw usage_error{command + ": --" + k + " expects a whole number, got '" + v + "'"};
-    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+    const std::size_t digits = v.find_first_not_of('0') == std::string::npos ? 1 : v.size() - v.find_first_not_of('0');
+    const unsigned long long n = digits > 19 ? ~0ull : std::strtoull(v.c_str(), nullptr, 10);
     if (n < lo || n > hi)
       throw usage_error{command + ": --" + k + " must be between " + std::to_string(lo) + " and " + std::to_string(hi)};
     return static_cast<std::size_t>(n);

@@ -48,6 +48,32 @@ E parse_choice(const args& a, const std::string& key, const rvq::named<E> (&tabl
   throw usage_error{a.command + ": --" + key + " must be " + list + ", got '" + v + "'"};
 }
 
+/**
+ * Refuses a command line that would overwrite one of its own inputs (the same file by device and
+ * inode, however it is spelled: a link, `./x`, another path) or write two outputs to one file.
+ * Runs before any work, for every command: options declared as files (file_role) and the
+ * positional arguments, which are always inputs. Exit 1 with both files named.
+ */
+inline void refuse_overwriting_inputs(const args& a) {
+  std::vector<std::pair<std::string, std::string>> ins, outs;  // (--option, path)
+  for (const auto& [key, path] : a.opts) {
+    const option* o = a.spec ? a.spec->find(key) : nullptr;
+    if (!o || path == "-") continue;
+    if (o->file == file_role::reads) ins.emplace_back("--" + key, path);
+    if (o->file == file_role::writes) outs.emplace_back("--" + key, path);
+  }
+  for (const std::string& p : a.positional) ins.emplace_back("the input", p);
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    for (const auto& in : ins)
+      if (rvq::io::same_file(outs[i].second, in.second))
+        throw data_error{outs[i].second + ": " + outs[i].first + " is the same file as " + in.first + " (" + in.second +
+                         "); refusing to overwrite an input"};
+    for (std::size_t j = 0; j < i; ++j)
+      if (outs[i].second == outs[j].second || rvq::io::same_file(outs[i].second, outs[j].second))
+        throw usage_error{a.command + ": " + outs[j].first + " and " + outs[i].first + " name the same file"};
+  }
+}
+
 inline rvq::metric_id parse_metric(const args& a) {
   return parse_choice(a, "metric", rvq::metric_names, {rvq::metric_id::l2, rvq::metric_id::ip, rvq::metric_id::cosine});
 }
@@ -165,13 +191,18 @@ void check_dim(const Q& q, const rvq::io::ndarray<float>& x, const std::string& 
                      std::to_string(q.dim())};
 }
 
+/// --beam, in 1 to `min_k` (the smallest layer's K): a usage error (exit 2) outside, in every command.
+inline std::size_t beam_option(const args& a, std::size_t min_k) {
+  const std::size_t b = a.number("beam", 1, 1u << 20);
+  if (b > min_k)
+    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" + std::to_string(min_k) + ")"};
+  return b;
+}
+
+/// --beam for the model `q`.
 template <class Q>
 std::size_t beam_option(const args& a, const Q& q) {
-  const std::size_t b = a.number("beam", 1, 1u << 20);
-  if (b > q.min_codewords())
-    throw usage_error{a.command + ": --beam must be at most the smallest layer's K (" +
-                      std::to_string(q.min_codewords()) + ")"};
-  return b;
+  return beam_option(a, q.min_codewords());
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -5,6 +5,8 @@
 // 2 usage error (the usage is printed).
 #include "common.hpp"
 
+#include <csignal>
+
 namespace {
 
 using namespace rvq_cli;
@@ -51,6 +53,14 @@ bool asks_help(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed pipe at `--output -` and a file-size limit (ulimit -f) are write errors that leave the
+  // old file whole (exit 1), not a silent death by signal.
+#ifdef SIGPIPE
+  std::signal(SIGPIPE, SIG_IGN);
+#endif
+#ifdef SIGXFSZ
+  std::signal(SIGXFSZ, SIG_IGN);
+#endif
   if (argc < 2) return usage("no command given");
   const std::string cmd = argv[1];
   const command* c = find_command(cmd);
@@ -74,7 +84,9 @@ int main(int argc, char** argv) {
       std::fputs(command_help(*c).c_str(), stdout);
       return 0;
     }
-    return c->run(parse(argc, argv, *c));
+    const args a = parse(argc, argv, *c);
+    refuse_overwriting_inputs(a);
+    return c->run(a);
   } catch (const usage_error& e) {
     return usage(e.message, c);
   } catch (const data_error& e) {

@@ -12,8 +12,10 @@ int run(const args& a) {
   rvq::io::codegen_options opt;
   opt.name_space = a.get("namespace");
   if (!rvq::io::detail::valid_namespace(opt.name_space))
-    throw usage_error{"codegen: --namespace must be a C++ identifier (or identifiers joined by ::), got '" +
-                      opt.name_space + "'"};
+    throw usage_error{
+        "codegen: --namespace must be a C++ identifier that is not a reserved word (int, class, "
+        "__x, ...), or such identifiers joined by ::, got '" +
+        opt.name_space + "'"};
   const std::size_t slash = mp.find_last_of('/');
   opt.source = slash == std::string::npos ? mp : mp.substr(slash + 1);
   return with_model(mp, [&](const auto& q) {

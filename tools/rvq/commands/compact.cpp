@@ -85,7 +85,7 @@ const command compact_command{
         opt::model("an f32 dense model"),
         opt::output("M2.rvq"),
         opt::calibrate_on("vectors whose reconstruction must not change"),
-        {"remap", "R.npy", "", "write int32 L x K: the new index of each old codeword, -1 past a layer's K"},
+        opt::writes("remap", "R.npy", "write int32 L x K: the new index of each old codeword, -1 past a layer's K"),
         opt::quiet(),
     }};
 

@@ -87,8 +87,8 @@ const command import_command{
     "import codebooks trained elsewhere: a float32 array, a FAISS ResidualQuantizer, or a safetensors checkpoint",
     run,
     {
-        {"codebooks", "CB.npy", "", "float32 codebooks, L x K x D (--from npy)"},
-        {"input", "FILE", "", "the file to import (or give it as the argument after the options)"},
+        opt::reads("codebooks", "CB.npy", "float32 codebooks, L x K x D (--from npy)"),
+        opt::reads("input", "FILE", "the file to import (or give it as the argument after the options)"),
         {"from", "npy|faiss|safetensors", "npy",
          "the file's kind: faiss reads an IndexResidualQuantizer from faiss.write_index"},
         {"pattern", "P", "",

@@ -50,7 +50,7 @@ void print_pipeline_info(const std::string& mp, const rvq::io::model_info& info,
 
 int run(const args& a) {
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
-  const std::size_t beam = a.number("beam", 1, 65536);
+  const std::size_t beam = a.number("beam", 1, 1u << 20);
   const std::string mp = a.positional[0];
   const rvq::io::model_info info = model_header(mp);
   if (info.pipeline) {
@@ -118,9 +118,7 @@ int run(const args& a) {
       const std::string in = a.get("usage");
       const auto x = read_matrix(in);
       check_dim(q, x, in);
-      if (beam > q.min_codewords())
-        throw usage_error{"info: --beam must be between 1 and the smallest layer's K (" +
-                          std::to_string(q.min_codewords()) + ")"};
+      (void)beam_option(a, q);
       const auto use = rvq::codeword_usage(q, x.view(), beam);
       if (!use) fail_file(in, use.error());
       std::printf("usage of %s (%zu vectors, beam %zu):\n", in.c_str(), x.rows(), beam);
@@ -141,15 +139,16 @@ int run(const args& a) {
 
 }  // namespace
 
-const command info_command{"info",
-                           "print a model's shape, element, metric, storage and footprint",
-                           run,
-                           {
-                               {"usage", "X.npy", "", "per-layer codeword use on X: used, dead, duplicates, entropy"},
-                               opt::beam("beam width of --usage's encode"),
-                           },
-                           "",
-                           "M.rvq [--usage X.npy [--beam B]]",
-                           true};
+const command info_command{
+    "info",
+    "print a model's shape, element, metric, storage and footprint",
+    run,
+    {
+        opt::reads("usage", "X.npy", "per-layer codeword use on X: used, dead, duplicates, entropy"),
+        opt::beam("beam width of --usage's encode"),
+    },
+    "",
+    "M.rvq [--usage X.npy [--beam B]]",
+    true};
 
 }  // namespace rvq_cli

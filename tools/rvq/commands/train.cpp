@@ -14,7 +14,6 @@ int run(const args& a) {
   opt.codewords = a.number_list("codewords", 1, 65536);
   if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
     throw usage_error{"train: --codewords takes one K or one K per layer (" + std::to_string(opt.layers) + ")"};
-  opt.beam = a.number("beam", 1, 65536);
   opt.iterations = a.number("iterations", 0, 100000);
   opt.seed = a.number("seed", 0, ~std::size_t{0} >> 1);
   opt.progressive_steps = a.number("progressive", 0, 64);
@@ -30,6 +29,7 @@ int run(const args& a) {
     opt.init = rvq::kmeans_init::random;
   else
     throw usage_error{"train: --init must be kmeans++, greedy-kmeans++ or random, got '" + init + "'"};
+  opt.beam = beam_option(a, *std::min_element(opt.codewords.begin(), opt.codewords.end()));
   const rvq::metric_id metric = parse_metric(a);
   const bool progress = !a.flag("quiet") && RVQ_CLI_ISATTY(2);
 

@@ -84,6 +84,10 @@ int run(const args& a) {
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir, ec)) throw data_error{dir + ": cannot create the output folder"};
   const std::string settings_path = dir + "/settings.txt", csv_path = dir + "/results.csv";
+  for (const std::string& own : {settings_path, csv_path, dir + "/report.md"})
+    for (const std::string& input : {in, test_path})
+      if (rvq::io::same_file(own, input))
+        throw data_error{input + ": is " + own + ", which the sweep writes; give another --out"};
   run_state rs;
   rs.csv_path = csv_path;
   rs.results = read_results(csv_path);
@@ -193,7 +197,7 @@ const command sweep_command{
     run,
     {
         opt::input("TRAIN.npy", "training vectors"),
-        {"test", "TEST.npy", "", "test vectors", true},
+        opt::reads("test", "TEST.npy", "test vectors", true),
         {"out", "DIR", "", "the folder of results.csv, report.md and plots", true},
         {"budget-bytes", "N", "", "report the best configuration within N stored bytes"},
         {"max-bits", "B", "", "skip points above B bits per vector"},

@@ -69,10 +69,10 @@ std::vector<point> read_results(const std::string& path) {
     point p;
     try {
       std::size_t used = 0;
-      auto whole = [&](const std::string& v) {
-        const unsigned long long n = std::stoull(v, &used);
-        if (used != v.size()) throw std::invalid_argument(v);
-        return static_cast<std::size_t>(n);
+      auto whole = [&](const std::string& v) {  // digits only: stoull would wrap "-1" to 2^64 - 1
+        if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos)
+          throw std::invalid_argument(v);
+        return static_cast<std::size_t>(std::stoull(v, &used));
       };
       auto real = [&](const std::string& v) {
         const double d = std::stod(v, &used);
@@ -94,8 +94,11 @@ std::vector<point> read_results(const std::string& path) {
       p.encode_us = real(f[12]);
       p.train_seconds = real(f[13]);
     } catch (const std::exception&) {
-      throw bad("a field is not a number");
+      throw bad("a field is not a number (counts are whole numbers, measures finite)");
     }
+    if (p.layers == 0 || p.layers > rvq::max_layers || p.codewords < 2 || p.codewords > rvq::max_codewords ||
+        p.beam == 0 || p.beam > p.codewords || p.bits == 0 || p.mse < 0 || p.rel_mse < 0)
+      throw bad("a field is out of range (layers, codewords, beam, bits, mse)");
     out.push_back(p);
   }
   return out;
