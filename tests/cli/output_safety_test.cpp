@@ -121,10 +121,16 @@ TEST_CASE("cli safety: pipes, devices and standard output are written through", 
   const std::string d = fresh_dir("streams");
   small_model(d);
   const std::string codes = slurp(d + "/c.npy");
-  // Standard output.
+  // Standard output: the data alone; the summaries of commands that print them go to stderr.
   REQUIRE(shell("cd '" + d + "' && " + rvq_test::cli_command() +
                 " encode --model m.rvq --input x.npy --output - > stdout.npy") == 0);
   CHECK(slurp(d + "/stdout.npy") == codes);
+  REQUIRE(shell("cd '" + d + "' && " + rvq_test::cli_command() +
+                " quantize --model m.rvq --element int8 --output - > q.rvq 2> q.txt && " + rvq_test::cli_command() +
+                " quantize --model m.rvq --element int8 --output q2.rvq > /dev/null") == 0);
+  CHECK(slurp(d + "/q.rvq") == slurp(d + "/q2.rvq"));
+  CHECK(slurp(d + "/q.txt").find("wrote -") != std::string::npos);
+  REQUIRE(shell("cd '" + d + "' && rm q.rvq q2.rvq q.txt") == 0);
   // A FIFO with a reader: the bytes arrive, the FIFO stays a FIFO.
   REQUIRE(shell("cd '" + d + "' && mkfifo pipe && (cat pipe > from_pipe.npy &) && " + rvq_test::cli_command() +
                 " encode --model m.rvq --input x.npy --output pipe && sleep 0.2") == 0);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <initializer_list>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,24 @@
 #endif
 
 namespace rvq_cli {
+
+/// Where summaries go: stdout, or stderr when stdout carries an output (`--output -`).
+inline std::FILE*& summary_file() {
+  static std::FILE* f = stdout;
+  return f;
+}
+
+/// printf to summary_file(): what a command reports about its work, never its data.
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+inline void
+say(const char* format, ...) {
+  std::va_list ap;
+  va_start(ap, format);
+  std::vfprintf(summary_file(), format, ap);
+  va_end(ap);
+}
 
 [[noreturn]] inline void fail_file(const std::string& file, const rvq::status& s) {
   throw data_error{file + ": " + rvq::describe(s)};
@@ -52,12 +71,17 @@ E parse_choice(const args& a, const std::string& key, const rvq::named<E> (&tabl
  * Refuses a command line that would overwrite one of its own inputs (the same file by device and
  * inode, however it is spelled: a link, `./x`, another path) or write two outputs to one file.
  * Runs before any work, for every command: options declared as files (file_role) and the
- * positional arguments, which are always inputs. Exit 1 with both files named.
+ * positional arguments, which are always inputs. Exit 1 with both files named. An output of `-`
+ * (standard output) sends the command's summaries to stderr, and only one output may be `-`.
  */
 inline void refuse_overwriting_inputs(const args& a) {
   std::vector<std::pair<std::string, std::string>> ins, outs;  // (--option, path)
   for (const auto& [key, path] : a.opts) {
     const option* o = a.spec ? a.spec->find(key) : nullptr;
+    if (o && o->file == file_role::writes && path == "-") {  // stdout carries data
+      if (summary_file() == stderr) throw usage_error{a.command + ": only one output can be standard output (-)"};
+      summary_file() = stderr;
+    }
     if (!o || path == "-") continue;
     if (o->file == file_role::reads) ins.emplace_back("--" + key, path);
     if (o->file == file_role::writes) outs.emplace_back("--" + key, path);

@@ -25,8 +25,8 @@ int run(const args& a) {
     std::size_t bytes = q.memory_footprint().codebook_bytes;
     if constexpr (std::decay_t<decltype(q)>::is_product)  // int8 sub-codebooks are written as floats
       bytes = q.store().model().value_count() * sizeof(float) + q.store().model().index_bytes();
-    std::printf("wrote %s: namespace %s, %zu x %zu x %zu, %zu bytes of codebooks\n", out.c_str(),
-                opt.name_space.c_str(), q.layers(), q.max_codewords(), q.dim(), bytes);
+    say("wrote %s: namespace %s, %zu x %zu x %zu, %zu bytes of codebooks\n", out.c_str(), opt.name_space.c_str(),
+        q.layers(), q.max_codewords(), q.dim(), bytes);
     return 0;
   });
 }

@@ -58,18 +58,18 @@ int run(const args& a) {
     }
     save(c, out);
     if (!a.flag("quiet")) {
-      std::printf("  layer  codewords  duplicates   dead   kept\n");
+      say("  layer  codewords  duplicates   dead   kept\n");
       for (std::size_t l = 0; l < rep.codewords_before.size(); ++l)
-        std::printf("  %5zu  %9zu  %10zu  %5zu  %5zu\n", l + 1, rep.codewords_before[l], rep.duplicates[l], rep.dead[l],
-                    rep.codewords_after[l]);
-      std::printf("codebook bytes   %zu -> %zu (%zu saved, %.1f%%)\n", rep.bytes_before, rep.bytes_after,
-                  rep.bytes_before - rep.bytes_after,
-                  100.0 * double(rep.bytes_before - rep.bytes_after) / double(rep.bytes_before));
+        say("  %5zu  %9zu  %10zu  %5zu  %5zu\n", l + 1, rep.codewords_before[l], rep.duplicates[l], rep.dead[l],
+            rep.codewords_after[l]);
+      say("codebook bytes   %zu -> %zu (%zu saved, %.1f%%)\n", rep.bytes_before, rep.bytes_after,
+          rep.bytes_before - rep.bytes_after,
+          100.0 * double(rep.bytes_before - rep.bytes_after) / double(rep.bytes_before));
       if (!calib.empty())
-        std::printf("calibration      all %zu vectors of %s reconstruct exactly as before\n", n, calib.c_str());
+        say("calibration      all %zu vectors of %s reconstruct exactly as before\n", n, calib.c_str());
       else
-        std::printf("calibration      none (--calibrate-on): exact duplicates only\n");
-      std::printf("wrote %s%s%s\n", out.c_str(), remap_path.empty() ? "" : " and ", remap_path.c_str());
+        say("calibration      none (--calibrate-on): exact duplicates only\n");
+      say("wrote %s%s%s\n", out.c_str(), remap_path.empty() ? "" : " and ", remap_path.c_str());
     }
     return 0;
   });

@@ -67,23 +67,22 @@ int compress_pipeline(const args& a, const std::string& mp, const std::string& o
         dense_mse = measure(p);
       }
       if (a.flag("json")) {
-        std::printf(
-            "{\"pipeline\": true, \"stages\": %zu, \"storage\": \"%s\", \"dense_bytes\": %zu, "
+        say("{\"pipeline\": true, \"stages\": %zu, \"storage\": \"%s\", \"dense_bytes\": %zu, "
             "\"stored_bytes\": %zu, \"projections_compressed\": %zu, \"projections_kept_dense\": %zu, "
             "\"dense_mse\": %.9g, \"mse\": %.9g, \"seconds\": %.3f}\n",
             cp.stages(), rvq::to_string(o.storage), before, after, compressed, kept, dense_mse, mse, secs);
       } else if (!a.flag("quiet")) {
-        std::printf("compressed the %zu stages of %s to %s in %.1f s\n", cp.stages(), mp.c_str(),
-                    rvq::to_string(o.storage), secs);
-        std::printf("  stored bytes     %zu -> %zu (%.1fx smaller; codebooks and projections)\n", before, after,
-                    double(before) / double(after));
+        say("compressed the %zu stages of %s to %s in %.1f s\n", cp.stages(), mp.c_str(), rvq::to_string(o.storage),
+            secs);
+        say("  stored bytes     %zu -> %zu (%.1fx smaller; codebooks and projections)\n", before, after,
+            double(before) / double(after));
         if (po)
-          std::printf("  projections      %zu compressed, %zu kept dense (their compressed form was not smaller)\n",
-                      compressed, kept);
+          say("  projections      %zu compressed, %zu kept dense (their compressed form was not smaller)\n", compressed,
+              kept);
         if (!calib.empty())
-          std::printf("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", mse, dense_mse,
-                      100.0 * (mse / dense_mse - 1.0), calib.c_str());
-        std::printf("wrote %s\n", out.c_str());
+          say("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", mse, dense_mse,
+              100.0 * (mse / dense_mse - 1.0), calib.c_str());
+        say("wrote %s\n", out.c_str());
       }
       return 0;
     };
@@ -136,8 +135,7 @@ int run(const args& a) {
       if (!ws) fail_file(out, ws);
       const char* how = cq.store().uses_tables() ? "tables" : "expand";
       if (a.flag("json")) {
-        std::printf(
-            "{\"storage\": \"%s\", \"element\": \"%s\", \"subspaces\": %zu, \"bits\": %u, \"seeded\": %s, "
+        say("{\"storage\": \"%s\", \"element\": \"%s\", \"subspaces\": %zu, \"bits\": %u, \"seeded\": %s, "
             "\"shared\": %s, \"dense_bytes\": %zu, \"stored_bytes\": %zu, \"codeword_error\": %.9g, "
             "\"data_fit\": %s, \"dense_mse\": %.9g, \"codeword_fit_mse\": %.9g, \"mse\": %.9g, "
             "\"search\": \"%s\", \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"seconds\": %.3f}\n",
@@ -147,28 +145,27 @@ int run(const args& a) {
             calib.empty() ? -1.0 : rep.codeword_fit_mse, calib.empty() ? -1.0 : rep.mse, how, f.macs_per_vector,
             f.lookups_per_vector, secs);
       } else if (!a.flag("quiet")) {
-        std::printf("compressed %s to %s in %.1f s: M = %zu sub-spaces of %zu dims, 2^%u entries, %s values%s%s\n",
-                    mp.c_str(), rvq::to_string(o.storage), secs, pc->subspaces, pc->sub_dim(), pc->bits,
-                    rvq::to_string(o.element), o.seeded ? ", seeded indices" : ", stored indices",
-                    o.shared ? ", shared by all layers" : "");
-        std::printf("  stored bytes     %zu -> %zu (%.1fx smaller; %zu sub-codebook, %zu index)\n", rep.dense_bytes,
-                    rep.stored_bytes, double(rep.dense_bytes) / double(rep.stored_bytes), pc->sub_codebook_bytes(),
-                    pc->index_bytes());
-        std::printf("  codeword error   %.4g (relative, sum ||c - c'||^2 / sum ||c||^2)\n", rep.codeword_error);
+        say("compressed %s to %s in %.1f s: M = %zu sub-spaces of %zu dims, 2^%u entries, %s values%s%s\n", mp.c_str(),
+            rvq::to_string(o.storage), secs, pc->subspaces, pc->sub_dim(), pc->bits, rvq::to_string(o.element),
+            o.seeded ? ", seeded indices" : ", stored indices", o.shared ? ", shared by all layers" : "");
+        say("  stored bytes     %zu -> %zu (%.1fx smaller; %zu sub-codebook, %zu index)\n", rep.dense_bytes,
+            rep.stored_bytes, double(rep.dense_bytes) / double(rep.stored_bytes), pc->sub_codebook_bytes(),
+            pc->index_bytes());
+        say("  codeword error   %.4g (relative, sum ||c - c'||^2 / sum ||c||^2)\n", rep.codeword_error);
         if (!calib.empty()) {
-          std::printf("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", rep.mse, rep.dense_mse,
-                      100.0 * (rep.mse / rep.dense_mse - 1.0), calib.c_str());
+          say("  data mse         %.6g vs dense %.6g (%+.1f%%) on %s\n", rep.mse, rep.dense_mse,
+              100.0 * (rep.mse / rep.dense_mse - 1.0), calib.c_str());
           if (rep.data_fit)
-            std::printf("  data fit         %.6g -> %.6g (codeword fit -> fitted to the data)\n", rep.codeword_fit_mse,
-                        rep.mse);
+            say("  data fit         %.6g -> %.6g (codeword fit -> fitted to the data)\n", rep.codeword_fit_mse,
+                rep.mse);
           else
-            std::printf("  data fit         none: shared sub-codebooks keep the codeword fit\n");
+            say("  data fit         none: shared sub-codebooks keep the codeword fit\n");
         } else {
-          std::printf("  data mse         not measured (--calibrate-on X.npy fits the sub-codebooks to X)\n");
+          say("  data mse         not measured (--calibrate-on X.npy fits the sub-codebooks to X)\n");
         }
-        std::printf("  search           %s: %zu MACs and %zu lookups per vector (dense: %zu MACs)\n", how,
-                    f.macs_per_vector, f.lookups_per_vector, q.memory_footprint().macs_per_vector);
-        std::printf("wrote %s\n", out.c_str());
+        say("  search           %s: %zu MACs and %zu lookups per vector (dense: %zu MACs)\n", how, f.macs_per_vector,
+            f.lookups_per_vector, q.memory_footprint().macs_per_vector);
+        say("wrote %s\n", out.c_str());
       }
       return 0;
     };

@@ -27,8 +27,8 @@ int run(const args& a) {
     rvq::io::safetensors_codebooks cb;
     s = rvq::io::find_codebooks(f, a.get("pattern"), cb);
     if (!s) fail_file(in, s);
-    std::printf("codebooks: %zu tensors matching '%s' (%s ... %s)\n", cb.names.size(), cb.pattern.c_str(),
-                cb.names.front().c_str(), cb.names.back().c_str());
+    say("codebooks: %zu tensors matching '%s' (%s ... %s)\n", cb.names.size(), cb.pattern.c_str(),
+        cb.names.front().c_str(), cb.names.back().c_str());
     if (cb.projected()) {  // DAC: a pipeline of one projected stage per codebook, cosine by default
       const rvq::metric_id pm = a.has("metric") ? metric : rvq::metric_id::cosine;
       return with_metric(pm, [&](auto m) {
@@ -36,8 +36,7 @@ int run(const args& a) {
         if (!p) fail_file(in, p.error());
         const rvq::status ss = rvq::io::save_pipeline(*p, out);
         if (!ss) fail_file(out, ss);
-        std::printf(
-            "imported a pipeline of %zu stages (in_proj %zu -> %zu, %zu codewords, out_proj %zu -> %zu; %s) "
+        say("imported a pipeline of %zu stages (in_proj %zu -> %zu, %zu codewords, out_proj %zu -> %zu; %s) "
             "from %s into %s\n",
             p->stages(), cb.latent_dim, cb.dim, cb.codewords.front(), cb.dim, cb.latent_dim,
             rvq::metric_traits<decltype(m)>::name, from.c_str(), out.c_str());
@@ -74,8 +73,8 @@ int run(const args& a) {
     auto q = q_t::from_codebooks(rvq::span<const float>(books), rvq::span<const std::size_t>(ks), dim);
     if (!q) fail_file(in, q.error());
     save(*q, out);
-    std::printf("imported %zu layers x %zu codewords x %zu dims from %s into %s\n", q->layers(), q->max_codewords(),
-                dim, from.c_str(), out.c_str());
+    say("imported %zu layers x %zu codewords x %zu dims from %s into %s\n", q->layers(), q->max_codewords(), dim,
+        from.c_str(), out.c_str());
     return 0;
   });
 }

@@ -58,8 +58,7 @@ int run(const args& a) {
       if (!ws) fail_file(out, ws);
       const double secs = seconds_since(t0);
       if (a.flag("json")) {
-        std::printf(
-            "{\"element\": \"%s\", \"granularity\": \"%s\", \"calibration\": \"%s\", \"symmetric\": %s, "
+        say("{\"element\": \"%s\", \"granularity\": \"%s\", \"calibration\": \"%s\", \"symmetric\": %s, "
             "\"pow2\": %s, \"weight_mse\": %.9g, \"weight_mse_unrounded\": %.9g, \"data_mse_float\": %.9g, "
             "\"data_mse\": %.9g, \"data_mse_unrounded\": %.9g, \"data_mse_before_refit\": %.9g, "
             "\"code_agreement\": %.6f, \"float_bytes\": %zu, \"quantized_bytes\": %zu, \"seconds\": %.3f}\n",
@@ -68,30 +67,28 @@ int run(const args& a) {
             rep.weight_mse, rep.weight_mse_unrounded, rep.data_mse_float, rep.data_mse, rep.data_mse_unrounded,
             rep.data_mse_before_refit, rep.code_agreement, rep.float_bytes, rep.quantized_bytes, secs);
       } else if (!a.flag("quiet")) {
-        std::printf("quantized %s to %s (%s scales, %s calibration, %s%s) in %.1f s\n", mp.c_str(),
-                    rvq::to_string(o.element), rvq::to_string(o.group), rvq::to_string(o.method),
-                    qc.symmetric ? "symmetric" : "asymmetric",
-                    (o.pow2 || rvq::info_of(o.element).pow2_scale) ? ", power-of-two scales" : "", secs);
-        std::printf("  codeword bytes   %zu -> %zu (%.2fx smaller, scales included)\n", rep.float_bytes,
-                    rep.quantized_bytes, double(rep.float_bytes) / double(rep.quantized_bytes));
-        std::printf("  weight mse       %.6g", rep.weight_mse);
-        if (rep.weight_mse_unrounded >= 0)
-          std::printf("  (%.6g without power-of-two rounding)", rep.weight_mse_unrounded);
-        std::printf("\n");
+        say("quantized %s to %s (%s scales, %s calibration, %s%s) in %.1f s\n", mp.c_str(), rvq::to_string(o.element),
+            rvq::to_string(o.group), rvq::to_string(o.method), qc.symmetric ? "symmetric" : "asymmetric",
+            (o.pow2 || rvq::info_of(o.element).pow2_scale) ? ", power-of-two scales" : "", secs);
+        say("  codeword bytes   %zu -> %zu (%.2fx smaller, scales included)\n", rep.float_bytes, rep.quantized_bytes,
+            double(rep.float_bytes) / double(rep.quantized_bytes));
+        say("  weight mse       %.6g", rep.weight_mse);
+        if (rep.weight_mse_unrounded >= 0) say("  (%.6g without power-of-two rounding)", rep.weight_mse_unrounded);
+        say("\n");
         if (rep.data_mse >= 0) {
-          std::printf("  data mse         %.6g vs float %.6g (%+.2f%%) on %s\n", rep.data_mse, rep.data_mse_float,
-                      100.0 * (rep.data_mse / rep.data_mse_float - 1.0), calib.c_str());
+          say("  data mse         %.6g vs float %.6g (%+.2f%%) on %s\n", rep.data_mse, rep.data_mse_float,
+              100.0 * (rep.data_mse / rep.data_mse_float - 1.0), calib.c_str());
           if (rep.data_mse_unrounded >= 0)
-            std::printf("  power-of-two     costs %+.2f%% data mse (%.6g unrounded)\n",
-                        100.0 * (rep.data_mse / rep.data_mse_unrounded - 1.0), rep.data_mse_unrounded);
+            say("  power-of-two     costs %+.2f%% data mse (%.6g unrounded)\n",
+                100.0 * (rep.data_mse / rep.data_mse_unrounded - 1.0), rep.data_mse_unrounded);
           if (rep.data_mse_before_refit >= 0)
-            std::printf("  refit            %.6g -> %.6g (%+.2f%%)\n", rep.data_mse_before_refit, rep.data_mse,
-                        100.0 * (rep.data_mse / rep.data_mse_before_refit - 1.0));
-          std::printf("  code agreement   %.2f%% of codes equal the float model's\n", 100.0 * rep.code_agreement);
+            say("  refit            %.6g -> %.6g (%+.2f%%)\n", rep.data_mse_before_refit, rep.data_mse,
+                100.0 * (rep.data_mse / rep.data_mse_before_refit - 1.0));
+          say("  code agreement   %.2f%% of codes equal the float model's\n", 100.0 * rep.code_agreement);
         } else {
-          std::printf("  no --calibrate-on data: activation ranges bounded by the codebooks\n");
+          say("  no --calibrate-on data: activation ranges bounded by the codebooks\n");
         }
-        std::printf("wrote %s\n", out.c_str());
+        say("wrote %s\n", out.c_str());
       }
       return 0;
     }

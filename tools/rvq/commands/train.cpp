@@ -61,20 +61,19 @@ int run(const args& a) {
       double norm = 0;
       for (float v : x.values) norm += double(v) * double(v);
       norm /= double(x.rows());
-      std::printf("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(),
-                  q->max_codewords(), q->dim(), report.rows_used, seconds_since(t0));
+      say("trained %zu layers x %zu codewords x %zu dims on %zu vectors in %.1f s\n", q->layers(), q->max_codewords(),
+          q->dim(), report.rows_used, seconds_since(t0));
       for (std::size_t l = 0; l < report.layer_mse.size(); ++l)
-        std::printf("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l],
-                    report.layer_mse[l] / norm);
-      if (report.reseeded) std::printf("  re-seeded %zu empty clusters\n", report.reseeded);
+        say("  layer %zu: train mse %.6g  rel_mse %.6g\n", l + 1, report.layer_mse[l], report.layer_mse[l] / norm);
+      if (report.reseeded) say("  re-seeded %zu empty clusters\n", report.reseeded);
       const auto& rf = report.refinement;
       if (!rf.round_mse.empty()) {
-        std::printf("  refinement (beam %zu): rel_mse %.6g -> %.6g in %zu rounds", opt.beam, rf.mse_before / norm,
-                    rf.mse_after / norm, rf.round_mse.size());
-        if (rf.dead_reseeded) std::printf(", %zu dead codewords re-seeded", rf.dead_reseeded);
-        std::printf(", %zu dead left\n", rf.dead_remaining);
+        say("  refinement (beam %zu): rel_mse %.6g -> %.6g in %zu rounds", opt.beam, rf.mse_before / norm,
+            rf.mse_after / norm, rf.round_mse.size());
+        if (rf.dead_reseeded) say(", %zu dead codewords re-seeded", rf.dead_reseeded);
+        say(", %zu dead left\n", rf.dead_remaining);
       }
-      std::printf("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
+      say("wrote %s (%zu bits per vector)\n", out.c_str(), q->bits_per_vector());
     }
     return 0;
   });
