@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage("no command given");
   const std::string cmd = argv[1];
   const command* c = find_command(cmd);
+  args a;
   try {
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       if (argc > 2) {
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
       std::fputs(command_help(*c).c_str(), stdout);
       return 0;
     }
-    const args a = parse(argc, argv, *c);
+    a = parse(argc, argv, *c);
     refuse_overwriting_inputs(a);
     return c->run(a);
   } catch (const usage_error& e) {
@@ -92,8 +93,12 @@ int main(int argc, char** argv) {
   } catch (const data_error& e) {
     std::fprintf(stderr, "rvq %s: %s\n", cmd.c_str(), e.message.c_str());
     return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "rvq %s: out of memory\n", cmd.c_str());
+  } catch (const std::bad_alloc&) {  // the loaders bound memory by file size: this is data too large for the machine
+    std::string files;
+    for (const auto& [key, path] : a.opts)
+      if (const option* o = c ? c->find(key) : nullptr; o && o->file == file_role::reads) files += " " + path;
+    for (const std::string& p : a.positional) files += " " + p;
+    std::fprintf(stderr, "rvq %s:%s: out of memory\n", cmd.c_str(), files.c_str());
     return 1;
   }
 }
