@@ -69,7 +69,7 @@ result<eval_report> evaluate(const Q& q, matrix_view<const float> x, const eval_
 
   std::vector<std::uint16_t> codes(n * nl);
   const matrix_view<std::uint16_t> cv(codes.data(), n, nl);
-  workspace ws(q.workspace_for(opt.beam));
+  workspace ws(q.batch_workspace_for(opt.beam));  // one slice per worker of the parallel policy
   double spent = 0;
   const std::size_t repeats = opt.repeats ? opt.repeats : 1;
   for (std::size_t rep = 0; rep < repeats && (rep < 1 || spent < opt.min_seconds); ++rep) {

@@ -149,6 +149,10 @@ class pipeline {
     return w;
   }
 
+  /// Scratch of encode_batch() with a caller's workspace: workspace_for(), which already counts
+  /// the policy's workers (the same name as rvq::quantizer's).
+  workspace_size batch_workspace_for(std::size_t beam) const noexcept { return workspace_for(beam); }
+
   /// Memory and arithmetic: codebooks and projections stored, scratch of encode_batch(), and the
   /// multiply-accumulates per vector of the stages' searches plus both projections of every stage.
   footprint_info memory_footprint(std::size_t beam = 1) const noexcept {

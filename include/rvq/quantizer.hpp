@@ -224,6 +224,11 @@ class quantizer {
     else
       return encoders::float_workspace_for<kernels>(store_, beam);
   }
+  /// Scratch of encode_batch() with a caller's workspace: workspace_for(beam) for each worker of
+  /// the parallel policy (what the workspace_view overload checks).
+  workspace_size batch_workspace_for(std::size_t beam) const {
+    return times(workspace_for(beam), parallel_traits_type::concurrency());
+  }
   /// True when beam search of width `beam` assembles distances from the codebook cross-product
   /// tables (dynamic extents, B > 1, tables built: see build_beam_tables()).
   constexpr bool use_beam_tables(std::size_t beam) const noexcept { return encoders::uses_beam_tables(store_, beam); }
@@ -400,7 +405,7 @@ class quantizer {
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt = {}) const {
     if (layers() == 0) return {errc::empty_input, msg::no_codebooks};
     if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::bad_beam, msg::bad_beam};
-    workspace w(times(workspace_for(opt.beam), parallel_traits_type::concurrency()));
+    workspace w(batch_workspace_for(opt.beam));
     return encode_batch(x, codes, opt, w.view());
   }
 #endif

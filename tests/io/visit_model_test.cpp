@@ -9,6 +9,8 @@
 
 #include "../helpers.hpp"
 
+#include <rvq/parallel/dynamic_threads.hpp>
+
 namespace {
 /// What a visit saw: the type's policies and the model's shape.
 struct seen {
@@ -107,4 +109,37 @@ TEST_CASE("visit_model hands every kind of model file on as its concrete type", 
   CHECK(st.code() == rvq::errc::corrupt_file);
   CHECK(s.calls == 0);
   for (const std::string& p : {fp, ip, pp, bad}) std::remove(p.c_str());
+}
+
+TEST_CASE("visit_model_memory loads the bytes of a file, in the parallel policy asked for", "[io][visit]") {
+  const std::size_t n = 400, d = 16;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 22);
+  auto q = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), rvq_test::options(3, 16, 4));
+  REQUIRE(q);
+  std::vector<unsigned char> bytes;
+  REQUIRE(rvq::io::model_bytes(*q, bytes).ok());
+  seen s;
+  bool threaded = false;
+  std::vector<std::uint16_t> codes(n * 3), want(n * 3);
+  REQUIRE(
+      q->encode_batch(rvq::matrix_view<const float>(x.data(), n, d), rvq::matrix_view<std::uint16_t>(want.data(), n, 3))
+          .ok());
+  const rvq::status st = rvq::io::visit_model_memory<rvq::dynamic_threads>(bytes, [&](auto&& m) {
+    using M = std::decay_t<decltype(m)>;
+    record(m, s);
+    if constexpr (!is_pipeline<M>::value)
+      threaded = std::is_same<typename M::config_type::parallel, rvq::dynamic_threads>::value;
+    REQUIRE(m.encode_batch(rvq::matrix_view<const float>(x.data(), n, d),
+                           rvq::matrix_view<std::uint16_t>(codes.data(), n, m.layers()))
+                .ok());
+  });
+  REQUIRE(st.ok());
+  CHECK(s.calls == 1);
+  CHECK(threaded);
+  CHECK(s.layers == 3);
+  CHECK(codes == want);
+  bytes.resize(bytes.size() / 2);  // a cut file: the header's sizes say so
+  s = seen{};
+  CHECK(rvq::io::visit_model_memory(bytes, [&](auto&& m) { record(m, s); }).code() == rvq::errc::corrupt_file);
+  CHECK(s.calls == 0);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include "../helpers.hpp"
 
+#include <rvq/parallel/dynamic_threads.hpp>
 #include <rvq/parallel/fork_join.hpp>
 #include <rvq/parallel/host_cluster.hpp>
 #include <rvq/parallel/thread_pool.hpp>
@@ -11,6 +12,9 @@
 #endif
 
 #include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <stdexcept>
 #include <tuple>
 
@@ -23,7 +27,7 @@ namespace {
 using strategies = std::tuple<rvq::openmp>;
 #else
 using strategies = std::tuple<rvq::threads<2>, rvq::threads<3>, rvq::fork_join<rvq::host_cluster<8>>,
-                              rvq::fork_join<rvq::host_cluster<3>>>;
+                              rvq::fork_join<rvq::host_cluster<3>>, rvq::dynamic_threads>;
 #endif
 
 template <class Parallel, class Metric = rvq::l2>
@@ -181,3 +185,98 @@ TEST_CASE("fork_join gives each emulated core its own contiguous chunk", "[paral
   CHECK(core.back() == 7);
 }
 #endif
+
+TEST_CASE("dynamic_threads: any limit, and callers that share the pool, give the sequential codes", "[parallel]") {
+  const std::size_t d = 37, n = 777;
+  const std::vector<std::size_t> k = {64, 200, 33};
+  const auto cb = rvq_test::gaussian(64 + 200 + 33, d, 5);
+  const auto x = rvq_test::gaussian(n, d, 6);
+  const auto seq = build<seq_q<>>(cb, k, d);
+  const auto dyn = build<par_q<rvq::dynamic_threads>>(cb, k, d);
+  const auto want = batch_codes(seq, x, n, 2);
+  CHECK(rvq::dynamic_threads::limit() == 0);  // every thread by default
+  for (std::size_t t : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{64}}) {
+    CAPTURE(t);
+    rvq::dynamic_threads::scope s(t);
+    CHECK(rvq::parallel_traits<rvq::dynamic_threads>::concurrency() ==
+          std::min(t, rvq::thread_pool::hardware_threads()));
+    CHECK(batch_codes(dyn, x, n, 2) == want);
+  }
+  CHECK(rvq::dynamic_threads::limit() == 0);  // the scope restored it
+  // Four threads encode at once: whoever finds the pool busy runs on its own thread.
+  std::vector<std::vector<std::uint16_t>> got(4);
+  std::vector<std::thread> callers;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    callers.emplace_back([&, i] {
+      std::vector<std::uint16_t> c(n * dyn.layers());
+      const rvq::status st =
+          dyn.encode_batch(matrix_view<const float>(x.data(), n, d),
+                           matrix_view<std::uint16_t>(c.data(), n, dyn.layers()), rvq::encode_options{2});
+      if (st) got[i] = std::move(c);
+    });
+  for (auto& t : callers) t.join();
+  for (const auto& g : got) CHECK(g == want);
+}
+
+TEST_CASE("thread_pool::run_shared covers every index once, on at most `width` threads", "[parallel]") {
+  rvq::thread_pool pool(3);
+  for (std::size_t width : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{9}}) {
+    std::vector<std::atomic<int>> hits(101);
+    std::mutex m;
+    std::set<std::thread::id> ids;
+    pool.run_shared(hits.size(), width, [&](std::size_t i) {
+      hits[i]++;
+      std::lock_guard<std::mutex> g(m);
+      ids.insert(std::this_thread::get_id());
+    });
+    for (const auto& h : hits) CHECK(h.load() == 1);
+    CHECK(ids.size() <= (width == 0 || width > 3 ? 3 : width));
+  }
+  CHECK_THROWS_AS(pool.run_shared(10, 2,
+                                  [](std::size_t i) {
+                                    if (i == 7) throw std::runtime_error("x");
+                                  }),
+                  std::runtime_error);
+}
+
+TEST_CASE("a progress callback that throws stops training, and the exception comes through", "[parallel]") {
+  const std::size_t n = 300, d = 8;
+  const auto x = rvq_test::gaussian(n, d, 4);
+  auto opt = rvq_test::options(3, 16, 4);
+  std::size_t calls = 0;
+  opt.progress = [&](const rvq::train_progress&) {
+    if (++calls == 3) throw std::runtime_error("interrupted");
+  };
+  using dyn_config = rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::dynamic_threads>;
+  CHECK_THROWS_WITH(rvq::train<dyn_config>(matrix_view<const float>(x.data(), n, d), opt), "interrupted");
+  CHECK(calls == 3);
+  opt.progress = nullptr;  // the pool is still usable afterwards
+  CHECK(rvq::train<dyn_config>(matrix_view<const float>(x.data(), n, d), opt).ok());
+}
+
+TEMPLATE_LIST_TEST_CASE("evaluate and compact give the sequential figures and models", "[parallel]", strategies) {
+  // Both hand encode_batch a workspace of their own: it needs a slice for every worker.
+  const std::size_t d = 20, n = 600;
+  const std::vector<std::size_t> k = {32, 32};
+  auto cb = rvq_test::gaussian(64, d, 8);
+  std::copy(cb.begin(), cb.begin() + d, cb.begin() + 5 * d);  // a duplicate codeword for compact
+  const auto x = rvq_test::gaussian(n, d, 9);
+  const auto seq = build<seq_q<>>(cb, k, d);
+  const auto par = build<par_q<TestType>>(cb, k, d);
+  for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
+    rvq::eval_options eo;
+    eo.beam = beam;
+    const auto a = rvq::evaluate(seq, matrix_view<const float>(x.data(), n, d), eo);
+    const auto b = rvq::evaluate(par, matrix_view<const float>(x.data(), n, d), eo);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a->mse == b->mse);
+    CHECK(a->layer_mse == b->layer_mse);
+  }
+  seq_q<> cs;
+  par_q<TestType> cp;
+  REQUIRE(rvq::compact(seq, matrix_view<const float>(x.data(), n, d), cs).ok());
+  REQUIRE(rvq::compact(par, matrix_view<const float>(x.data(), n, d), cp).ok());
+  REQUIRE(cs.layers() == cp.layers());
+  for (std::size_t l = 0; l < cs.layers(); ++l) CHECK(cs.codewords(l) == cp.codewords(l));
+}

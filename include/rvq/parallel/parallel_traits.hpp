@@ -18,7 +18,8 @@ struct parallel_traits {
   static_assert(
       detail::always_false<Parallel>,
       "rvq: unknown parallel policy. Valid parallel policies: rvq::sequential (<rvq/parallel/sequential.hpp>), "
-      "rvq::threads<N> (<rvq/parallel/thread_pool.hpp>), rvq::openmp (<rvq/parallel/openmp.hpp>, needs -fopenmp), "
+      "rvq::threads<N> (<rvq/parallel/thread_pool.hpp>), rvq::dynamic_threads (<rvq/parallel/dynamic_threads.hpp>), "
+      "rvq::openmp (<rvq/parallel/openmp.hpp>, needs -fopenmp), "
       "rvq::fork_join<Platform> (<rvq/parallel/fork_join.hpp>; rvq::host_cluster<N> emulates a cluster)");
 };
 

@@ -60,9 +60,51 @@ class thread_pool {
       for (std::size_t i = 0; i < n; ++i) f(i);
       return;
     }
-    std::lock_guard<std::mutex> one_run(run_m_);
+    std::unique_lock<std::mutex> one_run(run_m_);
+    run_locked(n, size_, f);
+  }
+
+  /**
+   * @brief As run(), on at most `width` threads (the caller included; 0 or more than size(): all
+   * of them), and without waiting for the pool: when another thread's run holds it, the calls
+   * run on the calling thread alone. Tasks write only their own outputs, so the results are the
+   * same either way; two callers never block each other.
+   */
+  template <class F>
+  void run_shared(std::size_t n, std::size_t width, F&& f) {
+    if (n == 0) return;
+    const std::size_t w = width == 0 || width > size_ ? size_ : width;
+    std::unique_lock<std::mutex> one_run(run_m_, std::defer_lock);
+    if (w == 1 || n == 1 || inside_task() || !one_run.try_lock()) {
+      for (std::size_t i = 0; i < n; ++i) f(i);
+      return;
+    }
+    run_locked(n, w, f);
+  }
+
+  /// One per hardware thread (at least one).
+  static std::size_t hardware_threads() noexcept {
+    const unsigned h = std::thread::hardware_concurrency();
+    return h ? h : 1;
+  }
+
+ private:
+  struct task_guard {
+    task_guard() noexcept { flag() = true; }
+    ~task_guard() { flag() = false; }
+  };
+  static bool& flag() noexcept {
+    thread_local bool in_task = false;
+    return in_task;
+  }
+  static bool inside_task() noexcept { return flag(); }
+
+  /// The body of run(): `width` chunks (the caller runs chunk 0), with run_m_ held.
+  template <class F>
+  void run_locked(std::size_t n, std::size_t width, F& f) {
     auto chunk = [&](std::size_t w) {
-      const std::size_t first = n * w / size_, last = n * (w + 1) / size_;
+      if (w >= width) return;
+      const std::size_t first = n * w / width, last = n * (w + 1) / width;
       for (std::size_t i = first; i < last; ++i) f(i);
     };
     job_ = [](void* ctx, std::size_t w) { (*static_cast<decltype(chunk)*>(ctx))(w); };
@@ -86,23 +128,6 @@ class thread_pool {
     if (!mine) mine = error_;
     if (mine) std::rethrow_exception(mine);
   }
-
-  /// One per hardware thread (at least one).
-  static std::size_t hardware_threads() noexcept {
-    const unsigned h = std::thread::hardware_concurrency();
-    return h ? h : 1;
-  }
-
- private:
-  struct task_guard {
-    task_guard() noexcept { flag() = true; }
-    ~task_guard() { flag() = false; }
-  };
-  static bool& flag() noexcept {
-    thread_local bool in_task = false;
-    return in_task;
-  }
-  static bool inside_task() noexcept { return flag(); }
 
   void work(std::size_t w) {
     std::size_t seen = 0;

@@ -63,7 +63,7 @@ status compact(const quantizer<Config>& q, matrix_view<const float> calibration,
   if (!calibration.empty()) {
     const std::size_t chunk = 4096;
     std::vector<std::uint16_t> codes(chunk * nl);
-    workspace ws(q.workspace_for(1));
+    workspace ws(q.batch_workspace_for(1));
     for (std::size_t i0 = 0; i0 < calibration.rows(); i0 += chunk) {
       const std::size_t n = std::min(chunk, calibration.rows() - i0);
       const matrix_view<const float> part = calibration.row_range(i0, n);

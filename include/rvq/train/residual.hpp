@@ -49,7 +49,10 @@ struct train_options {
   std::size_t refine_holdout = 0;
   /// Train on at most this many rows, a seeded uniform subsample of larger inputs (0: all rows).
   std::size_t sample = 500000;
-  std::function<void(const train_progress&)> progress;  ///< optional, called once per k-means iteration
+  /// Optional, called once per k-means iteration and refinement round, on the calling thread.
+  /// It may throw to stop the training (a user's Ctrl-C): train() lets the exception through and
+  /// returns nothing.
+  std::function<void(const train_progress&)> progress;
 };
 
 /// What train() measured.
