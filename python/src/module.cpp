@@ -1,0 +1,973 @@
+// rvq._core: the Python binding. Thin by design: it converts arrays, releases the GIL and maps
+// statuses to exceptions; every behaviour is the C++ library's. The Python package (rvq/) adds
+// the pure-Python conveniences (progress bar, sweep, result classes) on top.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <rvq/io/codegen.hpp>
+#include <rvq/io/faiss.hpp>
+#include <rvq/io/safetensors.hpp>
+#include <rvq/io/visit_model.hpp>
+#include <rvq/parallel/dynamic_threads.hpp>
+#include <rvq/rvq.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace rvq_python {
+
+using par = rvq::dynamic_threads;  // every model runs on the shared pool, threads= per call
+
+// ---- errors ---------------------------------------------------------------------------------
+
+/// What a failure becomes in Python (classes of rvq/_errors.py).
+enum class kind { value, file, type, memory };
+
+/// Thrown by the binding; translated to rvq.DataError (ValueError), rvq.FileError (OSError, with
+/// the path), rvq.DTypeError (TypeError) or MemoryError.
+struct failure {
+  kind k;
+  std::string message;
+  std::string path;
+};
+
+[[noreturn]] void fail(kind k, std::string message, std::string path = {}) {
+  throw failure{k, std::move(message), std::move(path)};
+}
+
+/// The exception of a status from work on data (ValueError; out of memory: MemoryError).
+[[noreturn]] void fail_data(const rvq::status& s, const std::string& what = {}) {
+  const std::string m = (what.empty() ? "" : what + ": ") + rvq::describe(s);
+  fail(s.code() == rvq::errc::out_of_memory ? kind::memory : kind::value, m);
+}
+
+/// The exception of a status from reading or writing `path`: rvq.FileError carrying the path.
+[[noreturn]] void fail_file(const rvq::status& s, const std::string& path) {
+  if (s.code() == rvq::errc::out_of_memory) fail(kind::memory, path + ": " + rvq::describe(s));
+  fail(kind::file, rvq::describe(s), path);
+}
+
+// ---- arrays ---------------------------------------------------------------------------------
+
+/// A float32 matrix the library reads: the caller's own buffer when it is C-contiguous float32,
+/// else a float32 copy made once. `array` keeps the buffer alive.
+struct float_matrix {
+  py::array array;
+  rvq::matrix_view<const float> view;
+  bool copied = false;
+};
+
+/// `x` (a NumPy array, 2-D; the Python layer has turned __array__/DLPack objects into one) as a
+/// float32 matrix. Integer, boolean, complex and object arrays are a TypeError.
+float_matrix as_matrix(const py::handle& x, const char* what) {
+  if (!py::isinstance<py::array>(x))
+    fail(kind::type, std::string(what) + ": expected a NumPy array (or an object with __array__ or __dlpack__), got " +
+                         std::string(py::str(py::type::of(x).attr("__name__"))));
+  py::array a = py::reinterpret_borrow<py::array>(x);
+  const char k = a.dtype().kind();
+  if (k != 'f')
+    fail(kind::type, std::string(what) + ": expected floating-point values (float32 is used without a copy), got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 2)
+    fail(kind::value, std::string(what) + ": expected a 2-D array (N x D), got " + std::to_string(a.ndim()) + "-D");
+  float_matrix m;
+  const bool direct = a.dtype().is(py::dtype::of<float>()) && (a.flags() & py::array::c_style) &&
+                      (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_);
+  if (direct) {
+    m.array = a;
+  } else {
+    m.array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (!m.array) throw py::error_already_set();
+    m.copied = true;
+  }
+  m.view = rvq::matrix_view<const float>(static_cast<const float*>(m.array.data()),
+                                         static_cast<std::size_t>(m.array.shape(0)),
+                                         static_cast<std::size_t>(m.array.shape(1)));
+  return m;
+}
+
+/// Optional calibration data: an empty view for None.
+float_matrix as_optional_matrix(const py::object& x, const char* what) {
+  if (x.is_none()) return {};
+  return as_matrix(x, what);
+}
+
+/// Codes (N x L) as uint8 or uint16 without a copy when they already are, C-contiguous; other
+/// integer types are checked (0 to 65535) and converted once.
+struct code_matrix {
+  py::array array;
+  bool wide = true;  // uint16, else uint8
+  std::size_t rows = 0, cols = 0;
+};
+
+code_matrix as_codes(const py::handle& x, const char* what) {
+  if (!py::isinstance<py::array>(x))
+    fail(kind::type, std::string(what) + ": expected a NumPy array of integer codes, got " +
+                         std::string(py::str(py::type::of(x).attr("__name__"))));
+  py::array a = py::reinterpret_borrow<py::array>(x);
+  const char k = a.dtype().kind();
+  if (k != 'u' && k != 'i')
+    fail(kind::type,
+         std::string(what) + ": expected integer codes (uint8 or uint16), got " + std::string(py::str(a.dtype())));
+  if (a.ndim() != 2)
+    fail(kind::value, std::string(what) + ": expected a 2-D array (N x L), got " + std::to_string(a.ndim()) + "-D");
+  code_matrix c;
+  c.rows = static_cast<std::size_t>(a.shape(0));
+  c.cols = static_cast<std::size_t>(a.shape(1));
+  const bool contiguous = (a.flags() & py::array::c_style) && (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_);
+  if (contiguous && a.dtype().is(py::dtype::of<std::uint16_t>())) {
+    c.array = a;
+  } else if (contiguous && a.dtype().is(py::dtype::of<std::uint8_t>())) {
+    c.array = a;
+    c.wide = false;
+  } else {
+    // Checked on the way: a negative or too large value is a ValueError, not a wrapped code.
+    py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> wide =
+        py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (!wide) throw py::error_already_set();
+    py::array_t<std::uint16_t> out({c.rows, c.cols});
+    const std::int64_t* in = wide.data();
+    std::uint16_t* o = out.mutable_data();
+    for (std::size_t i = 0; i < c.rows * c.cols; ++i) {
+      if (in[i] < 0 || in[i] > 65535)
+        fail(kind::value, std::string(what) + ": code " + std::to_string(in[i]) + " at row " +
+                              std::to_string(i / (c.cols ? c.cols : 1)) + " is not a code (0 to 65535)");
+      o[i] = static_cast<std::uint16_t>(in[i]);
+    }
+    c.array = out;
+  }
+  return c;
+}
+
+/// The thread count of a call: None is every hardware thread, n >= 1 at most n.
+std::size_t thread_count(const py::object& threads) {
+  if (threads.is_none()) return 0;
+  const long long n = threads.cast<long long>();
+  if (n < 1) fail(kind::value, "threads must be at least 1 (or None for every core), got " + std::to_string(n));
+  return static_cast<std::size_t>(n);
+}
+
+// ---- names ----------------------------------------------------------------------------------
+
+template <class E, std::size_t N>
+E parse_choice(const std::string& key, const std::string& v, const rvq::named<E> (&table)[N],
+               std::initializer_list<E> allowed = {}) {
+  auto ok = [&](E e) { return allowed.size() == 0 || std::find(allowed.begin(), allowed.end(), e) != allowed.end(); };
+  E out{};
+  if (rvq::parse_name(table, v.c_str(), out) && ok(out)) return out;
+  std::string list;
+  for (std::size_t i = 0; i < N; ++i)
+    if (rvq::is_own_name(table, i) && ok(table[i].value))
+      list += (list.empty() ? "'" : ", '") + std::string(table[i].name) + "'";
+  fail(kind::value, key + " must be one of " + list + ", got '" + v + "'");
+}
+
+rvq::metric_id parse_metric(const std::string& m) {
+  return parse_choice("metric", m, rvq::metric_names, {rvq::metric_id::l2, rvq::metric_id::ip, rvq::metric_id::cosine});
+}
+
+/// f(M{}) for a float metric id.
+template <class F>
+void with_metric(rvq::metric_id m, F&& f) {
+  if (!rvq::io::visit_float_metric(m, f)) fail(kind::value, "the hamming metric belongs to binary models");
+}
+
+// ---- the type-erased model ------------------------------------------------------------------
+
+class model;
+using model_ptr = std::shared_ptr<model>;
+
+model_ptr from_bytes(std::vector<unsigned char> bytes, const std::string& origin);
+
+/// A loaded model or pipeline of any element, metric and storage, behind one interface.
+class model {
+ public:
+  virtual ~model() = default;
+  rvq::io::model_info info;          ///< the ids and shape of its file
+  std::vector<unsigned char> bytes;  ///< the `.rvq` file it was loaded from
+
+  virtual std::size_t layers() const = 0;
+  virtual std::size_t dim() const = 0;
+  virtual std::size_t codewords(std::size_t l) const = 0;
+  virtual std::size_t min_codewords() const = 0;
+  virtual std::size_t max_codewords() const = 0;
+  virtual std::size_t bits_per_vector() const = 0;
+  virtual std::size_t packed_bytes() const = 0;
+  virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
+                             std::size_t beam) const = 0;
+  virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
+                             std::size_t beam) const = 0;
+  virtual rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const = 0;
+  virtual rvq::status unpack(rvq::matrix_view<const std::uint8_t> in, rvq::matrix_view<std::uint16_t> c) const = 0;
+  virtual rvq::status decode(rvq::matrix_view<const std::uint8_t> c, rvq::matrix_view<float> y,
+                             std::size_t n) const = 0;
+  virtual rvq::status decode(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<float> y,
+                             std::size_t n) const = 0;
+  virtual rvq::result<rvq::eval_report> evaluate(rvq::matrix_view<const float> x, const rvq::eval_options& o) const = 0;
+  virtual rvq::status save(const std::string& path) const = 0;
+  virtual rvq::status codegen(const std::string& path, const rvq::io::codegen_options& o) const = 0;
+  /// The dense f32 codewords (contiguous, layer after layer), or null.
+  virtual const float* dense_values() const = 0;
+  virtual std::vector<unsigned char> quantize(const rvq::quantize_options& o, rvq::matrix_view<const float> x,
+                                              rvq::quantize_report& rep) const = 0;
+  virtual std::vector<unsigned char> compress(const rvq::compress_options& o, rvq::matrix_view<const float> x,
+                                              bool projections) const = 0;
+  virtual std::vector<unsigned char> compact(rvq::matrix_view<const float> x,
+                                             std::vector<std::vector<std::uint32_t>>& remap) const = 0;
+};
+
+template <class T>
+struct is_pipeline : std::false_type {};
+template <class C>
+struct is_pipeline<rvq::pipeline<C>> : std::true_type {};
+
+/// A single model whose codewords are dense f32 values (what codebooks, compact and compress
+/// read); pipelines and other kinds are not.
+template <class Q, class = void>
+struct is_dense_f32 : std::false_type {};
+template <class Q>
+struct is_dense_f32<Q, std::enable_if_t<!is_pipeline<Q>::value>>
+    : std::integral_constant<bool,
+                             !Q::is_product && !Q::is_integer && std::is_same<typename Q::element, rvq::f32>::value> {};
+
+template <class Q>
+class model_of final : public model {
+  static constexpr bool pipe = is_pipeline<Q>::value;
+
+ public:
+  explicit model_of(Q q) : q_(std::move(q)) {}
+
+  std::size_t layers() const override { return q_.layers(); }
+  std::size_t dim() const override { return q_.dim(); }
+  std::size_t codewords(std::size_t l) const override { return q_.codewords(l); }
+  std::size_t min_codewords() const override { return q_.min_codewords(); }
+  std::size_t max_codewords() const override { return q_.max_codewords(); }
+  std::size_t bits_per_vector() const override { return q_.bits_per_vector(); }
+  std::size_t packed_bytes() const override { return rvq::packed_bytes(q_); }
+  rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
+                     std::size_t beam) const override {
+    return q_.encode_batch(x, c, rvq::encode_options{beam});
+  }
+  rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
+                     std::size_t beam) const override {
+    return q_.encode_batch(x, c, rvq::encode_options{beam});
+  }
+  rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const override {
+    return rvq::pack_codes_batch(q_, c, out);
+  }
+  rvq::status unpack(rvq::matrix_view<const std::uint8_t> in, rvq::matrix_view<std::uint16_t> c) const override {
+    return rvq::unpack_codes_batch(q_, in, c);
+  }
+  rvq::status decode(rvq::matrix_view<const std::uint8_t> c, rvq::matrix_view<float> y, std::size_t n) const override {
+    return q_.decode_batch(c, y, n);
+  }
+  rvq::status decode(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<float> y, std::size_t n) const override {
+    return q_.decode_batch(c, y, n);
+  }
+  rvq::result<rvq::eval_report> evaluate(rvq::matrix_view<const float> x, const rvq::eval_options& o) const override {
+    return rvq::evaluate(q_, x, o);
+  }
+  rvq::status save(const std::string& path) const override {
+    if constexpr (pipe)
+      return rvq::io::save_pipeline(q_, path);
+    else
+      return rvq::io::save_model(q_, path);
+  }
+  rvq::status codegen(const std::string& path, const rvq::io::codegen_options& o) const override {
+    if constexpr (pipe)
+      return {rvq::errc::unsupported, "a pipeline has projections: firmware headers are written for single models"};
+    else
+      return rvq::io::write_model_header(q_, path, o);
+  }
+  const float* dense_values() const override {
+    if constexpr (is_dense_f32<Q>::value)
+      return q_.codeword(0, 0);
+    else
+      return nullptr;
+  }
+
+  std::vector<unsigned char> quantize(const rvq::quantize_options& o, rvq::matrix_view<const float> x,
+                                      rvq::quantize_report& rep) const override {
+    if constexpr (pipe) {
+      fail(kind::value, "quantize takes a single f32 model, not a pipeline");
+    } else if constexpr (!is_dense_f32<Q>::value || std::is_same<typename Q::metric, rvq::cosine>::value) {
+      if (info.product)
+        fail(kind::value, std::string("a ") + rvq::to_string(info.storage) +
+                              " model: quantize the dense model, or compress with element='int8'");
+      if (info.element != rvq::element_id::f32)
+        fail(kind::value, std::string("the model is already quantized (") + rvq::to_string(info.element) +
+                              "); quantize its f32 original");
+      fail(kind::value, std::string("quantization needs an f32 model with the l2 or ip metric (this one is ") +
+                            rvq::to_string(info.metric) + ")");
+    } else {
+      if (info.element != rvq::element_id::f32)
+        fail(kind::value, std::string("the model is already quantized (") + rvq::to_string(info.element) +
+                              "); quantize its f32 original");
+      rvq::quantized_codebooks qc;
+      const rvq::status s = rvq::quantize_codebooks(q_, x, o, qc, &rep);
+      if (!s) fail_data(s, "quantize");
+      const rvq::metric_id m = o.element == rvq::element_id::binary ? rvq::metric_id::hamming : info.metric;
+      std::vector<unsigned char> out;
+      const rvq::status ws = rvq::io::quantized_bytes(qc, m, out);
+      if (!ws) fail_data(ws, "quantize");
+      return out;
+    }
+  }
+
+  std::vector<unsigned char> compress(const rvq::compress_options& o, rvq::matrix_view<const float> x,
+                                      bool projections) const override {
+    if (info.product || info.element != rvq::element_id::f32)
+      fail(kind::value, std::string("compress takes a dense f32 model or pipeline (this one is ") +
+                            rvq::to_string(info.storage) + ", " + rvq::to_string(info.element) + ")");
+    std::vector<unsigned char> out;
+    if constexpr (pipe) {
+      if constexpr (std::is_same<typename Q::quantizer_type::element, rvq::f32>::value &&
+                    !Q::quantizer_type::is_product) {
+        auto finish = [&](auto r) {
+          if (!r) fail_data(r.error(), "compress");
+          const rvq::status s = rvq::io::pipeline_bytes(*r, out);
+          if (!s) fail_data(s, "compress");
+        };
+        const rvq::compress_options* po = projections ? &o : nullptr;
+        if (o.storage == rvq::storage_id::pq)
+          finish(rvq::compress_pipeline<rvq::pq>(q_, o, po, x));
+        else
+          finish(rvq::compress_pipeline<rvq::rpq>(q_, o, po, x));
+      } else {
+        fail(kind::value, "compress takes a pipeline of dense f32 stages");
+      }
+    } else {
+      if (projections) fail(kind::value, "projections=True is for pipelines; this is a single model");
+      if constexpr (is_dense_f32<Q>::value) {
+        if (o.subspaces && dim() % o.subspaces != 0)
+          fail(kind::value,
+               "subspaces=" + std::to_string(o.subspaces) + " does not divide the dimension " + std::to_string(dim()));
+        auto pc = rvq::compress(q_, o, x);
+        if (!pc) fail_data(pc.error(), "compress");
+        const rvq::status s = rvq::io::product_bytes(*pc, info.metric, out);
+        if (!s) fail_data(s, "compress");
+      } else {
+        fail(kind::value, "compress takes a dense f32 model");
+      }
+    }
+    return out;
+  }
+
+  std::vector<unsigned char> compact(rvq::matrix_view<const float> x,
+                                     std::vector<std::vector<std::uint32_t>>& remap) const override {
+    if constexpr (is_dense_f32<Q>::value) {
+      if (info.element != rvq::element_id::f32)
+        fail(kind::value, std::string("compaction works on f32 models (this one is ") + rvq::to_string(info.element) +
+                              "); compact the f32 model, then quantize it");
+      Q c;
+      rvq::compact_report rep;
+      const rvq::status s = rvq::compact(q_, x, c, &remap, &rep);
+      if (!s) fail_data(s, "compact");
+      std::vector<unsigned char> out;
+      const rvq::status ws = rvq::io::model_bytes(c, out);
+      if (!ws) fail_data(ws, "compact");
+      return out;
+    } else {
+      fail(kind::value, std::string("compaction works on dense f32 models (this one is ") +
+                            (pipe ? std::string("a pipeline")
+                                  : std::string(rvq::to_string(info.storage)) + ", " + rvq::to_string(info.element)) +
+                            ")");
+    }
+  }
+
+ private:
+  Q q_;
+};
+
+/// The model held in `bytes` (a whole `.rvq` file); `origin` names it in errors (a path, or
+/// what made the bytes).
+model_ptr from_bytes(std::vector<unsigned char> bytes, const std::string& origin) {
+  auto info = rvq::io::detail::model_info_of(bytes);
+  if (!info) fail_file(info.error(), origin);
+  model_ptr out;
+  const rvq::status s = rvq::io::visit_model_memory<par>(
+      bytes, [&](auto&& q) { out = std::make_shared<model_of<std::decay_t<decltype(q)>>>(std::move(q)); });
+  if (!s) fail_file(s, origin);
+  out->info = std::move(*info);
+  out->bytes = std::move(bytes);
+  return out;
+}
+
+/// A model made in memory (trained, imported): through its bytes, as a file would load.
+template <class Q>
+model_ptr from_quantizer(const Q& q, const std::string& origin) {
+  std::vector<unsigned char> bytes;
+  rvq::status s;
+  if constexpr (is_pipeline<Q>::value)
+    s = rvq::io::pipeline_bytes(q, bytes);
+  else
+    s = rvq::io::model_bytes(q, bytes);
+  if (!s) fail_data(s, origin);
+  return from_bytes(std::move(bytes), origin);
+}
+
+// ---- module functions -----------------------------------------------------------------------
+
+model_ptr load(const std::string& path) {
+  std::vector<unsigned char> bytes;
+  {
+    py::gil_scoped_release nogil;
+    const rvq::status s = rvq::io::read_file(path, bytes);
+    if (!s) fail_file(s, path);
+  }
+  return from_bytes(std::move(bytes), path);
+}
+
+model_ptr load_bytes(const py::bytes& b) {
+  const std::string s = b;
+  return from_bytes(std::vector<unsigned char>(s.begin(), s.end()), "<bytes>");
+}
+
+model_ptr train(const py::handle& x, std::size_t layers, std::vector<std::size_t> codewords, std::size_t beam,
+                std::size_t iterations, std::size_t refine, std::uint64_t seed, const std::string& metric,
+                std::size_t sample, const std::string& init, std::size_t progressive,
+                std::size_t progressive_iterations, const py::object& progress, const py::object& threads) {
+  const float_matrix m = as_matrix(x, "x");
+  rvq::train_options opt;
+  opt.layers = layers;
+  opt.codewords = std::move(codewords);
+  opt.beam = beam;
+  opt.iterations = iterations;
+  opt.refine = refine;
+  opt.seed = seed;
+  opt.sample = sample;
+  opt.progressive_steps = progressive;
+  opt.progressive_iterations = progressive_iterations;
+  if (init == "kmeans++")
+    opt.init = rvq::kmeans_init::kmeanspp;
+  else if (init == "greedy-kmeans++")
+    opt.init = rvq::kmeans_init::greedy_kmeanspp;
+  else if (init == "random")
+    opt.init = rvq::kmeans_init::random;
+  else
+    fail(kind::value, "init must be 'kmeans++', 'greedy-kmeans++' or 'random', got '" + init + "'");
+  if (opt.codewords.empty()) fail(kind::value, "codewords: give one K, or one K per layer");
+  if (beam == 0) fail(kind::value, "beam must be at least 1");
+  const rvq::metric_id mid = parse_metric(metric);
+  const std::size_t nthreads = thread_count(threads);
+  // Every call checks for Ctrl-C (KeyboardInterrupt stops the training: the exception goes
+  // through train(), nothing is returned), then reports to the caller's callable.
+  opt.progress = [&progress](const rvq::train_progress& p) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (!progress.is_none()) progress(p);
+  };
+  model_ptr out;
+  with_metric(mid, [&](auto mt) {
+    using config = rvq::config<rvq::f32, decltype(mt), rvq::dense, par>;
+    std::optional<rvq::result<rvq::quantizer<config>>> r;
+    {
+      py::gil_scoped_release nogil;
+      par::scope threads_of_call(nthreads);
+      r.emplace(rvq::train<config>(m.view, opt));
+    }
+    if (!*r) fail_data(r->error(), "train");
+    out = from_quantizer(r->value(), "train");
+  });
+  return out;
+}
+
+model_ptr from_codebooks(const py::list& books, const std::string& metric) {
+  std::vector<float> values;
+  std::vector<std::size_t> ks;
+  std::size_t dim = 0;
+  for (std::size_t l = 0; l < books.size(); ++l) {
+    const std::string what = "codebooks[" + std::to_string(l) + "]";
+    const float_matrix m = as_matrix(books[l], what.c_str());
+    if (l == 0) dim = m.view.cols();
+    if (m.view.cols() != dim)
+      fail(kind::value,
+           what + ": " + std::to_string(m.view.cols()) + " dimensions, layer 0 has " + std::to_string(dim));
+    ks.push_back(m.view.rows());
+    for (std::size_t r = 0; r < m.view.rows(); ++r) values.insert(values.end(), m.view.row(r), m.view.row(r) + dim);
+  }
+  model_ptr out;
+  with_metric(parse_metric(metric), [&](auto mt) {
+    using q_t = rvq::quantizer<rvq::config<rvq::f32, decltype(mt), rvq::dense, par>>;
+    auto q = q_t::from_codebooks(rvq::span<const float>(values), rvq::span<const std::size_t>(ks), dim);
+    if (!q) fail_data(q.error(), "codebooks");
+    out = from_quantizer(*q, "codebooks");
+  });
+  return out;
+}
+
+model_ptr import_faiss(const std::string& path, const std::string& metric) {
+  rvq::io::faiss_rq rq;
+  {
+    py::gil_scoped_release nogil;
+    const rvq::status s = rvq::io::read_faiss_rq(path, rq);
+    if (!s) fail_file(s, path);
+  }
+  model_ptr out;
+  with_metric(parse_metric(metric), [&](auto mt) {
+    using q_t = rvq::quantizer<rvq::config<rvq::f32, decltype(mt), rvq::dense, par>>;
+    auto q =
+        q_t::from_codebooks(rvq::span<const float>(rq.codebooks), rvq::span<const std::size_t>(rq.codewords), rq.dim);
+    if (!q) fail_file(q.error(), path);
+    out = from_quantizer(*q, path);
+  });
+  return out;
+}
+
+model_ptr import_safetensors(const std::string& path, const std::string& pattern, const py::object& metric) {
+  rvq::io::safetensors_file f;
+  rvq::io::safetensors_codebooks cb;
+  {
+    py::gil_scoped_release nogil;
+    rvq::status s = rvq::io::read_safetensors(path, f);
+    if (!s) fail_file(s, path);
+    s = rvq::io::find_codebooks(f, pattern, cb);
+    if (!s) fail_file(s, path);
+  }
+  // DAC's projections make a pipeline, cosine unless a metric is given (as `rvq import` does).
+  const rvq::metric_id mid = metric.is_none() ? (cb.projected() ? rvq::metric_id::cosine : rvq::metric_id::l2)
+                                              : parse_metric(metric.cast<std::string>());
+  model_ptr out;
+  with_metric(mid, [&](auto mt) {
+    using config = rvq::config<rvq::f32, decltype(mt), rvq::dense, par>;
+    if (cb.projected()) {
+      auto p = rvq::io::to_pipeline<config>(cb);
+      if (!p) fail_file(p.error(), path);
+      out = from_quantizer(*p, path);
+    } else {
+      auto q = rvq::quantizer<config>::from_codebooks(rvq::span<const float>(cb.values),
+                                                      rvq::span<const std::size_t>(cb.codewords), cb.dim);
+      if (!q) fail_file(q.error(), path);
+      out = from_quantizer(*q, path);
+    }
+  });
+  return out;
+}
+
+// ---- methods --------------------------------------------------------------------------------
+
+void check_beam(const model& m, std::size_t beam) {
+  if (beam < 1 || beam > m.min_codewords())
+    fail(kind::value, "beam must be in 1 to " + std::to_string(m.min_codewords()) + " (the smallest layer's K), got " +
+                          std::to_string(beam));
+}
+
+void check_dim(const model& m, const float_matrix& x, const char* what) {
+  if (x.view.cols() != m.dim())
+    fail(kind::value, std::string(what) + ": vectors have " + std::to_string(x.view.cols()) +
+                          " dimensions, the model has " + std::to_string(m.dim()));
+}
+
+py::array encode(const model& m, const py::handle& x, std::size_t beam, bool packed, const py::object& threads) {
+  const float_matrix v = as_matrix(x, "x");
+  check_dim(m, v, "x");
+  check_beam(m, beam);
+  const std::size_t n = v.view.rows(), nl = m.layers(), nt = thread_count(threads);
+  auto run = [&](auto code) {
+    using code_t = decltype(code);
+    py::array_t<code_t> codes({n, nl});
+    rvq::matrix_view<code_t> cv(codes.mutable_data(), n, nl);
+    rvq::status s;
+    {
+      py::gil_scoped_release nogil;
+      par::scope threads_of_call(nt);
+      s = m.encode(v.view, cv, beam);
+    }
+    if (!s) fail_data(s, "x");
+    return codes;
+  };
+  if (!packed) {
+    if (m.max_codewords() <= 256) return run(std::uint8_t{});
+    return run(std::uint16_t{});
+  }
+  py::array_t<std::uint16_t> codes = run(std::uint16_t{});
+  const std::size_t bytes = m.packed_bytes();
+  py::array_t<std::uint8_t> out({n, bytes});
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    s = m.pack(rvq::matrix_view<const std::uint16_t>(codes.data(), n, nl),
+               rvq::matrix_view<std::uint8_t>(out.mutable_data(), n, bytes));
+  }
+  if (!s) fail_data(s, "codes");
+  return std::move(out);
+}
+
+py::array_t<float> decode(const model& m, const py::handle& codes, const py::object& layers, bool packed,
+                          const py::object& threads) {
+  const std::size_t nl = m.layers(), nt = thread_count(threads);
+  std::size_t n_layers = nl;
+  if (!layers.is_none()) {
+    const long long l = layers.cast<long long>();
+    if (l < 1 || static_cast<std::size_t>(l) > nl)
+      fail(kind::value, "layers must be in 1 to " + std::to_string(nl) + ", got " + std::to_string(l));
+    n_layers = static_cast<std::size_t>(l);
+  }
+  code_matrix c;
+  if (packed) {
+    const code_matrix p = as_codes(codes, "codes");
+    if (p.wide || p.cols != m.packed_bytes())
+      fail(kind::value, "codes: expected packed codes, uint8 of shape N x " + std::to_string(m.packed_bytes()) +
+                            " (as encode(x, packed=True) returns them)");
+    py::array_t<std::uint16_t> un({p.rows, nl});
+    rvq::status s;
+    {
+      py::gil_scoped_release nogil;
+      s = m.unpack(
+          rvq::matrix_view<const std::uint8_t>(static_cast<const std::uint8_t*>(p.array.data()), p.rows, p.cols),
+          rvq::matrix_view<std::uint16_t>(un.mutable_data(), p.rows, nl));
+    }
+    if (!s) fail_data(s, "codes");
+    c.array = un;
+    c.rows = p.rows;
+    c.cols = nl;
+  } else {
+    c = as_codes(codes, "codes");
+  }
+  if (c.cols != nl)
+    fail(kind::value,
+         "codes: expected N x " + std::to_string(nl) + " codes (one per layer), got N x " + std::to_string(c.cols));
+  py::array_t<float> y({c.rows, m.dim()});
+  rvq::matrix_view<float> yv(y.mutable_data(), c.rows, m.dim());
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    par::scope threads_of_call(nt);
+    if (c.wide)
+      s = m.decode(
+          rvq::matrix_view<const std::uint16_t>(static_cast<const std::uint16_t*>(c.array.data()), c.rows, c.cols), yv,
+          n_layers);
+    else
+      s = m.decode(
+          rvq::matrix_view<const std::uint8_t>(static_cast<const std::uint8_t*>(c.array.data()), c.rows, c.cols), yv,
+          n_layers);
+  }
+  if (!s) fail_data(s, "codes");
+  return y;
+}
+
+py::dict evaluate(const model& m, const py::handle& x, std::size_t beam, const py::object& threads) {
+  const float_matrix v = as_matrix(x, "x");
+  check_dim(m, v, "x");
+  check_beam(m, beam);
+  if (v.view.rows() == 0) fail(kind::value, "x: the array is empty");
+  const std::size_t nt = thread_count(threads);
+  rvq::eval_options eo;
+  eo.beam = beam;
+  std::optional<rvq::result<rvq::eval_report>> r;
+  {
+    py::gil_scoped_release nogil;
+    par::scope threads_of_call(nt);
+    r.emplace(m.evaluate(v.view, eo));
+  }
+  if (!*r) fail_data(r->error(), "x");
+  const rvq::eval_report& e = r->value();
+  py::dict d;
+  d["vectors"] = e.vectors;
+  d["dim"] = e.dim;
+  d["beam"] = e.beam;
+  d["mse"] = e.mse;
+  d["rel_mse"] = e.rel_mse;
+  d["mean_squared_norm"] = e.mean_squared_norm;
+  d["layer_rel_mse"] = e.layer_rel_mse;
+  d["bits_per_vector"] = e.bits_per_vector;
+  // As stored (as `rvq eval` reports it): a quantized model's payload, else the footprint's bytes.
+  d["codebook_bytes"] = m.info.quantized && !m.info.pipeline ? m.info.payload_bytes : e.footprint.codebook_bytes;
+  d["encode_seconds"] = e.encode_seconds;
+  d["vectors_per_second"] = e.vectors_per_second;
+  return d;
+}
+
+/// Seconds of the fastest of `repeats` encodes of x (uint8/uint16 codes) in C++, with no Python
+/// in the timed region: the reference of the binding's overhead (docs/python.md).
+double time_encode(const model& m, const py::handle& x, std::size_t beam, std::size_t repeats,
+                   const py::object& threads) {
+  const float_matrix v = as_matrix(x, "x");
+  check_dim(m, v, "x");
+  check_beam(m, beam);
+  const std::size_t n = v.view.rows(), nl = m.layers(), nt = thread_count(threads);
+  std::vector<std::uint16_t> c16(n * nl);
+  std::vector<std::uint8_t> c8(n * nl);
+  double best = 1e300;
+  py::gil_scoped_release nogil;
+  par::scope threads_of_call(nt);
+  for (std::size_t i = 0; i < (repeats ? repeats : 1); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const rvq::status s = m.max_codewords() <= 256
+                              ? m.encode(v.view, rvq::matrix_view<std::uint8_t>(c8.data(), n, nl), beam)
+                              : m.encode(v.view, rvq::matrix_view<std::uint16_t>(c16.data(), n, nl), beam);
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!s) {
+      py::gil_scoped_acquire gil;
+      fail_data(s, "x");
+    }
+    best = std::min(best, t);
+  }
+  return best;
+}
+
+void save(const model& m, const std::string& path) {
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    s = m.save(path);
+  }
+  if (!s) fail_file(s, path);
+}
+
+void codegen(const model& m, const std::string& path, const std::string& name_space) {
+  rvq::io::codegen_options o;
+  o.name_space = name_space;
+  if (!rvq::io::detail::valid_namespace(o.name_space))
+    fail(kind::value,
+         "namespace must be a C++ identifier that is not a reserved word, or such identifiers joined by ::, got '" +
+             name_space + "'");
+  o.source = "the rvq Python package";
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    s = m.codegen(path, o);
+  }
+  if (s.code() == rvq::errc::unsupported) fail_data(s);
+  if (!s) fail_file(s, path);
+}
+
+py::object codebooks(const py::object& self) {
+  const model& m = self.cast<const model&>();
+  const float* v = m.dense_values();
+  if (!v)
+    fail(kind::value,
+         std::string("codebooks are viewed for dense f32 models; this one is ") +
+             (m.info.pipeline ? std::string("a pipeline")
+                              : std::string(rvq::to_string(m.info.storage)) + ", " + rvq::to_string(m.info.element)));
+  const std::size_t d = m.dim(), nl = m.layers();
+  auto read_only = [](py::array a) {
+    a.attr("setflags")(py::arg("write") = false);
+    return a;
+  };
+  bool uniform = true;
+  for (std::size_t l = 1; l < nl; ++l) uniform = uniform && m.codewords(l) == m.codewords(0);
+  if (uniform)  // one (L, K, D) view of the model's own memory, which `self` keeps alive
+    return read_only(py::array_t<float>({nl, m.codewords(0), d}, v, self));
+  py::list out;
+  std::size_t first = 0;
+  for (std::size_t l = 0; l < nl; ++l) {
+    out.append(read_only(py::array_t<float>({m.codewords(l), d}, v + first * d, self)));
+    first += m.codewords(l);
+  }
+  return std::move(out);
+}
+
+model_ptr quantize(const model& m, const std::string& element, const py::object& calibration, const std::string& method,
+                   const std::string& granularity, bool pow2, bool symmetric, double percentile, std::size_t refit,
+                   const std::string& rounding, std::size_t calibration_rows, const py::object& report) {
+  rvq::quantize_options o;
+  o.element =
+      parse_choice("element", element, rvq::element_names,
+                   {rvq::element_id::int8, rvq::element_id::q15, rvq::element_id::q7, rvq::element_id::int4,
+                    rvq::element_id::int2, rvq::element_id::binary, rvq::element_id::f16, rvq::element_id::bf16});
+  o.method = parse_choice("calibration_method", method, rvq::calibration_names);
+  o.group = parse_choice("granularity", granularity, rvq::granularity_names);
+  o.pow2 = pow2;
+  o.symmetric = symmetric;
+  if (!(percentile > 50.0 && percentile <= 100.0))
+    fail(kind::value, "percentile must be in (50, 100], got " + std::to_string(percentile));
+  o.percentile = percentile;
+  o.refit = refit;
+  o.mode = parse_choice("rounding", rounding, rvq::rounding_names);
+  if (calibration_rows == 0) fail(kind::value, "calibration_rows must be at least 1");
+  o.calibration_rows = calibration_rows;
+  const float_matrix x = as_optional_matrix(calibration, "calibration");
+  if (!calibration.is_none()) check_dim(m, x, "calibration");
+  rvq::quantize_report rep;
+  std::vector<unsigned char> bytes;
+  {
+    py::gil_scoped_release nogil;
+    bytes = m.quantize(o, x.view, rep);
+  }
+  if (py::isinstance<py::dict>(report)) {
+    py::dict d = report;
+    d["weight_mse"] = rep.weight_mse;
+    d["data_mse_float"] = rep.data_mse_float;
+    d["data_mse"] = rep.data_mse;
+    d["code_agreement"] = rep.code_agreement;
+    d["float_bytes"] = rep.float_bytes;
+    d["quantized_bytes"] = rep.quantized_bytes;
+  }
+  return from_bytes(std::move(bytes), "quantize");
+}
+
+model_ptr compress(const model& m, const std::string& storage, bool seeded, unsigned bits, std::size_t subspaces,
+                   bool shared, const std::string& element, std::size_t iterations, std::uint64_t seed,
+                   const py::object& calibration, bool projections) {
+  rvq::compress_options o;
+  o.storage = parse_choice("storage", storage, rvq::storage_names, {rvq::storage_id::pq, rvq::storage_id::rpq});
+  if (bits < 1 || bits > 8) fail(kind::value, "bits must be in 1 to 8, got " + std::to_string(bits));
+  o.bits = bits;
+  o.subspaces = subspaces;
+  o.shared = shared;
+  o.seeded = seeded;
+  if (seeded && o.storage == rvq::storage_id::pq)
+    fail(kind::value, "seeded indices are rpq's (storage='rpq', seeded=True); pq stores its indices");
+  o.element = parse_choice("element", element, rvq::element_names, {rvq::element_id::f32, rvq::element_id::int8});
+  o.iterations = iterations;
+  o.seed = seed;
+  const float_matrix x = as_optional_matrix(calibration, "calibration");
+  if (!calibration.is_none()) check_dim(m, x, "calibration");
+  std::vector<unsigned char> bytes;
+  {
+    py::gil_scoped_release nogil;
+    bytes = m.compress(o, x.view, projections);
+  }
+  return from_bytes(std::move(bytes), "compress");
+}
+
+py::object compact(const model& m, const py::object& calibration, bool remap) {
+  const float_matrix x = as_optional_matrix(calibration, "calibration");
+  if (!calibration.is_none()) check_dim(m, x, "calibration");
+  std::vector<std::vector<std::uint32_t>> table;
+  std::vector<unsigned char> bytes;
+  {
+    py::gil_scoped_release nogil;
+    bytes = m.compact(x.view, table);
+  }
+  model_ptr c = from_bytes(std::move(bytes), "compact");
+  if (!remap) return py::cast(c);
+  std::size_t kmax = 0;  // int32, L x max K: the new index of each old codeword, -1 past K_l
+  for (const auto& r : table) kmax = std::max(kmax, r.size());
+  py::array_t<std::int32_t> t({table.size(), kmax});
+  std::int32_t* p = t.mutable_data();
+  std::fill(p, p + table.size() * kmax, -1);
+  for (std::size_t l = 0; l < table.size(); ++l)
+    for (std::size_t k = 0; k < table[l].size(); ++k) p[l * kmax + k] = static_cast<std::int32_t>(table[l][k]);
+  return py::make_tuple(c, t);
+}
+
+std::string repr(const model& m) {
+  std::string k = std::to_string(m.codewords(0));
+  for (std::size_t l = 1; l < m.layers(); ++l)
+    if (m.codewords(l) != m.codewords(0)) {
+      k = "[";
+      for (std::size_t i = 0; i < m.layers(); ++i) k += (i ? ", " : "") + std::to_string(m.codewords(i));
+      k += "]";
+      break;
+    }
+  std::string s = "rvq.Quantizer(layers=" + std::to_string(m.layers()) + ", codewords=" + k +
+                  ", dim=" + std::to_string(m.dim()) + ", element='" + rvq::to_string(m.info.element) + "', metric='" +
+                  rvq::to_string(m.info.metric) + "', storage='" + rvq::to_string(m.info.storage) + "'";
+  if (m.info.pipeline) s += ", stages=" + std::to_string(m.info.stages);
+  return s + ", bits_per_vector=" + std::to_string(m.bits_per_vector()) + ")";
+}
+
+}  // namespace rvq_python
+
+PYBIND11_MODULE(_core, mod) {
+  using namespace rvq_python;
+  mod.doc() = "rvq's C++ library, bound with pybind11 (use the `rvq` package, not this module).";
+
+  // Failures become the exception classes of rvq._errors.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const failure& f) {
+      py::module_ errors = py::module_::import("rvq._errors");
+      const char* name = f.k == kind::file ? "FileError" : f.k == kind::type ? "DTypeError" : "DataError";
+      if (f.k == kind::memory) {
+        PyErr_SetString(PyExc_MemoryError, f.message.c_str());
+        return;
+      }
+      py::object cls = errors.attr(name);
+      py::object e = f.k == kind::file ? cls(f.message, f.path) : cls(f.message);
+      PyErr_SetObject(cls.ptr(), e.ptr());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "rvq: out of memory");
+    }
+  });
+
+  py::class_<rvq::train_progress>(mod, "TrainProgress", "Where a training is: passed to `progress` callables.")
+      .def_readonly("layer", &rvq::train_progress::layer, "layer being trained (0-based); == layers while refining")
+      .def_readonly("layers", &rvq::train_progress::layers, "layers in all")
+      .def_readonly("iteration", &rvq::train_progress::iteration, "k-means iteration (or refinement round), 0-based")
+      .def_readonly("iterations", &rvq::train_progress::iterations, "iterations (or rounds) planned")
+      .def_readonly("mse", &rvq::train_progress::mse, "mean squared residual norm so far")
+      .def_readonly("dims", &rvq::train_progress::dims, "dimensions k-means works in (progressive steps use fewer)")
+      .def_property_readonly(
+          "refining", [](const rvq::train_progress& p) { return p.layer == p.layers; },
+          "True during the joint refinement after the layers")
+      .def("__repr__", [](const rvq::train_progress& p) {
+        return "rvq.TrainProgress(layer=" + std::to_string(p.layer) + ", layers=" + std::to_string(p.layers) +
+               ", iteration=" + std::to_string(p.iteration) + ", iterations=" + std::to_string(p.iterations) +
+               ", mse=" + std::to_string(p.mse) + ")";
+      });
+
+  py::class_<model, model_ptr>(mod, "Quantizer", "A residual vector quantizer (see the rvq package's docs).")
+      .def_property_readonly("layers", &model::layers)
+      .def_property_readonly("dim", &model::dim)
+      .def_property_readonly("codewords",
+                             [](const model& m) {
+                               std::vector<std::size_t> k(m.layers());
+                               for (std::size_t l = 0; l < k.size(); ++l) k[l] = m.codewords(l);
+                               return k;
+                             })
+      .def_property_readonly("element", [](const model& m) { return std::string(rvq::to_string(m.info.element)); })
+      .def_property_readonly("metric", [](const model& m) { return std::string(rvq::to_string(m.info.metric)); })
+      .def_property_readonly("storage", [](const model& m) { return std::string(rvq::to_string(m.info.storage)); })
+      .def_property_readonly("bits_per_vector", &model::bits_per_vector)
+      .def_property_readonly("packed_bytes", &model::packed_bytes)
+      .def_property_readonly("is_pipeline", [](const model& m) { return m.info.pipeline; })
+      .def_property_readonly("stages", [](const model& m) { return m.info.pipeline ? m.info.stages : std::size_t{1}; })
+      .def_property_readonly("codebooks", &codebooks)
+      .def("encode", &encode, py::arg("x"), py::arg("beam") = 1, py::arg("packed") = false,
+           py::arg("threads") = py::none())
+      .def("decode", &decode, py::arg("codes"), py::arg("layers") = py::none(), py::arg("packed") = false,
+           py::arg("threads") = py::none())
+      .def("evaluate", &evaluate, py::arg("x"), py::arg("beam") = 1, py::arg("threads") = py::none())
+      .def("save", &save, py::arg("path"))
+      .def("to_bytes",
+           [](const model& m) { return py::bytes(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size()); })
+      .def("codegen", &codegen, py::arg("path"), py::arg("namespace") = "rvq_model")
+      .def("quantize", &quantize, py::arg("element"), py::arg("calibration"), py::arg("method"), py::arg("granularity"),
+           py::arg("pow2"), py::arg("symmetric"), py::arg("percentile"), py::arg("refit"), py::arg("rounding"),
+           py::arg("calibration_rows"), py::arg("report"))
+      .def("compress", &compress, py::arg("storage"), py::arg("seeded"), py::arg("bits"), py::arg("subspaces"),
+           py::arg("shared"), py::arg("element"), py::arg("iterations"), py::arg("seed"), py::arg("calibration"),
+           py::arg("projections"))
+      .def("compact", &compact, py::arg("calibration") = py::none(), py::arg("remap") = false)
+      .def("_time_encode", &time_encode, py::arg("x"), py::arg("beam") = 1, py::arg("repeats") = 3,
+           py::arg("threads") = 1)
+      .def("__repr__", &repr)
+      .def("__eq__",
+           [](const model& a, const py::object& b) {
+             if (!py::isinstance<model>(b)) return false;
+             return a.bytes == b.cast<const model&>().bytes;
+           })
+      .def(py::pickle(
+          [](const model& m) { return py::bytes(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size()); },
+          [](const py::bytes& b) { return load_bytes(b); }));
+
+  mod.def("load", &load, py::arg("path"));
+  mod.def("from_bytes", &load_bytes, py::arg("data"));
+  mod.def("train", &train, py::arg("x"), py::arg("layers"), py::arg("codewords"), py::arg("beam"),
+          py::arg("iterations"), py::arg("refine"), py::arg("seed"), py::arg("metric"), py::arg("sample"),
+          py::arg("init"), py::arg("progressive"), py::arg("progressive_iterations"), py::arg("progress"),
+          py::arg("threads"));
+  mod.def("from_codebooks", &from_codebooks, py::arg("codebooks"), py::arg("metric"));
+  mod.def("import_faiss", &import_faiss, py::arg("path"), py::arg("metric"));
+  mod.def("import_safetensors", &import_safetensors, py::arg("path"), py::arg("pattern"), py::arg("metric"));
+  mod.def(
+      "as_matrix", [](const py::handle& x) { return as_matrix(x, "x").array; }, py::arg("x"),
+      "The float32 array the library reads for `x`: `x` itself when it is C-contiguous float32.");
+  mod.def("hardware_threads", &rvq::thread_pool::hardware_threads);
+  mod.attr("max_layers") = rvq::max_layers;
+  mod.attr("max_codewords") = rvq::max_codewords;
+}

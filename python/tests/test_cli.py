@@ -1,0 +1,66 @@
+"""The package and the rvq tool agree: the same data and seed give the same model file, and the
+same model gives the same codes and vectors."""
+
+import numpy as np
+import pytest
+
+import rvq
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, data):
+    d = tmp_path_factory.mktemp("cli")
+    x, t = data
+    np.save(d / "x.npy", x)
+    np.save(d / "t.npy", t)
+    return d
+
+
+def test_training_gives_the_cli_model(cli, files, data):
+    x, _ = data
+    run_cli(cli, "train", "--input", files / "x.npy", "--layers", 3, "--codewords", 16, "--iterations", 5,
+            "--refine", 4, "--beam", 2, "--seed", 9, "--output", files / "cli.rvq", "--quiet")
+    q = rvq.train(x, layers=3, codewords=16, iterations=5, refine=4, beam=2, seed=9, progress=False)
+    assert q.to_bytes() == (files / "cli.rvq").read_bytes()
+    assert rvq.load(files / "cli.rvq") == q
+
+
+def test_codes_and_vectors_equal_the_cli(cli, files, model, data):
+    _, t = data
+    model.save(files / "m.rvq")
+    run_cli(cli, "encode", "--model", files / "m.rvq", "--input", files / "t.npy", "--beam", 4,
+            "--output", files / "c.npy")
+    codes = np.load(files / "c.npy")
+    np.testing.assert_array_equal(model.encode(t, beam=4), codes)
+    run_cli(cli, "decode", "--model", files / "m.rvq", "--input", files / "c.npy", "--output", files / "y.npy")
+    np.testing.assert_array_equal(model.decode(codes), np.load(files / "y.npy"))
+    run_cli(cli, "encode", "--model", files / "m.rvq", "--input", files / "t.npy", "--packed",
+            "--output", files / "p.npy")
+    np.testing.assert_array_equal(model.encode(t, packed=True), np.load(files / "p.npy"))
+
+
+def test_quantized_models_equal_the_cli(cli, files, model, data):
+    x, t = data
+    model.save(files / "m.rvq")
+    run_cli(cli, "quantize", "--model", files / "m.rvq", "--element", "int8", "--calibrate-on", files / "x.npy",
+            "--output", files / "m8.rvq", "--quiet")
+    q8 = model.quantize("int8", calibration=x)
+    assert q8.to_bytes() == (files / "m8.rvq").read_bytes()
+    run_cli(cli, "compress", "--model", files / "m.rvq", "--storage", "rpq", "--seeded", "--bits", 4,
+            "--output", files / "r.rvq", "--quiet")
+    assert model.compress("rpq", seeded=True, bits=4).to_bytes() == (files / "r.rvq").read_bytes()
+    run_cli(cli, "codegen", "--model", files / "m.rvq", "--output", files / "m.hpp")
+    model.codegen(files / "py.hpp")
+    strip = lambda s: [l for l in s.splitlines() if "rvq Python package" not in l and "m.rvq" not in l]
+    assert strip((files / "py.hpp").read_text()) == strip((files / "m.hpp").read_text())
+
+
+def test_the_cli_reads_what_the_package_writes(cli, files, model, data):
+    _, t = data
+    model.save(files / "saved.rvq")
+    r = run_cli(cli, "eval", "--model", files / "saved.rvq", "--input", files / "t.npy", "--json")
+    import json
+    got = json.loads(r.stdout)
+    assert got["rel_mse"] == pytest.approx(model.evaluate(t).rel_mse, rel=1e-9)
