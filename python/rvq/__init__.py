@@ -308,7 +308,7 @@ class Quantizer:
     def __reduce__(self):
         return (from_bytes, (self.to_bytes(),))
 
-    def _time_encode(self, x: ArrayLike, beam: int = 1, repeats: int = 3, threads: int = 1) -> float:
+    def _time_encode(self, x: ArrayLike, beam: int = 1, repeats: int = 3, threads: Optional[int] = 1) -> float:
         """Seconds of the fastest of ``repeats`` encodes of x timed inside C++ (benchmarks)."""
         return self._m._time_encode(_matrix(x)[0], beam, repeats, threads)
 
