@@ -111,6 +111,16 @@ class Evaluation:
     dim: int  #: D
     beam: int  #: beam width of the encode
 
+    def __getitem__(self, key: str) -> Any:
+        """``e["rel_mse"]`` as well as ``e.rel_mse``."""
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def asdict(self) -> Dict[str, Any]:
+        """The figures as a dict (for json.dumps or a DataFrame row)."""
+        return dataclasses.asdict(self)
+
 
 class Quantizer:
     """A residual vector quantizer: ``layers`` codebooks of ``codewords[l]`` vectors of ``dim``

@@ -24,6 +24,12 @@ class Evaluation:
     dim: int
     beam: int
 
+    def __getitem__(self, key: str) -> Any:
+        ...
+
+    def asdict(self) -> Dict[str, Any]:
+        ...
+
 class Quantizer:
 
     def __init__(self, model: '_core.Quantizer') -> None:

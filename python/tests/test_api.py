@@ -64,6 +64,9 @@ def test_evaluate_reports_every_figure(model, data):
     assert e.bits_per_vector == 20
     assert e.codebook_bytes == 4 * 32 * 24 * 4
     assert e.vectors_per_second > 0 and e.encode_seconds > 0
+    assert e["rel_mse"] == e.rel_mse and e.asdict()["mse"] == e.mse
+    with pytest.raises(KeyError):
+        e["nope"]
     y = model.decode(model.encode(t))
     assert e.mse == pytest.approx(float(np.mean(np.sum((t.astype(np.float64) - y) ** 2, axis=1))), rel=1e-5)
 

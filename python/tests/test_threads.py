@@ -59,3 +59,30 @@ def test_ctrl_c_stops_training_and_writes_nothing(tmp_path):
     assert "KeyboardInterrupt" in r.stderr
     assert not out.exists()
     assert os.listdir(tmp_path) == []
+
+
+def test_a_forked_child_encodes_with_threads(model, data):
+    """A child of fork() (multiprocessing, DataLoader workers) has none of the parent's pool
+    threads: it gets a pool of its own instead of waiting for workers that do not exist."""
+    _, t = data
+    big = np.tile(t, (8, 1))
+    want = model.encode(big, threads=2)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only with the parent's codes
+        ok = False
+        try:
+            ok = bool((model.encode(big, threads=2) == want).all())
+        finally:
+            os._exit(0 if ok else 1)
+    import time
+    deadline = time.monotonic() + 120
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child hung encoding with threads")
+        time.sleep(0.05)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -9,6 +9,13 @@
     "rvq/parallel/dynamic_threads.hpp needs a hosted build (std::thread); firmware uses rvq::sequential or rvq::fork_join"
 #endif
 #include <cstddef>
+#include <mutex>
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#define RVQ_DYNAMIC_THREADS_PID() static_cast<long>(::getpid())
+#else
+#define RVQ_DYNAMIC_THREADS_PID() 0L
+#endif
 
 #include "parallel_traits.hpp"
 #include "thread_pool.hpp"
@@ -28,10 +35,24 @@ namespace rvq {
  * - As with every strategy, codes and trained codebooks do not depend on the thread count.
  */
 struct dynamic_threads {
-  /// The pool this policy runs on (created on first use).
+  /**
+   * @brief The pool this policy runs on (created on first use).
+   *
+   * A process made by fork() has none of its parent's threads: its first call makes a pool of its
+   * own, and the parent's copy, whose workers do not exist here, is left untouched (a child of a
+   * Python `multiprocessing` or PyTorch DataLoader fork encodes as its parent does).
+   */
   static thread_pool& pool() {
-    static thread_pool p(0);
-    return p;
+    static thread_pool* p = nullptr;
+    static long owner = 0;
+    static std::mutex m;
+    std::lock_guard<std::mutex> lock(m);
+    const long pid = RVQ_DYNAMIC_THREADS_PID();
+    if (!p || owner != pid) {
+      p = new thread_pool(0);  // never deleted: the workers live as long as the process
+      owner = pid;
+    }
+    return *p;
   }
   /// The calling thread's limit (0: every thread of the pool).
   static std::size_t& limit() noexcept {
