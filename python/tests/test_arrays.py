@@ -98,3 +98,13 @@ def test_empty_batches(model):
     c = model.encode(np.zeros((0, 24), dtype=np.float32))
     assert c.shape == (0, 4)
     assert model.decode(c).shape == (0, 24)
+
+
+def test_memory_mapped_npy_is_read_in_place(model, data, tmp_path):
+    _, t = data
+    np.save(tmp_path / "t.npy", t)
+    m = np.load(tmp_path / "t.npy", mmap_mode="r")  # read-only, backed by the file
+    assert _core.as_matrix(m) is m
+    np.testing.assert_array_equal(model.encode(m), model.encode(t))
+    q = rvq.train(m, layers=2, codewords=8, iterations=2, refine=0, progress=False)
+    assert q == rvq.train(t, layers=2, codewords=8, iterations=2, refine=0, progress=False)
