@@ -22,6 +22,8 @@ namespace rvq {
 struct eval_options {
   /// Beam width of the encode (1: greedy).
   std::size_t beam = 1;
+  /// Rounds of ICM refinement after the search (encode_options::icm_rounds; 0: none).
+  std::size_t icm_rounds = 0;
   /// Also measure the error after each layer (decoding only the first l layers: the
   /// variable-bitrate curve); costs one more pass of `L D` additions per vector.
   bool per_layer = true;
@@ -69,12 +71,13 @@ result<eval_report> evaluate(const Q& q, matrix_view<const float> x, const eval_
 
   std::vector<std::uint16_t> codes(n * nl);
   const matrix_view<std::uint16_t> cv(codes.data(), n, nl);
-  workspace ws(q.batch_workspace_for(opt.beam));  // one slice per worker of the parallel policy
+  const encode_options eo{opt.beam, opt.icm_rounds};
+  workspace ws(q.batch_workspace_for(eo));  // one slice per worker of the parallel policy
   double spent = 0;
   const std::size_t repeats = opt.repeats ? opt.repeats : 1;
   for (std::size_t rep = 0; rep < repeats && (rep < 1 || spent < opt.min_seconds); ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    RVQ_TRY(q.encode_batch(x, cv, encode_options{opt.beam}, ws.view()));
+    RVQ_TRY(q.encode_batch(x, cv, eo, ws.view()));
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.encode_seconds = rep == 0 || t < r.encode_seconds ? t : r.encode_seconds;
     spent += t;

@@ -152,6 +152,8 @@ class pipeline {
   /// Scratch of encode_batch() with a caller's workspace: workspace_for(), which already counts
   /// the policy's workers (the same name as rvq::quantizer's).
   workspace_size batch_workspace_for(std::size_t beam) const noexcept { return workspace_for(beam); }
+  /// batch_workspace_for() of an encode with options `opt`.
+  workspace_size batch_workspace_for(const encode_options& opt) const noexcept { return workspace_for(opt.beam); }
 
   /// Memory and arithmetic: codebooks and projections stored, scratch of encode_batch(), and the
   /// multiply-accumulates per vector of the stages' searches plus both projections of every stage.
@@ -185,6 +187,8 @@ class pipeline {
                       workspace_view ws) const noexcept {
     RVQ_TRY(check_batch(x, codes.rows(), codes.cols(), codes.valid()));
     if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::invalid_argument, msg::bad_beam};
+    if (opt.icm_rounds)
+      return {errc::unsupported, "ICM refinement works on single models; a pipeline's stages encode by beam search"};
     if (!ws.holds(workspace_for(opt.beam), 1))
       return {errc::invalid_argument, "workspace smaller than workspace_for()"};
     const std::size_t dm = max_stage_dim(), bf = block_floats();

@@ -19,6 +19,7 @@
 #include "encode/beam.hpp"
 #include "encode/checks.hpp"
 #include "encode/greedy.hpp"
+#include "encode/icm.hpp"
 #include "encode/integer.hpp"
 #include "encode/workspace.hpp"
 #include "policies.hpp"
@@ -224,10 +225,21 @@ class quantizer {
     else
       return encoders::float_workspace_for<kernels>(store_, beam);
   }
+  /// Scratch of an encode with options `opt`: workspace_for(opt.beam), and room for the ICM
+  /// refinement when opt.icm_rounds > 0.
+  constexpr workspace_size workspace_for(const encode_options& opt) const noexcept {
+    workspace_size w = workspace_for(opt.beam);
+    if (opt.icm_rounds && w.floats < encoders::icm_floats(dim())) w.floats = encoders::icm_floats(dim());
+    return w;
+  }
   /// Scratch of encode_batch() with a caller's workspace: workspace_for(beam) for each worker of
   /// the parallel policy (what the workspace_view overload checks).
   workspace_size batch_workspace_for(std::size_t beam) const {
     return times(workspace_for(beam), parallel_traits_type::concurrency());
+  }
+  /// batch_workspace_for() of an encode with options `opt` (ICM included).
+  workspace_size batch_workspace_for(const encode_options& opt) const {
+    return times(workspace_for(opt), parallel_traits_type::concurrency());
   }
   /// True when beam search of width `beam` assembles distances from the codebook cross-product
   /// tables (dynamic extents, B > 1, tables built: see build_beam_tables()).
@@ -275,16 +287,17 @@ class quantizer {
    * @brief Encode one vector into `layers()` codes; allocates nothing.
    * @param x     dim() finite values
    * @param codes layers() outputs (uint8_t or uint16_t wide enough for K)
-   * @param opt   beam width (1 to min K)
-   * @param ws    at least workspace_for(opt.beam)
-   * @return dimension_mismatch, non_finite, bad_beam, too_many_codewords or invalid_argument on bad input.
+   * @param opt   beam width (1 to min K) and ICM rounds (encoders::icm_refine(); l2 float models)
+   * @param ws    at least workspace_for(opt)
+   * @return dimension_mismatch, non_finite, bad_beam, too_many_codewords or invalid_argument on bad
+   *         input; unsupported for ICM on an integer or non-l2 model.
    *
    * Complexity: greedy `sum_l K_l D` multiply-adds (footprint_info::macs_per_vector); beam B about
    * `B` times that plus `O(B K_l + B^2)` comparisons and `O(B D)` residual updates per layer.
    */
   template <class Code>
   status encode(span<const float> x, span<Code> codes, const encode_options& opt, workspace_view ws) const noexcept {
-    RVQ_TRY(check_encode<Code>(x.size(), codes.size(), opt.beam, ws, 1));
+    RVQ_TRY(check_encode<Code>(x.size(), codes.size(), opt.beam, ws, 1, false, opt.icm_rounds));
     RVQ_TRY(encoders::check_finite_row(x.data(), dim(), 0));
     if constexpr (is_integer) {
       encoders::float_to_grid<kernels>(store_, x.data(), ws.ints.data());
@@ -297,6 +310,8 @@ class quantizer {
     } else {
       encoders::beam_one<kernels>(store_, x.data(), opt.beam, codes.data(), ws);
     }
+    if constexpr (!is_integer)
+      if (opt.icm_rounds) encoders::icm_refine(store_, x.data(), codes.data(), opt.icm_rounds, ws.floats.data());
     return {};
   }
 
@@ -367,7 +382,7 @@ class quantizer {
 #if !RVQ_NO_HEAP
     if (layers() == 0) return {errc::empty_input, msg::no_codebooks};
     if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::bad_beam, msg::bad_beam};
-    workspace w(workspace_for(opt.beam));
+    workspace w(workspace_for(opt));
     return encode(x, codes, opt, w.view());
 #else
     return {errc::unsupported, "beam search on a no-heap build needs a caller workspace (workspace_for(beam))"};
@@ -385,16 +400,23 @@ class quantizer {
                       workspace_view ws) const noexcept {
     if (!x.valid() || !codes.valid()) return {errc::invalid_argument, msg::malformed_view};
     if (codes.rows() != x.rows()) return {errc::dimension_mismatch, "codes must have one row per input vector"};
-    RVQ_TRY(check_encode<Code>(x.cols(), codes.cols(), opt.beam, ws, parallel_traits_type::concurrency()));
+    RVQ_TRY(check_encode<Code>(x.cols(), codes.cols(), opt.beam, ws, parallel_traits_type::concurrency(), false,
+                               opt.icm_rounds));
     for (std::size_t i = 0; i < x.rows(); ++i) RVQ_TRY(encoders::check_finite_row(x.row(i), dim(), i));
 
     const std::size_t workers = parallel_traits_type::concurrency();
     const std::size_t chunk = (x.rows() + workers - 1) / (workers ? workers : 1);
-    const workspace_size per = workspace_for(opt.beam);
+    const workspace_size per = workspace_for(opt);
     parallel_traits_type::for_each(workers, [&](std::size_t w) {
       const std::size_t first = w * chunk;
       const std::size_t last = first + chunk < x.rows() ? first + chunk : x.rows();
-      if (first < last) encode_rows(x, codes, first, last, opt.beam, ws.part(w, per));
+      if (first >= last) return;
+      const workspace_view mine = ws.part(w, per);
+      encode_rows(x, codes, first, last, opt.beam, mine);
+      if constexpr (!is_integer)
+        if (opt.icm_rounds)
+          for (std::size_t i = first; i < last; ++i)
+            encoders::icm_refine(store_, x.row(i), codes.row(i), opt.icm_rounds, mine.floats.data());
     });
     return {};
   }
@@ -405,7 +427,7 @@ class quantizer {
   status encode_batch(matrix_view<const float> x, matrix_view<Code> codes, const encode_options& opt = {}) const {
     if (layers() == 0) return {errc::empty_input, msg::no_codebooks};
     if (opt.beam == 0 || opt.beam > min_codewords()) return {errc::bad_beam, msg::bad_beam};
-    workspace w(batch_workspace_for(opt.beam));
+    workspace w(batch_workspace_for(opt));
     return encode_batch(x, codes, opt, w.view());
   }
 #endif
@@ -482,14 +504,17 @@ class quantizer {
  private:
   template <class Code>
   status check_encode(std::size_t x_len, std::size_t codes_len, std::size_t beam, const workspace_view& ws,
-                      std::size_t workers, bool beam_path = false) const noexcept {
+                      std::size_t workers, bool beam_path = false, std::size_t icm_rounds = 0) const noexcept {
     static_assert(std::is_same<Code, std::uint8_t>::value || std::is_same<Code, std::uint16_t>::value,
                   "rvq: codes are std::uint8_t or std::uint16_t");
     static_assert(!is_static || Extents::codewords <= max_codewords_of<Code>(),
                   "rvq: this code type cannot hold K codes; use std::uint16_t (or quantizer::code_type)");
     RVQ_TRY(encoders::check_encode_shape<Code>(store_, x_len, codes_len, beam, is_integer));
-    if (!ws.holds(beam_path ? workspace_for_beam_path(beam) : workspace_for(beam), workers))
-      return {errc::invalid_argument, "workspace smaller than workspace_for(beam)"};
+    if (icm_rounds && (is_integer || !std::is_same<typename Config::metric, l2>::value))
+      return {errc::unsupported, "ICM refinement (icm_rounds) works on l2 float models"};
+    workspace_size need = beam_path ? workspace_for_beam_path(beam) : workspace_for(beam);
+    if (icm_rounds && need.floats < encoders::icm_floats(dim())) need.floats = encoders::icm_floats(dim());
+    if (!ws.holds(need, workers)) return {errc::invalid_argument, "workspace smaller than workspace_for(options)"};
     return {};
   }
 

@@ -110,6 +110,7 @@ class Evaluation:
     vectors: int  #: rows evaluated
     dim: int  #: D
     beam: int  #: beam width of the encode
+    icm: int  #: rounds of ICM refinement of the encode
 
     def __getitem__(self, key: str) -> Any:
         """``e["rel_mse"]`` as well as ``e.rel_mse``."""
@@ -197,12 +198,15 @@ class Quantizer:
         return self._m.codebooks
 
     # ---- encode, decode, evaluate -----------------------------------------------------------
-    def encode(self, x: ArrayLike, beam: int = 1, *, packed: bool = False, threads: Optional[int] = None) -> np.ndarray:
+    def encode(self, x: ArrayLike, beam: int = 1, *, icm: int = 0, packed: bool = False,
+               threads: Optional[int] = None) -> np.ndarray:
         """Encode vectors into codes.
 
         Args:
             x: vectors, (N, D) (or one vector, (D,)).
             beam: beam width of the search (1: greedy; at most the smallest K).
+            icm: rounds of ICM refinement after the search: each layer's code picked again given
+                the others, never raising a vector's error (l2 float models; 0: none).
             packed: return bit-packed codes, uint8 of shape (N, packed_bytes).
             threads: threads to use (None: every core). Codes do not depend on it.
 
@@ -210,7 +214,7 @@ class Quantizer:
             uint8 codes when every K <= 256, else uint16; shape (N, L) (or (L,) for one vector).
         """
         a, one = _matrix(x)
-        c = self._m.encode(a, beam, packed, _threads(threads))
+        c = self._m.encode(a, beam, icm, packed, _threads(threads))
         return c[0] if one else c
 
     def decode(self, codes: ArrayLike, layers: Optional[int] = None, *, packed: bool = False,
@@ -229,10 +233,11 @@ class Quantizer:
         y = self._m.decode(a, layers, packed, _threads(threads))
         return y[0] if one else y
 
-    def evaluate(self, x: ArrayLike, beam: int = 1, *, threads: Optional[int] = None) -> Evaluation:
-        """Encode and decode ``x`` (N, D) and measure the error, the bits and the speed."""
+    def evaluate(self, x: ArrayLike, beam: int = 1, *, icm: int = 0, threads: Optional[int] = None) -> Evaluation:
+        """Encode (``beam``, ``icm`` as :meth:`encode`) and decode ``x`` (N, D), and measure the
+        error, the bits and the speed."""
         a, _ = _matrix(x)
-        return Evaluation(**self._m.evaluate(a, beam, _threads(threads)))
+        return Evaluation(**self._m.evaluate(a, beam, icm, _threads(threads)))
 
     # ---- files ------------------------------------------------------------------------------
     def save(self, path: Union[str, os.PathLike]) -> None:

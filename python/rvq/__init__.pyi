@@ -23,6 +23,7 @@ class Evaluation:
     vectors: int
     dim: int
     beam: int
+    icm: int
 
     def __getitem__(self, key: str) -> Any:
         ...
@@ -79,13 +80,13 @@ class Quantizer:
     def codebooks(self) -> Union[np.ndarray, List[np.ndarray]]:
         ...
 
-    def encode(self, x: ArrayLike, beam: int=1, *, packed: bool=False, threads: Optional[int]=None) -> np.ndarray:
+    def encode(self, x: ArrayLike, beam: int=1, *, icm: int=0, packed: bool=False, threads: Optional[int]=None) -> np.ndarray:
         ...
 
     def decode(self, codes: ArrayLike, layers: Optional[int]=None, *, packed: bool=False, threads: Optional[int]=None) -> np.ndarray:
         ...
 
-    def evaluate(self, x: ArrayLike, beam: int=1, *, threads: Optional[int]=None) -> Evaluation:
+    def evaluate(self, x: ArrayLike, beam: int=1, *, icm: int=0, threads: Optional[int]=None) -> Evaluation:
         ...
 
     def save(self, path: Union[str, os.PathLike]) -> None:

@@ -204,9 +204,9 @@ class model {
   virtual std::size_t bits_per_vector() const = 0;
   virtual std::size_t packed_bytes() const = 0;
   virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
-                             std::size_t beam) const = 0;
+                             const rvq::encode_options& o) const = 0;
   virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
-                             std::size_t beam) const = 0;
+                             const rvq::encode_options& o) const = 0;
   virtual rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const = 0;
   virtual rvq::status unpack(rvq::matrix_view<const std::uint8_t> in, rvq::matrix_view<std::uint16_t> c) const = 0;
   virtual rvq::status decode(rvq::matrix_view<const std::uint8_t> c, rvq::matrix_view<float> y,
@@ -255,12 +255,12 @@ class model_of final : public model {
   std::size_t bits_per_vector() const override { return q_.bits_per_vector(); }
   std::size_t packed_bytes() const override { return rvq::packed_bytes(q_); }
   rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
-                     std::size_t beam) const override {
-    return q_.encode_batch(x, c, rvq::encode_options{beam});
+                     const rvq::encode_options& o) const override {
+    return q_.encode_batch(x, c, o);
   }
   rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
-                     std::size_t beam) const override {
-    return q_.encode_batch(x, c, rvq::encode_options{beam});
+                     const rvq::encode_options& o) const override {
+    return q_.encode_batch(x, c, o);
   }
   rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const override {
     return rvq::pack_codes_batch(q_, c, out);
@@ -568,7 +568,8 @@ void check_dim(const model& m, const float_matrix& x, const char* what) {
                           " dimensions, the model has " + std::to_string(m.dim()));
 }
 
-py::array encode(const model& m, const py::handle& x, std::size_t beam, bool packed, const py::object& threads) {
+py::array encode(const model& m, const py::handle& x, std::size_t beam, std::size_t icm, bool packed,
+                 const py::object& threads) {
   const float_matrix v = as_matrix(x, "x");
   check_dim(m, v, "x");
   check_beam(m, beam);
@@ -581,7 +582,7 @@ py::array encode(const model& m, const py::handle& x, std::size_t beam, bool pac
     {
       py::gil_scoped_release nogil;
       par::scope threads_of_call(nt);
-      s = m.encode(v.view, cv, beam);
+      s = m.encode(v.view, cv, rvq::encode_options{beam, icm});
     }
     if (!s) fail_data(s, "x");
     return codes;
@@ -656,7 +657,7 @@ py::array_t<float> decode(const model& m, const py::handle& codes, const py::obj
   return y;
 }
 
-py::dict evaluate(const model& m, const py::handle& x, std::size_t beam, const py::object& threads) {
+py::dict evaluate(const model& m, const py::handle& x, std::size_t beam, std::size_t icm, const py::object& threads) {
   const float_matrix v = as_matrix(x, "x");
   check_dim(m, v, "x");
   check_beam(m, beam);
@@ -664,6 +665,7 @@ py::dict evaluate(const model& m, const py::handle& x, std::size_t beam, const p
   const std::size_t nt = thread_count(threads);
   rvq::eval_options eo;
   eo.beam = beam;
+  eo.icm_rounds = icm;
   std::optional<rvq::result<rvq::eval_report>> r;
   {
     py::gil_scoped_release nogil;
@@ -676,6 +678,7 @@ py::dict evaluate(const model& m, const py::handle& x, std::size_t beam, const p
   d["vectors"] = e.vectors;
   d["dim"] = e.dim;
   d["beam"] = e.beam;
+  d["icm"] = icm;
   d["mse"] = e.mse;
   d["rel_mse"] = e.rel_mse;
   d["mean_squared_norm"] = e.mean_squared_norm;
@@ -703,9 +706,10 @@ double time_encode(const model& m, const py::handle& x, std::size_t beam, std::s
   par::scope threads_of_call(nt);
   for (std::size_t i = 0; i < (repeats ? repeats : 1); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    const rvq::status s = m.max_codewords() <= 256
-                              ? m.encode(v.view, rvq::matrix_view<std::uint8_t>(c8.data(), n, nl), beam)
-                              : m.encode(v.view, rvq::matrix_view<std::uint16_t>(c16.data(), n, nl), beam);
+    const rvq::status s =
+        m.max_codewords() <= 256
+            ? m.encode(v.view, rvq::matrix_view<std::uint8_t>(c8.data(), n, nl), rvq::encode_options{beam})
+            : m.encode(v.view, rvq::matrix_view<std::uint16_t>(c16.data(), n, nl), rvq::encode_options{beam});
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s) {
       py::gil_scoped_acquire gil;
@@ -927,11 +931,12 @@ PYBIND11_MODULE(_core, mod) {
       .def_property_readonly("is_pipeline", [](const model& m) { return m.info.pipeline; })
       .def_property_readonly("stages", [](const model& m) { return m.info.pipeline ? m.info.stages : std::size_t{1}; })
       .def_property_readonly("codebooks", &codebooks)
-      .def("encode", &encode, py::arg("x"), py::arg("beam") = 1, py::arg("packed") = false,
+      .def("encode", &encode, py::arg("x"), py::arg("beam") = 1, py::arg("icm") = 0, py::arg("packed") = false,
            py::arg("threads") = py::none())
       .def("decode", &decode, py::arg("codes"), py::arg("layers") = py::none(), py::arg("packed") = false,
            py::arg("threads") = py::none())
-      .def("evaluate", &evaluate, py::arg("x"), py::arg("beam") = 1, py::arg("threads") = py::none())
+      .def("evaluate", &evaluate, py::arg("x"), py::arg("beam") = 1, py::arg("icm") = 0,
+           py::arg("threads") = py::none())
       .def("save", &save, py::arg("path"))
       .def("to_bytes",
            [](const model& m) { return py::bytes(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size()); })

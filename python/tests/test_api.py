@@ -251,3 +251,15 @@ def test_help_reads_well():
               rvq.Quantizer.compress, rvq.Quantizer.compact, rvq.Quantizer.codegen, rvq.Quantizer.save):
         assert f.__doc__ and len(f.__doc__.strip()) > 40, f
     assert "residual" in rvq.__doc__
+
+
+def test_icm_refinement_never_raises_an_error(model, data):
+    _, t = data
+    base = model.encode(t, beam=4)
+    refined = model.encode(t, beam=4, icm=3)
+    err = lambda c: np.sum((t.astype(np.float64) - model.decode(c)) ** 2, axis=1)
+    assert np.all(err(refined) <= err(base) * (1 + 1e-6) + 1e-9)
+    e0, e1 = model.evaluate(t, beam=4), model.evaluate(t, beam=4, icm=3)
+    assert e1.mse <= e0.mse and e1.icm == 3 and e0.icm == 0
+    with pytest.raises(rvq.DataError, match="ICM"):
+        model.quantize("int8", calibration=data[0]).encode(t, icm=1)

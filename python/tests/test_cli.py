@@ -64,3 +64,16 @@ def test_the_cli_reads_what_the_package_writes(cli, files, model, data):
     import json
     got = json.loads(r.stdout)
     assert got["rel_mse"] == pytest.approx(model.evaluate(t).rel_mse, rel=1e-9)
+
+
+def test_icm_codes_equal_the_cli(cli, files, model, data):
+    _, t = data
+    model.save(files / "icm.rvq")
+    run_cli(cli, "encode", "--model", files / "icm.rvq", "--input", files / "t.npy", "--beam", 4, "--icm", 2,
+            "--output", files / "ci.npy")
+    np.testing.assert_array_equal(model.encode(t, beam=4, icm=2), np.load(files / "ci.npy"))
+    import json
+    got = json.loads(run_cli(cli, "eval", "--model", files / "icm.rvq", "--input", files / "t.npy", "--beam", 4,
+                             "--icm", 2, "--json").stdout)
+    assert got["icm"] == 2
+    assert got["rel_mse"] == pytest.approx(model.evaluate(t, beam=4, icm=2).rel_mse, rel=1e-9)

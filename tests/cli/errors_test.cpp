@@ -155,3 +155,24 @@ TEST_CASE("cli errors: sweep refuses a results file with negative or out-of-rang
   CHECK(slurp(dir + "/results.csv") == tampered);  // left as it was
   CHECK(slurp(dir + "/results.csv").find("18446744073709551615") == std::string::npos);
 }
+
+TEST_CASE("cli errors: --icm on a model it does not apply to exits 1 with the reason, writing nothing",
+          "[cli][errors][icm]") {
+  const auto& f = files();
+  const std::string q8 = temp_path("err_icm_int8.rvq"), out = temp_path("err_icm_codes.npy");
+  REQUIRE(rvq_cli("quantize --model " + f.model + " --element int8 --calibrate-on " + f.x + " --quiet --output " + q8)
+              .code == 0);
+  std::remove(out.c_str());
+  for (const std::string& line : {"encode --model " + q8 + " --input " + f.x + " --icm 2 --output " + out,
+                                  "eval --model " + q8 + " --input " + f.x + " --icm 2"}) {
+    INFO(line);
+    const auto r = rvq_cli(line);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("ICM refinement (icm_rounds) works on l2 float models") != std::string::npos);
+  }
+  CHECK_FALSE(std::ifstream(out).good());
+  const auto ok = rvq_cli("eval --model " + f.model + " --input " + f.x + " --beam 2 --icm 3 --json");
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("\"icm\": 3") != std::string::npos);
+  CHECK(rvq_cli("encode --model " + f.model + " --input " + f.x + " --icm x --output " + out).code == 2);
+}

@@ -64,6 +64,11 @@ inline option metric(std::string help = "what nearest means") { return {"metric"
 inline option beam(std::string help = "beam width (1: greedy); at most the smallest layer's K") {
   return {"beam", "B", "1", std::move(help)};
 }
+inline option icm() {
+  return {"icm", "N", "0",
+          "rounds of ICM refinement after the search: each layer's code picked again given the others, "
+          "never raising the error (l2 float models)"};
+}
 inline option iterations(std::string def, std::string help = "k-means iterations") {
   return {"iterations", "N", std::move(def), std::move(help)};
 }

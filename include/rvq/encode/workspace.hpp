@@ -22,6 +22,9 @@ namespace rvq {
 struct encode_options {
   /// Beam width: 1 is greedy; B keeps the B best partial reconstructions per layer.
   std::size_t beam = 1;
+  /// Rounds of ICM refinement after the search (rvq::encoders::icm_refine(); 0: none): each
+  /// layer's code picked again given the others, never raising the error. l2 float models.
+  std::size_t icm_rounds = 0;
 };
 
 /// @brief Scratch memory handed to encode by the caller (see quantizer::workspace_for).

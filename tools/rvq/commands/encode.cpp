@@ -10,14 +10,14 @@ namespace {
 int run(const args& a) {
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
   auto body = [&](const auto& q) {
-    const std::size_t beam = beam_option(a, q);
+    const std::size_t beam = beam_option(a, q), icm = a.number("icm", 0, 1000);
     const auto x = read_matrix(in);
     check_dim(q, x, in);
     auto encode_as = [&](auto code) {
       using code_t = decltype(code);
       std::vector<code_t> codes(x.rows() * q.layers());
       const rvq::status s = q.encode_batch(x.view(), rvq::matrix_view<code_t>(codes.data(), x.rows(), q.layers()),
-                                           rvq::encode_options{beam});
+                                           rvq::encode_options{beam, icm});
       if (!s) fail_file(in, s);
       if (a.flag("packed")) {
         const std::size_t bytes = rvq::packed_bytes(q);
@@ -51,6 +51,7 @@ const command encode_command{
         opt::input("X.npy", "vectors to encode (N x D)"),
         opt::output("C.npy", "the codes to write"),
         opt::beam(),
+        opt::icm(),
         opt::flag("packed", "write bit-packed codes: uint8, N x ceil(bits / 8) (docs/format.md)"),
         opt::mmap(),
     }};

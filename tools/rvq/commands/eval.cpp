@@ -19,6 +19,7 @@ int run(const args& a) {
     const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
     rvq::eval_options eo;
     eo.beam = beam;
+    eo.icm_rounds = a.number("icm", 0, 1000);
     const auto r = rvq::evaluate(q, x.view(), eo);
     if (!r) fail_file(in, r.error());
     const double mse = r->mse, msn = r->mean_squared_norm, rel = r->rel_mse;
@@ -37,18 +38,19 @@ int run(const args& a) {
       }
       std::printf(
           "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
-          "\"beam\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"%s\", "
+          "\"beam\": %zu, \"icm\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"%s\", "
           "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
           "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
           "\"scratch_bytes\": %zu, \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"load_seconds\": %.6f, "
           "\"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
-          n, d, nl, q.max_codewords(), ks.c_str(), beam, rvq::to_string(info.element), mt::name,
+          n, d, nl, q.max_codewords(), ks.c_str(), beam, eo.icm_rounds, rvq::to_string(info.element), mt::name,
           rvq::to_string(info.storage), mse, rel, msn, q.bits_per_vector(), enc_s, vps, cb_bytes, f.scratch_bytes,
           f.macs_per_vector, f.lookups_per_vector, load_s, a.flag("mmap") ? "true" : "false", lr.c_str());
     } else {
       std::printf("vectors          %zu x %zu\n", n, d);
-      std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu)\n", nl, q.max_codewords(),
-                  rvq::to_string(info.element), mt::name, beam);
+      std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu%s)\n", nl, q.max_codewords(),
+                  rvq::to_string(info.element), mt::name, beam,
+                  eo.icm_rounds ? (", icm " + std::to_string(eo.icm_rounds)).c_str() : "");
       std::printf("mse              %.6g\n", mse);
       std::printf("rel_mse          %.6g\n", rel);
       std::printf("bits per vector  %zu\n", q.bits_per_vector());
@@ -70,6 +72,7 @@ const command eval_command{"eval",
                                opt::model(),
                                opt::input("X.npy", "test vectors (N x D)"),
                                opt::beam("beam width (1: greedy)"),
+                               opt::icm(),
                                opt::json(),
                                opt::mmap(),
                            }};
