@@ -366,7 +366,8 @@ def _stderr_is_terminal() -> bool:
 def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 256, beam: int = 1,
           iterations: int = 25, refine: int = 20, seed: int = 1, metric: str = "l2", sample: Optional[int] = None,
           progress: Union[None, bool, Callable[[TrainProgress], None]] = None, threads: Optional[int] = None, *,
-          init: str = "kmeans++", progressive: int = 10, progressive_iterations: int = 10) -> Quantizer:
+          icm: int = 0, holdout: int = 0, init: str = "kmeans++", progressive: int = 10,
+          progressive_iterations: int = 10) -> Quantizer:
     """Train a model on the rows of ``x`` (N, D): residual k-means layer by layer, then joint
     least-squares refinement for the ``beam`` encoder. The same data, options and seed give the
     model ``rvq train`` gives, bit for bit, whatever ``threads`` is.
@@ -384,6 +385,9 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
         progress: a callable given a :class:`TrainProgress` once per k-means iteration; None shows
             a progress bar when stderr is a terminal; False shows nothing.
         threads: threads to use (None: every core).
+        icm: refine for the ``beam`` encoder followed by this many ICM rounds (encode with the same ``icm``).
+        holdout: every ``holdout``-th row stays out of the refinement's fits and judges its rounds
+            (20: 5%; 0: none); the result never has a higher held-out error than before refinement.
         init: k-means seeding: 'kmeans++', 'greedy-kmeans++' or 'random'.
         progressive: l2: k-means grows through principal dimensions in this many steps first (0: off).
         progressive_iterations: k-means iterations of each progressive step.
@@ -400,7 +404,7 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
     elif progress is not None and not callable(progress):
         raise DTypeError("progress must be a callable, None or False")
     try:
-        m = _core.train(a, layers, ks, beam, iterations, refine, seed, metric, 500000 if sample is None else sample,
+        m = _core.train(a, layers, ks, beam, icm, holdout, iterations, refine, seed, metric, 500000 if sample is None else sample,
                         init, progressive, progressive_iterations, progress, _threads(threads))
     finally:
         if bar is not None:

@@ -77,3 +77,11 @@ def test_icm_codes_equal_the_cli(cli, files, model, data):
                              "--icm", 2, "--json").stdout)
     assert got["icm"] == 2
     assert got["rel_mse"] == pytest.approx(model.evaluate(t, beam=4, icm=2).rel_mse, rel=1e-9)
+
+
+def test_icm_aware_training_with_a_holdout_equals_the_cli(cli, files, data):
+    x, _ = data
+    run_cli(cli, "train", "--input", files / "x.npy", "--layers", 3, "--codewords", 16, "--iterations", 4,
+            "--refine", 3, "--beam", 2, "--icm", 2, "--holdout", 20, "--output", files / "icm_train.rvq", "--quiet")
+    q = rvq.train(x, layers=3, codewords=16, iterations=4, refine=3, beam=2, icm=2, holdout=20, progress=False)
+    assert q.to_bytes() == (files / "icm_train.rvq").read_bytes()

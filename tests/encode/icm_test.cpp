@@ -153,3 +153,28 @@ TEST_CASE("ICM is refused where it does not apply, with the reason", "[encode][i
   // Zero rounds is the search alone.
   CHECK(batch(f.q, f.x, f.n, {4, 0}) == batch(f.q, f.x, f.n, {4}));
 }
+
+TEST_CASE("ICM-aware training refits the codebooks to ICM codes, the same for every thread count",
+          "[encode][icm][train]") {
+  const std::size_t n = 800, d = 12;
+  const auto x = rvq_test::gaussian(n, d, 41);
+  const matrix_view<const float> xv(x.data(), n, d);
+  auto opt = rvq_test::options(3, 16, 4);
+  opt.beam = 2;
+  opt.icm_rounds = 2;
+  opt.refine = 5;
+  opt.refine_holdout = 4;  // 200 held-out rows judge the rounds
+  rvq::train_report rep;
+  auto a = rvq::train<rvq::config<rvq::f32, rvq::l2>>(xv, opt, &rep);
+  REQUIRE(a.ok());
+  CHECK(rep.refinement.mse_after <= rep.refinement.mse_before);
+  CHECK(rep.refinement.holdout_after <= rep.refinement.holdout_before);  // never worse on held-out rows
+  CHECK(rep.refinement.holdout_before > 0);
+  rvq::dynamic_threads::scope s(3);
+  auto b = rvq::train<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::dynamic_threads>>(xv, opt);
+  REQUIRE(b.ok());
+  for (std::size_t l = 0; l < a->layers(); ++l)
+    for (std::size_t c = 0; c < a->codewords(l); ++c)
+      for (std::size_t t = 0; t < d; ++t) REQUIRE(a->codeword(l, c)[t] == b->codeword(l, c)[t]);
+  CHECK(rvq::train<rvq::config<rvq::f32, rvq::ip>>(xv, opt).error().code() == rvq::errc::unsupported);
+}

@@ -24,6 +24,9 @@ struct refine_options {
   std::size_t sweeps = 4;
   /// Encoder the codes come from and the model is refined for (1: greedy).
   std::size_t beam = 1;
+  /// ICM rounds of that encoder (encode_options::icm_rounds; 0: none): codes from beam search
+  /// refined by ICM, and codebooks refit to them, as LSQ alternates the two.
+  std::size_t icm_rounds = 0;
   /// A round must lower the error by at least this fraction, else refinement stops.
   double min_gain = 1e-4;
   /// Every `holdout`-th training row (0: none, the default) is left out of the least-squares
@@ -265,7 +268,8 @@ result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const f
   std::vector<float> books(q.codeword(0, 0), q.codeword(0, 0) + first[nl] * d);
   auto encode = [&](const q_t& m, std::vector<std::uint16_t>& codes) {
     codes.resize(n * nl);
-    return m.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, nl), encode_options{opt.beam});
+    return m.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, nl),
+                          encode_options{opt.beam, opt.icm_rounds});
   };
   auto build = [&](const std::vector<float>& b) {
     return q_t::from_codebooks(span<const float>(b), span<const std::size_t>(ks), d);

@@ -45,6 +45,8 @@ struct train_options {
   /// Rounds of joint least-squares refinement after residual training (l2 only; 0 turns it off):
   /// see refine(). The refinement encodes with `beam`, so a model is refined for its encoder.
   std::size_t refine = 20;
+  /// ICM rounds of the encoder the model is refined for (refine_options::icm_rounds; 0: none).
+  std::size_t icm_rounds = 0;
   /// Held-out rows of the refinement (refine_options::holdout; 0: none).
   std::size_t refine_holdout = 0;
   /// Train on at most this many rows, a seeded uniform subsample of larger inputs (0: all rows).
@@ -82,6 +84,8 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
   if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
   if (opt.layers > max_layers) return status{errc::invalid_argument, msg::layers_out_of_range, opt.layers, "layers"};
+  if (opt.icm_rounds && !std::is_same<typename Config::metric, l2>::value)
+    return status{errc::unsupported, "ICM refinement (icm_rounds) works on l2 float models"};
   if (opt.codewords.size() != 1 && opt.codewords.size() != opt.layers)
     return status{errc::invalid_argument, "give one codewords value, or one per layer"};
   std::vector<std::size_t> ks(opt.layers);
@@ -183,6 +187,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     refine_options ro;
     ro.rounds = opt.refine;
     ro.beam = opt.beam;
+    ro.icm_rounds = opt.icm_rounds;
     ro.holdout = opt.refine_holdout;
     if (opt.progress)
       ro.progress = [&](std::size_t round, std::size_t rounds, double mse) {

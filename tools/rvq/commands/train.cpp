@@ -19,6 +19,8 @@ int run(const args& a) {
   opt.progressive_steps = a.number("progressive", 0, 64);
   opt.progressive_iterations = a.number("progressive-iterations", 0, 100000);
   opt.refine = a.number("refine", 0, 1000);
+  opt.icm_rounds = a.number("icm", 0, 1000);
+  opt.refine_holdout = a.number("holdout", 0, ~std::size_t{0} >> 1);
   opt.sample = a.number("sample", 0, ~std::size_t{0} >> 1);
   const std::string init = a.get("init");
   if (init == "kmeans++")
@@ -68,8 +70,11 @@ int run(const args& a) {
       if (report.reseeded) say("  re-seeded %zu empty clusters\n", report.reseeded);
       const auto& rf = report.refinement;
       if (!rf.round_mse.empty()) {
-        say("  refinement (beam %zu): rel_mse %.6g -> %.6g in %zu rounds", opt.beam, rf.mse_before / norm,
+        say("  refinement (beam %zu%s): rel_mse %.6g -> %.6g in %zu rounds", opt.beam,
+            opt.icm_rounds ? (", icm " + std::to_string(opt.icm_rounds)).c_str() : "", rf.mse_before / norm,
             rf.mse_after / norm, rf.round_mse.size());
+        if (rf.holdout_before > 0)
+          say(", held-out rel_mse %.6g -> %.6g", rf.holdout_before / norm, rf.holdout_after / norm);
         if (rf.dead_reseeded) say(", %zu dead codewords re-seeded", rf.dead_reseeded);
         say(", %zu dead left\n", rf.dead_remaining);
       }
@@ -98,6 +103,9 @@ const command train_command{
         {"progressive", "S", "10", "l2: k-means grows through principal dimensions in S steps first; 0 turns it off"},
         {"progressive-iterations", "N", "10", "k-means iterations of each progressive step"},
         {"refine", "R", "20", "rounds of joint least-squares refinement for the --beam encoder (l2); 0 turns it off"},
+        {"icm", "N", "0", "refine for the --beam encoder followed by N rounds of ICM (rvq encode --icm N)"},
+        {"holdout", "H", "0",
+         "every H-th training row stays out of the refinement's fits and judges its rounds (20: 5%); 0: none"},
         {"sample", "N", "500000", "train on a seeded subsample of larger inputs; 0: all rows"},
         opt::quiet("no progress and no summary"),
     }};
