@@ -229,7 +229,8 @@ class quantizer {
   /// refinement when opt.icm_rounds > 0.
   constexpr workspace_size workspace_for(const encode_options& opt) const noexcept {
     workspace_size w = workspace_for(opt.beam);
-    if (opt.icm_rounds && w.floats < encoders::icm_floats(dim())) w.floats = encoders::icm_floats(dim());
+    if constexpr (!is_integer)
+      if (opt.icm_rounds) w.floats += encoders::icm_workspace_floats(store_);  // beside the search's
     return w;
   }
   /// Scratch of encode_batch() with a caller's workspace: workspace_for(beam) for each worker of
@@ -306,12 +307,15 @@ class quantizer {
       encoders::greedy_one<parallel_traits_type>(store_, x.data(), codes.data(), ws);
     } else if (use_beam_tables(opt.beam)) {
       const float* row = x.data();
-      encoders::beam_tables_block<kernels>(store_, &row, 1, opt.beam, codes.data(), 0, ws);
+      encoders::beam_tables_block<kernels>(store_, &row, 1, opt.beam, codes.data(), 0, ws, opt.icm_rounds);
+      return {};  // ICM, if asked, ran from the search's own <x, c>
     } else {
       encoders::beam_one<kernels>(store_, x.data(), opt.beam, codes.data(), ws);
     }
     if constexpr (!is_integer)
-      if (opt.icm_rounds) encoders::icm_refine(store_, x.data(), codes.data(), opt.icm_rounds, ws.floats.data());
+      if (opt.icm_rounds)
+        icm_rows(matrix_view<const float>(x.data(), 1, dim()), matrix_view<Code>(codes.data(), 1, layers()), 0, 1,
+                 opt.icm_rounds, ws.floats.data());
     return {};
   }
 
@@ -412,11 +416,10 @@ class quantizer {
       const std::size_t last = first + chunk < x.rows() ? first + chunk : x.rows();
       if (first >= last) return;
       const workspace_view mine = ws.part(w, per);
-      encode_rows(x, codes, first, last, opt.beam, mine);
-      if constexpr (!is_integer)
-        if (opt.icm_rounds)
-          for (std::size_t i = first; i < last; ++i)
-            encoders::icm_refine(store_, x.row(i), codes.row(i), opt.icm_rounds, mine.floats.data());
+      encode_rows(x, codes, first, last, opt.beam, mine, opt.icm_rounds);
+      if constexpr (!is_integer)  // beam search through the tables ran ICM already, from its own <x, c>
+        if (opt.icm_rounds && !(opt.beam > 1 && use_beam_tables(opt.beam)))
+          icm_rows(x, codes, first, last, opt.icm_rounds, mine.floats.data());
     });
     return {};
   }
@@ -513,7 +516,8 @@ class quantizer {
     if (icm_rounds && (is_integer || !std::is_same<typename Config::metric, l2>::value))
       return {errc::unsupported, "ICM refinement (icm_rounds) works on l2 float models"};
     workspace_size need = beam_path ? workspace_for_beam_path(beam) : workspace_for(beam);
-    if (icm_rounds && need.floats < encoders::icm_floats(dim())) need.floats = encoders::icm_floats(dim());
+    if constexpr (!is_integer)
+      if (icm_rounds) need.floats += encoders::icm_workspace_floats(store_);
     if (!ws.holds(need, workers)) return {errc::invalid_argument, "workspace smaller than workspace_for(options)"};
     return {};
   }
@@ -527,7 +531,7 @@ class quantizer {
   /// Rows [first, last) of x by the encoder the width and the store call for.
   template <class Code>
   void encode_rows(matrix_view<const float> x, matrix_view<Code> codes, std::size_t first, std::size_t last,
-                   std::size_t beam, workspace_view ws) const noexcept {
+                   std::size_t beam, workspace_view ws, std::size_t icm_rounds = 0) const noexcept {
     if constexpr (is_integer) {
       encoders::int_encode_rows<kernels>(store_, x, codes, first, last, ws);
     } else if (beam == 1) {
@@ -540,10 +544,28 @@ class quantizer {
         const std::size_t n = last - i < br ? last - i : br;
         const float* rows[br];
         for (std::size_t j = 0; j < n; ++j) rows[j] = x.row(i + j);
-        encoders::beam_tables_block<kernels>(store_, rows, n, beam, codes.row(i), codes.stride(), ws);
+        encoders::beam_tables_block<kernels>(store_, rows, n, beam, codes.row(i), codes.stride(), ws, icm_rounds);
       }
     } else {
       for (std::size_t i = first; i < last; ++i) encoders::beam_one<kernels>(store_, x.row(i), beam, codes.row(i), ws);
+    }
+  }
+
+  /// ICM rounds over rows [first, last) of codes: through the cross-product tables when the store
+  /// has them (blocks of block_rows rows), else from each row's residual.
+  template <class Code>
+  void icm_rows(matrix_view<const float> x, matrix_view<Code> codes, std::size_t first, std::size_t last,
+                std::size_t rounds, float* ws) const noexcept {
+    if (encoders::icm_uses_tables(store_)) {
+      constexpr std::size_t br = store_type::block_rows;
+      for (std::size_t i = first; i < last; i += br) {
+        const std::size_t n = last - i < br ? last - i : br;
+        const float* rows[br];
+        for (std::size_t j = 0; j < n; ++j) rows[j] = x.row(i + j);
+        encoders::icm_tables_block(store_, rows, n, codes.row(i), codes.stride(), rounds, ws);
+      }
+    } else {
+      for (std::size_t i = first; i < last; ++i) encoders::icm_refine(store_, x.row(i), codes.row(i), rounds, ws);
     }
   }
 

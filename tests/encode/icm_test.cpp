@@ -178,3 +178,25 @@ TEST_CASE("ICM-aware training refits the codebooks to ICM codes, the same for ev
       for (std::size_t t = 0; t < d; ++t) REQUIRE(a->codeword(l, c)[t] == b->codeword(l, c)[t]);
   CHECK(rvq::train<rvq::config<rvq::f32, rvq::ip>>(xv, opt).error().code() == rvq::errc::unsupported);
 }
+
+TEST_CASE("ICM through the cross-product tables and from the residual: both never worse, both local optima",
+          "[encode][icm]") {
+  fixture f;
+  q_t residual = f.q;
+  REQUIRE_FALSE(residual.build_beam_tables(0));  // no tables: ICM works from each row's residual
+  REQUIRE(f.q.build_beam_tables(std::size_t{64} << 20));
+  const auto base = batch(f.q, f.x, f.n, {4, 0});
+  CHECK(batch(residual, f.x, f.n, {4, 0}).size() == base.size());
+  const auto eb = row_errors(f.q, f.x, base, f.n);
+  double st = 0, sr = 0, sb = 0;
+  for (const q_t* q : {&f.q, &residual}) {
+    const auto c = batch(*q, f.x, f.n, {4, 4});
+    const auto e = row_errors(*q, f.x, c, f.n);
+    for (std::size_t i = 0; i < f.n; ++i) CHECK(e[i] <= eb[i] * (1 + 1e-6) + 1e-9);
+    for (std::size_t i = 0; i < f.n; ++i) (q == &f.q ? st : sr) += e[i];
+  }
+  for (double e : eb) sb += e;
+  CHECK(st < sb);
+  CHECK(sr < sb);
+  CHECK(std::abs(st - sr) < 0.01 * sb);  // the same algorithm: near-ties apart, the same codes
+}

@@ -8,6 +8,7 @@
 #include <limits>
 #include <utility>
 #include "../config.hpp"
+#include "icm.hpp"
 #include "workspace.hpp"
 
 namespace rvq::encoders {
@@ -203,11 +204,12 @@ void table_scores(const Store& s, const float* xl, const float* RVQ_RESTRICT bia
  * every codeword of every layer in one blocked pass, then per layer and partial code
  * `<r, c> = <x, c> - sum_{j<l} <C_j[i_j], c>` (one table row per earlier layer), scored and
  * ranked exactly as in beam_one(). Codes equal the residual path's except at near-ties.
- * `ws`: table_beam_workspace(). Only stores with tables (a dots() member) take this path.
+ * `ws`: table_beam_workspace(), plus icm_row_floats() after it with `icm_rounds` (ICM rounds run
+ * on each row from the same `<x, c>`). Only stores with tables (a dots() member) take this path.
  */
 template <class Kernels, class Store, class Code>
 void beam_tables_block(const Store& s, const float* const* rows, std::size_t n, std::size_t beam, Code* codes,
-                       std::size_t code_stride, workspace_view ws) noexcept {
+                       std::size_t code_stride, workspace_view ws, std::size_t icm_rounds = 0) noexcept {
   if constexpr (detail::has_dots<Store>::value) {
     constexpr std::size_t groups = Kernels::select_groups;
     const std::size_t nl = s.layers();
@@ -246,9 +248,12 @@ void beam_tables_block(const Store& s, const float* const* rows, std::size_t n, 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+      if (icm_rounds)  // ICM from the same <x, c>, scratch past the beam's (workspace_for(options))
+        icm_tables_row(s, rows[i], xi, codes + i * code_stride, icm_rounds,
+                       ws.floats.data() + table_beam_workspace<Kernels>(s, beam).floats);
     }
   } else {
-    (void)s, (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws;
+    (void)s, (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws, (void)icm_rounds;
   }
 }
 
