@@ -37,6 +37,7 @@ double residual_after(const Store& s, std::size_t l, std::size_t code, const flo
  *
  * The search works from the residual directly (`K_l D` multiply-adds per layer and round, the
  * cost of a greedy layer), so it needs no cross-product tables and works for every store.
+ * @param s      the store (an l2 float store)
  * @param x      dim() values
  * @param codes  layers() codes in and out
  * @param rounds rounds at most
@@ -118,7 +119,12 @@ constexpr std::size_t icm_row_floats(const Store& s) noexcept {
  * strictly lower (ties to the lowest index, then to the current code). If the row's exact error
  * (in double, decoded as decode() does) would end above its starting codes', it keeps its
  * starting codes, so no row gets worse.
- * @param ws at least icm_row_floats(s) floats
+ * @param s      the store (with dots() and cross-product tables)
+ * @param x      the row, dim() values
+ * @param xi     `<x, c>` for every codeword, total_codewords() values in dots() layout
+ * @param c      layers() codes in and out
+ * @param rounds rounds at most
+ * @param ws     at least icm_row_floats(s) floats
  */
 template <class Store, class Code>
 void icm_tables_row(const Store& s, const float* x, const float* xi, Code* c, std::size_t rounds, float* ws) noexcept {
@@ -175,7 +181,13 @@ void icm_tables_row(const Store& s, const float* x, const float* xi, Code* c, st
  * @brief icm_tables_row() over up to `Store::block_rows` rows: `<x, c>` for every codeword of
  * every layer in one blocked pass (as beam search through the tables computes them), then each
  * row's rounds.
- * @param ws at least icm_workspace_floats(s) floats
+ * @param s           the store (with dots() and cross-product tables)
+ * @param rows        n row pointers, dim() values each
+ * @param n           rows, at most Store::block_rows
+ * @param codes       n rows of layers() codes in and out, `code_stride` apart
+ * @param code_stride codes between rows
+ * @param rounds      rounds at most
+ * @param ws          at least icm_workspace_floats(s) floats
  */
 template <class Store, class Code>
 void icm_tables_block(const Store& s, const float* const* rows, std::size_t n, Code* codes, std::size_t code_stride,

@@ -12,15 +12,23 @@
 #include <mutex>
 #if __has_include(<unistd.h>)
 #include <unistd.h>
-#define RVQ_DYNAMIC_THREADS_PID() static_cast<long>(::getpid())
-#else
-#define RVQ_DYNAMIC_THREADS_PID() 0L
 #endif
 
 #include "parallel_traits.hpp"
 #include "thread_pool.hpp"
 
 namespace rvq {
+
+namespace detail {
+/// The calling process's id (0 where the platform has none): fork() changes it.
+inline long process_id() noexcept {
+#if __has_include(<unistd.h>)
+  return static_cast<long>(::getpid());
+#else
+  return 0;
+#endif
+}
+}  // namespace detail
 
 /**
  * @ingroup parallel
@@ -47,7 +55,7 @@ struct dynamic_threads {
     static long owner = 0;
     static std::mutex m;
     std::lock_guard<std::mutex> lock(m);
-    const long pid = RVQ_DYNAMIC_THREADS_PID();
+    const long pid = detail::process_id();
     if (!p || owner != pid) {
       p = new thread_pool(0);  // never deleted: the workers live as long as the process
       owner = pid;
