@@ -20,11 +20,14 @@
 namespace rvq::io {
 
 /// Element types rvq reads and writes in .npy files.
-enum class npy_dtype : std::uint8_t { f32, u8, u16, f16, i8, i32 };
+enum class npy_dtype : std::uint8_t { f32, u8, u16, f16, i8, i32, i64 };
 
 /// Bytes of one element.
 constexpr std::size_t npy_itemsize(npy_dtype t) noexcept {
-  return t == npy_dtype::u8 || t == npy_dtype::i8 ? 1 : t == npy_dtype::u16 || t == npy_dtype::f16 ? 2 : 4;
+  return t == npy_dtype::u8 || t == npy_dtype::i8     ? 1
+         : t == npy_dtype::u16 || t == npy_dtype::f16 ? 2
+         : t == npy_dtype::i64                        ? 8
+                                                      : 4;
 }
 
 /// IEEE binary16 bits to float (exact).
@@ -157,12 +160,15 @@ class npy_dict_parser {
       h.dtype = npy_dtype::i8;
     else if (descr == "<i4")
       h.dtype = npy_dtype::i32;
+    else if (descr == "<i8")
+      h.dtype = npy_dtype::i64;
     else if (!descr.empty() && descr[0] == '>')
       return {errc::unsupported, "big-endian .npy arrays are not supported"};
     else if (descr == "|O" || descr == "O")
       return {errc::unsupported, "object arrays are not supported"};
     else
-      return {errc::unsupported, "unsupported .npy dtype (rvq reads float32, float16, int8, uint8, uint16, int32)"};
+      return {errc::unsupported,
+              "unsupported .npy dtype (rvq reads float32, float16, int8, uint8, uint16, int32, int64)"};
     return {};
   }
 
@@ -311,6 +317,9 @@ status decode_npy(const unsigned char* file, std::size_t size, ndarray<T>& out, 
       case npy_dtype::i32:
         out.values[i] = static_cast<T>(static_cast<std::int32_t>(io::detail::get_u32le(p + 4 * i)));
         break;
+      case npy_dtype::i64:
+        out.values[i] = static_cast<T>(static_cast<std::int64_t>(io::detail::get_u64le(p + 8 * i)));
+        break;
     }
   }
   return {};
@@ -337,6 +346,8 @@ inline const char* npy_descr(npy_dtype t) noexcept {
       return "|i1";
     case npy_dtype::i32:
       return "<i4";
+    case npy_dtype::i64:
+      return "<i8";
   }
   return "?";
 }
@@ -391,12 +402,13 @@ template <class T>
 constexpr npy_dtype npy_type_of() noexcept {
   static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint8_t>::value ||
                     std::is_same<T, std::uint16_t>::value || std::is_same<T, std::int8_t>::value ||
-                    std::is_same<T, std::int32_t>::value,
-                "rvq::io::write_npy: float, uint8_t, uint16_t, int8_t or int32_t");
+                    std::is_same<T, std::int32_t>::value || std::is_same<T, std::int64_t>::value,
+                "rvq::io::write_npy: float, uint8_t, uint16_t, int8_t, int32_t or int64_t");
   if (std::is_same<T, float>::value) return npy_dtype::f32;
   if (std::is_same<T, std::uint8_t>::value) return npy_dtype::u8;
   if (std::is_same<T, std::uint16_t>::value) return npy_dtype::u16;
   if (std::is_same<T, std::int8_t>::value) return npy_dtype::i8;
+  if (std::is_same<T, std::int64_t>::value) return npy_dtype::i64;
   return npy_dtype::i32;
 }
 
@@ -429,7 +441,7 @@ status write_npy_with(const std::string& path, npy_dtype t, span<const std::size
 
 /**
  * @brief Write an array as .npy version 1.0, atomically (temporary file, then rename).
- * @tparam T float, std::uint8_t, std::uint16_t, std::int8_t or std::int32_t
+ * @tparam T float, std::uint8_t, std::uint16_t, std::int8_t, std::int32_t or std::int64_t
  */
 template <class T>
 status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
@@ -438,7 +450,7 @@ status write_npy(const std::string& path, const T* data, span<const std::size_t>
     if constexpr (std::is_same<T, float>::value) {
       io::detail::put_f32le(out, data[i]);
     } else {
-      const auto v = static_cast<std::uint32_t>(static_cast<std::int64_t>(data[i]));
+      const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
       for (std::size_t b = 0; b < sizeof(T); ++b) out[b] = static_cast<unsigned char>(v >> (8 * b));
     }
   });
