@@ -24,6 +24,8 @@
 #include "io/faiss.hpp"
 #include "io/vecs.hpp"
 #include "io/visit_model.hpp"
+#include "search/code_index.hpp"
+#include "io/index_file.hpp"
 #include "train/kmeans.hpp"
 #include "train/refine.hpp"
 #include "train/residual.hpp"

@@ -1,0 +1,708 @@
+/// @file code_index.hpp
+/// @brief rvq::code_index: a database kept as RVQ codes and searched without decoding it
+/// (k-nearest neighbours by squared L2, inner product or cosine, through per-layer lookup tables;
+/// see adc.hpp), with optional exact re-ranking of a shortlist.
+#pragma once
+#include "../config.hpp"
+#if RVQ_NO_HEAP
+#error "rvq/search/code_index.hpp owns its codes on the heap; firmware scans codes with rvq::adc_scan (adc.hpp)"
+#endif
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+#include "../core/status.hpp"
+#include "../encode/workspace.hpp"
+#include "../metric/metric_traits.hpp"
+#include "../quantizer.hpp"
+#include "adc.hpp"
+#include "norms.hpp"
+#include "topk.hpp"
+
+namespace rvq {
+
+/// @ingroup search
+/// How a code index is built.
+struct index_options {
+  /// What nearest means at search time: metric_id::l2, metric_id::ip or metric_id::cosine
+  /// (independent of the metric the model was trained with).
+  metric_id metric = metric_id::l2;
+  /// How the norm of each reconstruction is kept (l2 and cosine need one; ip needs none).
+  norm_encoding norm = norm_encoding::f32;
+  /// How add() encodes vectors (beam width, ICM rounds).
+  encode_options encode{};
+};
+
+/// @ingroup search
+/// The norm encoding an index of `m` uses unless told otherwise: f32 for l2 and cosine, none for ip.
+constexpr norm_encoding default_norm(metric_id m) noexcept {
+  return m == metric_id::ip ? norm_encoding::none : norm_encoding::f32;
+}
+
+/// @ingroup search
+/// Options of one search.
+struct search_options {
+  std::size_t k = 10;  ///< neighbours per query (1 to 2^20)
+  /// Re-ranking: keep the best `rerank` candidates by the table distance (rerank >= k), then
+  /// order them by the exact distance to their reconstruction, or to `originals` when given.
+  /// 0: no re-ranking (the table distance is the answer).
+  std::size_t rerank = 0;
+  /// The original database vectors (size() x dim(), in insertion order) for re-ranking; empty:
+  /// re-rank on the decoded vectors.
+  matrix_view<const float> originals{};
+};
+
+/// @ingroup search
+/// Results of a search: row i holds query i's neighbours, best first. Missing neighbours (fewer
+/// than k vectors) have label -1 and distance +inf (l2) or -inf (ip, cosine).
+struct search_result {
+  std::size_t queries = 0;           ///< rows
+  std::size_t k = 0;                 ///< columns
+  std::vector<float> distances;      ///< squared L2 distances (ascending), or similarities (descending)
+  std::vector<std::int64_t> labels;  ///< ids of the neighbours
+  /// Distance (or similarity) of query i's j-th neighbour.
+  float distance(std::size_t i, std::size_t j) const noexcept { return distances[i * k + j]; }
+  /// Id of query i's j-th neighbour.
+  std::int64_t label(std::size_t i, std::size_t j) const noexcept { return labels[i * k + j]; }
+};
+
+/// @ingroup search
+/// Most neighbours per query (search_options::k and rerank).
+inline constexpr std::size_t max_search_k = std::size_t{1} << 20;
+/// @ingroup search
+/// Largest codebook cross-product tables a `tables` norm encoding builds (256 MiB).
+inline constexpr std::size_t max_norm_table_bytes = std::size_t{256} << 20;
+
+/**
+ * @ingroup search
+ * @brief A database of RVQ codes searched in the compressed domain.
+ *
+ * @tparam QuantizerType an rvq::quantizer with dynamic extents and float search (f32, pq, rpq) or
+ *         integer elements (their codewords are dequantized for the tables); not binary.
+ *
+ * It holds the quantizer, the codes of every vector (byte-aligned: uint8 when every layer has at
+ * most 256 codewords, else uint16), the norm of each reconstruction in the chosen encoding, and
+ * ids when the caller gives them (else a vector's id is its position, and remove_ids()
+ * renumbers). search() builds one table per layer per query (`<q, C_l[k]>`, the quantizer's own
+ * kernels), scans the codes in blocks that stay in cache for a batch of queries, and keeps an
+ * exact top-k of the table distance: ties go to the earlier-added vector. The parallel policy of
+ * the quantizer's Config splits the queries (or, for fewer queries than workers, the database);
+ * the results are the same for every strategy.
+ */
+template <class QuantizerType>
+class code_index {
+  using Quantizer = std::remove_cv_t<QuantizerType>;  // code_index<decltype(q)> of a const q works too
+  static_assert(!Quantizer::is_static,
+                "rvq::code_index: use a quantizer with rvq::dynamic_extents (firmware scans "
+                "codes with rvq::adc_scan)");
+  static_assert(!std::is_same<typename Quantizer::element, binary>::value,
+                "rvq::code_index: binary (hamming) models have no float tables to search codes with");
+
+ public:
+  using quantizer_type = Quantizer;                                       ///< the model's type
+  using store_type = typename Quantizer::store_type;                      ///< its codebook store
+  using parallel_traits_type = typename Quantizer::parallel_traits_type;  ///< how work is split
+
+  /// An empty index without a model; create() makes a usable one.
+  code_index() = default;
+
+  /**
+   * @brief An empty index over model `q`.
+   * @return the index, or an error: no codebooks; a metric other than l2, ip and cosine; l2
+   * without norms (`none`); `tables` whose cross-product tables would exceed max_norm_table_bytes.
+   */
+  static result<code_index> create(Quantizer q, const index_options& opt = {}) {
+    if (q.layers() == 0) return status{errc::empty_input, msg::no_codebooks};
+    if (opt.metric != metric_id::l2 && opt.metric != metric_id::ip && opt.metric != metric_id::cosine)
+      return status{errc::invalid_argument, "an index searches by l2, ip or cos"};
+    if (opt.metric == metric_id::l2 && opt.norm == norm_encoding::none)
+      return status{errc::invalid_argument,
+                    "l2 search needs the norms of the reconstructions: f32, int8, cint8, int4, cint4 or tables"};
+    if (opt.norm < norm_encoding::f32 || opt.norm > norm_encoding::none)
+      return status{errc::invalid_argument, "unknown norm encoding"};
+    if (opt.encode.beam == 0 || opt.encode.beam > q.min_codewords()) return status{errc::bad_beam, msg::bad_beam};
+    code_index ix;
+    ix.model_ = std::move(q);
+    ix.opt_ = opt;
+    ix.codec_ = norm_codec(opt.norm);
+    RVQ_TRY(ix.prepare());
+    return ix;
+  }
+
+  // ---- shape and contents ------------------------------------------------------------------
+
+  const Quantizer& model() const noexcept { return model_; }       ///< the quantizer
+  const index_options& options() const noexcept { return opt_; }   ///< how it was built
+  std::size_t size() const noexcept { return n_; }                 ///< vectors held
+  std::size_t dim() const noexcept { return model_.dim(); }        ///< D
+  std::size_t layers() const noexcept { return model_.layers(); }  ///< L
+  /// Bytes of one code (L, or 2 L when some layer has more than 256 codewords).
+  std::size_t code_size() const noexcept { return layers() * (wide() ? 2 : 1); }
+  bool wide() const noexcept { return model_.max_codewords() > 256; }  ///< true when codes are uint16
+  bool has_ids() const noexcept { return explicit_ids_; }              ///< true when the caller gave ids
+  const norm_codec& codec() const noexcept { return codec_; }          ///< the norm levels
+  /// True once the norm levels are placed (the first add() of a quantized norm encoding).
+  bool norms_fitted() const noexcept { return fitted_; }
+  /// The codes, size() x layers(), uint8 (wide() false) or uint16.
+  const std::vector<std::uint8_t>& codes8() const noexcept { return codes8_; }
+  const std::vector<std::uint16_t>& codes16() const noexcept { return codes16_; }  ///< see codes8()
+  const std::vector<std::uint8_t>& norm_data() const noexcept { return norms_; }   ///< encoded norms
+  const std::vector<std::int64_t>& ids() const noexcept { return ids_; }           ///< ids (has_ids())
+  /// Id of the vector at position i.
+  std::int64_t id_at(std::size_t i) const noexcept { return explicit_ids_ ? ids_[i] : static_cast<std::int64_t>(i); }
+  /// Bytes the database takes: codes, norms and ids (not the model).
+  std::size_t memory_bytes() const noexcept {
+    return n_ * code_size() + norms_.size() + ids_.size() * sizeof(std::int64_t);
+  }
+
+  // ---- adding and removing -----------------------------------------------------------------
+
+  /**
+   * @brief Encodes the rows of `x` (options().encode) and appends them; their ids continue the
+   * positions. The first add() of an 8- or 4-bit norm encoding places its levels on these
+   * vectors' norms (later norms outside them are clamped to the end levels).
+   * @return dimension_mismatch, non_finite (the row), or the encoder's error; nothing is added then.
+   */
+  status add(matrix_view<const float> x) {
+    if (explicit_ids_ && n_ != 0) return {errc::invalid_argument, "this index has ids: use add_with_ids"};
+    return append(x, {});
+  }
+  /// add() with an id (0 or more) per row; an index holds ids for all its vectors or for none.
+  status add_with_ids(matrix_view<const float> x, span<const std::int64_t> ids) {
+    if (ids.size() != x.rows()) return {errc::dimension_mismatch, "add_with_ids needs one id per row"};
+    if (!explicit_ids_ && n_ != 0) return {errc::invalid_argument, "this index numbers its vectors: use add"};
+    return append(x, ids);
+  }
+  /**
+   * @brief Appends codes encoded elsewhere (a FAISS index, a previous run): `codes` is N x
+   * layers(); their norms are computed from the decoded vectors. `ids` empty or one per row.
+   * @return code_out_of_range (the row) and nothing added when a code is not below its layer's K.
+   */
+  template <class Code>
+  status add_codes(matrix_view<const Code> codes, span<const std::int64_t> ids = {}) {
+    static_assert(std::is_same<Code, std::uint8_t>::value || std::is_same<Code, std::uint16_t>::value,
+                  "rvq::code_index::add_codes: codes are std::uint8_t or std::uint16_t");
+    RVQ_TRY(check_ids(codes.rows(), ids));
+    if (!codes.valid()) return {errc::invalid_argument, msg::malformed_view};
+    if (codes.cols() != layers()) return {errc::dimension_mismatch, msg::codes_length};
+    for (std::size_t i = 0; i < codes.rows(); ++i)
+      for (std::size_t l = 0; l < layers(); ++l)
+        if (codes(i, l) >= model_.codewords(l)) return {errc::code_out_of_range, msg::code_out_of_range, i, "row"};
+    const std::size_t first = n_;
+    for (std::size_t i = 0; i < codes.rows(); ++i)
+      for (std::size_t l = 0; l < layers(); ++l) push_code(codes(i, l));
+    return finish_append(first, codes.rows(), ids);
+  }
+
+  /**
+   * @brief Removes the vectors whose ids are in `ids` (unknown ids are ignored) and returns how
+   * many were removed. Without caller ids, the vectors after a removed one move down and take
+   * their new positions as ids (as FAISS's flat indexes do).
+   */
+  std::size_t remove_ids(span<const std::int64_t> ids) {
+    std::vector<std::int64_t> gone(ids.begin(), ids.end());
+    std::sort(gone.begin(), gone.end());
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (std::binary_search(gone.begin(), gone.end(), id_at(i))) continue;
+      if (kept != i) {
+        if (wide())
+          std::copy_n(codes16_.begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
+                      codes16_.begin() + static_cast<std::ptrdiff_t>(kept * layers()));
+        else
+          std::copy_n(codes8_.begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
+                      codes8_.begin() + static_cast<std::ptrdiff_t>(kept * layers()));
+        if (explicit_ids_) ids_[kept] = ids_[i];
+        move_norm(i, kept);
+      }
+      ++kept;
+    }
+    const std::size_t removed = n_ - kept;
+    n_ = kept;
+    codes8_.resize(wide() ? 0 : n_ * layers());
+    codes16_.resize(wide() ? n_ * layers() : 0);
+    if (explicit_ids_) ids_.resize(n_);
+    norms_.resize(norm_bytes(opt_.norm, n_));
+    return removed;
+  }
+
+  /// The reconstruction of the vector at position `i` (dim() values).
+  status reconstruct(std::size_t i, span<float> out) const noexcept {
+    if (i >= n_) return {errc::invalid_argument, "position beyond the index's size", i, "position"};
+    if (out.size() != dim()) return {errc::dimension_mismatch, "output must hold dim() values"};
+    return wide() ? model_.decode(span<const std::uint16_t>(codes16_.data() + i * layers(), layers()), out)
+                  : model_.decode(span<const std::uint8_t>(codes8_.data() + i * layers(), layers()), out);
+  }
+
+  // ---- search ------------------------------------------------------------------------------
+
+  /**
+   * @brief The `opt.k` nearest codes to each query: `distances` and `labels` are queries.rows()
+   * x at least k. l2 reports squared distances `||q||^2 - 2 sum_l <q, C_l[i_l]> + norm`
+   * (ascending); ip the inner product and cosine the cosine similarity (descending). With
+   * re-ranking, the reported values are the exact ones.
+   * @return dimension_mismatch, non_finite (the query row), invalid_argument (k or rerank out of
+   * range, malformed views); nothing is written then.
+   */
+  status search(matrix_view<const float> queries, const search_options& opt, matrix_view<float> distances,
+                matrix_view<std::int64_t> labels) const {
+    if (layers() == 0) return {errc::empty_input, "the index has no model (use code_index::create)"};
+    if (!queries.valid() || !distances.valid() || !labels.valid() || !opt.originals.valid())
+      return {errc::invalid_argument, msg::malformed_view};
+    if (queries.cols() != dim()) return {errc::dimension_mismatch, "queries have a different dimension than the model"};
+    if (opt.k == 0 || opt.k > max_search_k) return {errc::invalid_argument, "k must be between 1 and 2^20"};
+    if (opt.rerank != 0 && (opt.rerank < opt.k || opt.rerank > max_search_k))
+      return {errc::invalid_argument, "rerank must be 0 or between k and 2^20"};
+    if (distances.rows() != queries.rows() || labels.rows() != queries.rows() || distances.cols() < opt.k ||
+        labels.cols() < opt.k)
+      return {errc::dimension_mismatch, "distances and labels must be queries x k"};
+    if (!opt.originals.empty() && (opt.originals.rows() != n_ || opt.originals.cols() != dim()))
+      return {errc::dimension_mismatch, "originals must be size() x dim(), in insertion order"};
+    if (!opt.originals.empty() && opt.rerank == 0)
+      return {errc::invalid_argument, "originals are used to re-rank: set rerank (at least k)"};
+    for (std::size_t i = 0; i < queries.rows(); ++i) RVQ_TRY(encoders::check_finite_row(queries.row(i), dim(), i));
+    if (wide())
+      run_search<std::uint16_t>(codes16_.data(), queries, opt, distances, labels);
+    else
+      run_search<std::uint8_t>(codes8_.data(), queries, opt, distances, labels);
+    return {};
+  }
+
+  /// search() into a new rvq::search_result.
+  result<search_result> search(matrix_view<const float> queries, const search_options& opt = {}) const {
+    search_result r;
+    r.queries = queries.rows();
+    r.k = opt.k;
+    std::size_t cells = 0;
+    if (opt.k > max_search_k || !detail::checked_mul(r.queries, r.k, cells))
+      return status{errc::invalid_argument, "k must be between 1 and 2^20"};
+    r.distances.resize(cells);
+    r.labels.resize(cells);
+    RVQ_TRY(search(queries, opt, matrix_view<float>(r.distances.data(), r.queries, r.k),
+                   matrix_view<std::int64_t>(r.labels.data(), r.queries, r.k)));
+    return r;
+  }
+
+  // ---- assembly from stored parts (rvq::io::load_index) ------------------------------------
+
+  /**
+   * @brief An index from its stored parts, every one checked: `codes` (n x layers() codes of the
+   * width wide() gives, as little-endian bytes), `norms` (norm_bytes(opt.norm, n)), `levels`
+   * (norm_levels(opt.norm) ascending finite values), `ids` (empty, or n ids of 0 or more).
+   */
+  static result<code_index> assemble(Quantizer q, const index_options& opt, std::size_t n,
+                                     span<const std::uint8_t> codes, span<const std::uint8_t> norms,
+                                     span<const float> levels, span<const std::int64_t> ids) {
+    auto made = create(std::move(q), opt);
+    if (!made) return made.error();
+    code_index ix = std::move(made).value();
+    std::size_t cells = 0;
+    if (!detail::checked_mul(n, ix.code_size(), cells) || codes.size() != cells)
+      return status{errc::corrupt_file, "the code section's size differs from vectors x code bytes"};
+    if (norms.size() != norm_bytes(opt.norm, n))
+      return status{errc::corrupt_file, "the norm section's size differs from what the norm encoding takes"};
+    if (!ids.empty() && ids.size() != n) return status{errc::corrupt_file, "the id section needs one id per vector"};
+    if (norm_levels(opt.norm) && !ix.codec_.set_levels(levels))
+      return status{errc::corrupt_file, "the norm levels are not ascending finite values"};
+    RVQ_TRY(check_ids(n, ids));
+    const std::size_t nl = ix.layers();
+    if (ix.wide()) {
+      ix.codes16_.resize(n * nl);
+      for (std::size_t i = 0; i < n * nl; ++i)
+        ix.codes16_[i] = static_cast<std::uint16_t>(codes[2 * i] | (codes[2 * i + 1] << 8));
+    } else {
+      ix.codes8_.assign(codes.begin(), codes.end());
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t l = 0; l < nl; ++l) {
+        const std::size_t c = ix.wide() ? ix.codes16_[i * nl + l] : ix.codes8_[i * nl + l];
+        if (c >= ix.model_.codewords(l)) return status{errc::corrupt_file, msg::code_out_of_range, i, "vector"};
+      }
+    if (opt.norm == norm_encoding::f32)
+      for (std::size_t i = 0; i < n; ++i) {
+        float v;
+        std::memcpy(&v, norms.data() + 4 * i, 4);
+        if (!(v - v == 0.0f)) return status{errc::corrupt_file, "a stored norm is NaN or Inf", i, "vector"};
+      }
+    ix.norms_.assign(norms.begin(), norms.end());
+    ix.ids_.assign(ids.begin(), ids.end());
+    ix.explicit_ids_ = !ids.empty();
+    ix.fitted_ = norm_levels(opt.norm) != 0 && n != 0;
+    ix.n_ = n;
+    return ix;
+  }
+
+ private:
+  static constexpr std::size_t block_codes = 1024;      // codes scanned per block (L1/L2 resident)
+  static constexpr std::size_t lut_budget = 64 * 1024;  // floats of tables per query batch (256 KiB)
+
+  static constexpr bool dots_store = encoders::detail::has_dots<store_type>::value;
+
+  static status check_ids(std::size_t rows, span<const std::int64_t> ids) noexcept {
+    if (!ids.empty() && ids.size() != rows) return {errc::dimension_mismatch, "one id per row"};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] < 0) return {errc::invalid_argument, "ids must be 0 or more (-1 marks a missing neighbour)", i, "row"};
+    return {};
+  }
+
+  // Offsets of each layer's table, the codewords' squared norms and, for the `tables` norm
+  // encoding, the cross-product tables; no copy of the codewords is kept.
+  status prepare() {
+    const std::size_t nl = layers(), d = dim();
+    first_.assign(nl + 1, 0);
+    for (std::size_t l = 0; l < nl; ++l) first_[l + 1] = first_[l] + model_.codewords(l);
+    std::vector<float> buf(d), buf2(d);
+    cw_norms_.resize(first_[nl]);
+    for (std::size_t l = 0; l < nl; ++l)
+      for (std::size_t c = 0; c < model_.codewords(l); ++c) {
+        const float* w = codeword_ptr(l, c, buf.data());
+        cw_norms_[first_[l] + c] = dot(w, w, d);
+      }
+    if (opt_.norm != norm_encoding::tables) return {};
+    std::size_t floats = 0;
+    cross_off_.assign(nl * nl, 0);
+    for (std::size_t l = 0; l < nl; ++l)
+      for (std::size_t j = 0; j < l; ++j) {
+        cross_off_[j * nl + l] = floats;
+        floats += model_.codewords(j) * model_.codewords(l);
+        if (floats > max_norm_table_bytes / sizeof(float))
+          return {errc::unsupported,
+                  "the codebook cross-product tables of the 'tables' norm encoding would exceed 256 MiB: use f32 or "
+                  "int8 norms"};
+      }
+    cross_.assign(floats, 0.0f);
+    for (std::size_t l = 1; l < nl; ++l)
+      for (std::size_t j = 0; j < l; ++j)
+        for (std::size_t a = 0; a < model_.codewords(j); ++a) {
+          const float* x = codeword_ptr(j, a, buf.data());
+          float* row = cross_.data() + cross_off_[j * nl + l] + a * model_.codewords(l);
+          if constexpr (dots_store) {
+            model_.store().dots(l, &x, 1, row, model_.codewords(l));
+          } else {
+            for (std::size_t b = 0; b < model_.codewords(l); ++b) row[b] = dot(x, codeword_ptr(l, b, buf2.data()), d);
+          }
+        }
+    return {};
+  }
+
+  static float dot(const float* x, const float* y, std::size_t d) noexcept {
+    float s = 0.0f;
+    for (std::size_t t = 0; t < d; ++t) s += x[t] * y[t];
+    return s;
+  }
+
+  // Codeword c of layer l as floats: in place where the store holds floats, else expanded into buf.
+  const float* codeword_ptr(std::size_t l, std::size_t c, float* buf) const noexcept {
+    if constexpr (detail::has_codeword<store_type>::value) {
+      return (void)buf, model_.codeword(l, c);
+    } else {
+      model_.store().expand(l, c, buf);
+      return buf;
+    }
+  }
+
+  void push_code(std::size_t c) {
+    if (wide())
+      codes16_.push_back(static_cast<std::uint16_t>(c));
+    else
+      codes8_.push_back(static_cast<std::uint8_t>(c));
+  }
+
+  status append(matrix_view<const float> x, span<const std::int64_t> ids) {
+    if (layers() == 0) return {errc::empty_input, "the index has no model (use code_index::create)"};
+    if (!x.valid()) return {errc::invalid_argument, msg::malformed_view};
+    if (x.cols() != dim()) return {errc::dimension_mismatch, "vectors have a different dimension than the model"};
+    RVQ_TRY(check_ids(x.rows(), ids));
+    const std::size_t first = n_, nl = layers();
+    auto encode = [&](auto& codes) {
+      using code_t = typename std::decay_t<decltype(codes)>::value_type;
+      codes.resize((n_ + x.rows()) * nl);
+      const status s = model_.encode_batch(x, matrix_view<code_t>(codes.data() + n_ * nl, x.rows(), nl), opt_.encode);
+      if (!s) codes.resize(n_ * nl);
+      return s;
+    };
+    RVQ_TRY(wide() ? encode(codes16_) : encode(codes8_));
+    return finish_append(first, x.rows(), ids);
+  }
+
+  // The norms and ids of the rows [first, first + n) just appended to the codes.
+  status finish_append(std::size_t first, std::size_t n, span<const std::int64_t> ids) {
+    if (stores_norms(opt_.norm)) {
+      std::vector<float> norms(n), buf(dim());
+      for (std::size_t i = 0; i < n; ++i) {
+        decode_at(first + i, buf.data());
+        float v = 0.0f;
+        for (float t : buf) v += t * t;
+        norms[i] = v;
+      }
+      if (norm_levels(opt_.norm) && !fitted_) {
+        std::vector<float> scratch(n);
+        codec_.fit(span<const float>(norms.data(), n), scratch.data());
+        fitted_ = n != 0;
+      }
+      norms_.resize(norm_bytes(opt_.norm, first + n));
+      codec_.encode(norms.data(), first, n, norms_.data());
+    }
+    if (!ids.empty()) {
+      ids_.insert(ids_.end(), ids.begin(), ids.end());
+      explicit_ids_ = true;
+    }
+    n_ = first + n;
+    return {};
+  }
+
+  // The reconstruction of the (valid) codes at position i.
+  void decode_at(std::size_t i, float* out) const noexcept {
+    for (std::size_t t = 0; t < dim(); ++t) out[t] = 0.0f;
+    for (std::size_t l = 0; l < layers(); ++l)
+      model_.store().add_codeword(l, wide() ? codes16_[i * layers() + l] : codes8_[i * layers() + l], out);
+  }
+
+  void decode_norms(std::size_t first, std::size_t n, float* out) const noexcept {
+    if (stores_norms(opt_.norm)) codec_.decode(norms_.data(), first, n, out);
+  }
+
+  // Moves the stored norm of position `from` to position `to` (< from), exactly.
+  void move_norm(std::size_t from, std::size_t to) noexcept {
+    switch (opt_.norm) {
+      case norm_encoding::f32:
+        std::memmove(norms_.data() + 4 * to, norms_.data() + 4 * from, 4);
+        break;
+      case norm_encoding::int8:
+      case norm_encoding::cint8:
+        norms_[to] = norms_[from];
+        break;
+      case norm_encoding::int4:
+      case norm_encoding::cint4: {
+        const std::uint8_t q = (norms_[from / 2] >> (from % 2 ? 4 : 0)) & 0x0F;
+        std::uint8_t& b = norms_[to / 2];
+        b = to % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  scan_kind kind() const noexcept {
+    return opt_.metric == metric_id::ip       ? scan_kind::ip
+           : opt_.metric == metric_id::cosine ? scan_kind::cos
+                                              : scan_kind::l2;
+  }
+
+  // Tables `<q_i, C_l[k]>` of n queries (rows), query i's at out + i * total.
+  void build_tables(const float* const* rows, std::size_t n, float* out) const {
+    const std::size_t nl = layers(), total = first_[nl], d = dim();
+    if constexpr (dots_store) {
+      constexpr std::size_t br = store_type::block_rows;
+      for (std::size_t b = 0; b < n; b += br) {
+        const std::size_t m = n - b < br ? n - b : br;
+        for (std::size_t l = 0; l < nl; ++l) model_.store().dots(l, rows + b, m, out + b * total + first_[l], total);
+      }
+    } else {
+      std::vector<float> buf(d);
+      for (std::size_t l = 0; l < nl; ++l)
+        for (std::size_t c = 0; c < model_.codewords(l); ++c) {
+          const float* w = codeword_ptr(l, c, buf.data());
+          for (std::size_t i = 0; i < n; ++i) out[i * total + first_[l] + c] = dot(rows[i], w, d);
+        }
+    }
+  }
+
+  // Per code of [first, first + n): the term the scan kind adds (see rvq::adc_scan).
+  template <class Code>
+  void block_terms(const Code* codes, std::size_t first, std::size_t n, float* term) const noexcept {
+    const std::size_t nl = layers();
+    if (opt_.metric == metric_id::ip) return;
+    if (opt_.norm == norm_encoding::none) {
+      for (std::size_t i = 0; i < n; ++i) term[i] = 1.0f;  // cosine over unit-norm data
+      return;
+    }
+    if (opt_.norm == norm_encoding::tables) {
+      const float* norms[max_layers_on_stack];
+      for (std::size_t l = 0; l < nl && l < max_layers_on_stack; ++l) norms[l] = cw_norms_.data() + first_[l];
+      auto cross = [&](std::size_t j, std::size_t l, std::size_t a) {
+        return cross_.data() + cross_off_[j * nl + l] + a * model_.codewords(l);
+      };
+      for (std::size_t i = 0; i < n; ++i)
+        term[i] = nl <= max_layers_on_stack ? norm_from_tables(codes + (first + i) * nl, nl, norms, cross)
+                                            : slow_norm(codes + (first + i) * nl);
+    } else {
+      decode_norms(first, n, term);
+    }
+    if (opt_.metric == metric_id::cosine)
+      for (std::size_t i = 0; i < n; ++i) term[i] = term[i] > 0.0f ? 1.0f / std::sqrt(term[i]) : 0.0f;
+  }
+  template <class Code>
+  float slow_norm(const Code* code) const noexcept {  // norm_from_tables() for very deep models
+    const std::size_t nl = layers();
+    float s = 0.0f;
+    for (std::size_t l = 0; l < nl; ++l) {
+      float c = 0.0f;
+      for (std::size_t j = 0; j < l; ++j) c += cross_[cross_off_[j * nl + l] + code[j] * model_.codewords(l) + code[l]];
+      s += cw_norms_[first_[l] + code[l]] + 2.0f * c;
+    }
+    return s;
+  }
+  static constexpr std::size_t max_layers_on_stack = 256;
+
+  // Queries [q0, q1) against codes [c0, c1): each query's best kk into its slots of dist / pos
+  // (kk per query, sorted, unfilled slots id -1).
+  template <class Code>
+  void scan(const Code* codes, matrix_view<const float> queries, std::size_t q0, std::size_t q1, std::size_t c0,
+            std::size_t c1, std::size_t kk, float* dist, std::int64_t* pos) const {
+    const std::size_t nl = layers(), total = first_[nl];
+    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(64, lut_budget / (total ? total : 1)));
+    std::vector<float> lut(batch * total), term(block_codes);
+    std::vector<const float*> ptrs(batch * nl);
+    std::vector<topk> heaps;
+    heaps.reserve(batch);
+    for (std::size_t qb = q0; qb < q1; qb += batch) {
+      const std::size_t nb = std::min(batch, q1 - qb);
+      const float* rows[64];
+      for (std::size_t j = 0; j < nb; ++j) rows[j] = queries.row(qb + j);
+      build_tables(rows, nb, lut.data());
+      heaps.clear();
+      for (std::size_t j = 0; j < nb; ++j) {
+        heaps.emplace_back(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
+        for (std::size_t l = 0; l < nl; ++l) ptrs[j * nl + l] = lut.data() + j * total + first_[l];
+      }
+      for (std::size_t b = c0; b < c1; b += block_codes) {
+        const std::size_t n = std::min(block_codes, c1 - b);
+        block_terms(codes, b, n, term.data());
+        for (std::size_t j = 0; j < nb; ++j) {
+          const Code* cb = codes + b * nl;
+          switch (kind()) {
+            case scan_kind::l2:
+              adc_scan<scan_kind::l2>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+              break;
+            case scan_kind::ip:
+              adc_scan<scan_kind::ip>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+              break;
+            case scan_kind::cos:
+              adc_scan<scan_kind::cos>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+              break;
+          }
+        }
+      }
+      for (topk& h : heaps) h.finish();
+    }
+  }
+
+  template <class Code>
+  void run_search(const Code* codes, matrix_view<const float> queries, const search_options& opt,
+                  matrix_view<float> distances, matrix_view<std::int64_t> labels) const {
+    const std::size_t nq = queries.rows(), kk = opt.rerank ? opt.rerank : opt.k;
+    std::vector<float> cd(nq * kk);
+    std::vector<std::int64_t> cp(nq * kk);
+    const std::size_t workers = std::max<std::size_t>(1, parallel_traits_type::concurrency());
+    if (nq >= workers || n_ < 2 * block_codes) {  // split the queries
+      const std::size_t chunk = (nq + workers - 1) / workers;
+      parallel_traits_type::for_each(workers, [&](std::size_t w) {
+        const std::size_t q0 = std::min(nq, w * chunk), q1 = std::min(nq, q0 + chunk);
+        if (q0 < q1) scan(codes, queries, q0, q1, 0, n_, kk, cd.data(), cp.data());
+      });
+    } else {  // split the database; every part keeps its own best kk, merged in part order
+      const std::size_t blocks = (n_ + block_codes - 1) / block_codes;
+      const std::size_t per = (blocks + workers - 1) / workers * block_codes;
+      std::vector<float> pd(workers * nq * kk);
+      std::vector<std::int64_t> pp(workers * nq * kk);
+      parallel_traits_type::for_each(workers, [&](std::size_t w) {
+        const std::size_t c0 = std::min(n_, w * per), c1 = std::min(n_, c0 + per);
+        if (c0 < c1) scan(codes, queries, 0, nq, c0, c1, kk, pd.data() + w * nq * kk, pp.data() + w * nq * kk);
+      });
+      for (std::size_t i = 0; i < nq; ++i) {
+        topk best(cd.data() + i * kk, cp.data() + i * kk, kk);
+        for (std::size_t w = 0; w < workers; ++w) {
+          if (std::min(n_, w * per) >= std::min(n_, w * per + per)) continue;
+          for (std::size_t j = 0; j < kk; ++j) {
+            const std::int64_t p = pp[(w * nq + i) * kk + j];
+            if (p >= 0) best.push(pd[(w * nq + i) * kk + j], p);
+          }
+        }
+        best.finish();
+      }
+    }
+    parallel_traits_type::for_each(nq, [&](std::size_t i) {
+      finish_query(codes, queries.row(i), opt, cd.data() + i * kk, cp.data() + i * kk, kk, distances.row(i),
+                   labels.row(i));
+    });
+  }
+
+  // Query i's answer from its kk sorted candidates: re-ranked exactly when asked, then reported.
+  template <class Code>
+  void finish_query(const Code* codes, const float* q, const search_options& opt, float* cd, std::int64_t* cp,
+                    std::size_t kk, float* dist, std::int64_t* labels) const {
+    const std::size_t d = dim(), nl = layers();
+    float qn = 0.0f;
+    for (std::size_t t = 0; t < d; ++t) qn += q[t] * q[t];
+    if (opt.rerank) {
+      std::vector<float> buf(d), ed(opt.k);
+      std::vector<std::int64_t> ep(opt.k);
+      topk best(ed.data(), ep.data(), opt.k);
+      for (std::size_t j = 0; j < kk && cp[j] >= 0; ++j) {
+        const std::size_t p = static_cast<std::size_t>(cp[j]);
+        const float* x = buf.data();
+        if (!opt.originals.empty()) {
+          x = opt.originals.row(p);
+        } else {
+          for (float& v : buf) v = 0.0f;
+          for (std::size_t l = 0; l < nl; ++l) model_.store().add_codeword(l, codes[p * nl + l], buf.data());
+        }
+        best.push(exact_distance(q, x, qn), cp[j]);
+      }
+      best.finish();
+      for (std::size_t j = 0; j < opt.k; ++j) report(ed[j], ep[j], qn, dist[j], labels[j], true);
+      return;
+    }
+    for (std::size_t j = 0; j < opt.k; ++j) report(cd[j], cp[j], qn, dist[j], labels[j], false);
+  }
+
+  // The exact distance a re-ranked candidate is ordered by (smaller first).
+  float exact_distance(const float* q, const float* x, float qn) const noexcept {
+    const std::size_t d = dim();
+    float s = 0.0f, xn = 0.0f;
+    if (opt_.metric == metric_id::l2) {
+      for (std::size_t t = 0; t < d; ++t) s += (q[t] - x[t]) * (q[t] - x[t]);
+      return s;
+    }
+    for (std::size_t t = 0; t < d; ++t) s += q[t] * x[t], xn += x[t] * x[t];
+    if (opt_.metric == metric_id::ip) return -s;
+    return (void)qn, xn > 0.0f ? -s / std::sqrt(xn) : 0.0f;
+  }
+
+  // Converts an internal distance (smaller is better) at position p into what search() reports.
+  void report(float d, std::int64_t p, float qn, float& out, std::int64_t& label, bool exact) const noexcept {
+    const bool l2 = opt_.metric == metric_id::l2;
+    if (p < 0) {
+      out = l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+      label = -1;
+      return;
+    }
+    label = id_at(static_cast<std::size_t>(p));
+    if (l2)
+      out = exact ? d : d + qn;
+    else if (opt_.metric == metric_id::ip)
+      out = -d;
+    else
+      out = qn > 0.0f ? -d / std::sqrt(qn) : 0.0f;
+  }
+
+  Quantizer model_{};
+  index_options opt_{};
+  norm_codec codec_{};
+  bool fitted_ = false, explicit_ids_ = false;
+  std::size_t n_ = 0;
+  std::vector<std::size_t> first_, cross_off_;
+  std::vector<float> cw_norms_, cross_;
+  std::vector<std::uint8_t> codes8_, norms_;
+  std::vector<std::uint16_t> codes16_;
+  std::vector<std::int64_t> ids_;
+};
+
+}  // namespace rvq

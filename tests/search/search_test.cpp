@@ -1,0 +1,400 @@
+// Search over codes (rvq/search/): the top-k against a brute force over the decoded vectors, every
+// norm encoding, l2/ip/cos, re-ranking, ids and removal, every parallel strategy against
+// sequential, integer and pq models, and every error path.
+#include <catch2/catch.hpp>
+#include "../helpers.hpp"
+
+#include <rvq/parallel/thread_pool.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+using rvq::matrix_view;
+using rvq::span;
+
+namespace {
+
+constexpr std::size_t d = 12, n = 3000, nq = 25;
+
+template <class Config = rvq::config<rvq::f32, rvq::l2>>
+rvq::quantizer<Config> model(std::size_t layers = 4, std::size_t k = 16) {
+  const auto x = rvq_test::gaussian(2000, d, 3);
+  auto q = rvq::train<Config>(matrix_view<const float>(x.data(), 2000, d), rvq_test::options(layers, k, 5));
+  REQUIRE(q.ok());
+  return std::move(q).value();
+}
+
+const std::vector<float>& database() {
+  static const auto x = rvq_test::gaussian(n, d, 11);
+  return x;
+}
+const std::vector<float>& queries() {
+  static const auto x = rvq_test::gaussian(nq, d, 12);
+  return x;
+}
+matrix_view<const float> view(const std::vector<float>& x) { return {x.data(), x.size() / d, d}; }
+
+template <class Q>
+rvq::code_index<Q> make_index(const Q& q, rvq::index_options o = {}) {
+  auto ix = rvq::code_index<Q>::create(q, o);
+  REQUIRE(ix.ok());
+  REQUIRE(ix->add(view(database())).ok());
+  return std::move(ix).value();
+}
+
+/// The exact score (smaller first) of every decoded database vector for query i.
+template <class Ix>
+std::vector<double> brute(const Ix& ix, const float* q, rvq::metric_id m) {
+  std::vector<double> s(ix.size());
+  std::vector<float> x(d);
+  double qn = 0;
+  for (std::size_t t = 0; t < d; ++t) qn += double(q[t]) * q[t];
+  for (std::size_t i = 0; i < ix.size(); ++i) {
+    REQUIRE(ix.reconstruct(i, span<float>(x)).ok());
+    double dot = 0, xn = 0, l2 = 0;
+    for (std::size_t t = 0; t < d; ++t)
+      dot += double(q[t]) * x[t], xn += double(x[t]) * x[t], l2 += (q[t] - x[t]) * double(q[t] - x[t]);
+    s[i] = m == rvq::metric_id::l2 ? l2 : m == rvq::metric_id::ip ? -dot : -dot / std::sqrt(xn * qn);
+  }
+  return s;
+}
+
+/// The search's neighbours are the brute force's: each reported score is within `tol` of the
+/// exact one, and no vector left out scores better than the last one kept by more than `tol`.
+template <class Ix>
+void check_against_brute(const Ix& ix, const rvq::search_result& r, rvq::metric_id m, double tol) {
+  for (std::size_t i = 0; i < r.queries; ++i) {
+    const auto s = brute(ix, queries().data() + i * d, m);
+    std::vector<char> kept(ix.size(), 0);
+    double worst = -1e30;
+    for (std::size_t j = 0; j < r.k; ++j) {
+      const auto id = r.label(i, j);
+      REQUIRE(id >= 0);
+      kept[std::size_t(id)] = 1;
+      worst = std::max(worst, s[std::size_t(id)]);
+      if (j) {  // ordered best first
+        if (m == rvq::metric_id::l2)
+          REQUIRE(r.distance(i, j) >= r.distance(i, j - 1));
+        else
+          REQUIRE(r.distance(i, j) <= r.distance(i, j - 1));
+      }
+    }
+    for (std::size_t v = 0; v < ix.size(); ++v)
+      if (!kept[v]) REQUIRE(s[v] >= worst - tol);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("topk keeps the k smallest, ties to the lowest id", "[search]") {
+  float dist[4];
+  std::int64_t ids[4];
+  rvq::topk t(dist, ids, 4);
+  const float v[] = {5, 1, 3, 1, 7, 3, 0.5f, 3};
+  for (std::size_t i = 0; i < 8; ++i) t.push(v[i], std::int64_t(i));
+  t.push(std::numeric_limits<float>::quiet_NaN(), 99);
+  t.finish();
+  CHECK(ids[0] == 6);
+  CHECK(ids[1] == 1);
+  CHECK(ids[2] == 3);
+  CHECK(ids[3] == 2);  // 3.0 at ids 2, 5 and 7: the lowest wins
+  CHECK(dist[3] == 3.0f);
+  float d2[3];
+  std::int64_t i2[3];
+  rvq::topk few(d2, i2, 3);
+  few.push(2.0f, 4);
+  few.finish();
+  CHECK(i2[0] == 4);
+  CHECK(i2[1] == -1);
+  CHECK(std::isinf(d2[2]));
+}
+
+TEST_CASE("l2 search with f32 norms finds the nearest reconstructions", "[search]") {
+  const auto q = model();
+  const auto ix = make_index(q);
+  CHECK(ix.size() == n);
+  CHECK(ix.memory_bytes() == n * (4 + 4));  // 4 one-byte codes and a float norm per vector
+  rvq::search_options so;
+  so.k = 10;
+  const auto r = ix.search(view(queries()), so);
+  REQUIRE(r.ok());
+  check_against_brute(ix, *r, rvq::metric_id::l2, 1e-3);
+  // The reported distance is the exact squared distance to the reconstruction, up to rounding.
+  const auto s = brute(ix, queries().data(), rvq::metric_id::l2);
+  CHECK(r->distance(0, 0) == Approx(s[std::size_t(r->label(0, 0))]).epsilon(1e-4).margin(1e-4));
+}
+
+TEST_CASE("ip and cosine search", "[search]") {
+  const auto q = model();
+  for (auto m : {rvq::metric_id::ip, rvq::metric_id::cosine}) {
+    rvq::index_options o;
+    o.metric = m;
+    o.norm = m == rvq::metric_id::ip ? rvq::norm_encoding::none : rvq::norm_encoding::f32;
+    const auto ix = make_index(q, o);
+    CHECK(ix.memory_bytes() == n * (4 + (m == rvq::metric_id::ip ? 0 : 4)));
+    const auto r = ix.search(view(queries()), {});
+    REQUIRE(r.ok());
+    check_against_brute(ix, *r, m, 1e-4);
+  }
+}
+
+TEST_CASE("every norm encoding: exact (tables), close (8 and 4 bits)", "[search]") {
+  const auto q = model();
+  using ne = rvq::norm_encoding;
+  for (auto e : {ne::tables, ne::int8, ne::cint8, ne::int4, ne::cint4}) {
+    rvq::index_options o;
+    o.norm = e;
+    const auto ix = make_index(q, o);
+    CHECK(ix.memory_bytes() == n * 4 + rvq::norm_bytes(e, n));
+    const auto r = ix.search(view(queries()), {});
+    REQUIRE(r.ok());
+    // The norm error bounds the distance error: tables are exact, 4-bit levels the coarsest.
+    const double tol = e == ne::tables ? 1e-3 : e == ne::int8 || e == ne::cint8 ? 0.2 : 2.0;
+    check_against_brute(ix, *r, rvq::metric_id::l2, tol);
+  }
+}
+
+TEST_CASE("cint levels fit the norms better than even ones", "[search]") {
+  std::vector<float> v(5000);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = float(i % 100 == 0 ? 1000 + i : i % 7);  // skewed
+  std::vector<float> scratch(v.size());
+  auto err = [&](rvq::norm_encoding e) {
+    rvq::norm_codec c(e);
+    c.fit(span<const float>(v), scratch.data());
+    double s = 0;
+    for (float x : v) s += (double(c.levels()[c.index(x)]) - x) * (double(c.levels()[c.index(x)]) - x);
+    return s;
+  };
+  CHECK(err(rvq::norm_encoding::cint4) < err(rvq::norm_encoding::int4));
+  CHECK(err(rvq::norm_encoding::cint8) <= err(rvq::norm_encoding::int8));
+  std::vector<float> few{3, 1, 3, 2, 1};  // at most 16 distinct values: each is a level, exactly
+  rvq::norm_codec c(rvq::norm_encoding::cint4);
+  c.fit(span<const float>(few), scratch.data());
+  for (float x : few) CHECK(c.levels()[c.index(x)] == x);
+}
+
+TEST_CASE("re-ranking orders the shortlist by the exact distance", "[search]") {
+  const auto q = model();
+  rvq::index_options o;
+  o.norm = rvq::norm_encoding::int4;  // coarse norms, corrected by re-ranking
+  const auto ix = make_index(q, o);
+  rvq::search_options so;
+  so.k = 5;
+  so.rerank = n;  // the whole database: the answer is the brute force's
+  const auto r = ix.search(view(queries()), so);
+  REQUIRE(r.ok());
+  for (std::size_t i = 0; i < nq; ++i) {
+    const auto s = brute(ix, queries().data() + i * d, rvq::metric_id::l2);
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s[a] < s[b]; });
+    for (std::size_t j = 0; j < so.k; ++j) CHECK(s[std::size_t(r->label(i, j))] == Approx(s[order[j]]).epsilon(1e-5));
+  }
+  // On the original vectors: the true nearest neighbours among the shortlist.
+  so.rerank = n;
+  so.originals = view(database());
+  const auto t = ix.search(view(queries()), so);
+  REQUIRE(t.ok());
+  for (std::size_t i = 0; i < nq; ++i) {
+    double best = 1e30;
+    for (std::size_t v = 0; v < n; ++v) {
+      double e = 0;
+      for (std::size_t t2 = 0; t2 < d; ++t2) {
+        const double dd = double(queries()[i * d + t2]) - database()[v * d + t2];
+        e += dd * dd;
+      }
+      best = std::min(best, e);
+    }
+    CHECK(t->distance(i, 0) == Approx(best).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("ids, removal and fewer vectors than k", "[search]") {
+  const auto q = model();
+  auto ix = rvq::code_index<decltype(q)>::create(q).value();
+  std::vector<std::int64_t> ids(n);
+  for (std::size_t i = 0; i < n; ++i) ids[i] = std::int64_t(1000 + 2 * i);
+  REQUIRE(ix.add_with_ids(view(database()), span<const std::int64_t>(ids)).ok());
+  CHECK(ix.has_ids());
+  CHECK_FALSE(ix.add(view(database())).ok());  // an index holds ids for all or none
+  const auto before = ix.search(view(queries()), {}).value();
+  const std::int64_t gone[] = {before.label(0, 0), 5, 1002};
+  CHECK(ix.remove_ids(span<const std::int64_t>(gone)) == 2);  // 5 is no id here
+  CHECK(ix.size() == n - 2);
+  const auto after = ix.search(view(queries()), {}).value();
+  CHECK(after.label(0, 0) == before.label(0, 1));
+  for (auto l : after.labels) CHECK((l != gone[0] && l != 1002));
+
+  // Positions as ids: removal renumbers.
+  auto small = rvq::code_index<decltype(q)>::create(q).value();
+  REQUIRE(small.add(matrix_view<const float>(database().data(), 3, d)).ok());
+  const std::int64_t first[] = {0};
+  CHECK(small.remove_ids(span<const std::int64_t>(first)) == 1);
+  rvq::search_options so;
+  so.k = 4;
+  const auto r = small.search(view(queries()), so).value();
+  for (std::size_t i = 0; i < nq; ++i) {
+    CHECK(r.label(i, 2) == -1);
+    CHECK(std::isinf(r.distance(i, 3)));
+    CHECK(r.label(i, 0) >= 0);
+    CHECK(r.label(i, 0) <= 1);
+  }
+}
+
+TEST_CASE("add_codes takes codes encoded elsewhere and checks them", "[search]") {
+  const auto q = model();
+  std::vector<std::uint8_t> codes(n * q.layers());
+  REQUIRE(q.encode_batch(view(database()), matrix_view<std::uint8_t>(codes.data(), n, q.layers())).ok());
+  auto a = make_index(q);
+  auto b = rvq::code_index<decltype(q)>::create(q).value();
+  REQUIRE(b.add_codes(matrix_view<const std::uint8_t>(codes.data(), n, q.layers())).ok());
+  CHECK(a.codes8() == b.codes8());
+  CHECK(a.norm_data() == b.norm_data());
+  codes[7 * q.layers() + 2] = 200;  // K = 16
+  auto c = rvq::code_index<decltype(q)>::create(q).value();
+  const rvq::status s = c.add_codes(matrix_view<const std::uint8_t>(codes.data(), n, q.layers()));
+  CHECK(s.code() == rvq::errc::code_out_of_range);
+  CHECK(s.where() == 7);
+  CHECK(c.size() == 0);
+}
+
+TEST_CASE("every parallel strategy gives the sequential results", "[search]") {
+  using seq = rvq::config<rvq::f32, rvq::l2>;
+  using par = rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::threads<3>>;
+  const auto qs = model<seq>();
+  auto qp = rvq::quantizer<par>::from_codebooks(span<const float>(qs.codebook_data(), 4 * 16 * d), 4, 16, d).value();
+  for (auto e : {rvq::norm_encoding::f32, rvq::norm_encoding::tables}) {
+    rvq::index_options o;
+    o.norm = e;
+    const auto a = make_index(qs, o);
+    const auto b = make_index(qp, o);
+    for (std::size_t rows : {std::size_t(1), std::size_t(2), nq}) {  // fewer queries than workers: split the codes
+      for (std::size_t rerank : {std::size_t(0), std::size_t(40)}) {
+        rvq::search_options so;
+        so.k = 7;
+        so.rerank = rerank;
+        const auto ra = a.search(matrix_view<const float>(queries().data(), rows, d), so).value();
+        const auto rb = b.search(matrix_view<const float>(queries().data(), rows, d), so).value();
+        CHECK(ra.labels == rb.labels);
+        CHECK(ra.distances == rb.distances);
+      }
+    }
+  }
+}
+
+TEST_CASE("integer and pq models are searched through their float tables", "[search]") {
+  const auto q = model();
+  rvq::quantized_codebooks qc;
+  rvq::quantize_options qo;
+  qo.element = rvq::element_id::int8;
+  REQUIRE(rvq::quantize_codebooks(q, view(database()), qo, qc).ok());
+  const auto qi = rvq::quantizer<rvq::config<rvq::int8, rvq::l2>>::from_quantized(qc).value();
+  const auto ii = make_index(qi);
+  const auto ri = ii.search(view(queries()), {});
+  REQUIRE(ri.ok());
+  check_against_brute(ii, *ri, rvq::metric_id::l2, 1e-3);
+
+  rvq::compress_options co;
+  co.storage = rvq::storage_id::pq;
+  co.bits = 4;
+  const auto pc = rvq::compress(q, co, view(database()));
+  REQUIRE(pc.ok());
+  const auto qp = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::pq>>::from_product(*pc).value();
+  const auto ip = make_index(qp);
+  const auto rp = ip.search(view(queries()), {});
+  REQUIRE(rp.ok());
+  check_against_brute(ip, *rp, rvq::metric_id::l2, 1e-3);
+}
+
+TEST_CASE("search errors are statuses", "[search]") {
+  const auto q = model();
+  rvq::index_options o;
+  o.norm = rvq::norm_encoding::none;
+  CHECK(rvq::code_index<decltype(q)>::create(q, o).error().code() == rvq::errc::invalid_argument);  // l2 needs norms
+  o = {};
+  o.metric = rvq::metric_id::hamming;
+  CHECK_FALSE(rvq::code_index<decltype(q)>::create(q, o).ok());
+  o = {};
+  o.encode.beam = 17;
+  CHECK(rvq::code_index<decltype(q)>::create(q, o).error().code() == rvq::errc::bad_beam);
+  CHECK(rvq::code_index<decltype(q)>::create(rvq::quantizer<>{}).error().code() == rvq::errc::empty_input);
+
+  auto ix = make_index(q);
+  std::vector<float> bad(queries());
+  bad[3 * d + 1] = std::numeric_limits<float>::quiet_NaN();
+  auto r = ix.search(view(bad), {});
+  CHECK(r.error().code() == rvq::errc::non_finite);
+  CHECK(r.error().where() == 3);
+  CHECK(ix.search(matrix_view<const float>(queries().data(), 2, d - 1), {}).error().code() ==
+        rvq::errc::dimension_mismatch);
+  rvq::search_options so;
+  so.k = 0;
+  CHECK(ix.search(view(queries()), so).error().code() == rvq::errc::invalid_argument);
+  so.k = 10;
+  so.rerank = 5;
+  CHECK(ix.search(view(queries()), so).error().code() == rvq::errc::invalid_argument);
+  so.rerank = 0;
+  so.originals = view(database());
+  CHECK(ix.search(view(queries()), so).error().code() == rvq::errc::invalid_argument);  // originals without rerank
+  so.rerank = 20;
+  so.originals = matrix_view<const float>(database().data(), 10, d);
+  CHECK(ix.search(view(queries()), so).error().code() == rvq::errc::dimension_mismatch);
+  CHECK(ix.add(matrix_view<const float>(bad.data(), nq, d)).code() == rvq::errc::non_finite);
+  CHECK(ix.size() == n);  // nothing added
+  std::vector<std::int64_t> neg{-4};
+  auto fresh = rvq::code_index<decltype(q)>::create(q).value();
+  CHECK(fresh.add_with_ids(matrix_view<const float>(database().data(), 1, d), span<const std::int64_t>(neg)).code() ==
+        rvq::errc::invalid_argument);
+  float out[12];
+  CHECK(ix.reconstruct(n, span<float>(out)).code() == rvq::errc::invalid_argument);
+}
+
+TEST_CASE(".rvqi files round-trip and refuse damage", "[search][io]") {
+  const auto q = model(3, 300);  // K > 256: two-byte codes
+  rvq::index_options o;
+  o.norm = rvq::norm_encoding::cint4;
+  auto ix = rvq::code_index<decltype(q)>::create(q, o).value();
+  std::vector<std::int64_t> ids(n);
+  for (std::size_t i = 0; i < n; ++i) ids[i] = std::int64_t(7 * i);
+  REQUIRE(ix.add_with_ids(view(database()), span<const std::int64_t>(ids)).ok());
+  const std::string path = rvq_test::temp_path("x.rvqi");
+  REQUIRE(rvq::io::save_index(ix, path).ok());
+  const auto back = rvq::io::load_index<std::decay_t<decltype(q)>>(path);
+  REQUIRE(back.ok());
+  CHECK(back->size() == n);
+  CHECK(back->codes16() == ix.codes16());
+  CHECK(back->ids() == ix.ids());
+  const auto a = ix.search(view(queries()), {}).value();
+  const auto b = back->search(view(queries()), {}).value();
+  CHECK(a.labels == b.labels);
+  CHECK(a.distances == b.distances);
+  // visit_index() gives the model's own type.
+  std::size_t visited = 0;
+  REQUIRE(rvq::io::visit_index(path, [&](auto&& v) { visited = v.size(); }).ok());
+  CHECK(visited == n);
+
+  std::vector<unsigned char> bytes;
+  REQUIRE(rvq::io::index_bytes(ix, bytes).ok());
+  auto visit = [](const std::vector<unsigned char>& v) { return rvq::io::visit_index_memory(v, [](auto&&) {}); };
+  REQUIRE(visit(bytes).ok());
+  for (std::size_t at : {std::size_t(20), bytes.size() / 2, bytes.size() - 1}) {
+    auto bad = bytes;
+    bad[at] ^= 0x10;
+    CHECK(visit(bad).code() == rvq::errc::corrupt_file);
+  }
+  auto cut = bytes;
+  cut.resize(bytes.size() - 9);
+  CHECK(visit(cut).code() == rvq::errc::corrupt_file);
+  cut.resize(30);
+  CHECK(visit(cut).code() == rvq::errc::corrupt_file);
+  auto ver = bytes;
+  ver[8] = 9;
+  CHECK(visit(ver).code() == rvq::errc::unsupported_version);
+  CHECK(rvq::io::visit_index(path + ".missing", [](auto&&) {}).code() == rvq::errc::io_error);
+  // The wrong type for load_index: refused, not reinterpreted.
+  CHECK(rvq::io::load_index<rvq::quantizer<rvq::config<rvq::f32, rvq::ip>>>(path).error().code() ==
+        rvq::errc::unsupported);
+}
