@@ -255,6 +255,8 @@ extern const command quantize_command;
 extern const command codegen_command;
 extern const command compact_command;
 extern const command compress_command;
+extern const command index_command;
+extern const command search_command;
 extern const command sweep_command;
 
 }  // namespace rvq_cli

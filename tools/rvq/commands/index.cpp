@@ -1,0 +1,101 @@
+// rvq index: encode a database into a searchable index of codes (.rvqi; rvq::code_index).
+#include "../common.hpp"
+
+#include <rvq/parallel/dynamic_threads.hpp>
+
+namespace rvq_cli {
+namespace {
+
+/// --norm: a name of rvq::norm_encoding_names, or "auto" (f32 for l2 and cos, none for ip).
+rvq::norm_encoding norm_option(const args& a, rvq::metric_id m) {
+  if (a.get("norm") == "auto") return rvq::default_norm(m);
+  return parse_choice(a, "norm", rvq::norm_encoding_names);
+}
+
+int run(const args& a) {
+  const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
+  const rvq::metric_id metric = parse_metric(a);
+  const rvq::norm_encoding norm = norm_option(a, metric);
+  if (metric == rvq::metric_id::l2 && norm == rvq::norm_encoding::none)
+    throw usage_error{"index: --metric l2 needs norms (--norm f32, int8, cint8, int4, cint4 or tables)"};
+  rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
+  refuse_pipeline(mp, model_header(mp));
+  const auto x = read_matrix(in);
+  int rc = 0;
+  const rvq::status vs = rvq::io::visit_single_model<rvq::dynamic_threads>(mp, [&](auto&& q) {
+    using Q = std::decay_t<decltype(q)>;
+    if constexpr (std::is_same<typename Q::element, rvq::binary>::value) {
+      throw data_error{mp + ": a binary (hamming) model: search over codes needs float codewords"};
+    } else {
+      check_dim(q, x, in);
+      rvq::index_options o;
+      o.metric = metric;
+      o.norm = norm;
+      o.encode = {beam_option(a, q), a.number("icm", 0, 1000)};
+      auto made = rvq::code_index<Q>::create(std::move(q), o);
+      if (!made) fail_file(mp, made.error());
+      auto& ix = *made;
+      const bool progress = !a.flag("quiet") && !a.flag("json") && RVQ_CLI_ISATTY(2);
+      const auto t0 = std::chrono::steady_clock::now();
+      constexpr std::size_t chunk = 1 << 15;
+      for (std::size_t i = 0; i < x.rows(); i += chunk) {
+        const std::size_t m = std::min(chunk, x.rows() - i);
+        const rvq::status s = ix.add(x.view().row_range(i, m));
+        if (!s) {
+          if (progress) std::fputs("\r\033[K", stderr);
+          if (s.has_where()) fail_file(in, rvq::status{s.code(), s.message(), s.where() + i, s.where_unit()});
+          fail_file(in, s);
+        }
+        if (progress) {
+          const double t = seconds_since(t0), rate = double(i + m) / (t > 0 ? t : 1e-9);
+          std::fprintf(stderr, "\r\033[K  indexed %zu / %zu vectors, %.0f vectors/s, %.0f s left", i + m, x.rows(),
+                       rate, double(x.rows() - i - m) / rate);
+        }
+      }
+      if (progress) std::fputs("\r\033[K", stderr);
+      const double secs = seconds_since(t0);
+      const rvq::status s = rvq::io::save_index(ix, out);
+      if (!s) fail_file(out, s);
+      const double per = double(ix.memory_bytes()) / double(ix.size());
+      if (a.flag("json")) {
+        std::printf(
+            "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"metric\": \"%s\", \"norm\": \"%s\", \"beam\": %zu, "
+            "\"icm\": %zu, \"code_bytes\": %zu, \"bytes_per_vector\": %.3f, \"index_bytes\": %zu, "
+            "\"encode_seconds\": %.6f, \"vectors_per_second\": %.1f}\n",
+            ix.size(), ix.dim(), ix.layers(), rvq::to_string(metric), rvq::to_string(norm), o.encode.beam,
+            o.encode.icm_rounds, ix.code_size(), per, ix.memory_bytes(), secs, double(ix.size()) / secs);
+      } else if (!a.flag("quiet")) {
+        say("indexed %zu vectors of %zu dimensions in %.2f s (%.0f vectors/s)\n", ix.size(), ix.dim(), secs,
+            double(ix.size()) / secs);
+        say("%s search, %s norms: %.2f bytes per vector (%zu code bytes + %.2f norm bytes) -> %s\n",
+            rvq::to_string(metric), rvq::to_string(norm), per, ix.code_size(), per - double(ix.code_size()),
+            out.c_str());
+      }
+    }
+  });
+  return visit_result(mp, vs, rc);
+}
+
+}  // namespace
+
+const command index_command{
+    "index",
+    "encode a database into a searchable index of codes (.rvqi)",
+    run,
+    {
+        opt::model("the model (a single model; not binary)"),
+        opt::input("X.npy", "the database vectors (N x D); their ids are their row numbers"),
+        opt::output("I.rvqi", "the index to write"),
+        opt::metric("what nearest means at search time"),
+        {"norm", "auto|f32|int8|cint8|int4|cint4|tables|none", "auto",
+         "how the norm of each reconstruction is kept: f32 (4 bytes), int8/int4 (even levels), cint8/cint4 (k-means "
+         "levels), tables (exact, computed from the codebooks, no bytes), none (ip); auto: f32 for l2 and cos, none "
+         "for ip"},
+        opt::beam(),
+        opt::icm(),
+        {"threads", "T", "0", "threads (0: all cores)"},
+        opt::json(),
+        opt::quiet("no progress and no summary"),
+    }};
+
+}  // namespace rvq_cli

@@ -1,0 +1,84 @@
+// rvq search: k nearest neighbours of queries in an index of codes (rvq::code_index).
+#include "../common.hpp"
+
+#include <rvq/parallel/dynamic_threads.hpp>
+
+namespace rvq_cli {
+namespace {
+
+int run(const args& a) {
+  const std::string ip = a.need("index"), qp = a.need("queries"), out = a.need("output");
+  const std::string dp = a.get_or("distances", "");
+  rvq::search_options so;
+  so.k = a.number("k", 1, rvq::max_search_k);
+  so.rerank = a.number("rerank", 0, rvq::max_search_k);
+  if (so.rerank && so.rerank < so.k) throw usage_error{"search: --rerank must be 0 or at least --k"};
+  rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
+  const auto q = read_matrix(qp);
+  rvq::io::ndarray<float> originals;
+  if (a.has("originals")) {
+    if (!so.rerank) throw usage_error{"search: --originals re-ranks: give --rerank too"};
+    originals = read_matrix(a.get("originals"));
+  }
+  const auto t_load = std::chrono::steady_clock::now();
+  const rvq::status vs = rvq::io::visit_index<rvq::dynamic_threads>(ip, [&](auto&& ix) {
+    const double load_s = seconds_since(t_load);
+    if (q.cols() != ix.dim())
+      throw data_error{qp + ": queries have " + std::to_string(q.cols()) + " dimensions, the index has " +
+                       std::to_string(ix.dim())};
+    if (a.has("originals") && (originals.rows() != ix.size() || originals.cols() != ix.dim()))
+      throw data_error{a.get("originals") + ": expected the " + std::to_string(ix.size()) + " x " +
+                       std::to_string(ix.dim()) + " database vectors the index was built from"};
+    if (a.has("originals")) so.originals = originals.view();
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = ix.search(q.view(), so);
+    const double secs = seconds_since(t0);
+    if (!r) fail_file(qp, r.error());
+    const std::size_t shape[2] = {r->queries, r->k};
+    rvq::status s = rvq::io::write_npy(out, r->labels.data(), rvq::span<const std::size_t>(shape));
+    if (!s) fail_file(out, s);
+    if (!dp.empty()) {
+      s = rvq::io::write_npy(dp, r->distances.data(), rvq::span<const std::size_t>(shape));
+      if (!s) fail_file(dp, s);
+    }
+    const double qps = double(r->queries) / (secs > 0 ? secs : 1e-9);
+    if (a.flag("json")) {
+      std::printf(
+          "{\"queries\": %zu, \"k\": %zu, \"nprobe\": 0, \"rerank\": %zu, \"vectors\": %zu, \"metric\": \"%s\", "
+          "\"norm\": \"%s\", \"code_bytes\": %zu, \"index_bytes\": %zu, \"search_seconds\": %.6f, "
+          "\"queries_per_second\": %.1f, \"load_seconds\": %.6f}\n",
+          r->queries, r->k, so.rerank, ix.size(), rvq::to_string(ix.options().metric),
+          rvq::to_string(ix.options().norm), ix.code_size() * ix.size(), ix.memory_bytes(), secs, qps, load_s);
+    } else if (!a.flag("quiet")) {
+      say("searched %zu vectors (%s, %s norms) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
+          rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), r->queries, r->k,
+          so.rerank ? (", re-ranked from " + std::to_string(so.rerank)).c_str() : "", secs, qps);
+    }
+  });
+  if (!vs) fail_file(ip, vs);
+  return 0;
+}
+
+}  // namespace
+
+const command search_command{
+    "search",
+    "find the k nearest neighbours of queries in an index of codes",
+    run,
+    {
+        opt::reads("index", "I.rvqi", "the index (rvq index)", true),
+        opt::reads("queries", "Q.npy", "the query vectors (N x D)", true),
+        opt::output("LABELS.npy", "the neighbours' ids, int64, N x k, best first (-1: none)"),
+        opt::writes("distances", "D.npy",
+                    "also write their distances, float32, N x k (l2: squared distances; ip, cos: similarities)"),
+        {"k", "K", "10", "neighbours per query"},
+        {"rerank", "R", "0",
+         "keep R candidates by the table distance, then order them by the exact distance "
+         "(0: no re-ranking)"},
+        opt::reads("originals", "X.npy", "re-rank on these original database vectors instead of the decoded ones"),
+        {"threads", "T", "0", "threads (0: all cores)"},
+        opt::json(),
+        opt::quiet(),
+    }};
+
+}  // namespace rvq_cli
