@@ -1,0 +1,279 @@
+// Search over codes, rvq against FAISS, in one process on the same codebooks and the same codes:
+// FAISS's IndexResidualQuantizer (greedy, its defaults otherwise) is trained, its codebooks become
+// an rvq model, its own codes of the database are read out of the FAISS index and given to
+// rvq::code_index, and both search the same queries with the same norm encoding (docs/search.md).
+//
+//   build/bench/bin/rvq-bench-search [--quick] [--json FILE] [--shape 100x128x8] [--n 50000]
+//       [--queries 1000] [--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S]
+//
+// Reported per norm encoding: queries per second on one core and on two threads, recall@1 (the
+// true nearest neighbour ranked first) and recall@10 (the fraction of the true 10 nearest found
+// among the 10 returned) against exact k-NN on the original vectors, and bytes per vector.
+#include <rvq/rvq.hpp>
+#include <rvq/parallel/thread_pool.hpp>
+
+#include <faiss/IndexAdditiveQuantizer.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/utils/hamming.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+template <class P>
+using rvq_q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, P>>;
+
+struct options {
+  std::size_t d = 100, k = 128, l = 8, n = 50000, nq = 1000;
+  bool quick = false;
+  double min_time = 0.5;
+  std::string json, base, query_file;
+  std::vector<std::string> norms{"f32", "int8", "tables"};
+};
+
+struct row {
+  std::string norm;
+  double rvq_qps1 = 0, faiss_qps1 = 0, rvq_qps2 = 0, faiss_qps2 = 0;
+  double rvq_r1 = 0, faiss_r1 = 0, rvq_r10 = 0, faiss_r10 = 0;
+  double rvq_bytes = 0, faiss_bytes = 0;
+  double same_labels = 0;  // fraction of result slots where both return the same id
+};
+
+faiss::AdditiveQuantizer::Search_type_t faiss_norm(const std::string& s) {
+  if (s == "f32") return faiss::AdditiveQuantizer::ST_norm_float;
+  if (s == "int8") return faiss::AdditiveQuantizer::ST_norm_qint8;
+  if (s == "int4") return faiss::AdditiveQuantizer::ST_norm_qint4;
+  if (s == "cint8") return faiss::AdditiveQuantizer::ST_norm_cqint8;
+  if (s == "cint4") return faiss::AdditiveQuantizer::ST_norm_cqint4;
+  if (s == "tables") return faiss::AdditiveQuantizer::ST_norm_float;  // FAISS 1.7.3 cannot search ST_norm_from_LUT
+  std::fprintf(stderr, "rvq-bench-search: unknown norm '%s'\n", s.c_str());
+  std::exit(2);
+}
+
+std::vector<float> load(const std::string& path, std::size_t& rows, std::size_t& cols) {
+  rvq::io::ndarray<float> a;
+  const rvq::status s = rvq::io::read_float_matrix(path, a);
+  if (!s || a.shape.size() != 2) {
+    std::fprintf(stderr, "rvq-bench-search: %s: %s\n", path.c_str(), s ? "not a 2-D array" : s.message());
+    std::exit(1);
+  }
+  rows = a.rows(), cols = a.cols();
+  return std::move(a.values);
+}
+
+/// Shortest time of f over runs lasting at least min_s in total (at least 3 runs).
+template <class F>
+double best_seconds(F&& f, double min_s) {
+  double best = 1e300, spent = 0;
+  for (int i = 0; i < 3 || (spent < min_s && i < 200); ++i) {
+    const auto t0 = clock_type::now();
+    f();
+    const double t = std::chrono::duration<double>(clock_type::now() - t0).count();
+    spent += t;
+    best = std::min(best, t);
+  }
+  return best;
+}
+
+/// recall@1 and recall@10 of `labels` (nq x 10) against the exact neighbours `truth` (nq x 10).
+std::pair<double, double> recall(const std::vector<faiss::Index::idx_t>& labels,
+                                 const std::vector<faiss::Index::idx_t>& truth, std::size_t nq) {
+  double r1 = 0, r10 = 0;
+  for (std::size_t i = 0; i < nq; ++i) {
+    r1 += labels[i * 10] == truth[i * 10];
+    for (std::size_t j = 0; j < 10; ++j)
+      r10 += std::find(labels.begin() + std::ptrdiff_t(i * 10), labels.begin() + std::ptrdiff_t(i * 10 + 10),
+                       truth[i * 10 + j]) != labels.begin() + std::ptrdiff_t(i * 10 + 10);
+  }
+  return {r1 / double(nq), r10 / double(10 * nq)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "rvq-bench-search: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--json") {
+      o.json = next();
+    } else if (a == "--shape") {
+      if (std::sscanf(next().c_str(), "%zux%zux%zu", &o.d, &o.k, &o.l) != 3) return 2;
+    } else if (a == "--n") {
+      o.n = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--queries") {
+      o.nq = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--base") {
+      o.base = next();
+    } else if (a == "--query-file") {
+      o.query_file = next();
+    } else if (a == "--min-time") {
+      o.min_time = std::atof(next().c_str());
+    } else if (a == "--norms") {
+      std::stringstream ss(next());
+      o.norms.clear();
+      for (std::string t; std::getline(ss, t, ',');) o.norms.push_back(t);
+    } else {
+      std::fprintf(stderr,
+                   "usage: rvq-bench-search [--quick] [--json FILE] [--shape DxKxL] [--n N] [--queries Q] "
+                   "[--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S]\n");
+      return 2;
+    }
+  }
+  if (o.quick) o.n = std::min<std::size_t>(o.n, 4000), o.nq = std::min<std::size_t>(o.nq, 50);
+
+  // Data: generated (the sensor shape), or a database and queries from files.
+  std::vector<float> base, queries, train;
+  std::size_t n = o.n, nq = o.nq, d = o.d;
+  if (!o.base.empty()) {
+    std::size_t qd = 0;
+    base = load(o.base, n, d);
+    queries = load(o.query_file.empty() ? o.base : o.query_file, nq, qd);
+    nq = std::min(nq, o.nq);
+    queries.resize(nq * d);
+    train.assign(base.begin(), base.begin() + std::ptrdiff_t(std::min<std::size_t>(n, 20000) * d));
+  } else {
+    base = rvq_bench::clustered_data(n, d, 1);
+    queries = rvq_bench::clustered_data(nq, d, 2);
+    train = rvq_bench::clustered_data(o.quick ? 2000 : 20000, d, 3);
+  }
+  const std::size_t ntrain = train.size() / d;
+  std::size_t nbits = 0;
+  while ((std::size_t{1} << nbits) < o.k) ++nbits;
+
+  // Exact neighbours on the original vectors.
+  omp_set_num_threads(2);
+  faiss::IndexFlatL2 flat{static_cast<faiss::Index::idx_t>(d)};
+  flat.add(faiss::Index::idx_t(n), base.data());
+  std::vector<float> td(nq * 10);
+  std::vector<faiss::Index::idx_t> truth(nq * 10);
+  flat.search(faiss::Index::idx_t(nq), queries.data(), 10, td.data(), truth.data());
+
+  std::vector<row> rows;
+  for (const std::string& norm : o.norms) {
+    row r;
+    r.norm = norm;
+    omp_set_num_threads(2);
+    faiss::IndexResidualQuantizer fidx(int(d), o.l, nbits, faiss::METRIC_L2, faiss_norm(norm));
+    fidx.rq.max_beam_size = 1;
+    fidx.rq.cp.niter = o.quick ? 4 : 10;
+    const auto t0 = clock_type::now();
+    fidx.train(faiss::Index::idx_t(ntrain), train.data());
+    fidx.add(faiss::Index::idx_t(n), base.data());
+    std::fprintf(stderr, "  %s: FAISS trained %zux%zux%zu on %zu vectors and added %zu in %.1f s\n", norm.c_str(), d,
+                 o.k, o.l, ntrain, n, std::chrono::duration<double>(clock_type::now() - t0).count());
+
+    // The same codebooks and the same codes, in rvq.
+    const auto q1 =
+        std::move(rvq_q<rvq::sequential>::from_codebooks(rvq::span<const float>(fidx.rq.codebooks), o.l, o.k, d))
+            .value();
+    const auto q2 =
+        std::move(rvq_q<rvq::threads<2>>::from_codebooks(rvq::span<const float>(fidx.rq.codebooks), o.l, o.k, d))
+            .value();
+    std::vector<std::uint16_t> codes(n * o.l);
+    for (std::size_t i = 0; i < n; ++i) {
+      faiss::BitstringReader br(fidx.codes.data() + i * fidx.code_size, fidx.code_size);
+      for (std::size_t l = 0; l < o.l; ++l) codes[i * o.l + l] = std::uint16_t(br.read(int(nbits)));
+    }
+    std::vector<std::uint8_t> codes8(codes.begin(), codes.end());
+    rvq::index_options io;
+    rvq::parse_name(rvq::norm_encoding_names, norm.c_str(), io.norm);
+    auto i1 = rvq::code_index<decltype(q1)>::create(q1, io).value();
+    auto i2 = rvq::code_index<decltype(q2)>::create(q2, io).value();
+    if (!i1.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)) ||
+        !i2.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)))
+      return 1;
+    r.rvq_bytes = double(i1.memory_bytes()) / double(n);
+    r.faiss_bytes = double(fidx.code_size);
+
+    std::vector<float> fd(nq * 10);
+    std::vector<faiss::Index::idx_t> fl(nq * 10);
+    auto faiss_qps = [&](int threads) {
+      omp_set_num_threads(threads);
+      return double(nq) /
+             best_seconds([&] { fidx.search(faiss::Index::idx_t(nq), queries.data(), 10, fd.data(), fl.data()); },
+                          o.min_time);
+    };
+    rvq::search_options so;
+    so.k = 10;
+    rvq::search_result res;
+    auto rvq_qps = [&](const auto& ix) {
+      return double(nq) /
+             best_seconds([&] { res = ix.search(rvq::matrix_view<const float>(queries.data(), nq, d), so).value(); },
+                          o.min_time);
+    };
+    const bool faiss_can = norm != "tables";  // FAISS 1.7.3: "search type 2 not supported"
+    r.faiss_qps1 = faiss_can ? faiss_qps(1) : -1;
+    r.rvq_qps1 = rvq_qps(i1);
+    if (faiss_can)
+      std::tie(r.faiss_r1, r.faiss_r10) = recall(fl, truth, nq);
+    else
+      r.faiss_r1 = r.faiss_r10 = r.faiss_bytes = -1;
+    std::vector<faiss::Index::idx_t> rl(res.labels.begin(), res.labels.end());
+    std::tie(r.rvq_r1, r.rvq_r10) = recall(rl, truth, nq);
+    std::size_t same = 0;
+    for (std::size_t j = 0; j < rl.size(); ++j) same += rl[j] == fl[j];
+    r.same_labels = faiss_can ? double(same) / double(rl.size()) : -1;
+    r.faiss_qps2 = faiss_can ? faiss_qps(2) : -1;
+    r.rvq_qps2 = rvq_qps(i2);
+    rows.push_back(r);
+  }
+
+  std::printf("search over codes: D=%zu K=%zu L=%zu, N=%zu, %zu queries, k=10 (%s)\n", d, o.k, o.l, n, nq,
+              o.base.empty() ? "generated clustered data" : o.base.c_str());
+  std::printf("%-7s %12s %12s %7s %12s %12s %7s %8s %8s %8s %8s %6s %6s %6s\n", "norm", "rvq q/s 1c", "FAISS q/s 1c",
+              "ratio", "rvq q/s 2t", "FAISS q/s 2t", "ratio", "rvq R@1", "FAISS", "rvq R@10", "FAISS", "B/vec", "FAISS",
+              "same");
+  for (const row& r : rows)
+    if (r.faiss_qps1 > 0)
+      std::printf("%-7s %12.0f %12.0f %6.2fx %12.0f %12.0f %6.2fx %8.4f %8.4f %8.4f %8.4f %6.1f %6.1f %6.3f\n",
+                  r.norm.c_str(), r.rvq_qps1, r.faiss_qps1, r.rvq_qps1 / r.faiss_qps1, r.rvq_qps2, r.faiss_qps2,
+                  r.rvq_qps2 / r.faiss_qps2, r.rvq_r1, r.faiss_r1, r.rvq_r10, r.faiss_r10, r.rvq_bytes, r.faiss_bytes,
+                  r.same_labels);
+    else  // FAISS 1.7.3 cannot search this encoding
+      std::printf("%-7s %12.0f %12s %7s %12.0f %12s %7s %8.4f %8s %8.4f %8s %6.1f %6s %6s\n", r.norm.c_str(),
+                  r.rvq_qps1, "n/a", "", r.rvq_qps2, "n/a", "", r.rvq_r1, "n/a", r.rvq_r10, "n/a", r.rvq_bytes, "n/a",
+                  "");
+  if (!o.json.empty()) {
+    std::ostringstream js;
+    js << "{\"d\": " << d << ", \"k\": " << o.k << ", \"l\": " << o.l << ", \"n\": " << n << ", \"queries\": " << nq
+       << ", \"data\": \"" << (o.base.empty() ? "generated" : o.base) << "\", \"rows\": [";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const row& r = rows[i];
+      js << (i ? ", " : "") << "{\"norm\": \"" << r.norm << "\", \"rvq_qps_1core\": " << r.rvq_qps1
+         << ", \"faiss_qps_1core\": " << r.faiss_qps1 << ", \"rvq_qps_2threads\": " << r.rvq_qps2
+         << ", \"faiss_qps_2threads\": " << r.faiss_qps2 << ", \"rvq_recall1\": " << r.rvq_r1
+         << ", \"faiss_recall1\": " << r.faiss_r1 << ", \"rvq_recall10\": " << r.rvq_r10
+         << ", \"faiss_recall10\": " << r.faiss_r10 << ", \"rvq_bytes_per_vector\": " << r.rvq_bytes
+         << ", \"faiss_bytes_per_vector\": " << r.faiss_bytes << ", \"same_labels\": " << r.same_labels << "}";
+    }
+    js << "]}\n";
+    if (o.json == "-") {
+      std::cout << js.str();
+    } else {
+      std::ofstream f(o.json);
+      f << js.str();
+    }
+  }
+  return 0;
+}
