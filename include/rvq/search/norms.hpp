@@ -19,9 +19,9 @@ namespace rvq {
 /// How a code index stores the norm of each reconstruction (ids as in .rvqi files).
 enum class norm_encoding : std::uint32_t {
   f32 = 1,     ///< 4 bytes: the float
-  int8 = 2,    ///< 1 byte: 256 levels evenly between the smallest and largest norm
+  int8 = 2,    ///< 1 byte: 256 equal bins between the smallest and largest norm
   cint8 = 3,   ///< 1 byte: 256 levels from a 1-D k-means of the norms
-  int4 = 4,    ///< half a byte: 16 even levels
+  int4 = 4,    ///< half a byte: 16 equal bins
   cint4 = 5,   ///< half a byte: 16 k-means levels
   tables = 6,  ///< nothing stored: computed exactly from each code and the codebook cross-products
   none = 7     ///< nothing stored: inner-product search, or cosine over unit-norm data
@@ -92,9 +92,11 @@ class norm_codec {
   }
 
   /**
-   * @brief Places the levels for the norms `v` (finite, at least one): evenly between their
-   * minimum and maximum (int8, int4), or by 1-D k-means (cint8, cint4: Lloyd's iterations from
-   * the quantiles, deterministic). `sorted` is scratch of v.size() floats.
+   * @brief Places the levels for the norms `v` (finite, at least one): at the centres of 2^b
+   * equal bins between their minimum and maximum (int8, int4: a norm's level is its bin), or by
+   * 1-D k-means (cint8, cint4: Lloyd's iterations from the even bins, deterministic, never
+   * worse in squared error than the bins; at most 2^b distinct values are kept exactly). `sorted` is scratch of
+   * v.size() floats.
    */
   void fit(span<const float> v, float* sorted) noexcept {
     const std::size_t m = norm_levels(enc_);
@@ -103,26 +105,21 @@ class norm_codec {
     std::sort(sorted, sorted + v.size());
     const std::size_t n = v.size();
     const float lo = sorted[0], hi = sorted[n - 1];
-    if (enc_ == norm_encoding::int8 || enc_ == norm_encoding::int4) {
-      for (std::size_t i = 0; i < m; ++i)
-        levels_[i] = lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(m - 1);
-      levels_[m - 1] = hi;
-      return;
-    }
-    // k-means: start from evenly ranked distinct values (every distinct value when there are at
-    // most m), then Lloyd's iterations over all values.
+    for (std::size_t i = 0; i < m; ++i)  // the centres of m equal bins between the extremes
+      levels_[i] = lo + (hi - lo) * (static_cast<float>(i) + 0.5f) / static_cast<float>(m);
+    if (enc_ == norm_encoding::int8 || enc_ == norm_encoding::int4) return;
+    // k-means: every distinct value when there are at most m; else Lloyd's iterations from the
+    // even bins, which never raise their squared error.
     std::size_t distinct = 1;
     for (std::size_t i = 1; i < n; ++i) distinct += sorted[i] != sorted[i - 1];
-    std::size_t rank = 0, next = 0;
-    for (std::size_t i = 0; i < n && next < m; ++i) {
-      if (i && sorted[i] != sorted[i - 1]) ++rank;
-      while (next < m && (distinct <= m ? next <= rank : rank * (m - 1) >= next * (distinct - 1)))
-        levels_[next++] = sorted[i];
+    if (distinct <= m) {
+      std::size_t next = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (i == 0 || sorted[i] != sorted[i - 1]) levels_[next++] = sorted[i];
+      for (; next < m; ++next) levels_[next] = hi;
+      return;
     }
-    for (; next < m; ++next) levels_[next] = hi;
-    if (distinct > m) lloyd(sorted, n, m);
-    levels_[0] = lo, levels_[m - 1] = hi;  // the extremes stay representable
-    std::sort(levels_.begin(), levels_.begin() + static_cast<std::ptrdiff_t>(m));
+    lloyd(sorted, n, m);
   }
 
   /// The level index nearest to `v` (ties: the lower index; values outside the levels clamp).
@@ -187,7 +184,7 @@ class norm_codec {
   // 1-D k-means on sorted values: each level takes the values nearer to it than to its
   // neighbours (boundaries at midpoints), then moves to their mean; an empty level keeps its place.
   void lloyd(const float* s, std::size_t n, std::size_t m) noexcept {
-    for (int it = 0; it < 25; ++it) {
+    for (int it = 0; it < 100; ++it) {
       std::size_t begin = 0;
       bool moved = false;
       for (std::size_t j = 0; j < m; ++j) {
