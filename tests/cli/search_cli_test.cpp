@@ -118,3 +118,28 @@ TEST_CASE("cli search errors: exit codes, the file and the reason, no output lef
   CHECK(r.code == 1);
   CHECK(r.err.find(wrong + ": vectors have 7 dimensions") != std::string::npos);
 }
+
+TEST_CASE("cli index --ivf and search --nprobe", "[cli][search]") {
+  const auto& f = files();
+  const std::string ix = temp_path("s_ivf.rvqi"), all = temp_path("s_ivf_all.npy"), flat = temp_path("s_flat.npy");
+  auto r = rvq_cli("index --model " + f.model + " --input " + f.x + " --ivf --output " + ix + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\"ivf\": true") != std::string::npos);
+  r = rvq_cli("search --index " + ix + " --queries " + f.x + " --nprobe 16 --k 3 --output " + all + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\"nprobe\": 16") != std::string::npos);
+  REQUIRE(rvq_cli("search --index " + f.index + " --queries " + f.x + " --k 3 --output " + flat + " --quiet").code ==
+          0);
+  rvq::io::ndarray<float> a, b;
+  REQUIRE(rvq::io::read_float_matrix(all, a).ok());
+  REQUIRE(rvq::io::read_float_matrix(flat, b).ok());
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < a.values.size(); ++i) same += a.values[i] == b.values[i];
+  CHECK(same > a.values.size() * 95 / 100);  // every list scanned: the flat answer, up to ties
+  r = rvq_cli("search --index " + ix + " --queries " + f.x + " --nprobe 17 --output " + all);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--nprobe must be between 1 and 16") != std::string::npos);
+  r = rvq_cli("search --index " + f.index + " --queries " + f.x + " --nprobe 2 --output " + all);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--nprobe applies to inverted-list indexes") != std::string::npos);
+}

@@ -10,14 +10,11 @@
 /// | 8 | N, vectors |
 /// | 4, 4 | L, layers; bytes per code (1 or 2) |
 /// | 4, 4 | search metric id (1 l2, 2 ip, 3 cos); norm encoding id (rvq::norm_encoding) |
-/// | 4, 4, 4, 4 | flags (bit 0: ids stored); beam and ICM rounds of add(); reserved (0) |
-/// | 8 | M, bytes of the model |
-/// | M | the model: a whole `.rvq` file |
-/// | N L c | codes, row-major (uint16 as two bytes, low first) |
-/// | 4 m | m norm levels (float32; m = 256, 16 or 0 by the encoding) |
-/// | | norms (norm_bytes(encoding, N)) |
-/// | 8 N | ids (int64), when flag bit 0 is set |
-/// | 4 | CRC-32 of every byte before it |
+/// | 4, 4, 4, 4 | flags (bit 0: ids stored; 1: inverted lists; 2: the ids are the caller's); beam and ICM rounds of
+/// add(); reserved (0) | | 8 | M, bytes of the model | | M | the model: a whole `.rvq` file | | N L c | codes,
+/// row-major (uint16 as two bytes, low first) | | 4 m | m norm levels (float32; m = 256, 16 or 0 by the encoding) | | |
+/// norms (norm_bytes(encoding, N)) | | 8 N | ids (int64), when flag bit 0 is set | | 4 | CRC-32 of every byte before it
+/// |
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -51,6 +48,8 @@ struct index_info {
   std::uint32_t code_bytes = 0;             ///< bytes per code (1 or 2)
   metric_id metric = metric_id::l2;         ///< search metric
   norm_encoding norm = norm_encoding::f32;  ///< norm encoding
+  bool ivf = false;                         ///< inverted lists (vectors grouped by first code)
+  bool caller_ids = false;                  ///< the stored ids are the caller's
   bool has_ids = false;                     ///< ids stored
   std::uint32_t beam = 1;                   ///< beam width add() encodes with
   std::uint32_t icm_rounds = 0;             ///< ICM rounds add() encodes with
@@ -92,10 +91,12 @@ inline status parse_index_header(const unsigned char* p, std::size_t size, index
       m != static_cast<std::uint32_t>(metric_id::cosine))
     return {errc::corrupt_file, "unknown search metric"};
   if (e < 1 || e > 7) return {errc::corrupt_file, "unknown norm encoding"};
-  if (flags > 1 || get_u32le(p + 52) != 0) return {errc::corrupt_file, "unknown flags in the .rvqi header"};
+  if (flags > 7 || get_u32le(p + 52) != 0) return {errc::corrupt_file, "unknown flags in the .rvqi header"};
   h.metric = static_cast<metric_id>(m);
   h.norm = static_cast<norm_encoding>(e);
   h.has_ids = flags & 1;
+  h.ivf = (flags >> 1) & 1;
+  h.caller_ids = (flags >> 2) & 1;
   h.file_bytes = size;
   // Every size is bounded by the file's own size before it is multiplied.
   if (h.vectors > size || h.model_bytes > size) return {errc::corrupt_file, "the header's sizes exceed the file"};
@@ -153,7 +154,7 @@ status write_index(const code_index<Q>& ix, Sink& out) {
   put_u32le(h + 28, ix.wide() ? 2 : 1);
   put_u32le(h + 32, static_cast<std::uint32_t>(ix.options().metric));
   put_u32le(h + 36, static_cast<std::uint32_t>(ix.options().norm));
-  put_u32le(h + 40, ix.has_ids() ? 1 : 0);
+  put_u32le(h + 40, (ix.ids().empty() ? 0u : 1u) | (ix.is_ivf() ? 2u : 0u) | (ix.has_ids() ? 4u : 0u));
   put_u32le(h + 44, static_cast<std::uint32_t>(ix.options().encode.beam));
   put_u32le(h + 48, static_cast<std::uint32_t>(ix.options().encode.icm_rounds));
   put_u64le(h + 56, model.size());
@@ -174,12 +175,11 @@ status write_index(const code_index<Q>& ix, Sink& out) {
     w.write(b, 4);
   }
   put_padded(w, ix.norm_data().data(), ix.norm_data().size());
-  if (ix.has_ids())
-    for (std::int64_t id : ix.ids()) {
-      unsigned char b[8];
-      put_u64le(b, static_cast<std::uint64_t>(id));
-      w.write(b, 8);
-    }
+  for (std::int64_t id : ix.ids()) {
+    unsigned char b[8];
+    put_u64le(b, static_cast<std::uint64_t>(id));
+    w.write(b, 8);
+  }
   unsigned char c[4];
   put_u32le(c, w.crc);
   out.write(c, 4);
@@ -248,6 +248,7 @@ status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
       o.metric = h.metric;
       o.norm = h.norm;
       o.encode = {h.beam, h.icm_rounds};
+      o.ivf = h.ivf;
       std::vector<float> levels(norm_levels(h.norm));
       for (std::size_t i = 0; i < levels.size(); ++i) levels[i] = detail::get_f32le(bytes.data() + h.levels_at + 4 * i);
       std::vector<std::int64_t> ids(h.has_ids ? h.vectors : 0);
@@ -257,7 +258,7 @@ status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
       auto ix = code_index<Q>::assemble(
           std::move(q), o, n, span<const std::uint8_t>(bytes.data() + h.codes_at, n * h.layers * h.code_bytes),
           span<const std::uint8_t>(bytes.data() + h.norms_at, norm_bytes(h.norm, n)), span<const float>(levels),
-          span<const std::int64_t>(ids));
+          span<const std::int64_t>(ids), h.caller_ids);
       if (!ix) {
         s = ix.error();
         return;

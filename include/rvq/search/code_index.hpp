@@ -36,6 +36,9 @@ struct index_options {
   norm_encoding norm = norm_encoding::f32;
   /// How add() encodes vectors (beam width, ICM rounds).
   encode_options encode{};
+  /// Inverted lists: group the vectors by their first code, so that a search scans only the
+  /// lists of the `nprobe` first-layer codewords nearest to the query (search_options::nprobe).
+  bool ivf = false;
 };
 
 /// @ingroup search
@@ -52,8 +55,12 @@ struct search_options {
   /// order them by the exact distance to their reconstruction, or to `originals` when given.
   /// 0: no re-ranking (the table distance is the answer).
   std::size_t rerank = 0;
-  /// The original database vectors (size() x dim(), in insertion order) for re-ranking; empty:
-  /// re-rank on the decoded vectors.
+  /// Inverted-list indexes (index_options::ivf): first-layer lists scanned per query (1 to K_0;
+  /// K_0 scans everything). Flat indexes ignore it.
+  std::size_t nprobe = 8;
+  /// The original database vectors for re-ranking, row i holding the vector of id i (a flat
+  /// index without caller ids: its positions; so the database as it was added); empty: re-rank on
+  /// the decoded vectors.
   matrix_view<const float> originals{};
 };
 
@@ -144,17 +151,29 @@ class code_index {
   /// Bytes of one code (L, or 2 L when some layer has more than 256 codewords).
   std::size_t code_size() const noexcept { return layers() * (wide() ? 2 : 1); }
   bool wide() const noexcept { return model_.max_codewords() > 256; }  ///< true when codes are uint16
-  bool has_ids() const noexcept { return explicit_ids_; }              ///< true when the caller gave ids
-  const norm_codec& codec() const noexcept { return codec_; }          ///< the norm levels
+  bool is_ivf() const noexcept { return opt_.ivf; }                    ///< true for inverted lists
+  /// Inverted lists: the positions [list_begin()[c], list_begin()[c + 1]) hold the vectors whose
+  /// first code is c (empty for a flat index).
+  const std::vector<std::size_t>& list_begin() const noexcept { return list_begin_; }
+  bool has_ids() const noexcept { return explicit_ids_; }      ///< true when the caller gave ids
+  const norm_codec& codec() const noexcept { return codec_; }  ///< the norm levels
   /// True once the norm levels are placed (the first add() of a quantized norm encoding).
   bool norms_fitted() const noexcept { return fitted_; }
   /// The codes, size() x layers(), uint8 (wide() false) or uint16.
   const std::vector<std::uint8_t>& codes8() const noexcept { return codes8_; }
   const std::vector<std::uint16_t>& codes16() const noexcept { return codes16_; }  ///< see codes8()
   const std::vector<std::uint8_t>& norm_data() const noexcept { return norms_; }   ///< encoded norms
-  const std::vector<std::int64_t>& ids() const noexcept { return ids_; }           ///< ids (has_ids())
+  /// Stored ids: the caller's (has_ids()), or an inverted-list index's numbering; else empty.
+  const std::vector<std::int64_t>& ids() const noexcept { return ids_; }  ///< ids (has_ids())
   /// Id of the vector at position i.
-  std::int64_t id_at(std::size_t i) const noexcept { return explicit_ids_ ? ids_[i] : static_cast<std::int64_t>(i); }
+  std::int64_t id_at(std::size_t i) const noexcept { return ids_.empty() ? static_cast<std::int64_t>(i) : ids_[i]; }
+  /// The largest id held (-1 when empty).
+  std::int64_t max_id() const noexcept {
+    if (ids_.empty()) return static_cast<std::int64_t>(n_) - 1;
+    std::int64_t m = -1;
+    for (std::int64_t id : ids_) m = std::max(m, id);
+    return m;
+  }
   /// Bytes the database takes: codes, norms and ids (not the model).
   std::size_t memory_bytes() const noexcept {
     return n_ * code_size() + norms_.size() + ids_.size() * sizeof(std::int64_t);
@@ -164,14 +183,41 @@ class code_index {
 
   /**
    * @brief Encodes the rows of `x` (options().encode) and appends them; their ids continue the
-   * positions. The first add() of an 8- or 4-bit norm encoding places its levels on these
-   * vectors' norms (later norms outside them are clamped to the end levels).
+   * positions. The first add() (or add_codes()) of an 8- or 4-bit norm encoding places its
+   * levels on these vectors' norms, and later norms outside them go to the end levels: add the
+   * database in one call, or encode it in parts and add_codes() once (as `rvq index` does).
    * @return dimension_mismatch, non_finite (the row), or the encoder's error; nothing is added then.
    */
   status add(matrix_view<const float> x) {
     if (explicit_ids_ && n_ != 0) return {errc::invalid_argument, "this index has ids: use add_with_ids"};
     return append(x, {});
   }
+  /**
+   * @brief Places the levels of an 8- or 4-bit norm encoding on the squared norms `norms` (for
+   * example of a training set's reconstructions) instead of on the first vectors added. The
+   * index must be empty. Errors: invalid_argument (not empty, no quantized norms, no norms),
+   * non_finite.
+   */
+  status fit_norms(span<const float> norms) {
+    RVQ_TRY(check_levels_settable());
+    if (norms.empty()) return {errc::empty_input, "no norms to fit the levels on"};
+    const std::size_t bad = detail::first_non_finite(norms.data(), norms.size());
+    if (bad != norms.size()) return {errc::non_finite, "a norm is NaN or Inf", bad, "element"};
+    std::vector<float> scratch(norms.size());
+    codec_.fit(norms, scratch.data());
+    fitted_ = true;
+    return {};
+  }
+  /// Sets the levels of an 8- or 4-bit norm encoding (norm_levels() ascending finite values, as
+  /// another index or FAISS holds them); the index must be empty.
+  status set_norm_levels(span<const float> levels) {
+    RVQ_TRY(check_levels_settable());
+    if (!codec_.set_levels(levels))
+      return {errc::invalid_argument, "norm levels must be 256 (8-bit) or 16 (4-bit) ascending finite values"};
+    fitted_ = true;
+    return {};
+  }
+
   /// add() with an id (0 or more) per row; an index holds ids for all its vectors or for none.
   status add_with_ids(matrix_view<const float> x, span<const std::int64_t> ids) {
     if (ids.size() != x.rows()) return {errc::dimension_mismatch, "add_with_ids needs one id per row"};
@@ -201,8 +247,9 @@ class code_index {
 
   /**
    * @brief Removes the vectors whose ids are in `ids` (unknown ids are ignored) and returns how
-   * many were removed. Without caller ids, the vectors after a removed one move down and take
-   * their new positions as ids (as FAISS's flat indexes do).
+   * many were removed. In a flat index without caller ids, the vectors after a removed one move
+   * down and take their new positions as ids (as FAISS's flat indexes do); inverted-list indexes
+   * keep every id.
    */
   std::size_t remove_ids(span<const std::int64_t> ids) {
     std::vector<std::int64_t> gone(ids.begin(), ids.end());
@@ -217,7 +264,7 @@ class code_index {
         else
           std::copy_n(codes8_.begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
                       codes8_.begin() + static_cast<std::ptrdiff_t>(kept * layers()));
-        if (explicit_ids_) ids_[kept] = ids_[i];
+        if (!ids_.empty()) ids_[kept] = ids_[i];
         move_norm(i, kept);
       }
       ++kept;
@@ -226,8 +273,9 @@ class code_index {
     n_ = kept;
     codes8_.resize(wide() ? 0 : n_ * layers());
     codes16_.resize(wide() ? n_ * layers() : 0);
-    if (explicit_ids_) ids_.resize(n_);
+    if (!ids_.empty()) ids_.resize(n_);
     norms_.resize(norm_bytes(opt_.norm, n_));
+    if (opt_.ivf) count_lists();
     return removed;
   }
 
@@ -261,8 +309,11 @@ class code_index {
     if (distances.rows() != queries.rows() || labels.rows() != queries.rows() || distances.cols() < opt.k ||
         labels.cols() < opt.k)
       return {errc::dimension_mismatch, "distances and labels must be queries x k"};
-    if (!opt.originals.empty() && (opt.originals.rows() != n_ || opt.originals.cols() != dim()))
-      return {errc::dimension_mismatch, "originals must be size() x dim(), in insertion order"};
+    if (!opt.originals.empty() &&
+        (opt.originals.cols() != dim() || (n_ && opt.originals.rows() <= static_cast<std::size_t>(max_id()))))
+      return {errc::dimension_mismatch, "originals must be dim() wide, with a row for every id (row i: id i)"};
+    if (opt_.ivf && (opt.nprobe == 0 || opt.nprobe > model_.codewords(0)))
+      return {errc::invalid_argument, "nprobe must be between 1 and the first layer's K"};
     if (!opt.originals.empty() && opt.rerank == 0)
       return {errc::invalid_argument, "originals are used to re-rank: set rerank (at least k)"};
     for (std::size_t i = 0; i < queries.rows(); ++i) RVQ_TRY(encoders::check_finite_row(queries.row(i), dim(), i));
@@ -297,7 +348,7 @@ class code_index {
    */
   static result<code_index> assemble(Quantizer q, const index_options& opt, std::size_t n,
                                      span<const std::uint8_t> codes, span<const std::uint8_t> norms,
-                                     span<const float> levels, span<const std::int64_t> ids) {
+                                     span<const float> levels, span<const std::int64_t> ids, bool caller_ids) {
     auto made = create(std::move(q), opt);
     if (!made) return made.error();
     code_index ix = std::move(made).value();
@@ -330,10 +381,18 @@ class code_index {
         if (!(v - v == 0.0f)) return status{errc::corrupt_file, "a stored norm is NaN or Inf", i, "vector"};
       }
     ix.norms_.assign(norms.begin(), norms.end());
+    if (opt.ivf && ids.size() != n) return status{errc::corrupt_file, "an inverted-list index stores every id"};
     ix.ids_.assign(ids.begin(), ids.end());
-    ix.explicit_ids_ = !ids.empty();
+    ix.explicit_ids_ = caller_ids && !ids.empty();
+    for (std::int64_t id : ix.ids_) ix.next_id_ = std::max(ix.next_id_, id + 1);
     ix.fitted_ = norm_levels(opt.norm) != 0 && n != 0;
     ix.n_ = n;
+    if (opt.ivf) {
+      for (std::size_t i = 1; i < n; ++i)
+        if (ix.first_code(i) < ix.first_code(i - 1))
+          return status{errc::corrupt_file, "the inverted lists are not ordered by first code", i, "vector"};
+      ix.count_lists();
+    }
     return ix;
   }
 
@@ -342,6 +401,13 @@ class code_index {
   static constexpr std::size_t lut_budget = 64 * 1024;  // floats of tables per query batch (256 KiB)
 
   static constexpr bool dots_store = encoders::detail::has_dots<store_type>::value;
+
+  status check_levels_settable() const noexcept {
+    if (!norm_levels(opt_.norm))
+      return {errc::invalid_argument, "the norm encoding has no levels (int8, cint8, int4, cint4 do)"};
+    if (n_ != 0) return {errc::invalid_argument, "norm levels are set before the first vector is added"};
+    return {};
+  }
 
   static status check_ids(std::size_t rows, span<const std::int64_t> ids) noexcept {
     if (!ids.empty() && ids.size() != rows) return {errc::dimension_mismatch, "one id per row"};
@@ -451,9 +517,64 @@ class code_index {
     if (!ids.empty()) {
       ids_.insert(ids_.end(), ids.begin(), ids.end());
       explicit_ids_ = true;
+    } else if (opt_.ivf) {  // positions change when the lists regroup: ids in order of addition
+      for (std::size_t i = 0; i < n; ++i) ids_.push_back(next_id_ + static_cast<std::int64_t>(i));
     }
+    if (!explicit_ids_) next_id_ += static_cast<std::int64_t>(n);
     n_ = first + n;
+    if (opt_.ivf) regroup();
     return {};
+  }
+
+  std::size_t first_code(std::size_t i) const noexcept {
+    return wide() ? codes16_[i * layers()] : codes8_[i * layers()];
+  }
+
+  // Inverted lists: a stable counting sort of every vector by its first code.
+  void regroup() {
+    const std::size_t nl = layers();
+    count_lists();
+    std::vector<std::size_t> at(list_begin_.begin(), list_begin_.end() - 1), order(n_);
+    for (std::size_t i = 0; i < n_; ++i) order[at[first_code(i)]++] = i;
+    auto permute = [&](auto& v, std::size_t width) {
+      auto out = v;
+      for (std::size_t j = 0; j < n_; ++j)
+        std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(order[j] * width), width,
+                    out.begin() + static_cast<std::ptrdiff_t>(j * width));
+      v.swap(out);
+    };
+    if (wide())
+      permute(codes16_, nl);
+    else
+      permute(codes8_, nl);
+    permute(ids_, 1);
+    if (opt_.norm == norm_encoding::f32) {
+      permute(norms_, 4);
+    } else if (norm_levels(opt_.norm)) {  // level indices, re-packed
+      std::vector<std::uint8_t> idx(n_);
+      for (std::size_t j = 0; j < n_; ++j) idx[j] = level_index(order[j]);
+      for (std::size_t j = 0; j < n_; ++j) set_level_index(j, idx[j]);
+    }
+  }
+
+  // list_begin_ from the (grouped) first codes.
+  void count_lists() {
+    list_begin_.assign(model_.codewords(0) + 1, 0);
+    for (std::size_t i = 0; i < n_; ++i) ++list_begin_[first_code(i) + 1];
+    for (std::size_t c = 0; c < model_.codewords(0); ++c) list_begin_[c + 1] += list_begin_[c];
+  }
+
+  std::uint8_t level_index(std::size_t i) const noexcept {
+    return norm_levels(opt_.norm) == 256 ? norms_[i]
+                                         : static_cast<std::uint8_t>((norms_[i / 2] >> (i % 2 ? 4 : 0)) & 0x0F);
+  }
+  void set_level_index(std::size_t i, std::uint8_t q) noexcept {
+    if (norm_levels(opt_.norm) == 256) {
+      norms_[i] = q;
+      return;
+    }
+    std::uint8_t& b = norms_[i / 2];
+    b = i % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
   }
 
   // The reconstruction of the (valid) codes at position i.
@@ -478,12 +599,9 @@ class code_index {
         norms_[to] = norms_[from];
         break;
       case norm_encoding::int4:
-      case norm_encoding::cint4: {
-        const std::uint8_t q = (norms_[from / 2] >> (from % 2 ? 4 : 0)) & 0x0F;
-        std::uint8_t& b = norms_[to / 2];
-        b = to % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
+      case norm_encoding::cint4:
+        set_level_index(to, level_index(from));
         break;
-      }
       default:
         break;
     }
@@ -575,22 +693,66 @@ class code_index {
       for (std::size_t b = c0; b < c1; b += block_codes) {
         const std::size_t n = std::min(block_codes, c1 - b);
         block_terms(codes, b, n, term.data());
-        for (std::size_t j = 0; j < nb; ++j) {
-          const Code* cb = codes + b * nl;
-          switch (kind()) {
-            case scan_kind::l2:
-              adc_scan<scan_kind::l2>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
-              break;
-            case scan_kind::ip:
-              adc_scan<scan_kind::ip>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
-              break;
-            case scan_kind::cos:
-              adc_scan<scan_kind::cos>(cb, n, nl, nl, ptrs.data() + j * nl, term.data(), b, heaps[j]);
-              break;
-          }
-        }
+        for (std::size_t j = 0; j < nb; ++j)
+          scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
       }
       for (topk& h : heaps) h.finish();
+    }
+  }
+
+  // Inverted lists: queries [q0, q1), each against the `nprobe` lists whose first-layer codeword
+  // scores best for it (ties: the lower codeword), into its kk slots of dist / pos.
+  template <class Code>
+  void scan_lists(const Code* codes, matrix_view<const float> queries, std::size_t q0, std::size_t q1,
+                  std::size_t nprobe, std::size_t kk, float* dist, std::int64_t* pos) const {
+    const std::size_t nl = layers(), total = first_[nl], k0 = model_.codewords(0);
+    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(64, lut_budget / (total ? total : 1)));
+    std::vector<float> lut(batch * total), term(block_codes), pd(nprobe);
+    std::vector<std::int64_t> probes(nprobe);
+    std::vector<const float*> ptrs(nl);
+    for (std::size_t qb = q0; qb < q1; qb += batch) {
+      const std::size_t nb = std::min(batch, q1 - qb);
+      const float* rows[64];
+      for (std::size_t j = 0; j < nb; ++j) rows[j] = queries.row(qb + j);
+      build_tables(rows, nb, lut.data());
+      for (std::size_t j = 0; j < nb; ++j) {
+        const float* t = lut.data() + j * total;
+        topk lists(pd.data(), probes.data(), nprobe);
+        for (std::size_t c = 0; c < k0; ++c) lists.push(coarse_score(t[c], c), static_cast<std::int64_t>(c));
+        lists.finish();
+        for (std::size_t l = 0; l < nl; ++l) ptrs[l] = t + first_[l];
+        topk best(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
+        for (std::size_t p = 0; p < nprobe && probes[p] >= 0; ++p) {
+          const std::size_t c = static_cast<std::size_t>(probes[p]);
+          for (std::size_t b = list_begin_[c]; b < list_begin_[c + 1]; b += block_codes) {
+            const std::size_t n = std::min(block_codes, list_begin_[c + 1] - b);
+            block_terms(codes, b, n, term.data());
+            scan_block(codes + b * nl, n, ptrs.data(), term.data(), b, best);
+          }
+        }
+        best.finish();
+      }
+    }
+  }
+
+  // How near first-layer codeword c is to a query with `<q, c>` = dot (smaller is nearer).
+  float coarse_score(float dot, std::size_t c) const noexcept {
+    if (opt_.metric == metric_id::l2) return cw_norms_[c] - 2.0f * dot;
+    if (opt_.metric == metric_id::ip) return -dot;
+    return cw_norms_[c] > 0.0f ? -dot / std::sqrt(cw_norms_[c]) : 0.0f;
+  }
+
+  template <class Code>
+  void scan_block(const Code* codes, std::size_t n, const float* const* lut, const float* term, std::size_t first,
+                  topk& best) const noexcept {
+    const std::size_t nl = layers();
+    switch (kind()) {
+      case scan_kind::l2:
+        return adc_scan<scan_kind::l2>(codes, n, nl, nl, lut, term, first, best);
+      case scan_kind::ip:
+        return adc_scan<scan_kind::ip>(codes, n, nl, nl, lut, term, first, best);
+      case scan_kind::cos:
+        return adc_scan<scan_kind::cos>(codes, n, nl, nl, lut, term, first, best);
     }
   }
 
@@ -601,7 +763,13 @@ class code_index {
     std::vector<float> cd(nq * kk);
     std::vector<std::int64_t> cp(nq * kk);
     const std::size_t workers = std::max<std::size_t>(1, parallel_traits_type::concurrency());
-    if (nq >= workers || n_ < 2 * block_codes) {  // split the queries
+    if (opt_.ivf) {  // every query its own lists: split the queries
+      const std::size_t chunk = (nq + workers - 1) / workers;
+      parallel_traits_type::for_each(workers, [&](std::size_t w) {
+        const std::size_t q0 = std::min(nq, w * chunk), q1 = std::min(nq, q0 + chunk);
+        if (q0 < q1) scan_lists(codes, queries, q0, q1, opt.nprobe, kk, cd.data(), cp.data());
+      });
+    } else if (nq >= workers || n_ < 2 * block_codes) {  // split the queries
       const std::size_t chunk = (nq + workers - 1) / workers;
       parallel_traits_type::for_each(workers, [&](std::size_t w) {
         const std::size_t q0 = std::min(nq, w * chunk), q1 = std::min(nq, q0 + chunk);
@@ -649,7 +817,7 @@ class code_index {
         const std::size_t p = static_cast<std::size_t>(cp[j]);
         const float* x = buf.data();
         if (!opt.originals.empty()) {
-          x = opt.originals.row(p);
+          x = opt.originals.row(static_cast<std::size_t>(id_at(p)));
         } else {
           for (float& v : buf) v = 0.0f;
           for (std::size_t l = 0; l < nl; ++l) model_.store().add_codeword(l, codes[p * nl + l], buf.data());
@@ -698,7 +866,8 @@ class code_index {
   norm_codec codec_{};
   bool fitted_ = false, explicit_ids_ = false;
   std::size_t n_ = 0;
-  std::vector<std::size_t> first_, cross_off_;
+  std::int64_t next_id_ = 0;  // the id add() gives next in an inverted-list index
+  std::vector<std::size_t> first_, cross_off_, list_begin_;
   std::vector<float> cw_norms_, cross_;
   std::vector<std::uint8_t> codes8_, norms_;
   std::vector<std::uint16_t> codes16_;

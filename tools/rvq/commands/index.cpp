@@ -32,15 +32,26 @@ int run(const args& a) {
       o.metric = metric;
       o.norm = norm;
       o.encode = {beam_option(a, q), a.number("icm", 0, 1000)};
+      o.ivf = a.flag("ivf");
       auto made = rvq::code_index<Q>::create(std::move(q), o);
       if (!made) fail_file(mp, made.error());
       auto& ix = *made;
       const bool progress = !a.flag("quiet") && !a.flag("json") && RVQ_CLI_ISATTY(2);
       const auto t0 = std::chrono::steady_clock::now();
-      constexpr std::size_t chunk = 1 << 15;
+      // Encoded in chunks (for the progress bar), then added at once: the norm levels of 8- and
+      // 4-bit encodings are placed on every vector's norm.
+      std::vector<std::uint8_t> c8(ix.wide() ? 0 : x.rows() * ix.layers());
+      std::vector<std::uint16_t> c16(ix.wide() ? x.rows() * ix.layers() : 0);
+      constexpr std::size_t chunk = 1 << 14;
       for (std::size_t i = 0; i < x.rows(); i += chunk) {
         const std::size_t m = std::min(chunk, x.rows() - i);
-        const rvq::status s = ix.add(x.view().row_range(i, m));
+        const auto rows = x.view().row_range(i, m);
+        const rvq::status s =
+            ix.wide()
+                ? ix.model().encode_batch(
+                      rows, rvq::matrix_view<std::uint16_t>(c16.data() + i * ix.layers(), m, ix.layers()), o.encode)
+                : ix.model().encode_batch(
+                      rows, rvq::matrix_view<std::uint8_t>(c8.data() + i * ix.layers(), m, ix.layers()), o.encode);
         if (!s) {
           if (progress) std::fputs("\r\033[K", stderr);
           if (s.has_where()) fail_file(in, rvq::status{s.code(), s.message(), s.where() + i, s.where_unit()});
@@ -48,10 +59,14 @@ int run(const args& a) {
         }
         if (progress) {
           const double t = seconds_since(t0), rate = double(i + m) / (t > 0 ? t : 1e-9);
-          std::fprintf(stderr, "\r\033[K  indexed %zu / %zu vectors, %.0f vectors/s, %.0f s left", i + m, x.rows(),
+          std::fprintf(stderr, "\r\033[K  encoded %zu / %zu vectors, %.0f vectors/s, %.0f s left", i + m, x.rows(),
                        rate, double(x.rows() - i - m) / rate);
         }
       }
+      const rvq::status added =
+          ix.wide() ? ix.add_codes(rvq::matrix_view<const std::uint16_t>(c16.data(), x.rows(), ix.layers()))
+                    : ix.add_codes(rvq::matrix_view<const std::uint8_t>(c8.data(), x.rows(), ix.layers()));
+      if (!added) fail_file(in, added);
       if (progress) std::fputs("\r\033[K", stderr);
       const double secs = seconds_since(t0);
       const rvq::status s = rvq::io::save_index(ix, out);
@@ -59,11 +74,13 @@ int run(const args& a) {
       const double per = double(ix.memory_bytes()) / double(ix.size());
       if (a.flag("json")) {
         std::printf(
-            "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"metric\": \"%s\", \"norm\": \"%s\", \"beam\": %zu, "
+            "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"ivf\": %s, \"metric\": \"%s\", \"norm\": \"%s\", "
+            "\"beam\": %zu, "
             "\"icm\": %zu, \"code_bytes\": %zu, \"bytes_per_vector\": %.3f, \"index_bytes\": %zu, "
             "\"encode_seconds\": %.6f, \"vectors_per_second\": %.1f}\n",
-            ix.size(), ix.dim(), ix.layers(), rvq::to_string(metric), rvq::to_string(norm), o.encode.beam,
-            o.encode.icm_rounds, ix.code_size(), per, ix.memory_bytes(), secs, double(ix.size()) / secs);
+            ix.size(), ix.dim(), ix.layers(), ix.is_ivf() ? "true" : "false", rvq::to_string(metric),
+            rvq::to_string(norm), o.encode.beam, o.encode.icm_rounds, ix.code_size(), per, ix.memory_bytes(), secs,
+            double(ix.size()) / secs);
       } else if (!a.flag("quiet")) {
         say("indexed %zu vectors of %zu dimensions in %.2f s (%.0f vectors/s)\n", ix.size(), ix.dim(), secs,
             double(ix.size()) / secs);
@@ -91,6 +108,9 @@ const command index_command{
          "how the norm of each reconstruction is kept: f32 (4 bytes), int8/int4 (even levels), cint8/cint4 (k-means "
          "levels), tables (exact, computed from the codebooks, no bytes), none (ip); auto: f32 for l2 and cos, none "
          "for ip"},
+        opt::flag("ivf",
+                  "inverted lists: group the vectors by their first code, so that search scans only the "
+                  "--nprobe lists nearest to each query"),
         opt::beam(),
         opt::icm(),
         {"threads", "T", "0", "threads (0: all cores)"},

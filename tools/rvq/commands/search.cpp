@@ -12,6 +12,7 @@ int run(const args& a) {
   rvq::search_options so;
   so.k = a.number("k", 1, rvq::max_search_k);
   so.rerank = a.number("rerank", 0, rvq::max_search_k);
+  (void)a.number("nprobe", 1, 65536);  // checked as a number here, against K_0 once the index is read
   if (so.rerank && so.rerank < so.k) throw usage_error{"search: --rerank must be 0 or at least --k"};
   rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
   const auto q = read_matrix(qp);
@@ -26,9 +27,15 @@ int run(const args& a) {
     if (q.cols() != ix.dim())
       throw data_error{qp + ": queries have " + std::to_string(q.cols()) + " dimensions, the index has " +
                        std::to_string(ix.dim())};
-    if (a.has("originals") && (originals.rows() != ix.size() || originals.cols() != ix.dim()))
-      throw data_error{a.get("originals") + ": expected the " + std::to_string(ix.size()) + " x " +
-                       std::to_string(ix.dim()) + " database vectors the index was built from"};
+    if (a.has("originals") && (originals.cols() != ix.dim() || originals.rows() <= std::size_t(ix.max_id())))
+      throw data_error{a.get("originals") + ": expected the database vectors the index was built from (" +
+                       std::to_string(ix.max_id() + 1) + " x " + std::to_string(ix.dim()) + ", row i: id i)"};
+    if (ix.is_ivf()) {
+      const std::size_t k0 = ix.model().codewords(0);
+      so.nprobe = a.number_or("nprobe", std::min<std::size_t>(8, k0), 1, k0);
+    } else if (a.has("nprobe")) {
+      throw usage_error{"search: --nprobe applies to inverted-list indexes (rvq index --ivf)"};
+    }
     if (a.has("originals")) so.originals = originals.view();
     const auto t0 = std::chrono::steady_clock::now();
     const auto r = ix.search(q.view(), so);
@@ -44,11 +51,13 @@ int run(const args& a) {
     const double qps = double(r->queries) / (secs > 0 ? secs : 1e-9);
     if (a.flag("json")) {
       std::printf(
-          "{\"queries\": %zu, \"k\": %zu, \"nprobe\": 0, \"rerank\": %zu, \"vectors\": %zu, \"metric\": \"%s\", "
+          "{\"queries\": %zu, \"k\": %zu, \"nprobe\": %zu, \"ivf\": %s, \"rerank\": %zu, \"vectors\": %zu, \"metric\": "
+          "\"%s\", "
           "\"norm\": \"%s\", \"code_bytes\": %zu, \"index_bytes\": %zu, \"search_seconds\": %.6f, "
           "\"queries_per_second\": %.1f, \"load_seconds\": %.6f}\n",
-          r->queries, r->k, so.rerank, ix.size(), rvq::to_string(ix.options().metric),
-          rvq::to_string(ix.options().norm), ix.code_size() * ix.size(), ix.memory_bytes(), secs, qps, load_s);
+          r->queries, r->k, ix.is_ivf() ? so.nprobe : std::size_t(0), ix.is_ivf() ? "true" : "false", so.rerank,
+          ix.size(), rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), ix.code_size() * ix.size(),
+          ix.memory_bytes(), secs, qps, load_s);
     } else if (!a.flag("quiet")) {
       say("searched %zu vectors (%s, %s norms) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
           rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), r->queries, r->k,
@@ -72,6 +81,9 @@ const command search_command{
         opt::writes("distances", "D.npy",
                     "also write their distances, float32, N x k (l2: squared distances; ip, cos: similarities)"),
         {"k", "K", "10", "neighbours per query"},
+        {"nprobe", "N", "8",
+         "inverted-list indexes: first-layer lists scanned per query (1 to K of layer 1; default 8, or K when "
+         "smaller)"},
         {"rerank", "R", "0",
          "keep R candidates by the table distance, then order them by the exact distance "
          "(0: no re-ranking)"},
