@@ -39,6 +39,7 @@ from ._errors import DataError, DTypeError, Error, FileError
 
 __all__ = [
     "Quantizer",
+    "Index",
     "Evaluation",
     "TrainProgress",
     "Error",
@@ -51,6 +52,8 @@ __all__ = [
     "from_codebooks",
     "import_faiss",
     "import_safetensors",
+    "load_index",
+    "index_from_bytes",
     "sweep",
 ]
 
@@ -310,6 +313,28 @@ class Quantizer:
             return Quantizer(r[0]), r[1]
         return Quantizer(r)
 
+    # ---- search -----------------------------------------------------------------------------
+    def index(self, x: Optional[ArrayLike] = None, *, metric: str = "l2", norm: str = "auto", ivf: bool = False,
+              beam: int = 1, icm: int = 0, ids: Optional[ArrayLike] = None,
+              threads: Optional[int] = None) -> "Index":
+        """A database of codes over this model, searched without decoding (docs/search.md).
+
+        Args:
+            x: vectors to add now, (N, D) (None: an empty index; :meth:`Index.add` adds later).
+            metric: what nearest means at search time: 'l2', 'ip' or 'cos'.
+            norm: how each reconstruction's norm is kept: 'f32', 'int8', 'cint8', 'int4',
+                'cint4', 'tables' (exact, no bytes) or 'none' (ip); 'auto': f32 for l2 and cos,
+                none for ip.
+            ivf: inverted lists by first code (search scans ``nprobe`` lists per query).
+            beam, icm: how vectors are encoded when added (as :meth:`encode`).
+            ids: one id (0 or more) per row of ``x`` (None: ids are the rows' positions).
+            threads: threads of the encoding (None: every core).
+        """
+        ix = Index(_core.make_index(self._m, metric, norm, ivf, beam, icm))
+        if x is not None:
+            ix.add(x, ids, threads=threads)
+        return ix
+
     # ---- Python protocol --------------------------------------------------------------------
     def __repr__(self) -> str:
         return repr(self._m)
@@ -326,6 +351,120 @@ class Quantizer:
     def _time_encode(self, x: ArrayLike, beam: int = 1, repeats: int = 3, threads: Optional[int] = 1) -> float:
         """Seconds of the fastest of ``repeats`` encodes of x timed inside C++ (benchmarks)."""
         return self._m._time_encode(_matrix(x)[0], beam, repeats, threads)
+
+
+class Index:
+    """A database kept as RVQ codes and searched in the compressed domain: :meth:`Quantizer.index`
+    makes one, :func:`load_index` reads an ``.rvqi`` file (as ``rvq index`` writes them).
+
+    ``search`` returns ``(distances, labels)`` as FAISS does: float32 and int64 arrays of shape
+    (N, k), best first; label -1 marks a missing neighbour. l2 distances are squared; ip and cos
+    give similarities (larger first)."""
+
+    def __init__(self, index: "_core.Index") -> None:
+        if not isinstance(index, _core.Index):
+            raise DTypeError("rvq.Index is made by Quantizer.index(), rvq.load_index() or rvq.index_from_bytes()")
+        self._ix = index
+
+    def __len__(self) -> int:
+        return len(self._ix)
+
+    @property
+    def dim(self) -> int:
+        """D, the dimension of vectors and queries."""
+        return self._ix.dim
+
+    @property
+    def metric(self) -> str:
+        """'l2', 'ip' or 'cos'."""
+        return self._ix.metric
+
+    @property
+    def norm(self) -> str:
+        """The norm encoding ('f32', 'int8', 'cint8', 'int4', 'cint4', 'tables' or 'none')."""
+        return self._ix.norm
+
+    @property
+    def ivf(self) -> bool:
+        """True when the vectors are in inverted lists by first code."""
+        return self._ix.ivf
+
+    @property
+    def has_ids(self) -> bool:
+        """True when the ids are the caller's (``add(x, ids)``)."""
+        return self._ix.has_ids
+
+    @property
+    def code_bytes(self) -> int:
+        """Bytes of one vector's codes."""
+        return self._ix.code_bytes
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of codes, norms and ids (the model not counted)."""
+        return self._ix.memory_bytes
+
+    @property
+    def model(self) -> Quantizer:
+        """The index's model (a copy)."""
+        return Quantizer(self._ix.model)
+
+    def add(self, x: ArrayLike, ids: Optional[ArrayLike] = None, *, threads: Optional[int] = None) -> None:
+        """Encode and append vectors (N, D), with ``ids`` (one per row, 0 or more) or numbered in
+        order. The first add of an 8- or 4-bit norm encoding places its levels on these norms."""
+        a, _ = _matrix(x)
+        self._ix.add(a, None if ids is None else _as_array(ids, "ids"), _threads(threads))
+
+    def remove(self, ids: ArrayLike) -> int:
+        """Remove the vectors with these ids; returns how many were removed."""
+        return self._ix.remove(_as_array(ids, "ids"))
+
+    def search(self, queries: ArrayLike, k: int = 10, *, rerank: int = 0, nprobe: int = 8,
+               originals: Optional[ArrayLike] = None,
+               threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest neighbours of each query.
+
+        Args:
+            queries: (N, D) (or one query, (D,)).
+            k: neighbours per query.
+            rerank: keep this many candidates by the table distance and order them by the exact
+                distance (0: none; else at least k).
+            nprobe: inverted lists scanned per query (ivf indexes; at most the first layer's K).
+            originals: the database vectors (row i: id i) to re-rank on (None: the decoded ones).
+            threads: threads to use (None: every core). Results do not depend on it.
+
+        Returns:
+            (distances, labels): float32 and int64, (N, k) (or (k,) for one query).
+        """
+        a, one = _matrix(queries, "queries")
+        orig = None if originals is None else _matrix(originals, "originals")[0]
+        d, l = self._ix.search(a, k, rerank, min(nprobe, 65536), orig, _threads(threads))
+        return (d[0], l[0]) if one else (d, l)
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Write the index (with its model) as an ``.rvqi`` file, atomically."""
+        self._ix.save(os.fspath(path))
+
+    def to_bytes(self) -> bytes:
+        """The index as the bytes of an ``.rvqi`` file (:func:`index_from_bytes` reads them)."""
+        return self._ix.to_bytes()
+
+    def __repr__(self) -> str:
+        return (f"rvq.Index(size={len(self)}, dim={self.dim}, metric='{self.metric}', norm='{self.norm}', "
+                f"ivf={self.ivf}, bytes_per_vector={self.memory_bytes / max(1, len(self)):.2f})")
+
+    def __reduce__(self):
+        return (index_from_bytes, (self.to_bytes(),))
+
+
+def load_index(path: Union[str, os.PathLike]) -> Index:
+    """Read an ``.rvqi`` file (``rvq index``, :meth:`Index.save`); every section is checked."""
+    return Index(_core.load_index(os.fspath(path)))
+
+
+def index_from_bytes(data: bytes) -> Index:
+    """The index held in the bytes of an ``.rvqi`` file (:meth:`Index.to_bytes`)."""
+    return Index(_core.index_from_bytes(bytes(data)))
 
 
 # ---- progress -------------------------------------------------------------------------------

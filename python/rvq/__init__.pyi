@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 from . import _core
 from ._errors import DataError, DTypeError, Error, FileError
-__all__ = ['Quantizer', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'sweep']
+__all__ = ['Quantizer', 'Index', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'load_index', 'index_from_bytes', 'sweep']
 __version__ = '0.1.0'
 TrainProgress = _core.TrainProgress
 ArrayLike = Any
@@ -107,6 +107,9 @@ class Quantizer:
     def compact(self, calibration: Optional[ArrayLike]=None, *, remap: bool=False):
         ...
 
+    def index(self, x: Optional[ArrayLike]=None, *, metric: str='l2', norm: str='auto', ivf: bool=False, beam: int=1, icm: int=0, ids: Optional[ArrayLike]=None, threads: Optional[int]=None) -> 'Index':
+        ...
+
     def __repr__(self) -> str:
         ...
 
@@ -118,6 +121,72 @@ class Quantizer:
 
     def __reduce__(self):
         ...
+
+class Index:
+    def __init__(self, index: '_core.Index') -> None:
+        ...
+
+    def __len__(self) -> int:
+        ...
+
+    @property
+    def dim(self) -> int:
+        ...
+
+    @property
+    def metric(self) -> str:
+        ...
+
+    @property
+    def norm(self) -> str:
+        ...
+
+    @property
+    def ivf(self) -> bool:
+        ...
+
+    @property
+    def has_ids(self) -> bool:
+        ...
+
+    @property
+    def code_bytes(self) -> int:
+        ...
+
+    @property
+    def memory_bytes(self) -> int:
+        ...
+
+    @property
+    def model(self) -> Quantizer:
+        ...
+
+    def add(self, x: ArrayLike, ids: Optional[ArrayLike]=None, *, threads: Optional[int]=None) -> None:
+        ...
+
+    def remove(self, ids: ArrayLike) -> int:
+        ...
+
+    def search(self, queries: ArrayLike, k: int=10, *, rerank: int=0, nprobe: int=8, originals: Optional[ArrayLike]=None, threads: Optional[int]=None) -> Tuple[np.ndarray, np.ndarray]:
+        ...
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        ...
+
+    def to_bytes(self) -> bytes:
+        ...
+
+    def __repr__(self) -> str:
+        ...
+
+    def __reduce__(self):
+        ...
+
+def load_index(path: Union[str, os.PathLike]) -> Index:
+    ...
+
+def index_from_bytes(data: bytes) -> Index:
+    ...
 
 def train(x: ArrayLike, layers: int=8, codewords: Union[int, Sequence[int]]=256, beam: int=1, iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, progress: Union[None, bool, Callable[[TrainProgress], None]]=None, threads: Optional[int]=None, *, icm: int=0, holdout: int=0, init: str='kmeans++', progressive: int=10, progressive_iterations: int=10) -> Quantizer:
     ...

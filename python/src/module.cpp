@@ -186,6 +186,57 @@ void with_metric(rvq::metric_id m, F&& f) {
 
 class model;
 using model_ptr = std::shared_ptr<model>;
+class search_index;
+using index_ptr = std::shared_ptr<search_index>;
+
+/// A code index (rvq::code_index) of any model type, behind one interface.
+class search_index {
+ public:
+  virtual ~search_index() = default;
+  virtual std::size_t size() const = 0;
+  virtual std::size_t dim() const = 0;
+  virtual const rvq::index_options& options() const = 0;
+  virtual std::size_t memory_bytes() const = 0;
+  virtual std::size_t code_size() const = 0;
+  virtual bool has_ids() const = 0;
+  virtual std::size_t first_codewords() const = 0;
+  virtual rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) = 0;
+  virtual std::size_t remove(rvq::span<const std::int64_t> ids) = 0;
+  virtual rvq::status search(rvq::matrix_view<const float> q, const rvq::search_options& o, rvq::matrix_view<float> d,
+                             rvq::matrix_view<std::int64_t> l) const = 0;
+  virtual rvq::status save(const std::string& path) const = 0;
+  virtual rvq::status to_bytes(std::vector<unsigned char>& out) const = 0;
+  virtual rvq::status model_bytes(std::vector<unsigned char>& out) const = 0;
+};
+
+template <class Q>
+class index_of final : public search_index {
+ public:
+  explicit index_of(rvq::code_index<Q> ix) : ix_(std::move(ix)) {}
+  std::size_t size() const override { return ix_.size(); }
+  std::size_t dim() const override { return ix_.dim(); }
+  const rvq::index_options& options() const override { return ix_.options(); }
+  std::size_t memory_bytes() const override { return ix_.memory_bytes(); }
+  std::size_t code_size() const override { return ix_.code_size(); }
+  bool has_ids() const override { return ix_.has_ids(); }
+  std::size_t first_codewords() const override { return ix_.model().codewords(0); }
+  rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) override {
+    return ids.empty() ? ix_.add(x) : ix_.add_with_ids(x, ids);
+  }
+  std::size_t remove(rvq::span<const std::int64_t> ids) override { return ix_.remove_ids(ids); }
+  rvq::status search(rvq::matrix_view<const float> q, const rvq::search_options& o, rvq::matrix_view<float> d,
+                     rvq::matrix_view<std::int64_t> l) const override {
+    return ix_.search(q, o, d, l);
+  }
+  rvq::status save(const std::string& path) const override { return rvq::io::save_index(ix_, path); }
+  rvq::status to_bytes(std::vector<unsigned char>& out) const override { return rvq::io::index_bytes(ix_, out); }
+  rvq::status model_bytes(std::vector<unsigned char>& out) const override {
+    return rvq::io::model_bytes(ix_.model(), out);
+  }
+
+ private:
+  rvq::code_index<Q> ix_;
+};
 
 model_ptr from_bytes(std::vector<unsigned char> bytes, const std::string& origin);
 
@@ -222,6 +273,8 @@ class model {
                                               rvq::quantize_report& rep) const = 0;
   virtual std::vector<unsigned char> compress(const rvq::compress_options& o, rvq::matrix_view<const float> x,
                                               bool projections) const = 0;
+  /// A new, empty code index over this model.
+  virtual index_ptr make_index(const rvq::index_options& o) const = 0;
   virtual std::vector<unsigned char> compact(rvq::matrix_view<const float> x,
                                              std::vector<std::vector<std::uint32_t>>& remap) const = 0;
 };
@@ -382,6 +435,18 @@ class model_of final : public model {
                             (pipe ? std::string("a pipeline")
                                   : std::string(rvq::to_string(info.storage)) + ", " + rvq::to_string(info.element)) +
                             ")");
+    }
+  }
+
+  index_ptr make_index(const rvq::index_options& o) const override {
+    if constexpr (pipe) {
+      fail(kind::value, "an index holds a single model, not a pipeline");
+    } else if constexpr (std::is_same<typename Q::element, rvq::binary>::value) {
+      fail(kind::value, "binary (hamming) models cannot be searched with float tables");
+    } else {
+      auto r = rvq::code_index<Q>::create(q_, o);
+      if (!r) fail_data(r.error(), "index");
+      return std::make_shared<index_of<Q>>(std::move(r).value());
     }
   }
 
@@ -859,6 +924,107 @@ py::object compact(const model& m, const py::object& calibration, bool remap) {
   return py::make_tuple(c, t);
 }
 
+// ---- search over codes ----------------------------------------------------------------------
+
+/// ids: None, or a 1-D integer array of one id per row (0 or more), as int64.
+std::vector<std::int64_t> as_ids(const py::object& ids, std::size_t rows, const char* what) {
+  if (ids.is_none()) return {};
+  py::array a = py::array::ensure(ids);
+  if (!a || (a.dtype().kind() != 'i' && a.dtype().kind() != 'u'))
+    fail(kind::type, std::string(what) + ": expected integer ids");
+  if (a.ndim() != 1) fail(kind::value, std::string(what) + ": expected a 1-D array of ids");
+  auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (!v) throw py::error_already_set();
+  if (rows != static_cast<std::size_t>(-1) && static_cast<std::size_t>(v.size()) != rows)
+    fail(kind::value, std::string(what) + ": expected one id per row (" + std::to_string(rows) + "), got " +
+                          std::to_string(v.size()));
+  return std::vector<std::int64_t>(v.data(), v.data() + v.size());
+}
+
+index_ptr make_index(const model& m, const std::string& metric, const std::string& norm, bool ivf, std::size_t beam,
+                     std::size_t icm) {
+  rvq::index_options o;
+  o.metric = parse_metric(metric);
+  o.norm = norm == "auto" ? rvq::default_norm(o.metric) : parse_choice("norm", norm, rvq::norm_encoding_names);
+  o.ivf = ivf;
+  check_beam(m, beam);
+  o.encode = {beam, icm};
+  return m.make_index(o);
+}
+
+void index_add(search_index& ix, const py::handle& x, const py::object& ids, const py::object& threads) {
+  const float_matrix v = as_matrix(x, "x");
+  if (v.view.cols() != ix.dim())
+    fail(kind::value,
+         "x: vectors have " + std::to_string(v.view.cols()) + " dimensions, the index has " + std::to_string(ix.dim()));
+  const std::vector<std::int64_t> id = as_ids(ids, v.view.rows(), "ids");
+  const std::size_t nt = thread_count(threads);
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    par::scope threads_of_call(nt);
+    s = ix.add(v.view, rvq::span<const std::int64_t>(id));
+  }
+  if (!s) fail_data(s, "x");
+}
+
+py::tuple index_search(const search_index& ix, const py::handle& q, std::size_t k, std::size_t rerank,
+                       std::size_t nprobe, const py::object& originals, const py::object& threads) {
+  const float_matrix v = as_matrix(q, "queries");
+  if (v.view.cols() != ix.dim())
+    fail(kind::value, "queries: vectors have " + std::to_string(v.view.cols()) + " dimensions, the index has " +
+                          std::to_string(ix.dim()));
+  if (k < 1 || k > rvq::max_search_k) fail(kind::value, "k must be in 1 to 2^20, got " + std::to_string(k));
+  rvq::search_options o;
+  o.k = k;
+  o.rerank = rerank;
+  o.nprobe = ix.options().ivf ? nprobe : 1;
+  if (ix.options().ivf && (nprobe < 1 || nprobe > ix.first_codewords()))
+    fail(kind::value, "nprobe must be in 1 to " + std::to_string(ix.first_codewords()) +
+                          " (the first layer's K), got " + std::to_string(nprobe));
+  const float_matrix orig = as_optional_matrix(originals, "originals");
+  o.originals = orig.view;
+  const std::size_t n = v.view.rows(), nt = thread_count(threads);
+  py::array_t<float> d({n, k});
+  py::array_t<std::int64_t> l({n, k});
+  rvq::status s;
+  {
+    py::gil_scoped_release nogil;
+    par::scope threads_of_call(nt);
+    s = ix.search(v.view, o, rvq::matrix_view<float>(d.mutable_data(), n, k),
+                  rvq::matrix_view<std::int64_t>(l.mutable_data(), n, k));
+  }
+  if (!s) fail_data(s, "queries");
+  return py::make_tuple(d, l);
+}
+
+index_ptr index_from_bytes(const std::vector<unsigned char>& bytes, const std::string& origin) {
+  index_ptr out;
+  const rvq::status s = rvq::io::visit_index_memory<par>(bytes, [&](auto&& ix) {
+    using I = std::decay_t<decltype(ix)>;
+    out = std::make_shared<index_of<typename I::quantizer_type>>(std::move(ix));
+  });
+  if (!s) fail_file(s, origin);
+  return out;
+}
+
+index_ptr load_index(const std::string& path) {
+  std::vector<unsigned char> bytes;
+  {
+    py::gil_scoped_release nogil;
+    const rvq::status s = rvq::io::read_file(path, bytes);
+    if (!s) fail_file(s, path);
+  }
+  return index_from_bytes(bytes, path);
+}
+
+py::bytes index_bytes(const search_index& ix) {
+  std::vector<unsigned char> out;
+  const rvq::status s = ix.to_bytes(out);
+  if (!s) fail_data(s, "to_bytes");
+  return py::bytes(reinterpret_cast<const char*>(out.data()), out.size());
+}
+
 std::string repr(const model& m) {
   std::string k = std::to_string(m.codewords(0));
   for (std::size_t l = 1; l < m.layers(); ++l)
@@ -962,6 +1128,62 @@ PYBIND11_MODULE(_core, mod) {
           [](const model& m) { return py::bytes(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size()); },
           [](const py::bytes& b) { return load_bytes(b); }));
 
+  py::class_<search_index, index_ptr>(mod, "Index",
+                                      "A database of codes searched without decoding (see the rvq package).")
+      .def("__len__", &search_index::size)
+      .def_property_readonly("dim", &search_index::dim)
+      .def_property_readonly("metric",
+                             [](const search_index& ix) { return std::string(rvq::to_string(ix.options().metric)); })
+      .def_property_readonly("norm",
+                             [](const search_index& ix) { return std::string(rvq::to_string(ix.options().norm)); })
+      .def_property_readonly("ivf", [](const search_index& ix) { return ix.options().ivf; })
+      .def_property_readonly("has_ids", &search_index::has_ids)
+      .def_property_readonly("code_bytes", &search_index::code_size)
+      .def_property_readonly("memory_bytes", &search_index::memory_bytes)
+      .def("add", &index_add, py::arg("x"), py::arg("ids") = py::none(), py::arg("threads") = py::none())
+      .def(
+          "remove",
+          [](search_index& ix, const py::object& ids) {
+            const std::vector<std::int64_t> id = as_ids(ids, static_cast<std::size_t>(-1), "ids");
+            return ix.remove(rvq::span<const std::int64_t>(id));
+          },
+          py::arg("ids"))
+      .def("search", &index_search, py::arg("queries"), py::arg("k") = 10, py::arg("rerank") = 0, py::arg("nprobe") = 8,
+           py::arg("originals") = py::none(), py::arg("threads") = py::none())
+      .def(
+          "save",
+          [](const search_index& ix, const std::string& path) {
+            rvq::status s;
+            {
+              py::gil_scoped_release nogil;
+              s = ix.save(path);
+            }
+            if (!s) fail_file(s, path);
+          },
+          py::arg("path"))
+      .def("to_bytes", &index_bytes)
+      .def_property_readonly("model",
+                             [](const search_index& ix) {
+                               std::vector<unsigned char> b;
+                               const rvq::status s = ix.model_bytes(b);
+                               if (!s) fail_data(s, "model");
+                               return from_bytes(std::move(b), "index");
+                             })
+      .def(py::pickle([](const search_index& ix) { return index_bytes(ix); },
+                      [](const py::bytes& b) {
+                        const std::string str = b;
+                        return index_from_bytes(std::vector<unsigned char>(str.begin(), str.end()), "pickle");
+                      }));
+  mod.def("make_index", &make_index, py::arg("model"), py::arg("metric"), py::arg("norm"), py::arg("ivf"),
+          py::arg("beam"), py::arg("icm"));
+  mod.def("load_index", &load_index, py::arg("path"));
+  mod.def(
+      "index_from_bytes",
+      [](const py::bytes& b) {
+        const std::string str = b;
+        return index_from_bytes(std::vector<unsigned char>(str.begin(), str.end()), "bytes");
+      },
+      py::arg("data"));
   mod.def("load", &load, py::arg("path"));
   mod.def("from_bytes", &load_bytes, py::arg("data"));
   mod.def("train", &train, py::arg("x"), py::arg("layers"), py::arg("codewords"), py::arg("beam"), py::arg("icm"),
