@@ -16,6 +16,7 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/utils/hamming.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,6 +42,13 @@ struct options {
   double min_time = 0.5;
   std::string json, base, query_file;
   std::vector<std::string> norms{"f32", "int8", "tables"};
+  std::vector<std::size_t> nprobe;  // inverted lists from the first layer: rvq flat against rvq IVF
+  bool faiss_search = true;         // time FAISS's search too (off for the large IVF runs)
+};
+
+struct ivf_row {
+  std::size_t nprobe = 0;
+  double qps1 = 0, qps2 = 0, r1 = 0, r10 = 0, scanned = 0;  // scanned: fraction of the codes per query
 };
 
 struct row {
@@ -103,6 +111,12 @@ std::pair<double, double> recall(const std::vector<faiss::Index::idx_t>& labels,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OpenMP threads that spin after FAISS's parallel regions would take the core rvq's timings run
+  // on: make them sleep (libgomp reads this when it loads, so the program starts again with it).
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    ::execv("/proc/self/exe", argv);
+  }
   options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -129,6 +143,11 @@ int main(int argc, char** argv) {
       o.query_file = next();
     } else if (a == "--min-time") {
       o.min_time = std::atof(next().c_str());
+    } else if (a == "--nprobe") {
+      std::stringstream ss(next());
+      for (std::string t; std::getline(ss, t, ',');) o.nprobe.push_back(std::strtoull(t.c_str(), nullptr, 10));
+    } else if (a == "--no-faiss-search") {
+      o.faiss_search = false;
     } else if (a == "--norms") {
       std::stringstream ss(next());
       o.norms.clear();
@@ -170,6 +189,7 @@ int main(int argc, char** argv) {
   flat.search(faiss::Index::idx_t(nq), queries.data(), 10, td.data(), truth.data());
 
   std::vector<row> rows;
+  std::vector<ivf_row> ivf_rows;
   for (const std::string& norm : o.norms) {
     row r;
     r.norm = norm;
@@ -200,6 +220,23 @@ int main(int argc, char** argv) {
     rvq::parse_name(rvq::norm_encoding_names, norm.c_str(), io.norm);
     auto i1 = rvq::code_index<decltype(q1)>::create(q1, io).value();
     auto i2 = rvq::code_index<decltype(q2)>::create(q2, io).value();
+    // The same norm encoding: FAISS's levels (trained on its training set's norms).
+    std::vector<float> levels;
+    if (norm == "int8" || norm == "int4") {
+      const std::size_t m = norm == "int8" ? 256 : 16;
+      for (std::size_t j = 0; j < m; ++j)
+        levels.push_back(
+            float((double(j) + 0.5) / double(m) * (fidx.rq.norm_max - fidx.rq.norm_min) + fidx.rq.norm_min));
+    } else if (norm == "cint8" || norm == "cint4") {
+      const float* c = fidx.rq.qnorm.get_xb();
+      levels.assign(c, c + fidx.rq.qnorm.ntotal);
+      std::sort(levels.begin(), levels.end());
+    }
+    if (!levels.empty() &&
+        (!i1.set_norm_levels(rvq::span<const float>(levels)) || !i2.set_norm_levels(rvq::span<const float>(levels)))) {
+      std::fprintf(stderr, "rvq-bench-search: FAISS's %s norm levels were not accepted\n", norm.c_str());
+      return 1;
+    }
     if (!i1.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)) ||
         !i2.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)))
       return 1;
@@ -222,7 +259,7 @@ int main(int argc, char** argv) {
              best_seconds([&] { res = ix.search(rvq::matrix_view<const float>(queries.data(), nq, d), so).value(); },
                           o.min_time);
     };
-    const bool faiss_can = norm != "tables";  // FAISS 1.7.3: "search type 2 not supported"
+    const bool faiss_can = norm != "tables" && o.faiss_search;  // FAISS 1.7.3: "search type 2 not supported"
     r.faiss_qps1 = faiss_can ? faiss_qps(1) : -1;
     r.rvq_qps1 = rvq_qps(i1);
     if (faiss_can)
@@ -237,6 +274,44 @@ int main(int argc, char** argv) {
     r.faiss_qps2 = faiss_can ? faiss_qps(2) : -1;
     r.rvq_qps2 = rvq_qps(i2);
     rows.push_back(r);
+
+    // Inverted lists on the same codes and norms: the first layer's codewords are the lists.
+    if (!o.nprobe.empty() && ivf_rows.empty()) {
+      io.ivf = true;
+      auto v1 = rvq::code_index<decltype(q1)>::create(q1, io).value();
+      auto v2 = rvq::code_index<decltype(q2)>::create(q2, io).value();
+      if (!levels.empty() &&
+          (!v1.set_norm_levels(rvq::span<const float>(levels)) || !v2.set_norm_levels(rvq::span<const float>(levels))))
+        return 1;
+      if (!v1.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)) ||
+          !v2.add_codes(rvq::matrix_view<const std::uint8_t>(codes8.data(), n, o.l)))
+        return 1;
+      for (std::size_t np : o.nprobe) {
+        ivf_row v;
+        v.nprobe = so.nprobe = std::min(np, o.k);
+        v.qps1 = rvq_qps(v1);
+        std::vector<faiss::Index::idx_t> vl(res.labels.begin(), res.labels.end());
+        std::tie(v.r1, v.r10) = recall(vl, truth, nq);
+        v.qps2 = rvq_qps(v2);
+        double scanned = 0;  // codes in the probed lists, averaged over the queries
+        for (std::size_t i = 0; i < nq; ++i) {
+          std::vector<std::pair<float, std::size_t>> coarse;
+          for (std::size_t c = 0; c < o.k; ++c) {
+            double e = 0;
+            for (std::size_t t = 0; t < d; ++t) {
+              const double diff = double(queries[i * d + t]) - fidx.rq.codebooks[c * d + t];
+              e += diff * diff;
+            }
+            coarse.emplace_back(float(e), c);
+          }
+          std::sort(coarse.begin(), coarse.end());
+          for (std::size_t p = 0; p < v.nprobe; ++p)
+            scanned += double(v1.list_begin()[coarse[p].second + 1] - v1.list_begin()[coarse[p].second]);
+        }
+        v.scanned = scanned / double(nq) / double(n);
+        ivf_rows.push_back(v);
+      }
+    }
   }
 
   std::printf("search over codes: D=%zu K=%zu L=%zu, N=%zu, %zu queries, k=10 (%s)\n", d, o.k, o.l, n, nq,
@@ -254,6 +329,17 @@ int main(int argc, char** argv) {
       std::printf("%-7s %12.0f %12s %7s %12.0f %12s %7s %8.4f %8s %8.4f %8s %6.1f %6s %6s\n", r.norm.c_str(),
                   r.rvq_qps1, "n/a", "", r.rvq_qps2, "n/a", "", r.rvq_r1, "n/a", r.rvq_r10, "n/a", r.rvq_bytes, "n/a",
                   "");
+  if (!ivf_rows.empty()) {
+    const row& f = rows.front();
+    std::printf("\ninverted lists from the first layer (%zu lists), %s norms, against rvq's flat search above\n", o.k,
+                f.norm.c_str());
+    std::printf("%-7s %12s %7s %12s %8s %8s %9s\n", "nprobe", "q/s 1c", "vs flat", "q/s 2t", "R@1", "R@10", "scanned");
+    std::printf("%-7s %12.0f %6.2fx %12.0f %8.4f %8.4f %9.4f\n", "flat", f.rvq_qps1, 1.0, f.rvq_qps2, f.rvq_r1,
+                f.rvq_r10, 1.0);
+    for (const ivf_row& v : ivf_rows)
+      std::printf("%-7zu %12.0f %6.2fx %12.0f %8.4f %8.4f %9.4f\n", v.nprobe, v.qps1, v.qps1 / f.rvq_qps1, v.qps2, v.r1,
+                  v.r10, v.scanned);
+  }
   if (!o.json.empty()) {
     std::ostringstream js;
     js << "{\"d\": " << d << ", \"k\": " << o.k << ", \"l\": " << o.l << ", \"n\": " << n << ", \"queries\": " << nq
@@ -266,6 +352,13 @@ int main(int argc, char** argv) {
          << ", \"faiss_recall1\": " << r.faiss_r1 << ", \"rvq_recall10\": " << r.rvq_r10
          << ", \"faiss_recall10\": " << r.faiss_r10 << ", \"rvq_bytes_per_vector\": " << r.rvq_bytes
          << ", \"faiss_bytes_per_vector\": " << r.faiss_bytes << ", \"same_labels\": " << r.same_labels << "}";
+    }
+    js << "], \"ivf\": [";
+    for (std::size_t i = 0; i < ivf_rows.size(); ++i) {
+      const ivf_row& v = ivf_rows[i];
+      js << (i ? ", " : "") << "{\"nprobe\": " << v.nprobe << ", \"rvq_qps_1core\": " << v.qps1
+         << ", \"rvq_qps_2threads\": " << v.qps2 << ", \"rvq_recall1\": " << v.r1 << ", \"rvq_recall10\": " << v.r10
+         << ", \"scanned_fraction\": " << v.scanned << "}";
     }
     js << "]}\n";
     if (o.json == "-") {
