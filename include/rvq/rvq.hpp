@@ -26,6 +26,7 @@
 #include "io/visit_model.hpp"
 #include "search/code_index.hpp"
 #include "io/index_file.hpp"
+#include "io/faiss_index.hpp"
 #include "train/kmeans.hpp"
 #include "train/refine.hpp"
 #include "train/residual.hpp"

@@ -547,3 +547,54 @@ TEST_CASE("inverted lists: ids survive removal, files and threads", "[search][iv
   if (bytes[info.codes_at] != bytes[info.codes_at + (n - 1) * 4])
     CHECK(rvq::io::visit_index_memory(bytes, [](auto&&) {}).code() == rvq::errc::corrupt_file);
 }
+
+TEST_CASE("a FAISS IndexResidualQuantizer with its vectors answers as FAISS does", "[search][faiss]") {
+  for (const char* name : {"f32", "qint8", "qint4", "cqint4", "decompress", "ip"}) {
+    INFO(name);
+    const std::string base = std::string(RVQ_TEST_DATA) + "/faiss/ix_" + name;
+    rvq::io::faiss_rq rq;
+    REQUIRE(rvq::io::read_faiss_rq(base + ".faissindex", rq).ok());
+    CHECK(rq.ntotal == 300);
+    rvq::io::ndarray<float> q;
+    REQUIRE(rvq::io::read_float_matrix(base + "_q.npy", q).ok());
+    rvq::io::ndarray<float> expected;  // int64 labels, small enough to read as floats
+    REQUIRE(rvq::io::read_float_matrix(base + "_labels.npy", expected).ok());
+    auto check = [&](const auto& ix) {
+      CHECK(ix.size() == 300);
+      rvq::search_options so;
+      so.k = 5;
+      const auto r = ix.search(q.view(), so).value();
+      // Equal labels, or at an exact tie two vectors with the same codes (FAISS's heap does not
+      // order ties; rvq puts the lower id first).
+      const auto& c = ix.codes8();
+      const std::size_t nl = ix.layers();
+      std::size_t same = 0;
+      for (std::size_t i = 0; i < r.labels.size(); ++i) {
+        const auto a = std::size_t(r.labels[i]), b = std::size_t(expected.values[i]);
+        same += a == b || std::equal(c.begin() + std::ptrdiff_t(a * nl), c.begin() + std::ptrdiff_t(a * nl + nl),
+                                     c.begin() + std::ptrdiff_t(b * nl));
+      }
+      CHECK(same == r.labels.size());
+    };
+    if (rq.inner_product) {
+      using Q = rvq::quantizer<rvq::config<rvq::f32, rvq::ip>>;
+      const auto ix = rvq::io::index_from_faiss<Q>(rq);
+      REQUIRE(ix.ok());
+      CHECK(ix->options().norm == rvq::norm_encoding::none);
+      check(*ix);
+      CHECK(rvq::io::index_from_faiss<rvq::quantizer<>>(rq).error().code() == rvq::errc::unsupported);
+    } else {
+      const auto ix = rvq::io::index_from_faiss<rvq::quantizer<>>(rq);
+      REQUIRE(ix.ok());
+      check(*ix);
+    }
+  }
+  // A code size that disagrees with the codebooks is refused.
+  rvq::io::faiss_rq rq;
+  REQUIRE(rvq::io::read_faiss_rq(std::string(RVQ_TEST_DATA) + "/faiss/ix_f32.faissindex", rq).ok());
+  rq.code_size -= 1;
+  CHECK(rvq::io::index_from_faiss<rvq::quantizer<>>(rq).error().code() == rvq::errc::corrupt_file);
+  rq.code_size += 1;
+  rq.search_type = 8;
+  CHECK(rvq::io::index_from_faiss<rvq::quantizer<>>(rq).error().code() == rvq::errc::unsupported);
+}

@@ -19,6 +19,7 @@
 #endif
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,7 +38,11 @@ struct faiss_rq {
   int search_type = 0;                 ///< FAISS's AdditiveQuantizer::Search_type_t
   int train_type = 0;                  ///< FAISS's ResidualQuantizer::train_type flags
   int max_beam_size = 1;               ///< FAISS's encoding beam width
-  std::uint64_t ntotal = 0;            ///< vectors stored in the index (ignored by the import)
+  std::uint64_t ntotal = 0;            ///< vectors stored in the index
+  float norm_min = 0, norm_max = 0;    ///< range of the uniform norm encodings (search types 4, 5)
+  std::vector<float> norm_centroids;   ///< levels of the k-means norm encodings (search types 6, 7), FAISS's order
+  std::size_t code_size = 0;           ///< bytes per stored vector: packed codes, then its norm bits
+  std::vector<unsigned char> codes;    ///< ntotal x code_size bytes
 };
 
 namespace detail {
@@ -162,17 +167,25 @@ inline status parse_faiss_rq(const std::vector<unsigned char>& bytes, faiss_rq& 
   // 4 norm_qint8, 5 norm_qint4, 6 norm_cqint8, 7 norm_cqint4, 8 norm_lsq2x4, 9 norm_rq2x4.
   const int st = rq.search_type;
   if (st < 0 || st > 9) return {errc::corrupt_file, "unknown FAISS search type", st_at, "byte"};
+  std::memcpy(&rq.norm_min, &norm_min, 4);  // the values were read little-endian: only the type changes
+  std::memcpy(&rq.norm_max, &norm_max, 4);
   for (int table = 0; table < (st >= 8 ? 2 : st >= 6 ? 1 : 0); ++table) {  // norm centroids, then norm tables
     std::uint64_t n = 0;
     if (!r.u64(n)) return faiss_truncated(r, "truncated norm tables");
     if (n > r.left() / 4) return faiss_truncated(r, "norm tables truncated");
     r.bytes(static_cast<std::size_t>(n) * 4, p);
+    if (table == 0 && st < 8)
+      for (std::size_t i = 0; i < n; ++i) rq.norm_centroids.push_back(detail::get_f32le(p + 4 * i));
   }
   if (!r.i32(rq.train_type) || !r.i32(rq.max_beam_size)) return faiss_truncated(r, "truncated training parameters");
   std::uint64_t code_size = 0, ncodes = 0;
   if (!r.u64(code_size) || !r.u64(ncodes)) return faiss_truncated(r, "truncated code array header");
   if (ncodes > r.left()) return faiss_truncated(r, "code array truncated");
   r.bytes(static_cast<std::size_t>(ncodes), p);
+  if ((code_size && (ncodes % code_size || ncodes / code_size != rq.ntotal)) || (!code_size && ncodes))
+    return {errc::corrupt_file, "the code array is not ntotal x code_size bytes", r.offset() - ncodes, "byte"};
+  rq.code_size = static_cast<std::size_t>(code_size);
+  rq.codes.assign(p, p + ncodes);
   if (r.left() != 0) return {errc::corrupt_file, "unexpected bytes after the index", r.offset(), "byte"};
   out = std::move(rq);
   return {};

@@ -226,14 +226,20 @@ class code_index {
   }
   /**
    * @brief Appends codes encoded elsewhere (a FAISS index, a previous run): `codes` is N x
-   * layers(); their norms are computed from the decoded vectors. `ids` empty or one per row.
+   * layers(); `ids` empty or one per row; `norms` the squared norms of their reconstructions as
+   * stored elsewhere (then kept in this index's encoding), or empty: computed from the decoded
+   * vectors.
    * @return code_out_of_range (the row) and nothing added when a code is not below its layer's K.
    */
   template <class Code>
-  status add_codes(matrix_view<const Code> codes, span<const std::int64_t> ids = {}) {
+  status add_codes(matrix_view<const Code> codes, span<const std::int64_t> ids = {}, span<const float> norms = {}) {
     static_assert(std::is_same<Code, std::uint8_t>::value || std::is_same<Code, std::uint16_t>::value,
                   "rvq::code_index::add_codes: codes are std::uint8_t or std::uint16_t");
     RVQ_TRY(check_ids(codes.rows(), ids));
+    if (!norms.empty() && norms.size() != codes.rows())
+      return {errc::dimension_mismatch, "norms must be empty or one per row of codes"};
+    const std::size_t bad = detail::first_non_finite(norms.data(), norms.size());
+    if (bad != norms.size()) return {errc::non_finite, "a norm is NaN or Inf", bad, "row"};
     if (!codes.valid()) return {errc::invalid_argument, msg::malformed_view};
     if (codes.cols() != layers()) return {errc::dimension_mismatch, msg::codes_length};
     for (std::size_t i = 0; i < codes.rows(); ++i)
@@ -242,7 +248,7 @@ class code_index {
     const std::size_t first = n_;
     for (std::size_t i = 0; i < codes.rows(); ++i)
       for (std::size_t l = 0; l < layers(); ++l) push_code(codes(i, l));
-    return finish_append(first, codes.rows(), ids);
+    return finish_append(first, codes.rows(), ids, norms);
   }
 
   /**
@@ -497,10 +503,11 @@ class code_index {
   }
 
   // The norms and ids of the rows [first, first + n) just appended to the codes.
-  status finish_append(std::size_t first, std::size_t n, span<const std::int64_t> ids) {
+  status finish_append(std::size_t first, std::size_t n, span<const std::int64_t> ids, span<const float> given = {}) {
     if (stores_norms(opt_.norm)) {
-      std::vector<float> norms(n), buf(dim());
-      for (std::size_t i = 0; i < n; ++i) {
+      std::vector<float> norms(given.begin(), given.end()), buf(dim());
+      if (given.empty()) norms.resize(n);
+      for (std::size_t i = 0; i < n && given.empty(); ++i) {
         decode_at(first + i, buf.data());
         float v = 0.0f;
         for (float t : buf) v += t * t;
