@@ -54,6 +54,7 @@ __all__ = [
     "import_safetensors",
     "load_index",
     "index_from_bytes",
+    "import_faiss_index",
     "sweep",
 ]
 
@@ -465,6 +466,12 @@ def load_index(path: Union[str, os.PathLike]) -> Index:
 def index_from_bytes(data: bytes) -> Index:
     """The index held in the bytes of an ``.rvqi`` file (:meth:`Index.to_bytes`)."""
     return Index(_core.index_from_bytes(bytes(data)))
+
+
+def import_faiss_index(path: Union[str, os.PathLike]) -> Index:
+    """A FAISS ``IndexResidualQuantizer`` written by ``faiss.write_index``, with its vectors: the
+    same codebooks, codes and norm encoding, so :meth:`Index.search` answers as FAISS does."""
+    return Index(_core.import_faiss_index(os.fspath(path)))
 
 
 # ---- progress -------------------------------------------------------------------------------

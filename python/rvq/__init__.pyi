@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 from . import _core
 from ._errors import DataError, DTypeError, Error, FileError
-__all__ = ['Quantizer', 'Index', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'load_index', 'index_from_bytes', 'sweep']
+__all__ = ['Quantizer', 'Index', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'load_index', 'index_from_bytes', 'import_faiss_index', 'sweep']
 __version__ = '0.1.0'
 TrainProgress = _core.TrainProgress
 ArrayLike = Any
@@ -186,6 +186,9 @@ def load_index(path: Union[str, os.PathLike]) -> Index:
     ...
 
 def index_from_bytes(data: bytes) -> Index:
+    ...
+
+def import_faiss_index(path: Union[str, os.PathLike]) -> Index:
     ...
 
 def train(x: ArrayLike, layers: int=8, codewords: Union[int, Sequence[int]]=256, beam: int=1, iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, progress: Union[None, bool, Callable[[TrainProgress], None]]=None, threads: Optional[int]=None, *, icm: int=0, holdout: int=0, init: str='kmeans++', progressive: int=10, progressive_iterations: int=10) -> Quantizer:

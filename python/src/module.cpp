@@ -1018,6 +1018,27 @@ index_ptr load_index(const std::string& path) {
   return index_from_bytes(bytes, path);
 }
 
+index_ptr import_faiss_index(const std::string& path) {
+  rvq::io::faiss_rq rq;
+  index_ptr out;
+  {
+    py::gil_scoped_release nogil;
+    const rvq::status s = rvq::io::read_faiss_rq(path, rq);
+    if (!s) fail_file(s, path);
+  }
+  auto make = [&](auto metric) {
+    using Q = rvq::quantizer<rvq::config<rvq::f32, decltype(metric), rvq::dense, par>>;
+    auto ix = rvq::io::index_from_faiss<Q>(rq);
+    if (!ix) fail_file(ix.error(), path);
+    out = std::make_shared<index_of<Q>>(std::move(ix).value());
+  };
+  if (rq.inner_product)
+    make(rvq::ip{});
+  else
+    make(rvq::l2{});
+  return out;
+}
+
 py::bytes index_bytes(const search_index& ix) {
   std::vector<unsigned char> out;
   const rvq::status s = ix.to_bytes(out);
@@ -1177,6 +1198,7 @@ PYBIND11_MODULE(_core, mod) {
   mod.def("make_index", &make_index, py::arg("model"), py::arg("metric"), py::arg("norm"), py::arg("ivf"),
           py::arg("beam"), py::arg("icm"));
   mod.def("load_index", &load_index, py::arg("path"));
+  mod.def("import_faiss_index", &import_faiss_index, py::arg("path"));
   mod.def(
       "index_from_bytes",
       [](const py::bytes& b) {

@@ -118,3 +118,14 @@ def test_search_errors(model, data, tmp_path):
     damaged[len(damaged) // 2] ^= 1
     with pytest.raises(rvq.FileError, match="checksum"):
         rvq.index_from_bytes(bytes(damaged))
+
+
+def test_import_faiss_index_answers_as_faiss():
+    from conftest import REPO
+    base = REPO / "tests" / "data" / "faiss" / "ix_f32"
+    ix = rvq.import_faiss_index(str(base) + ".faissindex")
+    assert len(ix) == 300 and ix.norm == "f32"
+    q = np.load(str(base) + "_q.npy")
+    want = np.load(str(base) + "_labels.npy")
+    _, got = ix.search(q, k=5)
+    assert (got[:, 0] == want[:, 0]).mean() >= 0.9

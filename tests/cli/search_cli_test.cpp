@@ -143,3 +143,27 @@ TEST_CASE("cli index --ivf and search --nprobe", "[cli][search]") {
   CHECK(r.code == 2);
   CHECK(r.err.find("--nprobe applies to inverted-list indexes") != std::string::npos);
 }
+
+TEST_CASE("cli index --from faiss: a FAISS index with its vectors, searched as FAISS does", "[cli][search][faiss]") {
+  const std::string base = std::string(RVQ_TEST_DATA) + "/faiss/ix_qint8";
+  const std::string ix = temp_path("s_faiss.rvqi"), lab = temp_path("s_faiss_l.npy");
+  auto r = rvq_cli("index --from faiss " + base + ".faissindex --output " + ix);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("imported 300 vectors (3 layers, l2, int8 norms)") != std::string::npos);
+  REQUIRE(rvq_cli("search --index " + ix + " --queries " + base + "_q.npy --k 5 --output " + lab + " --quiet").code ==
+          0);
+  rvq::io::ndarray<float> got, want;
+  REQUIRE(rvq::io::read_float_matrix(lab, got).ok());
+  REQUIRE(rvq::io::read_float_matrix(base + "_labels.npy", want).ok());
+  std::size_t first = 0;  // nearest neighbours (ties aside: FAISS leaves them unordered)
+  for (std::size_t i = 0; i < got.rows(); ++i) first += got.values[i * 5] == want.values[i * 5];
+  CHECK(first >= got.rows() * 9 / 10);
+  r = rvq_cli("index --from faiss " + base + ".faissindex --model " + files().model + " --output " + ix);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("drop --model") != std::string::npos);
+  r = rvq_cli("index --from faiss " + files().x + " --output " + ix);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(files().x + ": not a FAISS IndexResidualQuantizer") != std::string::npos);
+  r = rvq_cli("index --from npy " + files().x + " --output " + ix);
+  CHECK(r.code == 2);
+}

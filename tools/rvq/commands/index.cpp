@@ -12,7 +12,36 @@ rvq::norm_encoding norm_option(const args& a, rvq::metric_id m) {
   return parse_choice(a, "norm", rvq::norm_encoding_names);
 }
 
+/// `rvq index --from faiss FILE`: a FAISS IndexResidualQuantizer with its vectors, as it is.
+int from_faiss(const args& a) {
+  if (a.get("from") != "faiss") throw usage_error{"index: --from must be faiss, got '" + a.get("from") + "'"};
+  for (const char* o : {"model", "norm", "metric", "ivf", "beam", "icm"})
+    if (a.has(o) || a.flag(o))
+      throw usage_error{
+          std::string("index: --from faiss takes the model, metric and norms of the FAISS file; drop --") + o};
+  if (a.positional.size() > 1) throw usage_error{"index: unexpected argument '" + a.positional[1] + "'"};
+  const std::string in = a.get_or("input", a.positional.empty() ? "" : a.positional[0]), out = a.need("output");
+  if (in.empty()) throw usage_error{"index: give the FAISS file (--from faiss FILE)"};
+  rvq::io::faiss_rq rq;
+  const rvq::status rs = rvq::io::read_faiss_rq(in, rq);
+  if (!rs) fail_file(in, rs);
+  auto finish = [&](auto metric) {
+    using Q = rvq::quantizer<rvq::config<rvq::f32, decltype(metric), rvq::dense, rvq::dynamic_threads>>;
+    auto ix = rvq::io::index_from_faiss<Q>(rq);
+    if (!ix) fail_file(in, ix.error());
+    const rvq::status s = rvq::io::save_index(*ix, out);
+    if (!s) fail_file(out, s);
+    if (!a.flag("quiet"))
+      say("imported %zu vectors (%zu layers, %s, %s norms) from FAISS into %s\n", ix->size(), ix->layers(),
+          rvq::to_string(ix->options().metric), rvq::to_string(ix->options().norm), out.c_str());
+    return 0;
+  };
+  return rq.inner_product ? finish(rvq::ip{}) : finish(rvq::l2{});
+}
+
 int run(const args& a) {
+  if (a.has("from")) return from_faiss(a);
+  if (!a.positional.empty()) throw usage_error{"index: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
   const rvq::metric_id metric = parse_metric(a);
   const rvq::norm_encoding norm = norm_option(a, metric);
@@ -100,8 +129,9 @@ const command index_command{
     "encode a database into a searchable index of codes (.rvqi)",
     run,
     {
-        opt::model("the model (a single model; not binary)"),
-        opt::input("X.npy", "the database vectors (N x D); their ids are their row numbers"),
+        opt::reads("model", "M.rvq", "the model (a single model; not binary)"),
+        opt::reads("input", "X.npy", "the database vectors (N x D); their ids are their row numbers"),
+        {"from", "faiss", "", "import a FAISS IndexResidualQuantizer with its vectors (codes, norms) as it is"},
         opt::output("I.rvqi", "the index to write"),
         opt::metric("what nearest means at search time"),
         {"norm", "auto|f32|int8|cint8|int4|cint4|tables|none", "auto",
@@ -116,6 +146,10 @@ const command index_command{
         {"threads", "T", "0", "threads (0: all cores)"},
         opt::json(),
         opt::quiet("no progress and no summary"),
-    }};
+    },
+    "Labels are row numbers of the database file. --from faiss FILE reads a faiss.write_index file "
+    "(IndexResidualQuantizer): the same codes, norms and answers as FAISS.",
+    "(--model M.rvq --input X.npy | --from faiss FILE) --output I.rvqi [options]",
+    true};
 
 }  // namespace rvq_cli
