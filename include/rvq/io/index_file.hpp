@@ -55,8 +55,11 @@ struct index_info {
   std::uint32_t icm_rounds = 0;             ///< ICM rounds add() encodes with
   std::uint64_t model_bytes = 0;            ///< bytes of the embedded `.rvq`
   std::uint64_t file_bytes = 0;             ///< bytes of the whole file
-  // Offsets of the sections.
-  std::uint64_t model_at = 0, codes_at = 0, levels_at = 0, norms_at = 0, ids_at = 0;
+  std::uint64_t model_at = 0;               ///< offset of the embedded model
+  std::uint64_t codes_at = 0;               ///< offset of the codes
+  std::uint64_t levels_at = 0;              ///< offset of the norm levels
+  std::uint64_t norms_at = 0;               ///< offset of the norms
+  std::uint64_t ids_at = 0;                 ///< offset of the ids
 };
 
 namespace detail {
