@@ -39,7 +39,8 @@ struct faiss_rq {
   int train_type = 0;                  ///< FAISS's ResidualQuantizer::train_type flags
   int max_beam_size = 1;               ///< FAISS's encoding beam width
   std::uint64_t ntotal = 0;            ///< vectors stored in the index
-  float norm_min = 0, norm_max = 0;    ///< range of the uniform norm encodings (search types 4, 5)
+  float norm_min = 0;                  ///< smallest norm of the uniform norm encodings (search types 4, 5)
+  float norm_max = 0;                  ///< largest norm of the uniform norm encodings
   std::vector<float> norm_centroids;   ///< levels of the k-means norm encodings (search types 6, 7), FAISS's order
   std::size_t code_size = 0;           ///< bytes per stored vector: packed codes, then its norm bits
   std::vector<unsigned char> codes;    ///< ntotal x code_size bytes

@@ -75,9 +75,15 @@ void adc_scan_fixed(const Code* codes, std::size_t n, std::size_t stride, const 
  * @ingroup search
  * @brief Scores `n` codes (rows of `nl` codes, `stride` apart) against one query's tables and
  * offers each to `best` under id `first + i`.
- * @param lut  per layer, the table `<q, C_l[k]>` (K_l values)
- * @param term per code: its squared norm (l2), 1 / ||x_hat|| (cos; 0 for a zero reconstruction);
- *             not read for ip (may be null)
+ * @param codes  the first row of codes
+ * @param n      rows
+ * @param nl     codes per row (layers)
+ * @param stride codes between row starts
+ * @param lut    per layer, the table `<q, C_l[k]>` (K_l values)
+ * @param term   per code: its squared norm (l2), 1 / ||x_hat|| (cos; 0 for a zero reconstruction);
+ *               not read for ip (may be null)
+ * @param first  the id of row 0
+ * @param best   the list the rows are offered to
  * Complexity: `n nl` lookups and at most `n` heap insertions (usually far fewer).
  */
 template <scan_kind Kind, class Code>
@@ -108,6 +114,8 @@ void adc_scan(const Code* codes, std::size_t n, std::size_t nl, std::size_t stri
  * @ingroup search
  * @brief The exact squared norm of a code's reconstruction from the codebook tables:
  * `sum_l ||C_l[i_l]||^2 + 2 sum_{j<l} <C_j[i_j], C_l[i_l]>`, accumulated in that order.
+ * @param code  the code (nl values)
+ * @param nl    layers
  * @param norms per layer, `||C_l[k]||^2` (K_l values)
  * @param cross `cross(j, l, a)`: row a of the table `<C_j[a], C_l[b]>`, j < l
  */
