@@ -55,8 +55,8 @@ TEST_CASE("cli errors: numbers out of range say so; malformed numbers say that",
               "--output " +
               out);
   CHECK(r.code == 0);  // leading zeros are still the number
-  for (const std::string cmd :
-       {"train", "encode", "decode", "eval", "info", "quantize", "codegen", "compact", "compress", "import", "sweep", "index", "search"}) {
+  for (const std::string cmd : {"train", "encode", "decode", "eval", "info", "quantize", "codegen", "compact",
+                                "compress", "import", "sweep", "index", "search"}) {
     r = rvq_cli(cmd + " --no-such-flag 1");
     CHECK(r.code == 2);
     CHECK(r.err.find(cmd + ": unknown option --no-such-flag") != std::string::npos);

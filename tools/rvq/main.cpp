@@ -14,8 +14,8 @@ using namespace rvq_cli;
 /// Every command, in the order the usage lists them.
 const command* const commands[] = {&train_command,   &import_command, &encode_command,   &decode_command,
                                    &eval_command,    &info_command,   &quantize_command, &codegen_command,
-                                   &compact_command, &sweep_command,  &compress_command,
-                                   &index_command,   &search_command};
+                                   &compact_command, &sweep_command,  &compress_command, &index_command,
+                                   &search_command};
 
 const command* find_command(const std::string& name) {
   for (const command* c : commands)
