@@ -108,10 +108,24 @@ std::size_t compare(const char* what, const Seq& seq, const Cluster& cl, const s
   return differ;
 }
 
+/// `rvq-cluster [TRAIN TEST]`: the numbers of training and test vectors (default 4000 and 500).
+std::size_t count_arg(int argc, char** argv, int i, std::size_t fallback) {
+  if (argc <= i) return fallback;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(argv[i], &end, 10);
+  if (*end != '\0' || v < 1 || v > 1000000) {
+    std::fprintf(stderr, "rvq-cluster: '%s' is not a vector count (1 .. 1000000)\n", argv[i]);
+    std::exit(2);
+  }
+  return v;
+}
+
 }  // namespace
 
-int main() {
-  const std::vector<float> train = latents(4000, 1), test = latents(500, 2);
+int main(int argc, char** argv) {
+  const std::size_t n_train = std::max<std::size_t>(count_arg(argc, argv, 1, 4000), K);
+  const std::size_t n_test = count_arg(argc, argv, 2, 500);
+  const std::vector<float> train = latents(n_train, 1), test = latents(n_test, 2);
   rvq::train_options o;
   o.layers = L;
   o.codewords = {K};
@@ -138,7 +152,7 @@ int main() {
   qo.group = rvq::granularity::layer;
   rvq::quantized_codebooks q;
   if (const rvq::status s =
-          rvq::quantize_codebooks(*model, rvq::matrix_view<const float>(train.data(), 4000, D), qo, q);
+          rvq::quantize_codebooks(*model, rvq::matrix_view<const float>(train.data(), n_train, D), qo, q);
       !s) {
     std::printf("quantization failed: %s\n", s.message());
     return 1;
