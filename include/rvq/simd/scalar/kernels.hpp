@@ -19,6 +19,14 @@
 #include "lane_ops.hpp"
 #include "vector.hpp"
 
+// The kernel bodies below also run with vectors wider than the compile target's, always inlined
+// into entry points built for targets that have them (simd/dispatch): no such vector crosses a
+// call, so GCC's note that passing one would change the ABI does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace rvq {
 
 /// @ingroup simd
@@ -72,10 +80,14 @@ namespace detail {
 /// Running argmin of R rows over W-wide panels, lane by lane: lane j of vector v keeps the first
 /// strict minimum of the codewords it sees in increasing order, so the final reduction (lowest
 /// score, then lowest index) picks the codeword a sequential scan picks.
-template <std::size_t W, std::size_t R>
+template <std::size_t W, std::size_t R, std::size_t Lanes = lanes>
 struct lane_argmin {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-  static constexpr std::size_t nv = W % lanes == 0 ? W / lanes : 0;
+  static constexpr std::size_t nv = W % Lanes == 0 ? W / Lanes : 0;
+  using vec_t = typename lane_vec<Lanes>::f;
+  using vec_alias_t = typename lane_vec<Lanes>::f_alias;
+  using ivec_t = typename lane_vec<Lanes>::i;
+  static constexpr std::size_t lanes = Lanes;
 #else
   static constexpr std::size_t nv = 0;
 #endif
@@ -91,7 +103,7 @@ struct lane_argmin {
   score_t best[R][slots];
   index_t index[R][slots];
 
-  void reset() noexcept {
+  RVQ_ALWAYS_INLINE void reset() noexcept {
     for (std::size_t i = 0; i < R; ++i)
       for (std::size_t v = 0; v < slots; ++v) {
         best[i][v] = score_t{} + std::numeric_limits<float>::infinity();
@@ -115,7 +127,7 @@ struct lane_argmin {
           const vec_t a = *reinterpret_cast<const vec_alias_t*>(acc + i * W + v * lanes);
           const vec_t sc = b - s * a;
           const ivec_t m = sc < best[i][v];
-          best[i][v] = select(m, sc, best[i][v]);
+          assign_where(best[i][v], m, sc);
           index[i][v] = (ci & m) | (index[i][v] & ~m);
         }
       }
@@ -130,12 +142,12 @@ struct lane_argmin {
   }
 
   /// Lowest score of row i (ties: lowest index).
-  void result(std::size_t i, std::uint32_t& idx, float& score) const noexcept {
+  RVQ_ALWAYS_INLINE void result(std::size_t i, std::uint32_t& idx, float& score) const noexcept {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
     if constexpr (nv > 0) {
       // Lowest score over all lanes, then the lowest index among the lanes that hold it.
       vec_t m = best[i][0];
-      for (std::size_t v = 1; v < nv; ++v) m = select(best[i][v] < m, best[i][v], m);
+      for (std::size_t v = 1; v < nv; ++v) assign_where(m, best[i][v] < m, best[i][v]);
       float b = m[0];
       for (std::size_t j = 1; j < lanes; ++j) b = m[j] < b ? m[j] : b;
       const ivec_t none = ivec_t{} + std::numeric_limits<std::int32_t>::max();
@@ -208,6 +220,16 @@ struct lane_argmin {
  */
 template <class Dots>
 struct panel_search {
+ private:
+  template <class D, class = void>
+  struct argmin_lanes_of : std::integral_constant<std::size_t, detail::lanes> {};
+  template <class D>
+  struct argmin_lanes_of<D, std::void_t<decltype(D::argmin_lanes)>>
+      : std::integral_constant<std::size_t, D::argmin_lanes> {};
+  /// The running argmin, in vectors of the micro-kernel's own width when it names one.
+  using argmin_state = detail::lane_argmin<Dots::panel_width, Dots::block_rows, argmin_lanes_of<Dots>::value>;
+
+ public:
   /// Codewords per panel.
   static constexpr std::size_t panel_width = Dots::panel_width;
   /// Rows (vectors) scored together against one panel (register blocking).
@@ -245,10 +267,11 @@ struct panel_search {
    * @brief Greedy search of up to block_rows rows against k codewords held as panels.
    * Reported indices are offset by `base` (the first codeword of a range of a layer).
    */
-  static void argmin_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
-                            std::size_t k, const float* bias, const float* scale, std::uint32_t* best_index,
-                            float* best_score, std::size_t base = 0) noexcept {
-    detail::lane_argmin<panel_width, block_rows> st;
+  static RVQ_ALWAYS_INLINE void argmin_panels(const float* const* rows, std::size_t nrows, std::size_t d,
+                                              const float* panels, std::size_t k, const float* bias, const float* scale,
+                                              std::uint32_t* best_index, float* best_score,
+                                              std::size_t base = 0) noexcept {
+    argmin_state st;
     st.reset();
     const std::size_t np = (k + panel_width - 1) / panel_width;
     if (nrows == 1) {
@@ -279,9 +302,9 @@ struct panel_search {
 
   /// Scores of up to block_rows rows against every codeword of a panels-layout layer;
   /// row i's k scores go to out + i * out_stride.
-  static void scores_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
-                            std::size_t k, const float* bias, const float* scale, float* out,
-                            std::size_t out_stride) noexcept {
+  static RVQ_ALWAYS_INLINE void scores_panels(const float* const* rows, std::size_t nrows, std::size_t d,
+                                              const float* panels, std::size_t k, const float* bias, const float* scale,
+                                              float* out, std::size_t out_stride) noexcept {
     const float* r[block_rows];
     fill_rows(rows, nrows, r);
     alignas(64) float acc[block_rows][panel_width];
@@ -301,7 +324,8 @@ struct panel_search {
 
  private:
   /// Unused row slots repeat the last row, so the micro-kernel always runs full blocks.
-  static void fill_rows(const float* const* rows, std::size_t nrows, const float* (&r)[block_rows]) noexcept {
+  static RVQ_ALWAYS_INLINE void fill_rows(const float* const* rows, std::size_t nrows,
+                                          const float* (&r)[block_rows]) noexcept {
     for (std::size_t i = 0; i < block_rows; ++i) r[i] = rows[i < nrows ? i : nrows - 1];
   }
 };
@@ -316,40 +340,69 @@ constexpr std::size_t register_rows(std::size_t lanes) noexcept {
 #endif
 }
 
-/// The scalar micro-kernel: independent accumulators per codeword lane, each a left-to-right sum.
-struct scalar_dots {
-  static constexpr std::size_t panel_width = detail::lanes > 1 ? 2 * detail::lanes : 8;  ///< two native vectors
-  static constexpr std::size_t block_rows = register_rows(detail::lanes);                ///< rows per block
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+/**
+ * @brief The vector micro-kernel: independent accumulators per codeword lane, each a left-to-right
+ * sum over `d`. A panel of `Width` codewords is scored in chunks of two vectors of `Lanes` floats,
+ * so R rows keep 2 R accumulators whatever the panel width (the dispatch backend scores one panel
+ * width with every target's vector length).
+ * @tparam Lanes floats per vector
+ * @tparam Width codewords per panel (a multiple of 2 Lanes)
+ * @tparam Rows  rows per register block
+ */
+template <std::size_t Lanes, std::size_t Width, std::size_t Rows>
+struct vector_dots {
+  static_assert(Lanes > 1 && Width % (2 * Lanes) == 0, "rvq: a panel is a whole number of vector pairs");
+  static constexpr std::size_t panel_width = Width;   ///< codewords per panel
+  static constexpr std::size_t block_rows = Rows;     ///< rows per block
+  static constexpr std::size_t argmin_lanes = Lanes;  ///< vector width of the fused argmin
+
+  /// acc[(i * P + q) * panel_width + j] = <r_i, codeword j of panel q>: R rows times P panels.
+  template <std::size_t R, std::size_t P>
+  static RVQ_ALWAYS_INLINE void dots(const float* const (&r)[R], std::size_t d, const float* RVQ_RESTRICT panel,
+                                     float* RVQ_RESTRICT acc) noexcept {
+    using vec_t = typename detail::lane_vec<Lanes>::f;
+    const std::size_t stride = d * panel_width;  // floats between consecutive panels
+    RVQ_UNROLL
+    for (std::size_t h = 0; h < Width / (2 * Lanes); ++h) {
+      vec_t a[R][P][2];
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+      for (std::size_t q = 0; q < P; ++q) a[i][q][0] = a[i][q][1] = vec_t{};
+      for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
+      for (std::size_t q = 0; q < P; ++q) {
+        const float* p = panel + q * stride + t * panel_width + h * 2 * Lanes;
+        vec_t p0, p1;
+        RVQ_MEMCPY(&p0, p, sizeof p0);
+        RVQ_MEMCPY(&p1, p + Lanes, sizeof p1);
+        RVQ_UNROLL
+        for (std::size_t i = 0; i < R; ++i) {
+          const float x = r[i][t];
+          a[i][q][0] += x * p0;
+          a[i][q][1] += x * p1;
+        }
+      }
+      RVQ_UNROLL
+      for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
+      for (std::size_t q = 0; q < P; ++q)
+        RVQ_MEMCPY(acc + (i * P + q) * panel_width + h * 2 * Lanes, &a[i][q][0], 2 * sizeof(vec_t));
+    }
+  }
+};
+
+#endif
+
+/// The micro-kernel of targets without vectors: independent accumulators per codeword lane, each
+/// a left-to-right sum.
+struct plain_dots {
+  static constexpr std::size_t panel_width = 8;                ///< codewords per panel
+  static constexpr std::size_t block_rows = register_rows(1);  ///< rows per block
 
   /// acc[(i * P + q) * panel_width + j] = <r_i, codeword j of panel q>: R rows times P panels.
   template <std::size_t R, std::size_t P>
   static RVQ_ALWAYS_INLINE void dots(const float* const (&r)[R], std::size_t d, const float* RVQ_RESTRICT panel,
                                      float* RVQ_RESTRICT acc) noexcept {
     const std::size_t stride = d * panel_width;  // floats between consecutive panels
-#if defined(RVQ_SCALAR_VECTOR_EXT)
-    using detail::vec_t;
-    constexpr std::size_t nv = panel_width / detail::lanes;
-    vec_t a[R][P][nv];
-    RVQ_UNROLL
-    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
-    for (std::size_t q = 0; q < P; ++q) RVQ_UNROLL
-    for (std::size_t v = 0; v < nv; ++v) a[i][q][v] = vec_t{};
-    for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
-    for (std::size_t q = 0; q < P; ++q) {
-      const auto* p = reinterpret_cast<const detail::vec_alias_t*>(panel + q * stride + t * panel_width);
-      RVQ_UNROLL
-      for (std::size_t i = 0; i < R; ++i) {
-        const float x = r[i][t];
-        RVQ_UNROLL
-        for (std::size_t v = 0; v < nv; ++v) a[i][q][v] += x * p[v];
-      }
-    }
-    RVQ_UNROLL
-    for (std::size_t i = 0; i < R; ++i) RVQ_UNROLL
-    for (std::size_t q = 0; q < P; ++q) RVQ_UNROLL
-    for (std::size_t v = 0; v < nv; ++v)
-      RVQ_MEMCPY(acc + (i * P + q) * panel_width + v * detail::lanes, &a[i][q][v], sizeof(vec_t));
-#else
     RVQ_UNROLL
     for (std::size_t j = 0; j < R * P * panel_width; ++j) acc[j] = 0.0f;
     for (std::size_t t = 0; t < d; ++t) RVQ_UNROLL
@@ -362,9 +415,17 @@ struct scalar_dots {
         for (std::size_t j = 0; j < panel_width; ++j) acc[(i * P + q) * panel_width + j] += x * p[j];
       }
     }
-#endif
   }
 };
+
+/// The scalar micro-kernel: two native vectors per panel where the target has vectors.
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+struct scalar_dots
+    : std::conditional_t<(detail::lanes > 1),
+                         vector_dots<detail::lanes, 2 * detail::lanes, register_rows(detail::lanes)>, plain_dots> {};
+#else
+struct scalar_dots : plain_dots {};
+#endif
 
 /// @brief Entry points of the scalar backend. Every backend provides the same names; a backend
 /// that lacks an operation inherits the scalar one (lane_ops, int_ops), as xsimd and Highway do.
@@ -381,3 +442,7 @@ struct simd_traits<scalar> {
 };
 
 }  // namespace rvq
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -26,21 +26,49 @@ inline constexpr std::size_t lanes = 1;
 #endif
 #if defined(__GNUC__)
 #define RVQ_SCALAR_VECTOR_EXT 1
-typedef float vec_t __attribute__((vector_size(lanes * sizeof(float))));
+/// Float and int32 vectors of `Lanes` lanes. Wider than the compile target's vectors they still
+/// compile (in pieces); inside a function built for a wider target (simd/dispatch) they are that
+/// target's registers, which is how one kernel body serves every dispatch target.
+template <std::size_t Lanes>
+struct lane_vec {
+  typedef float f __attribute__((vector_size(Lanes * sizeof(float))));  ///< float vector
+  /// The same vector, readable from float storage (panels are allocated on panel_alignment).
+  typedef float f_alias __attribute__((vector_size(Lanes * sizeof(float)), may_alias));
+  typedef std::int32_t i __attribute__((vector_size(Lanes * sizeof(float))));  ///< int32 vector
+};
+typedef lane_vec<lanes>::f vec_t;
 /// The same vector, readable from float storage (panels are allocated on panel_alignment).
-typedef float vec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
+typedef lane_vec<lanes>::f_alias vec_alias_t;
 #endif
 }  // namespace detail
 
 namespace detail {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-typedef std::int32_t ivec_t __attribute__((vector_size(lanes * sizeof(float))));
+typedef lane_vec<lanes>::i ivec_t;
 typedef std::int32_t ivec_alias_t __attribute__((vector_size(lanes * sizeof(float)), may_alias));
 
-/// Lane j of `a` where lane j of the comparison result `m` is true, else lane j of `b`.
-inline vec_t select(const ivec_t& m, const vec_t& a, const vec_t& b) noexcept {
-  return reinterpret_cast<vec_t>((reinterpret_cast<ivec_t>(a) & m) | (reinterpret_cast<ivec_t>(b) & ~m));
+// Vectors wider than the compile target's are only used inside kernels that are always inlined
+// into an entry point built for a target that has them (simd/dispatch), so no such vector ever
+// crosses a call and the ABI note GCC gives for them does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+/// Lane j of `a` where lane j of the comparison result `m` is true, else lane j of `b` (any width).
+template <class F, class I>
+RVQ_ALWAYS_INLINE F select(const I& m, const F& a, const F& b) noexcept {
+  return reinterpret_cast<F>((reinterpret_cast<I>(a) & m) | (reinterpret_cast<I>(b) & ~m));
 }
+
+/// `dst` takes lane j of `a` where lane j of `m` is true (any width; nothing passed by value, so
+/// vectors wider than the compile target's never meet the calling convention).
+template <class F, class I>
+RVQ_ALWAYS_INLINE void assign_where(F& dst, const I& m, const F& a) noexcept {
+  dst = reinterpret_cast<F>((reinterpret_cast<I>(a) & m) | (reinterpret_cast<I>(dst) & ~m));
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /// Lane-wise minimum (a NaN in `a` keeps `m`).
 inline vec_t lane_min(const vec_t& a, const vec_t& m) noexcept { return select(a < m, a, m); }
