@@ -27,6 +27,18 @@
 #define RVQ_USE_HIGHWAY 0
 #endif
 
+/// 1 makes rvq::dispatch (kernels for several instruction sets, chosen at run time) the default
+/// SIMD backend. Default: 1 for hosted builds with GCC or clang on x86-64 that chose neither
+/// rvq::xsimd nor rvq::highway, where a build without `-m` flags would otherwise run SSE2 only;
+/// define it to 0 to keep the compile-time choice (rvq::scalar at the compiler's flags).
+#ifndef RVQ_USE_DISPATCH
+#if RVQ_HOSTED && defined(__GNUC__) && defined(__x86_64__) && !RVQ_USE_XSIMD && !RVQ_USE_HIGHWAY
+#define RVQ_USE_DISPATCH 1
+#else
+#define RVQ_USE_DISPATCH 0
+#endif
+#endif
+
 /// 1 when C++ exceptions are enabled; only the opt-in convenience layer (rvq/exceptions.hpp) uses them.
 #ifndef RVQ_HAS_EXCEPTIONS
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)

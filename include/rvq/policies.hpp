@@ -18,6 +18,9 @@
 #include "storage/dense.hpp"
 #include "storage/dense_int.hpp"
 #include "storage/product.hpp"
+#if RVQ_HOSTED || RVQ_USE_DISPATCH
+#include "simd/dispatch/kernels.hpp"
+#endif
 #if RVQ_USE_XSIMD
 #include "simd/xsimd/kernels.hpp"
 #endif
@@ -27,12 +30,15 @@
 
 namespace rvq {
 
-/// The SIMD backend this build uses by default: rvq::xsimd when RVQ_USE_XSIMD is 1, else
-/// rvq::highway when RVQ_USE_HIGHWAY is 1, else rvq::scalar.
+/// The SIMD backend this build uses by default: rvq::xsimd when RVQ_USE_XSIMD is 1 (the target
+/// rvq::xsimd), else rvq::highway when RVQ_USE_HIGHWAY is 1, else rvq::dispatch when
+/// RVQ_USE_DISPATCH is 1 (hosted x86-64 builds), else rvq::scalar.
 #if RVQ_USE_XSIMD
 using default_simd = xsimd;
 #elif RVQ_USE_HIGHWAY
 using default_simd = highway;
+#elif RVQ_USE_DISPATCH
+using default_simd = dispatch;
 #else
 using default_simd = scalar;
 #endif
@@ -98,9 +104,10 @@ struct check_config {
   static_assert(has_parallel<C>::value,
                 "rvq: the Config must define `using parallel = ...;` (rvq::sequential, rvq::threads<N>, "
                 "rvq::openmp, rvq::fork_join<Platform>)");
-  static_assert(has_simd<C>::value,
-                "rvq: the Config must define `using simd = ...;` (rvq::scalar, rvq::scalar_pruned, rvq::xsimd, "
-                "rvq::highway)");
+  static_assert(
+      has_simd<C>::value,
+      "rvq: the Config must define `using simd = ...;` (rvq::scalar, rvq::scalar_pruned, rvq::dispatch, rvq::xsimd, "
+      "rvq::highway)");
   static constexpr bool value = true;
 };
 }  // namespace detail

@@ -23,7 +23,14 @@ file(READ ${WORK_DIR}/prefix/share/pkgconfig/rvq.pc pc)
 if(NOT pc MATCHES "Cflags: -I\\$\\{includedir\\} -std=c\\+\\+17")
   message(FATAL_ERROR "unexpected rvq.pc:\n${pc}")
 endif()
-run(${CXX} -std=c++17 -I${WORK_DIR}/prefix/include -DEXPECT_BACKEND="scalar" ${SOURCE_DIR}/tests/package/main.cpp -o ${WORK_DIR}/pc_consumer)
+# A plain compile without a chosen backend: the dispatch backend on x86-64 (GCC, clang).
+set(plain_backend scalar)
+cmake_host_system_information(RESULT host_arch QUERY OS_PLATFORM)
+if(host_arch MATCHES "x86_64|AMD64")
+  set(plain_backend dispatch)
+endif()
+run(${CXX} -std=c++17 -I${WORK_DIR}/prefix/include -DEXPECT_BACKEND="${plain_backend}"
+    ${SOURCE_DIR}/tests/package/main.cpp -o ${WORK_DIR}/pc_consumer)
 run(${WORK_DIR}/pc_consumer)
 # The xsimd component, when xsimd is installed: find_dependency happens only for this consumer.
 if(WITH_XSIMD)

@@ -1,5 +1,7 @@
 // Every SIMD backend against the scalar reference: the same codes except at near-ties, and the
 // same reconstruction error to 1e-6 relative. Built when a backend's dependency is found.
+#include <cstdlib>
+#include <string>
 #include <catch2/catch.hpp>
 #include "../helpers.hpp"
 
@@ -22,9 +24,28 @@ double mse_of(const Q& q, const std::vector<float>& x, const std::vector<std::ui
 }
 }  // namespace
 
-// The backend under test is the default one that the linked target (rvq::xsimd, rvq::highway) selects.
+// The backend under test is the default one that the linked target (rvq::xsimd, rvq::highway)
+// selects, or rvq::dispatch at the target RVQ_ISA names (RVQ_TEST_DISPATCH).
+#if defined(RVQ_TEST_DISPATCH)
+using backend = rvq::dispatch;
+static_assert(std::is_same<rvq::default_simd, rvq::dispatch>::value, "dispatch is the x86-64 default");
+#else
 using backend = rvq::default_simd;
+#endif
 static_assert(!std::is_same<backend, rvq::scalar>::value, "link a SIMD backend target");
+
+#if defined(RVQ_TEST_DISPATCH)
+TEST_CASE("the dispatch backend runs the target RVQ_ISA names", "[simd]") {
+  const char* env = std::getenv("RVQ_ISA");
+  REQUIRE(env != nullptr);
+  if (const char* note = rvq::isa_env_note()) {
+    WARN(env << ": " << note);  // a CPU without that target: the best one it has is tested
+    CHECK(rvq::active_isa() == rvq::best_isa());
+  } else {
+    CHECK(std::string(rvq::to_string(rvq::active_isa())) == env);
+  }
+}
+#endif
 
 TEMPLATE_LIST_TEST_CASE("the SIMD backend matches the scalar reference", "[simd]", rvq_test::metrics) {
   const std::size_t n = 2000, d = 37, layers = 4, k = 50;  // odd sizes: partial panels and tails

@@ -14,7 +14,7 @@ struct simd_traits {
   static_assert(
       detail::always_false<Simd>,
       "rvq: unknown simd backend. Valid backends: rvq::scalar (<rvq/simd/scalar/kernels.hpp>), rvq::scalar_pruned "
-      "(<rvq/simd/scalar/pruned.hpp>), rvq::xsimd "
+      "(<rvq/simd/scalar/pruned.hpp>), rvq::dispatch (<rvq/simd/dispatch/kernels.hpp>), rvq::xsimd "
       "(<rvq/simd/xsimd/kernels.hpp>, needs xsimd), rvq::highway (<rvq/simd/highway/kernels.hpp>, needs Highway)");
 };
 

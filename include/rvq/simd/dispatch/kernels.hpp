@@ -1,0 +1,169 @@
+/// @file kernels.hpp
+/// @brief The dispatch backend: the panel search compiled for several instruction sets in one
+/// build, the best one the CPU has chosen at run time (rvq/simd/cpu.hpp). A build with no `-m`
+/// flags runs AVX2 + FMA or AVX-512 kernels where the CPU has them.
+///
+/// No dependency: each target is the scalar backend's own kernel body (simd/scalar/kernels.hpp,
+/// written in GNU vector extensions of any width) inlined into an entry point compiled with
+/// `__attribute__((target(...)))`, so it runs in that target's registers. Every target scores the
+/// same panel layout (32 codewords per panel on x86), so a model packed once serves them all, and
+/// the target can change between calls. The baseline target is the compile target and gives the
+/// scalar backend's sums; the FMA targets round once per multiply-add, so their codes agree with
+/// the scalar reference except at near-ties, like rvq::xsimd's.
+///
+/// Off x86 (or without GCC/clang) it has one target, the compile target, and is the scalar backend
+/// with a wider panel. Lane operations (beam search's selection) and the integer kernels are the
+/// scalar backend's, at the compile target.
+#pragma once
+#include "../cpu.hpp"
+#include "../scalar/kernels.hpp"
+
+namespace rvq {
+
+/// @ingroup simd
+/// @brief The dispatch backend: kernels for several instruction sets, chosen at run time
+/// (active_isa(); override with `RVQ_ISA` or set_isa()).
+struct dispatch {};
+
+namespace simd::dispatch {
+
+#if RVQ_DISPATCH_X86
+/// Codewords per panel: two AVX-512 vectors, four AVX2 vectors, eight SSE vectors.
+inline constexpr std::size_t panel_width = 32;
+/// Most rows per kernel call: the AVX-512 block (32 registers); narrower targets split it.
+inline constexpr std::size_t block_rows = 12;
+#else
+inline constexpr std::size_t panel_width = scalar::scalar_dots::panel_width;  ///< codewords per panel
+inline constexpr std::size_t block_rows = scalar::scalar_dots::block_rows;    ///< rows per kernel call
+#endif
+
+/// The panel search of one target: `Lanes` floats per vector, `Rows` rows per register block.
+template <std::size_t Lanes, std::size_t Rows>
+using target_search = scalar::panel_search<scalar::vector_dots<Lanes, panel_width, Rows>>;
+
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+/// The compile target's panel search.
+using baseline_search =
+    std::conditional_t<(scalar::detail::lanes > 1),
+                       target_search<scalar::detail::lanes, scalar::register_rows(scalar::detail::lanes)>,
+                       scalar::panel_search<scalar::scalar_dots>>;
+#else
+using baseline_search = scalar::panel_search<scalar::scalar_dots>;            ///< the compile target's panel search
+#endif
+
+/// Greedy search of up to block_rows rows by one target, in blocks of its own register rows.
+template <class Search>
+RVQ_ALWAYS_INLINE void argmin_blocks(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
+                                     std::size_t k, const float* bias, const float* scale, std::uint32_t* best_index,
+                                     float* best_score, std::size_t base) noexcept {
+  for (std::size_t b = 0; b < nrows; b += Search::block_rows) {
+    const std::size_t n = nrows - b < Search::block_rows ? nrows - b : Search::block_rows;
+    Search::argmin_panels(rows + b, n, d, panels, k, bias, scale, best_index + b, best_score + b, base);
+  }
+}
+
+/// Scores of up to block_rows rows by one target, in blocks of its own register rows.
+template <class Search>
+RVQ_ALWAYS_INLINE void scores_blocks(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
+                                     std::size_t k, const float* bias, const float* scale, float* out,
+                                     std::size_t out_stride) noexcept {
+  for (std::size_t b = 0; b < nrows; b += Search::block_rows) {
+    const std::size_t n = nrows - b < Search::block_rows ? nrows - b : Search::block_rows;
+    Search::scores_panels(rows + b, n, d, panels, k, bias, scale, out + b * out_stride, out_stride);
+  }
+}
+
+#if RVQ_DISPATCH_X86
+/// The AVX2 + FMA target: 8 lanes, 6 rows (16 registers).
+using avx2_search = target_search<8, 6>;
+/// The AVX-512 target: 16 lanes, 12 rows (32 registers).
+using avx512_search = target_search<16, 12>;
+
+// Entry points compiled for each target. The kernel bodies are always inlined into them, so they
+// run in the target's registers; their vector types never cross a call (no ABI change, -Wpsabi).
+/// argmin_blocks for AVX2 + FMA.
+__attribute__((target("avx2,fma"))) inline void argmin_avx2(const float* const* rows, std::size_t nrows, std::size_t d,
+                                                            const float* panels, std::size_t k, const float* bias,
+                                                            const float* scale, std::uint32_t* best_index,
+                                                            float* best_score, std::size_t base) noexcept {
+  argmin_blocks<avx2_search>(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+}
+/// argmin_blocks for AVX-512.
+__attribute__((target("avx512f,avx2,fma"))) inline void argmin_avx512(const float* const* rows, std::size_t nrows,
+                                                                      std::size_t d, const float* panels, std::size_t k,
+                                                                      const float* bias, const float* scale,
+                                                                      std::uint32_t* best_index, float* best_score,
+                                                                      std::size_t base) noexcept {
+  argmin_blocks<avx512_search>(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+}
+/// scores_blocks for AVX2 + FMA.
+__attribute__((target("avx2,fma"))) inline void scores_avx2(const float* const* rows, std::size_t nrows, std::size_t d,
+                                                            const float* panels, std::size_t k, const float* bias,
+                                                            const float* scale, float* out,
+                                                            std::size_t out_stride) noexcept {
+  scores_blocks<avx2_search>(rows, nrows, d, panels, k, bias, scale, out, out_stride);
+}
+/// scores_blocks for AVX-512.
+__attribute__((target("avx512f,avx2,fma"))) inline void scores_avx512(const float* const* rows, std::size_t nrows,
+                                                                      std::size_t d, const float* panels, std::size_t k,
+                                                                      const float* bias, const float* scale, float* out,
+                                                                      std::size_t out_stride) noexcept {
+  scores_blocks<avx512_search>(rows, nrows, d, panels, k, bias, scale, out, out_stride);
+}
+#endif
+
+/**
+ * @brief Entry points of the dispatch backend: the layout of the panel search with a fixed panel
+ * width, its two kernels chosen per call by active_isa(), and the scalar backend's rows search,
+ * lane operations and integer kernels.
+ */
+struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, scalar::int_ops {
+  static constexpr std::size_t panel_width = dispatch::panel_width;  ///< codewords per panel
+  static constexpr std::size_t block_rows = dispatch::block_rows;    ///< most rows per call
+
+  /// Greedy search of up to block_rows rows (scalar::panel_search::argmin_panels), on the active target.
+  static void argmin_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
+                            std::size_t k, const float* bias, const float* scale, std::uint32_t* best_index,
+                            float* best_score, std::size_t base = 0) noexcept {
+#if RVQ_DISPATCH_X86
+    switch (active_isa()) {
+      case isa::avx512:
+        return argmin_avx512(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+      case isa::avx2:
+        return argmin_avx2(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+      case isa::baseline:
+        break;
+    }
+#endif
+    argmin_blocks<baseline_search>(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+  }
+
+  /// Scores of up to block_rows rows (scalar::panel_search::scores_panels), on the active target.
+  static void scores_panels(const float* const* rows, std::size_t nrows, std::size_t d, const float* panels,
+                            std::size_t k, const float* bias, const float* scale, float* out,
+                            std::size_t out_stride) noexcept {
+#if RVQ_DISPATCH_X86
+    switch (active_isa()) {
+      case isa::avx512:
+        return scores_avx512(rows, nrows, d, panels, k, bias, scale, out, out_stride);
+      case isa::avx2:
+        return scores_avx2(rows, nrows, d, panels, k, bias, scale, out, out_stride);
+      case isa::baseline:
+        break;
+    }
+#endif
+    scores_blocks<baseline_search>(rows, nrows, d, panels, k, bias, scale, out, out_stride);
+  }
+};
+
+}  // namespace simd::dispatch
+
+/// @ingroup simd
+/// @brief dispatch: the panel search for several instruction sets, chosen at run time.
+template <>
+struct simd_traits<dispatch> {
+  static constexpr const char* name = "dispatch";  ///< name in reports
+  using kernels = simd::dispatch::kernels;         ///< kernel entry points
+};
+
+}  // namespace rvq
