@@ -47,6 +47,8 @@ __all__ = [
     "FileError",
     "DTypeError",
     "train",
+    "cpu",
+    "set_isa",
     "load",
     "from_bytes",
     "from_codebooks",
@@ -456,6 +458,20 @@ class Index:
 
     def __reduce__(self):
         return (index_from_bytes, (self.to_bytes(),))
+
+
+def cpu() -> Dict[str, Any]:
+    """What this CPU offers and which kernels run: ``features`` (the instruction-set extensions rvq
+    uses), ``targets`` (the kernel targets this CPU runs), ``backend`` (``"dispatch"`` on x86-64),
+    ``isa`` (the target in use), ``best`` and ``note`` (why ``RVQ_ISA`` was not followed, or None)."""
+    return dict(_core.cpu())
+
+
+def set_isa(name: str) -> None:
+    """Run the kernels of target ``name`` from now on: ``"auto"`` (the best this CPU runs) or one of
+    ``cpu()["targets"]``, as the ``RVQ_ISA`` environment variable does at start-up. A target this
+    CPU lacks raises :class:`DataError` and changes nothing."""
+    _core.set_isa(str(name))
 
 
 def load_index(path: Union[str, os.PathLike]) -> Index:

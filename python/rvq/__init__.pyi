@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 from . import _core
 from ._errors import DataError, DTypeError, Error, FileError
-__all__ = ['Quantizer', 'Index', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'load_index', 'index_from_bytes', 'import_faiss_index', 'sweep']
+__all__ = ['Quantizer', 'Index', 'Evaluation', 'TrainProgress', 'Error', 'DataError', 'FileError', 'DTypeError', 'train', 'cpu', 'set_isa', 'load', 'from_bytes', 'from_codebooks', 'import_faiss', 'import_safetensors', 'load_index', 'index_from_bytes', 'import_faiss_index', 'sweep']
 __version__ = '0.1.0'
 TrainProgress = _core.TrainProgress
 ArrayLike = Any
@@ -181,6 +181,14 @@ class Index:
 
     def __reduce__(self):
         ...
+
+def cpu() -> Dict[str, Any]:
+    """What this CPU offers and which kernels run (features, targets, backend, isa, best, note)."""
+    ...
+
+def set_isa(name: str) -> None:
+    """Run the kernels of target ``name`` ("auto" or one of ``cpu()["targets"]``)."""
+    ...
 
 def load_index(path: Union[str, os.PathLike]) -> Index:
     ...

@@ -1206,6 +1206,33 @@ PYBIND11_MODULE(_core, mod) {
         return index_from_bytes(std::vector<unsigned char>(str.begin(), str.end()), "bytes");
       },
       py::arg("data"));
+  mod.def("cpu", [] {
+    const rvq::cpu_features f = rvq::detect_cpu();
+    py::dict d;
+    py::list features, targets;
+    const std::pair<const char*, bool> all[] = {
+        {"sse4.2", f.sse4_2},         {"avx2", f.avx2},         {"fma", f.fma},
+        {"avx512f", f.avx512f},       {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
+        {"avx512vnni", f.avx512vnni}, {"avx_vnni", f.avx_vnni}};
+    for (const auto& [name, on] : all)
+      if (on) features.append(name);
+    for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+      if (rvq::isa_supported(t, f)) targets.append(rvq::to_string(t));
+    d["features"] = features;
+    d["targets"] = targets;
+    d["backend"] = rvq::simd_traits<rvq::default_simd>::name;
+    d["isa"] = rvq::to_string(rvq::active_isa());
+    d["best"] = rvq::to_string(rvq::best_isa());
+    const char* note = rvq::isa_env_note();
+    d["note"] = note ? py::object(py::str(note)) : py::object(py::none());
+    return d;
+  });
+  mod.def(
+      "set_isa",
+      [](const std::string& name) {
+        if (const rvq::status s = rvq::set_isa(name.c_str()); !s) fail_data(s, "set_isa('" + name + "')");
+      },
+      py::arg("name"));
   mod.def("load", &load, py::arg("path"));
   mod.def("from_bytes", &load_bytes, py::arg("data"));
   mod.def("train", &train, py::arg("x"), py::arg("layers"), py::arg("codewords"), py::arg("beam"), py::arg("icm"),

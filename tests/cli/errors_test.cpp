@@ -176,3 +176,19 @@ TEST_CASE("cli errors: --icm on a model it does not apply to exits 1 with the re
   CHECK(ok.out.find("\"icm\": 3") != std::string::npos);
   CHECK(rvq_cli("encode --model " + f.model + " --input " + f.x + " --icm x --output " + out).code == 2);
 }
+
+TEST_CASE("cli: RVQ_ISA chooses the kernel target; a name it cannot follow is a usage error", "[cli][dispatch]") {
+  const auto cpu = rvq_cli("info --cpu --json");
+  REQUIRE(cpu.code == 0);
+  CHECK(cpu.out.find("\"isa\": ") != std::string::npos);
+  CHECK(cpu.out.find("\"targets\": ") != std::string::npos);
+  const auto forced = rvq_cli("info --cpu", "RVQ_ISA=baseline");
+  REQUIRE(forced.code == 0);
+  CHECK(forced.out.find("active target    " + std::string(rvq::to_string(rvq::isa::baseline))) != std::string::npos);
+  const auto bad = rvq_cli("info --cpu", "RVQ_ISA=avx1024");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("RVQ_ISA=avx1024") != std::string::npos);
+  CHECK(bad.err.find("valid: auto") != std::string::npos);
+  CHECK(rvq_cli("info --cpu some.rvq").code == 2);
+  CHECK(rvq_cli("info --json " + std::string(RVQ_TEST_DATA) + "/none.rvq").code == 2);
+}

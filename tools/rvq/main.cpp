@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!c) return usage("unknown command '" + cmd + "'");
+    if (const char* note = rvq::isa_env_note()) {  // RVQ_ISA names no target, or one this CPU lacks
+      std::fprintf(stderr, "rvq: RVQ_ISA=%s: %s (`rvq info --cpu` lists this CPU's targets)\n", std::getenv("RVQ_ISA"),
+                   note);
+      return 2;
+    }
     if (asks_help(argc, argv)) {
       std::fputs(command_help(*c).c_str(), stdout);
       return 0;

@@ -48,7 +48,42 @@ void print_pipeline_info(const std::string& mp, const rvq::io::model_info& info,
   std::printf("MACs per vector  %zu (greedy: searches and projections)\n", f.macs_per_vector);
 }
 
+/// `rvq info --cpu`: what the CPU offers and which kernels the process runs.
+int print_cpu(const args& a) {
+  const rvq::cpu_features f = rvq::detect_cpu();
+  const std::pair<const char*, bool> features[] = {
+      {"sse4.2", f.sse4_2},         {"avx2", f.avx2},         {"fma", f.fma},
+      {"avx512f", f.avx512f},       {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
+      {"avx512vnni", f.avx512vnni}, {"avx_vnni", f.avx_vnni}};
+  std::string have, targets;
+  for (const auto& [name, on] : features)
+    if (on) have += std::string(have.empty() ? "" : " ") + name;
+  for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+    if (rvq::isa_supported(t, f)) targets += std::string(targets.empty() ? "" : " ") + rvq::to_string(t);
+  const char* backend = rvq::simd_traits<rvq::default_simd>::name;
+  const char* active = rvq::to_string(rvq::active_isa());
+  if (a.flag("json")) {
+    std::printf(
+        "{\"features\": \"%s\", \"targets\": \"%s\", \"backend\": \"%s\", \"isa\": \"%s\", "
+        "\"best\": \"%s\"}\n",
+        have.c_str(), targets.c_str(), backend, active, rvq::to_string(rvq::best_isa()));
+    return 0;
+  }
+  std::printf("cpu features     %s\n", have.empty() ? "(none rvq uses)" : have.c_str());
+  std::printf("kernel targets   %s (this CPU runs these; all of " RVQ_ISA_LIST " are compiled in)\n", targets.c_str());
+  std::printf("backend          %s%s\n", backend,
+              std::string(backend) == "dispatch" ? "" : " (compile-time choice: RVQ_ISA does not apply)");
+  std::printf("active target    %s (%s)\n", active,
+              std::getenv("RVQ_ISA") ? "RVQ_ISA" : "the best this CPU runs; RVQ_ISA=" RVQ_ISA_LIST " overrides");
+  return 0;
+}
+
 int run(const args& a) {
+  if (a.flag("cpu")) {
+    if (!a.positional.empty()) throw usage_error{"info: --cpu takes no model file"};
+    return print_cpu(a);
+  }
+  if (a.flag("json")) throw usage_error{"info: --json goes with --cpu"};
   if (a.positional.size() != 1) throw usage_error{"info: give exactly one model file"};
   const std::size_t beam = a.number("beam", 1, 1u << 20);
   const std::string mp = a.positional[0];
@@ -146,9 +181,11 @@ const command info_command{
     {
         opt::reads("usage", "X.npy", "per-layer codeword use on X: used, dead, duplicates, entropy"),
         opt::beam("beam width of --usage's encode"),
+        opt::flag("cpu", "instead of a model: the CPU's features and the kernel target this process runs"),
+        opt::json(),
     },
-    "",
-    "M.rvq [--usage X.npy [--beam B]]",
+    "RVQ_ISA=auto|" RVQ_ISA_LIST " chooses the kernel target of every command (default: the best the CPU runs).",
+    "M.rvq [--usage X.npy [--beam B]] | --cpu [--json]",
     true};
 
 }  // namespace rvq_cli
