@@ -2,6 +2,8 @@
 // FAISS trains, rvq loads FAISS's codebooks, then both encode the same vectors.
 //   build/bench/bin/rvq-bench-vs-faiss [--quick] [--json FILE] [--shapes 100x128x8,128x1024x8,784x256x8]
 //                                      [--min-time S]   (seconds per timed run, default 0.3)
+//                                      [--isa all|auto|sse2,avx2,avx512]  (rvq's kernel targets, in turn;
+//                                                        default: the active one, RVQ_ISA or the best)
 // Shapes are D x K x L. Reports batch encode vectors/s on one core (greedy and beam 8), single-vector
 // latency, two-thread scaling on 10k-vector batches, reconstruction error of both, and rvq's
 // greedy rate as a share of the core's fp32 FMA peak (measured here, bench/peak.hpp).
@@ -46,6 +48,7 @@ struct result {
   double faiss_beam_mse = 0, rvq_beam_mse = 0;    // relative MSE, beam 8
   double rvq_peak_share = 0;                      // rvq greedy MACs/s over the FMA peak
   double single_compute_ratio = 0;                // rvq single-vector time over 2*D*K*L flops at peak
+  std::string isa;                                // the kernel target rvq ran (rvq::active_isa())
 };
 
 using clock_type = std::chrono::steady_clock;
@@ -90,8 +93,16 @@ void set_threads(int n) {
   set_blas_threads(n);
 }
 
+/// The backend measured: on x86-64 the dispatch backend (what a build without flags runs, and
+/// --isa forces each target in turn), elsewhere the build's default.
+#if RVQ_DISPATCH_X86
+using bench_simd = rvq::dispatch;
+#else
+using bench_simd = rvq::default_simd;
+#endif
+
 template <class Parallel>
-using rvq_q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, Parallel>>;
+using rvq_q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, Parallel, bench_simd>>;
 
 template <class Q>
 double rvq_batch_rate(const Q& q, const std::vector<float>& x, std::size_t n, std::size_t beam,
@@ -119,7 +130,8 @@ double rvq_mse(const Q& q, const std::vector<float>& x, std::size_t n, const std
   return rel_mse(std::vector<float>(x.begin(), x.begin() + std::ptrdiff_t(n * q.dim())), y);
 }
 
-result run(const shape& s, bool quick, double peak) {
+/// One shape: FAISS once, then rvq on each kernel target of `isas` (set_isa), one result each.
+void run(const shape& s, bool quick, double peak, const std::vector<rvq::isa>& isas, std::vector<result>& out) {
   result r;
   r.s = s;
   r.peak_gflops = peak;
@@ -150,21 +162,13 @@ result run(const shape& s, bool quick, double peak) {
   auto faiss_rate = [&](std::size_t rows) {
     return double(rows) / best_seconds([&] { rq.compute_codes(x.data(), fcodes.data(), rows); });
   };
-  auto faiss_mse = [&] {
-    rq.decode(fcodes.data(), y.data(), n);
-    return rel_mse(x, y);
-  };
 
-  // One core.
+  // FAISS, one core: greedy, beam 8 (its better mode), single vectors; then two threads.
   set_threads(1);
   rq.max_beam_size = 1;
   r.faiss_greedy = faiss_rate(n);
-  r.faiss_mse = faiss_mse();
-  std::vector<std::uint16_t> codes;
-  r.rvq_greedy = rvq_batch_rate(q1, x, n, 1, codes);
-  r.rvq_mse = rvq_mse(q1, x, n, codes);
-  r.rvq_peak_share = r.rvq_greedy * double(s.d * s.k * s.l) / (peak * 1e9);
-
+  rq.decode(fcodes.data(), y.data(), n);
+  r.faiss_mse = rel_mse(x, y);
   const std::size_t nb = quick ? 200 : 1000;  // beam search is slower: fewer vectors
   rq.max_beam_size = 8;
   for (int lut : {0, 1}) {
@@ -181,36 +185,41 @@ result run(const shape& s, bool quick, double peak) {
   rq.decode(fcodes.data(), y.data(), nb);
   r.faiss_beam_mse = rel_mse(std::vector<float>(x.begin(), x.begin() + std::ptrdiff_t(nb * s.d)),
                              std::vector<float>(y.begin(), y.begin() + std::ptrdiff_t(nb * s.d)));
-  r.rvq_beam = rvq_batch_rate(q1, x, nb, 8, codes);
-  r.rvq_beam_mse = rvq_mse(q1, x, nb, codes);
-
-  // Single vectors: one call per vector.
   rq.max_beam_size = 1;
   rq.use_beam_LUT = 0;
   const std::size_t ns = quick ? 50 : 200;
   r.faiss_single_us = 1e6 / double(ns) * best_seconds([&] {
                         for (std::size_t i = 0; i < ns; ++i) rq.compute_codes(x.data() + i * s.d, fcodes.data(), 1);
                       });
-  {
+  omp_set_num_threads(2);  // FAISS's better of two OpenMP threads with one or two BLAS threads
+  for (int blas : {1, 2}) {
+    set_blas_threads(blas);
+    r.faiss_greedy2 = std::max(r.faiss_greedy2, faiss_rate(n));
+  }
+  set_threads(1);
+
+  for (rvq::isa t : isas) {
+    if (!rvq::set_isa(t)) continue;  // checked in main
+    result m = r;
+    m.isa = rvq::to_string(rvq::active_isa());
+    std::vector<std::uint16_t> codes;
+    m.rvq_greedy = rvq_batch_rate(q1, x, n, 1, codes);
+    m.rvq_mse = rvq_mse(q1, x, n, codes);
+    m.rvq_peak_share = m.rvq_greedy * double(s.d * s.k * s.l) / (peak * 1e9);
+    m.rvq_beam = rvq_batch_rate(q1, x, nb, 8, codes);
+    m.rvq_beam_mse = rvq_mse(q1, x, nb, codes);
     rvq::workspace ws(q1.workspace_for(1));
     std::vector<std::uint16_t> c(s.l);
-    r.rvq_single_us =
+    m.rvq_single_us =
         1e6 / double(ns) * best_seconds([&] {
           for (std::size_t i = 0; i < ns; ++i)
             if (!q1.encode(rvq::span<const float>(x.data() + i * s.d, s.d), rvq::span<std::uint16_t>(c), {}, ws.view()))
               std::abort();
         });
+    m.single_compute_ratio = m.rvq_single_us * 1e-6 / (double(s.d * s.k * s.l) / (peak * 1e9));
+    m.rvq_greedy2 = rvq_batch_rate(q2, x, n, 1, codes);
+    out.push_back(m);
   }
-  r.single_compute_ratio = r.rvq_single_us * 1e-6 / (double(s.d * s.k * s.l) / (peak * 1e9));
-
-  // Two threads, the whole batch; FAISS's better of two OpenMP threads with one or two BLAS threads.
-  omp_set_num_threads(2);
-  for (int blas : {1, 2}) {
-    set_blas_threads(blas);
-    r.faiss_greedy2 = std::max(r.faiss_greedy2, faiss_rate(n));
-  }
-  r.rvq_greedy2 = rvq_batch_rate(q2, x, n, 1, codes);
-  return r;
 }
 
 std::string fmt(double v, int prec = 0) {
@@ -221,11 +230,12 @@ std::string fmt(double v, int prec = 0) {
 
 void print(const std::vector<result>& rs) {
   std::printf("\nfp32 FMA peak of one core (measured): %.1f GFMA/s\n\n", rs.empty() ? 0.0 : rs[0].peak_gflops);
-  std::printf("%-12s %-28s %12s %12s %9s\n", "shape DxKxL", "measure", "rvq", "FAISS", "rvq/FAISS");
+  std::printf("%-19s %-28s %12s %12s %9s\n", "shape DxKxL target", "measure", "rvq", "FAISS", "rvq/FAISS");
   for (const auto& r : rs) {
-    const std::string sh = std::to_string(r.s.d) + "x" + std::to_string(r.s.k) + "x" + std::to_string(r.s.l);
+    const std::string sh =
+        std::to_string(r.s.d) + "x" + std::to_string(r.s.k) + "x" + std::to_string(r.s.l) + " " + r.isa;
     auto row = [&](const char* m, double a, double b, int prec = 0, bool lower_better = false) {
-      std::printf("%-12s %-28s %12s %12s %8.2fx\n", sh.c_str(), m, fmt(a, prec).c_str(), fmt(b, prec).c_str(),
+      std::printf("%-19s %-28s %12s %12s %8.2fx\n", sh.c_str(), m, fmt(a, prec).c_str(), fmt(b, prec).c_str(),
                   lower_better ? b / a : a / b);
     };
     row("greedy vec/s, 1 core", r.rvq_greedy, r.faiss_greedy);
@@ -236,18 +246,19 @@ void print(const std::vector<result>& rs) {
     row("2-thread scaling", r.rvq_greedy2 / r.rvq_greedy, r.faiss_greedy2 / r.faiss_greedy, 2);
     row("rel. MSE greedy", r.rvq_mse, r.faiss_mse, 6, true);
     row("rel. MSE beam 8", r.rvq_beam_mse, r.faiss_beam_mse, 6, true);
-    std::printf("%-12s %-28s %11s%%\n", sh.c_str(), "rvq greedy share of peak", fmt(100 * r.rvq_peak_share, 1).c_str());
-    std::printf("%-12s %-28s %11sx\n", sh.c_str(), "rvq single / compute limit",
+    std::printf("%-19s %-28s %11s%%\n", sh.c_str(), "rvq greedy share of peak", fmt(100 * r.rvq_peak_share, 1).c_str());
+    std::printf("%-19s %-28s %11sx\n", sh.c_str(), "rvq single / compute limit",
                 fmt(r.single_compute_ratio, 2).c_str());
   }
 }
 
 void write_json(const std::vector<result>& rs, const std::string& path) {
   std::ostringstream o;
-  o << "{\n  \"peak_gflops\": " << (rs.empty() ? 0.0 : rs[0].peak_gflops) << ",\n  \"shapes\": [\n";
+  o << "{\n  \"peak_gflops\": " << (rs.empty() ? 0.0 : rs[0].peak_gflops) << ",\n  \"backend\": \""
+    << rvq::simd_traits<bench_simd>::name << "\",\n  \"shapes\": [\n";
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const auto& r = rs[i];
-    o << "    {\"d\": " << r.s.d << ", \"k\": " << r.s.k << ", \"l\": " << r.s.l
+    o << "    {\"d\": " << r.s.d << ", \"k\": " << r.s.k << ", \"l\": " << r.s.l << ", \"isa\": \"" << r.isa << "\""
       << ", \"rvq_greedy_vps\": " << r.rvq_greedy << ", \"faiss_greedy_vps\": " << r.faiss_greedy
       << ", \"rvq_beam8_vps\": " << r.rvq_beam << ", \"faiss_beam8_vps\": " << r.faiss_beam
       << ", \"faiss_beam8_use_lut\": " << r.faiss_beam_lut << ", \"faiss_beam8_default_vps\": " << r.faiss_beam_default
@@ -288,6 +299,7 @@ int main(int argc, char** argv) {
   std::vector<shape> shapes = {{100, 128, 8}, {128, 1024, 8}, {784, 256, 8}};
   bool quick = false;
   std::string json;
+  std::vector<rvq::isa> isas = {rvq::active_isa()};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -301,17 +313,45 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "rvq-bench-vs-faiss: --shapes wants DxKxL[,DxKxL...], e.g. 100x128x8\n");
         return 2;
       }
+    } else if (a == "--isa" && i + 1 < argc) {
+      isas.clear();
+      std::stringstream ss(argv[++i]);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        rvq::isa t = rvq::isa::baseline;
+        if (item == "all") {
+          for (rvq::isa u : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+            if (rvq::isa_supported(u)) isas.push_back(u);
+        } else if (item == "auto") {
+          isas.push_back(rvq::best_isa());
+        } else if (!rvq::parse_name(rvq::isa_names, item.c_str(), t) || !rvq::isa_supported(t)) {
+          std::fprintf(stderr,
+                       "rvq-bench-vs-faiss: --isa %s: not a target this CPU runs (all, auto, " RVQ_ISA_LIST ")\n",
+                       item.c_str());
+          return 2;
+        } else {
+          isas.push_back(t);
+        }
+      }
     } else {
-      std::fprintf(stderr, "usage: rvq-bench-vs-faiss [--quick] [--json FILE|-] [--shapes DxKxL,...] [--min-time S]\n");
+      std::fprintf(stderr,
+                   "usage: rvq-bench-vs-faiss [--quick] [--json FILE|-] [--shapes DxKxL,...] [--min-time S] "
+                   "[--isa all|auto|" RVQ_ISA_LIST ",...]\n");
       return 2;
     }
   }
   set_threads(1);
   const double peak = rvq_bench::fma_peak_gflops();
-  std::fprintf(stderr, "rvq-bench-vs-faiss: rvq %s (simd %s), FAISS ResidualQuantizer; peak %.1f GFMA/s\n",
-               RVQ_VERSION_STRING, rvq::simd_traits<rvq::default_simd>::name, peak);
+  if (const char* note = rvq::isa_env_note()) std::fprintf(stderr, "rvq-bench-vs-faiss: RVQ_ISA: %s\n", note);
+  std::string names;
+  for (rvq::isa t : isas) names += std::string(names.empty() ? "" : ",") + rvq::to_string(t);
+  std::fprintf(stderr,
+               "rvq-bench-vs-faiss: rvq %s (simd %s, kernel targets %s; CPU best %s), FAISS ResidualQuantizer; "
+               "peak %.1f GFMA/s\n",
+               RVQ_VERSION_STRING, rvq::simd_traits<bench_simd>::name, names.c_str(), rvq::to_string(rvq::best_isa()),
+               peak);
   std::vector<result> rs;
-  for (const auto& s : shapes) rs.push_back(run(s, quick, peak));
+  for (const auto& s : shapes) run(s, quick, peak, isas, rs);
   print(rs);
   if (!json.empty()) write_json(rs, json);
   return 0;
