@@ -320,7 +320,7 @@ int main(int argc, char** argv) {
       while (std::getline(ss, item, ',')) {
         rvq::isa t = rvq::isa::baseline;
         if (item == "all") {
-          for (rvq::isa u : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+          for (rvq::isa u : rvq::all_isas)
             if (rvq::isa_supported(u)) isas.push_back(u);
         } else if (item == "auto") {
           isas.push_back(rvq::best_isa());

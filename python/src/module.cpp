@@ -1210,13 +1210,9 @@ PYBIND11_MODULE(_core, mod) {
     const rvq::cpu_features f = rvq::detect_cpu();
     py::dict d;
     py::list features, targets;
-    const std::pair<const char*, bool> all[] = {
-        {"sse4.2", f.sse4_2},         {"avx2", f.avx2},         {"fma", f.fma},
-        {"avx512f", f.avx512f},       {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
-        {"avx512vnni", f.avx512vnni}, {"avx_vnni", f.avx_vnni}};
-    for (const auto& [name, on] : all)
-      if (on) features.append(name);
-    for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+    for (const rvq::cpu_feature_name& n : rvq::cpu_feature_names)
+      if (f.*n.flag) features.append(n.name);
+    for (rvq::isa t : rvq::all_isas)
       if (rvq::isa_supported(t, f)) targets.append(rvq::to_string(t));
     d["features"] = features;
     d["targets"] = targets;

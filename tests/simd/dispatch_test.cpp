@@ -29,7 +29,7 @@ std::size_t rows_differ(const std::vector<std::uint16_t>& a, const std::vector<s
 }  // namespace
 
 TEST_CASE("dispatch: target names and the RVQ_ISA parser", "[simd][dispatch]") {
-  for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512}) {
+  for (rvq::isa t : rvq::all_isas) {
     rvq::isa back = rvq::isa::avx512;
     REQUIRE(rvq::parse_name(rvq::isa_names, rvq::to_string(t), back));
     CHECK(back == t);
@@ -73,7 +73,7 @@ TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's cod
   auto fast = q_t<rvq::dispatch>::from_codebooks(span<const float>(ref->codebook_data(), layers * k * d), layers, k, d);
   REQUIRE(fast.ok());
   std::size_t targets = 0;
-  for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512}) {
+  for (rvq::isa t : rvq::all_isas) {
     if (!rvq::isa_supported(t)) {
       WARN("this CPU lacks " << rvq::to_string(t) << ": not tested here");
       continue;

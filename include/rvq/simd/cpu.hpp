@@ -75,6 +75,25 @@ struct cpu_features {
   bool avx_vnni = false;    ///< AVX-VNNI (vpdpbusd on ymm, VEX)
 };
 
+/// One feature of cpu_features, as reports name it.
+struct cpu_feature_name {
+  const char* name;          ///< the name (as /proc/cpuinfo spells it, mostly)
+  bool cpu_features::*flag;  ///< the member that holds it
+};
+
+/// Every feature of cpu_features, in the order reports list them.
+inline constexpr cpu_feature_name cpu_feature_names[] = {{"sse4.2", &cpu_features::sse4_2},
+                                                         {"avx2", &cpu_features::avx2},
+                                                         {"fma", &cpu_features::fma},
+                                                         {"avx512f", &cpu_features::avx512f},
+                                                         {"avx512bw", &cpu_features::avx512bw},
+                                                         {"avx512vl", &cpu_features::avx512vl},
+                                                         {"avx512vnni", &cpu_features::avx512vnni},
+                                                         {"avx_vnni", &cpu_features::avx_vnni}};
+
+/// Every kernel target, in increasing order of capability.
+inline constexpr isa all_isas[] = {isa::baseline, isa::avx2, isa::avx512};
+
 /// The features of the CPU this process runs on (the operating system's support of the wider
 /// registers included, as `__builtin_cpu_supports` checks it).
 inline cpu_features detect_cpu() noexcept {

@@ -51,14 +51,10 @@ void print_pipeline_info(const std::string& mp, const rvq::io::model_info& info,
 /// `rvq info --cpu`: what the CPU offers and which kernels the process runs.
 int print_cpu(const args& a) {
   const rvq::cpu_features f = rvq::detect_cpu();
-  const std::pair<const char*, bool> features[] = {
-      {"sse4.2", f.sse4_2},         {"avx2", f.avx2},         {"fma", f.fma},
-      {"avx512f", f.avx512f},       {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
-      {"avx512vnni", f.avx512vnni}, {"avx_vnni", f.avx_vnni}};
   std::string have, targets;
-  for (const auto& [name, on] : features)
-    if (on) have += std::string(have.empty() ? "" : " ") + name;
-  for (rvq::isa t : {rvq::isa::baseline, rvq::isa::avx2, rvq::isa::avx512})
+  for (const rvq::cpu_feature_name& n : rvq::cpu_feature_names)
+    if (f.*n.flag) have += std::string(have.empty() ? "" : " ") + n.name;
+  for (rvq::isa t : rvq::all_isas)
     if (rvq::isa_supported(t, f)) targets += std::string(targets.empty() ? "" : " ") + rvq::to_string(t);
   const char* backend = rvq::simd_traits<rvq::default_simd>::name;
   const char* active = rvq::to_string(rvq::active_isa());
