@@ -108,3 +108,85 @@ TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's cod
   }
   CHECK(targets >= 1);
 }
+
+namespace {
+template <class E>
+using int_dispatch = rvq::config<E, rvq::l2, rvq::dense, rvq::sequential, rvq::dispatch>;
+using byte_elements = std::tuple<rvq::int8, rvq::q7, rvq::int4>;
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 kernel gives the integer reference's codes bit for bit",
+                        "[simd][dispatch][integer]", byte_elements) {
+  isa_guard g;
+  // Odd shapes: D not a multiple of 4 (nor of 8 or 16), K not a multiple of 16, 203 rows (blocks
+  // of 8 and of 4 with tails); a second input 40 times larger saturates the activations.
+  constexpr std::size_t d = 37, layers = 2;
+  const std::size_t n = 203, ks[] = {50, 19};
+  auto x = rvq_test::gaussian(1500, d, 5);
+  rvq::train_options o = rvq_test::options(layers, 50, 5);
+  o.codewords = {ks[0], ks[1]};
+  auto m = rvq::train(matrix_view<const float>(x.data(), 1500, d), o);
+  REQUIRE(m.ok());
+  std::vector<float> loud(x.begin(), x.begin() + std::ptrdiff_t(n * d));
+  for (float& v : loud) v *= 40.0f;
+  std::size_t runs = 0;
+  for (auto gr : {rvq::granularity::layer, rvq::granularity::codeword, rvq::granularity::dim})
+    for (bool sym : {true, false}) {
+      if (!sym && !rvq::element_traits<TestType>::affine) continue;
+      for (auto mode : {rvq::rounding::half_up, rvq::rounding::truncate, rvq::rounding::half_to_even}) {
+        rvq::quantize_options qo;
+        qo.element = rvq::element_traits<TestType>::id;
+        qo.group = gr;
+        qo.symmetric = sym;
+        qo.mode = mode;
+        rvq::quantized_codebooks q;
+        REQUIRE(rvq::quantize_codebooks(*m, matrix_view<const float>(x.data(), 1500, d), qo, q).ok());
+        auto fast = rvq::quantizer<int_dispatch<TestType>>::from_quantized(q);
+        REQUIRE(fast.ok());
+        // the reference: static extents always search with the reference kernels
+        const auto& t = fast->store().tables();
+        rvq::int_layer views[layers] = {t.layers[0].view, t.layers[1].view};
+        const rvq::quantizer<int_dispatch<TestType>, rvq::extents<layers, 64, d>> ref(views, t.input_frac, t.mode);
+        for (const std::vector<float>* in : {&x, &loud})
+          for (rvq::isa target : rvq::all_isas) {
+            if (!rvq::isa_supported(target)) continue;
+            REQUIRE(rvq::set_isa(target).ok());
+            std::vector<std::uint16_t> a(n * layers), b(layers);
+            REQUIRE(fast->encode_batch(matrix_view<const float>(in->data(), n, d),
+                                       matrix_view<std::uint16_t>(a.data(), n, layers))
+                        .ok());
+            std::size_t differ = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+              REQUIRE(ref.encode(span<const float>(in->data() + i * d, d), span<std::uint16_t>(b)).ok());
+              differ += a[layers * i] != b[0] || a[layers * i + 1] != b[1];
+            }
+            CAPTURE(rvq::to_string(target), rvq::simd::int8_panels::to_string(rvq::active_int8_kernel()),
+                    rvq::to_string(gr), sym, rvq::to_string(mode), in == &loud);
+            CHECK(differ == 0);
+            ++runs;
+          }
+      }
+    }
+  CHECK(runs > 0);
+}
+
+TEST_CASE("dispatch: the int8 kernel follows the target and the CPU", "[simd][dispatch][integer]") {
+  using k = rvq::simd::int8_panels::kernel;
+  using rvq::simd::dispatch::int8_kernel_for;
+  rvq::cpu_features none, avx2, vnni256, vnni512;
+  avx2.avx2 = avx2.fma = true;
+  vnni256 = avx2;
+  vnni256.avx_vnni = true;
+  vnni512 = avx2;
+  vnni512.avx512f = vnni512.avx512bw = vnni512.avx512dq = vnni512.avx512vl = vnni512.avx512vnni = true;
+  CHECK(int8_kernel_for(rvq::isa::baseline, vnni512) == k::reference);
+#if RVQ_INT8_X86
+  CHECK(int8_kernel_for(rvq::isa::avx2, avx2) == k::avx2);
+  CHECK(int8_kernel_for(rvq::isa::avx2, vnni256) == k::avx_vnni);
+  CHECK(int8_kernel_for(rvq::isa::avx512, vnni256) == k::avx_vnni);  // AVX-512 without VNNI: 256-bit VNNI
+  CHECK(int8_kernel_for(rvq::isa::avx2, vnni512) == k::avx2);        // RVQ_ISA=avx2 keeps to 256 bits
+  CHECK(int8_kernel_for(rvq::isa::avx512, vnni512) == k::avx512_vnni);
+#endif
+  (void)none;
+  CHECK(std::string(rvq::simd::int8_panels::to_string(k::avx512_vnni)) == "avx512-vnni");
+}

@@ -70,6 +70,7 @@ struct cpu_features {
   bool fma = false;         ///< FMA3
   bool avx512f = false;     ///< AVX-512 F
   bool avx512bw = false;    ///< AVX-512 BW
+  bool avx512dq = false;    ///< AVX-512 DQ
   bool avx512vl = false;    ///< AVX-512 VL
   bool avx512vnni = false;  ///< AVX-512 VNNI (vpdpbusd on zmm)
   bool avx_vnni = false;    ///< AVX-VNNI (vpdpbusd on ymm, VEX)
@@ -87,6 +88,7 @@ inline constexpr cpu_feature_name cpu_feature_names[] = {{"sse4.2", &cpu_feature
                                                          {"fma", &cpu_features::fma},
                                                          {"avx512f", &cpu_features::avx512f},
                                                          {"avx512bw", &cpu_features::avx512bw},
+                                                         {"avx512dq", &cpu_features::avx512dq},
                                                          {"avx512vl", &cpu_features::avx512vl},
                                                          {"avx512vnni", &cpu_features::avx512vnni},
                                                          {"avx_vnni", &cpu_features::avx_vnni}};
@@ -105,6 +107,7 @@ inline cpu_features detect_cpu() noexcept {
   f.fma = __builtin_cpu_supports("fma");
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512dq = __builtin_cpu_supports("avx512dq");
   f.avx512vl = __builtin_cpu_supports("avx512vl");
   f.avx512vnni = __builtin_cpu_supports("avx512vnni");
   unsigned a = 0, b = 0, c = 0, d = 0;  // AVX-VNNI: CPUID leaf 7, sub-leaf 1, EAX bit 4

@@ -1,14 +1,22 @@
 /// @file int8_panels.hpp
-/// @brief Integer dot-product kernels for 8-bit codewords (int8, q7, int4/int2 unpacked) on CPUs
-/// with dot-product instructions: AVX-512 VNNI (`vpdpbusd`) on x86.
+/// @brief Integer dot-product kernels for 8-bit codewords (int8, q7, int4/int2 unpacked): AVX-512
+/// VNNI (`vpdpbusd` on zmm), AVX-VNNI (`vpdpbusd` on ymm), AVX2 without VNNI (`vpmaddwd`) on x86,
+/// and `sdot` on aarch64.
 ///
 /// A layer's codewords are repacked into panels of 16 codewords: for every group of 4
 /// dimensions, 16 x 4 bytes, so that one `vpdpbusd` adds 4 products into each of 16 codeword
-/// lanes. Activations enter as unsigned bytes `a + 128`; the per-codeword constant
-/// `128 * sum(q)` is subtracted afterwards, so the dot products are exact. Scores and the argmin
-/// (ties to the lowest index) are int64 vector operations: the codes are those of the scalar
-/// reference (rvq::simd::scalar::int_kernels) bit for bit. Without these instructions,
-/// `available` is false and the stores use the reference kernels.
+/// lanes. The VNNI kernels take the activations as unsigned bytes `a + 128` and subtract the
+/// per-codeword constant `128 * sum(q)` afterwards; the AVX2 kernel widens both to 16 bits and
+/// multiplies signed values with `vpmaddwd` (no `vpmaddubsw`: its 16-bit sums saturate). Every
+/// dot product is exact. Scores and the argmin (ties to the lowest index) are int64 vector
+/// operations: the codes are those of the scalar reference (rvq::simd::scalar::int_kernels) bit
+/// for bit, on every kernel.
+///
+/// On x86 with GCC or clang, every x86 kernel is compiled in each build, whatever its `-m` flags,
+/// with `__attribute__((target(...)))`: a backend chooses one per call (rvq::dispatch by the CPU
+/// and active_isa()), or uses static_kernel, the best one the compile flags enable (rvq::scalar,
+/// rvq::xsimd, rvq::highway: no dispatch). Define `RVQ_NO_INT8_PANELS` to use the reference
+/// kernels only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,18 +24,23 @@
 #include <limits>
 #include "../config.hpp"
 #include "../element/srs.hpp"
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && !defined(RVQ_NO_INT8_PANELS)
+/// @def RVQ_INT8_X86
+/// 1 when the x86 kernels are compiled in (GCC or clang on x86, unless RVQ_NO_INT8_PANELS).
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(RVQ_NO_INT8_PANELS)
 #include <immintrin.h>
-#define RVQ_INT8_PANELS_AVX512 1
-#elif defined(__AVXVNNI__) && defined(__AVX2__) && !defined(RVQ_NO_INT8_PANELS)
-#include <immintrin.h>
-#define RVQ_INT8_PANELS_AVXVNNI 1
-#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD) && !defined(RVQ_NO_INT8_PANELS)
+#define RVQ_INT8_X86 1
+#define RVQ_T_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+#define RVQ_T_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+#define RVQ_T_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define RVQ_INT8_X86 0
+#endif
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD) && !defined(RVQ_NO_INT8_PANELS)
 #include <arm_neon.h>
 #define RVQ_INT8_PANELS_SDOT 1
 #endif
 
-#if defined(RVQ_INT8_PANELS_AVX512) && defined(__GNUC__) && !defined(__clang__)
+#if RVQ_INT8_X86 && defined(__GNUC__) && !defined(__clang__)
 // GCC 12 reports its own intrinsics' _mm512_undefined_* placeholders as maybe uninitialized.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -37,27 +50,62 @@
 
 namespace rvq::simd::int8_panels {
 
-/// True when this build has a dot-product kernel for 8-bit codewords: AVX-512 VNNI, AVX-VNNI on
-/// x86 CPUs without AVX-512, or `sdot` on aarch64 (the latter two for D < 32768, see max_dim).
-#if defined(RVQ_INT8_PANELS_AVX512) || defined(RVQ_INT8_PANELS_AVXVNNI) || defined(RVQ_INT8_PANELS_SDOT)
-inline constexpr bool available = true;
+/// @brief An int8 dot-product kernel (what `rvq info --cpu` reports as the int8 kernel).
+enum class kernel : std::uint8_t {
+  reference,    ///< none: the stores search with the reference kernels (int_kernels)
+  avx2,         ///< AVX2: 16-bit products (`vpmaddwd`), 8 codewords per vector
+  avx_vnni,     ///< AVX-VNNI: `vpdpbusd` on 256-bit vectors
+  avx512_vnni,  ///< AVX-512 VNNI: `vpdpbusd` on 512-bit vectors
+  sdot,         ///< aarch64 dot product (`sdot`)
+};
+
+/// The name of a kernel as reports print it.
+constexpr const char* to_string(kernel k) noexcept {
+  switch (k) {
+    case kernel::avx2:
+      return "avx2";
+    case kernel::avx_vnni:
+      return "avx-vnni";
+    case kernel::avx512_vnni:
+      return "avx512-vnni";
+    case kernel::sdot:
+      return "sdot";
+    case kernel::reference:
+      break;
+  }
+  return "reference";
+}
+
+/// The best kernel the compile flags enable (the backends without dispatch use it).
+#if RVQ_INT8_X86 && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+inline constexpr kernel static_kernel = kernel::avx512_vnni;
+#elif RVQ_INT8_X86 && defined(__AVXVNNI__) && defined(__AVX2__)
+inline constexpr kernel static_kernel = kernel::avx_vnni;
+#elif RVQ_INT8_X86 && defined(__AVX2__) && defined(__FMA__)
+inline constexpr kernel static_kernel = kernel::avx2;
+#elif defined(RVQ_INT8_PANELS_SDOT)
+inline constexpr kernel static_kernel = kernel::sdot;
 #else
-inline constexpr bool available = false;
+inline constexpr kernel static_kernel = kernel::reference;
 #endif
 
+/// True when this build compiles some kernel (on x86: all of them, for a backend to choose).
+inline constexpr bool available = RVQ_INT8_X86 || static_kernel != kernel::reference;
+
 inline constexpr std::size_t width = 16;  ///< codewords per panel
-/// Largest dimension the kernel serves (the AVX-VNNI epilogue multiplies 32-bit values).
-#if defined(RVQ_INT8_PANELS_AVX512)
-inline constexpr std::size_t max_dim = 131071;
-#else
-inline constexpr std::size_t max_dim = 32767;
-#endif
+/// Largest dimension kernel `k` serves: the 256-bit and NEON epilogues multiply 32-bit values.
+constexpr std::size_t max_dim_of(kernel k) noexcept { return k == kernel::avx512_vnni ? 131071 : 32767; }
+/// Largest dimension some compiled kernel serves (the stores pack panels up to it).
+inline constexpr std::size_t max_dim = max_dim_of(RVQ_INT8_X86 ? kernel::avx512_vnni : static_kernel);
 inline constexpr std::size_t max_rows = 8;  ///< rows searched together
 
 /// Dimensions rounded up to a multiple of 4 (padding is zero in panels and activations).
 constexpr std::size_t padded_dim(std::size_t d) noexcept { return (d + 3) / 4 * 4; }
 /// Codewords rounded up to whole panels.
 constexpr std::size_t padded_codewords(std::size_t k) noexcept { return (k + width - 1) / width * width; }
+/// Bytes of scratch search() needs for n rows of dimension d: the AVX2 kernel's 16-bit
+/// activations (the caller's `a + 128` bytes are not included).
+constexpr std::size_t wide_bytes(std::size_t d) noexcept { return max_rows * padded_dim(d) * 2 + 32; }
 
 namespace detail {
 /// Epilogue of the 256-bit and NEON kernels: the lowest of 16 lane scores, ties to the lowest
@@ -109,12 +157,13 @@ void even_odd(const U* v, std::size_t k, T pad, T* out) noexcept {
     }
 }
 
-#if defined(RVQ_INT8_PANELS_AVX512)
-namespace detail {
+#if RVQ_INT8_X86
+/// The AVX-512 VNNI kernel (512-bit `vpdpbusd`).
+namespace avx512 {
 
 /// Running argmin of even (`se`) and odd (`so`) codewords' scores of panel p.
-RVQ_ALWAYS_INLINE void update(__m512i se, __m512i so, std::size_t p, __m512i& best_e, __m512i& best_o, __m512i& idx_e,
-                              __m512i& idx_o) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX512 void update(__m512i se, __m512i so, std::size_t p, __m512i& best_e, __m512i& best_o,
+                                           __m512i& idx_e, __m512i& idx_o) noexcept {
   const __m512i base = _mm512_set1_epi64(static_cast<long long>(p * width));
   const __m512i ie = _mm512_add_epi64(base, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0));
   const __m512i io = _mm512_add_epi64(base, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1));
@@ -127,8 +176,8 @@ RVQ_ALWAYS_INLINE void update(__m512i se, __m512i so, std::size_t p, __m512i& be
 
 /// Folds the scores of panel `p` (16 lane dot products `acc`) into a row's running argmin.
 template <bool Pow2>
-RVQ_ALWAYS_INLINE void fold(__m512i acc, std::size_t p, const constants& k, std::int64_t asum, __m512i& best_e,
-                            __m512i& best_o, __m512i& idx_e, __m512i& idx_o) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX512 void fold(__m512i acc, std::size_t p, const constants& k, std::int64_t asum,
+                                         __m512i& best_e, __m512i& best_o, __m512i& idx_e, __m512i& idx_o) noexcept {
   const __m512i d32 = _mm512_sub_epi32(acc, _mm512_loadu_si512(k.offset + p * width));
   const std::int64_t* bias = k.bias + p * width;
   const std::int64_t* mul = k.mul + p * width;
@@ -162,9 +211,10 @@ RVQ_ALWAYS_INLINE void fold(__m512i acc, std::size_t p, const constants& k, std:
 
 /// R rows against P panels starting at panel p0.
 template <std::size_t R, std::size_t P, bool Pow2>
-RVQ_ALWAYS_INLINE void block(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
-                             std::size_t groups, std::size_t p0, const constants& k, __m512i (&best_e)[R],
-                             __m512i (&best_o)[R], __m512i (&idx_e)[R], __m512i (&idx_o)[R]) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX512 void block(const std::uint8_t* const* acts, const std::int64_t* asum,
+                                          const std::int8_t* panels, std::size_t groups, std::size_t p0,
+                                          const constants& k, __m512i (&best_e)[R], __m512i (&best_o)[R],
+                                          __m512i (&idx_e)[R], __m512i (&idx_o)[R]) noexcept {
   __m512i acc[R][P];
   RVQ_UNROLL
   for (std::size_t r = 0; r < R; ++r) RVQ_UNROLL
@@ -193,9 +243,10 @@ RVQ_ALWAYS_INLINE void block(const std::uint8_t* const* acts, const std::int64_t
 /// The 4 rows x 4 panels block with named accumulators (GCC 12 spills and copies an array of
 /// 16 vector accumulators; 16 named ones stay in registers).
 template <bool Pow2>
-RVQ_ALWAYS_INLINE void block44(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
-                               std::size_t groups, std::size_t p0, const constants& k, __m512i (&best_e)[4],
-                               __m512i (&best_o)[4], __m512i (&idx_e)[4], __m512i (&idx_o)[4]) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX512 void block44(const std::uint8_t* const* acts, const std::int64_t* asum,
+                                            const std::int8_t* panels, std::size_t groups, std::size_t p0,
+                                            const constants& k, __m512i (&best_e)[4], __m512i (&best_o)[4],
+                                            __m512i (&idx_e)[4], __m512i (&idx_o)[4]) noexcept {
   const std::size_t stride = groups * width * 4;
   const std::int8_t* b0 = panels + p0 * stride;
   const std::int8_t *b1 = b0 + stride, *b2 = b1 + stride, *b3 = b2 + stride;
@@ -240,9 +291,10 @@ RVQ_ALWAYS_INLINE void block44(const std::uint8_t* const* acts, const std::int64
 
 /// 8 rows x 2 panels with named accumulators: half the panel traffic (from L2) of 4 x 4.
 template <bool Pow2>
-RVQ_ALWAYS_INLINE void block82(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
-                               std::size_t groups, std::size_t p0, const constants& k, __m512i (&best_e)[8],
-                               __m512i (&best_o)[8], __m512i (&idx_e)[8], __m512i (&idx_o)[8]) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX512 void block82(const std::uint8_t* const* acts, const std::int64_t* asum,
+                                            const std::int8_t* panels, std::size_t groups, std::size_t p0,
+                                            const constants& k, __m512i (&best_e)[8], __m512i (&best_o)[8],
+                                            __m512i (&idx_e)[8], __m512i (&idx_o)[8]) noexcept {
   const std::size_t stride = groups * width * 4;
   const std::int8_t* b0 = panels + p0 * stride;
   const std::int8_t* b1 = b0 + stride;
@@ -270,8 +322,9 @@ RVQ_ALWAYS_INLINE void block82(const std::uint8_t* const* acts, const std::int64
 }
 
 template <std::size_t R, bool Pow2>
-void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels, std::size_t k,
-            std::size_t d, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
+RVQ_T_AVX512 void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
+                         std::size_t k, std::size_t d, const constants& c, std::uint32_t* idx,
+                         std::int64_t* score) noexcept {
   const std::size_t groups = padded_dim(d) / 4, np = padded_codewords(k) / width;
   __m512i be[R], bo[R], ie[R], io[R];
   for (std::size_t r = 0; r < R; ++r) {
@@ -301,29 +354,31 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
     score[r] = best;
   }
 }
-}  // namespace detail
-#endif
+}  // namespace avx512
 
-#if defined(RVQ_INT8_PANELS_AVXVNNI)
-namespace detail {
+/// What the 256-bit kernels (AVX-VNNI and AVX2) share: the running argmin and its epilogue.
+namespace avx256 {
 /// Running argmin state of one row: four streams of 4 codewords (even/odd of each half panel).
 struct state256 {
   __m256i best[4], idx[4];
 };
 
 /// Sign-extends the low 32 bits of each 64-bit lane (AVX2 has no 64-bit arithmetic shift).
-RVQ_ALWAYS_INLINE __m256i sext_low32(__m256i x) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i sext_low32(__m256i x) noexcept {
   const __m256i lo = _mm256_and_si256(x, _mm256_set1_epi64x(0xffffffffLL)), sign = _mm256_set1_epi64x(0x80000000LL);
   return _mm256_sub_epi64(_mm256_xor_si256(lo, sign), sign);
 }
 
-/// Folds 8 codewords (half `half` of panel p; 32-bit dot products `acc`) into a row's argmin.
-/// Every intermediate fits 32 bits for D <= max_dim, so vpmuldq (low halves, signed) is exact.
-template <bool Pow2>
-RVQ_ALWAYS_INLINE void fold256(__m256i acc, std::size_t p, std::size_t half, const constants& k, std::int64_t asum,
-                               state256& st) noexcept {
+/// Folds 8 codewords (half `half` of panel p; their 32-bit dot products `acc`, in order) into a
+/// row's argmin; `Offset`: the activations were `a + 128`, subtract `128 * sum(q)`. Every
+/// intermediate fits 32 bits for D <= 32767, so vpmuldq (low halves, signed) is exact.
+template <bool Pow2, bool Offset>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void fold256(__m256i acc, std::size_t p, std::size_t half, const constants& k,
+                                          std::int64_t asum, state256& st) noexcept {
   const std::size_t c0 = p * width + half * 8;
-  const __m256i d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + c0)));
+  __m256i d32 = acc;
+  if constexpr (Offset)
+    d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + c0)));
   // 64-bit lane j: codeword 2j in the low half, 2j + 1 in the high half
   __m256i de = d32, dodd = _mm256_srli_epi64(d32, 32);
   const std::int64_t* bias = k.bias + p * width + half * 4;  // even codewords; odd ones 8 further
@@ -357,10 +412,39 @@ RVQ_ALWAYS_INLINE void fold256(__m256i acc, std::size_t p, std::size_t half, con
   st.idx[o] = _mm256_blendv_epi8(st.idx[o], io, lt_o);
 }
 
+/// Starts R rows' argmin.
+template <std::size_t R>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void start(state256 (&st)[R]) noexcept {
+  for (std::size_t r = 0; r < R; ++r)
+    for (int s = 0; s < 4; ++s) {
+      st[r].best[s] = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::max());
+      st[r].idx[s] = _mm256_setzero_si256();
+    }
+}
+
+/// Ends R rows' argmin: lowest score, then lowest index.
+template <std::size_t R>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void finish(const state256 (&st)[R], std::uint32_t* idx, std::int64_t* score) noexcept {
+  for (std::size_t r = 0; r < R; ++r) {
+    alignas(32) std::int64_t s[16], i[16];
+    for (int q = 0; q < 4; ++q) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
+    }
+    detail::lowest_of_lanes(s, i, idx[r], score[r]);
+  }
+}
+}  // namespace avx256
+
+/// The AVX-VNNI kernel (256-bit `vpdpbusd`, VEX encoded: Alder Lake and later, Zen 5).
+namespace avxvnni {
+using avx256::state256;
+
 /// R rows against one panel (two 8-codeword halves): 2 R accumulators.
 template <std::size_t R, bool Pow2>
-RVQ_ALWAYS_INLINE void block256(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
-                                std::size_t groups, std::size_t p, const constants& k, state256 (&st)[R]) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVXVNNI void block256(const std::uint8_t* const* acts, const std::int64_t* asum,
+                                              const std::int8_t* panels, std::size_t groups, std::size_t p,
+                                              const constants& k, state256 (&st)[R]) noexcept {
   __m256i lo[R], hi[R];
   for (std::size_t r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
   const std::int8_t* b = panels + p * groups * width * 4;
@@ -377,36 +461,133 @@ RVQ_ALWAYS_INLINE void block256(const std::uint8_t* const* acts, const std::int6
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
-    fold256<Pow2>(lo[r], p, 0, k, asum[r], st[r]);
-    fold256<Pow2>(hi[r], p, 1, k, asum[r], st[r]);
+    avx256::fold256<Pow2, true>(lo[r], p, 0, k, asum[r], st[r]);
+    avx256::fold256<Pow2, true>(hi[r], p, 1, k, asum[r], st[r]);
   }
 }
 
 template <std::size_t R, bool Pow2>
-void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels, std::size_t k,
-            std::size_t d, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
+RVQ_T_AVXVNNI void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
+                          std::size_t k, std::size_t d, const constants& c, std::uint32_t* idx,
+                          std::int64_t* score) noexcept {
   const std::size_t groups = padded_dim(d) / 4, np = padded_codewords(k) / width;
   state256 st[R];
-  for (std::size_t r = 0; r < R; ++r)
-    for (int s = 0; s < 4; ++s) {
-      st[r].best[s] = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::max());
-      st[r].idx[s] = _mm256_setzero_si256();
-    }
+  avx256::start(st);
   for (std::size_t p = 0; p < np; ++p) block256<R, Pow2>(acts, asum, panels, groups, p, c, st);
-  for (std::size_t r = 0; r < R; ++r) {  // lowest score, then lowest index
-    alignas(32) std::int64_t s[16], i[16];
-    for (int q = 0; q < 4; ++q) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
-    }
-    lowest_of_lanes(s, i, idx[r], score[r]);
-  }
+  avx256::finish(st, idx, score);
 }
-}  // namespace detail
+}  // namespace avxvnni
+
+/// The AVX2 kernel for CPUs without VNNI: codewords and activations widened to 16 bits, 16
+/// products and 8 sums per `vpmaddwd`, exact (|a q| <= 2^14). Activations are signed (`a`, not
+/// `a + 128`), so no offset is subtracted.
+namespace avx2 {
+using avx256::state256;
+
+/// Signed 16-bit activations `a` from the bytes `a + 128` (dp of them, a multiple of 4).
+RVQ_T_AVX2 inline void widen(const std::uint8_t* a, std::size_t dp, std::int16_t* out) noexcept {
+  const __m256i off = _mm256_set1_epi16(128);
+  std::size_t t = 0;
+  for (; t + 16 <= dp; t += 16) {
+    const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + t)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t), _mm256_sub_epi16(v, off));
+  }
+  for (; t < dp; ++t) out[t] = static_cast<std::int16_t>(a[t] - 128);
+}
+
+/// Folds row r's two accumulators of half `half` of panel p: `lo` holds codewords c0 c0 c1 c1 c2
+/// c2 c3 c3 (two partial sums each), `hi` c4..c7; hadd gives c0 c1 c4 c5 | c2 c3 c6 c7, and the
+/// 64-bit permutation 0 2 1 3 puts them in order. Not inlined: its constants would otherwise be
+/// hoisted out of the loops and take registers the accumulators need.
+template <bool Pow2>
+__attribute__((noinline)) RVQ_T_AVX2 void fold_halves(__m256i lo, __m256i hi, std::size_t p,
+                                                      std::size_t half, const constants& k, std::int64_t asum,
+                                                      state256& st) noexcept {
+  avx256::fold256<Pow2, false>(_mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8), p, half, k, asum, st);
+}
+
+/// R rows (16-bit activations `x`, `dp` apart) against half `half` of panel p (8 codewords):
+/// 2 R accumulators of 4 codewords x 2 partial sums.
+template <std::size_t R, bool Pow2>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel(const std::int16_t* x, std::size_t dp, const std::int64_t* asum,
+                                             const std::int8_t* panels, std::size_t p, std::size_t half,
+                                             const constants& k, state256 (&st)[R]) noexcept {
+  const std::size_t groups = dp / 4;
+  __m256i lo[R], hi[R];
+  RVQ_UNROLL
+  for (std::size_t r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+  const std::int8_t* b = panels + p * groups * width * 4 + half * 32;
+  for (std::size_t g = 0; g < groups; ++g) {
+    // 4 codewords x 4 dimensions each, widened: lane pairs (2 dimensions) of one codeword
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4)));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4 + 16)));
+    RVQ_UNROLL
+    for (std::size_t r = 0; r < R; ++r) {
+      long long v;
+      std::memcpy(&v, x + r * dp + 4 * g, 8);
+      const __m256i a = _mm256_set1_epi64x(v);  // the group's 4 activations, in every 64-bit lane
+      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(w0, a));
+      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(w1, a));
+    }
+  }
+  RVQ_UNROLL
+  for (std::size_t r = 0; r < R; ++r) fold_halves<Pow2>(lo[r], hi[r], p, half, k, asum[r], st[r]);
+}
+
+/// half_panel() for 4 rows with named accumulators (GCC 12 spills an array of 8 accumulators to
+/// the stack, which puts a store and a load in the loop's dependency chain).
+template <bool Pow2>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t dp, const std::int64_t* asum,
+                                              const std::int8_t* panels, std::size_t p, std::size_t half,
+                                              const constants& k, state256 (&st)[4]) noexcept {
+  const std::size_t groups = dp / 4;
+  const std::int8_t* b = panels + p * groups * width * 4 + half * 32;
+  const std::int16_t *x0 = x, *x1 = x + dp, *x2 = x + 2 * dp, *x3 = x + 3 * dp;
+  __m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+#define RVQ_AVX2_ROW(i)                                      \
+  {                                                          \
+    long long v;                                             \
+    std::memcpy(&v, x##i + 4 * g, 8);                        \
+    const __m256i a = _mm256_set1_epi64x(v);                 \
+    l##i = _mm256_add_epi32(l##i, _mm256_madd_epi16(w0, a)); \
+    h##i = _mm256_add_epi32(h##i, _mm256_madd_epi16(w1, a)); \
+  }
+  for (std::size_t g = 0; g < groups; ++g) {
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4)));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4 + 16)));
+    RVQ_AVX2_ROW(0)
+    RVQ_AVX2_ROW(1) RVQ_AVX2_ROW(2) RVQ_AVX2_ROW(3)
+        // Keeps the accumulators in registers (GCC 12 otherwise spills one and copies the others).
+        __asm__(""
+                : "+x"(l0), "+x"(h0), "+x"(l1), "+x"(h1), "+x"(l2), "+x"(h2), "+x"(l3), "+x"(h3));
+  }
+#undef RVQ_AVX2_ROW
+  fold_halves<Pow2>(l0, h0, p, half, k, asum[0], st[0]);
+  fold_halves<Pow2>(l1, h1, p, half, k, asum[1], st[1]);
+  fold_halves<Pow2>(l2, h2, p, half, k, asum[2], st[2]);
+  fold_halves<Pow2>(l3, h3, p, half, k, asum[3], st[3]);
+}
+
+template <std::size_t R, bool Pow2>
+RVQ_T_AVX2 void search(const std::int16_t* x, std::size_t dp, const std::int64_t* asum, const std::int8_t* panels,
+                       std::size_t k, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
+  const std::size_t np = padded_codewords(k) / width;
+  state256 st[R];
+  avx256::start(st);
+  for (std::size_t p = 0; p < np; ++p)
+    for (std::size_t half = 0; half < 2; ++half) {
+      if constexpr (R == 4)
+        half_panel4<Pow2>(x, dp, asum, panels, p, half, c, st);
+      else
+        half_panel<R, Pow2>(x, dp, asum, panels, p, half, c, st);
+    }
+  avx256::finish(st, idx, score);
+}
+}  // namespace avx2
 #endif
 
 #if defined(RVQ_INT8_PANELS_SDOT)
-namespace detail {
+namespace sdot {
 /// Running argmin of one row: 16 codeword slots as 8 pairs of int64.
 struct state_neon {
   int64x2_t best[8], idx[8];
@@ -479,68 +660,18 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
       vst1q_s64(s + 2 * q, st[r].best[q]);
       vst1q_s64(i + 2 * q, st[r].idx[q]);
     }
-    lowest_of_lanes(s, i, idx[r], score[r]);
+    detail::lowest_of_lanes(s, i, idx[r], score[r]);
   }
 }
-}  // namespace detail
+}  // namespace sdot
 #endif
 
-/**
- * @brief Nearest codeword of up to max_rows rows: `acts[r]` holds padded_dim(d) activation
- * bytes `a + 128`, `asum[r]` their signed sum; scores `bias - mul * (<a, q> - zero * asum)`
- * (`Pow2`: `<< mul`). Only when `available`.
- */
-template <bool Pow2>
-void search(const std::uint8_t* const* acts, const std::int64_t* asum, std::size_t nrows, const std::int8_t* panels,
-            std::size_t k, std::size_t d, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
-#if defined(RVQ_INT8_PANELS_AVX512)
-  switch (nrows) {
-    case 8:
-      return detail::search<8, Pow2>(acts, asum, panels, k, d, c, idx, score);
-    case 7:
-    case 6:
-    case 5:
-      detail::search<4, Pow2>(acts, asum, panels, k, d, c, idx, score);
-      return search<Pow2>(acts + 4, asum + 4, nrows - 4, panels, k, d, c, idx + 4, score + 4);
-    case 4:
-      return detail::search<4, Pow2>(acts, asum, panels, k, d, c, idx, score);
-    case 3:
-      return detail::search<3, Pow2>(acts, asum, panels, k, d, c, idx, score);
-    case 2:
-      return detail::search<2, Pow2>(acts, asum, panels, k, d, c, idx, score);
-    default:
-      return detail::search<1, Pow2>(acts, asum, panels, k, d, c, idx, score);
-  }
-#elif defined(RVQ_INT8_PANELS_AVXVNNI) || defined(RVQ_INT8_PANELS_SDOT)
-  for (std::size_t b = 0; b < nrows; b += 4) {
-    const std::size_t m = nrows - b < 4 ? nrows - b : 4;
-    switch (m) {
-      case 4:
-        detail::search<4, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
-        break;
-      case 3:
-        detail::search<3, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
-        break;
-      case 2:
-        detail::search<2, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
-        break;
-      default:
-        detail::search<1, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
-    }
-  }
-#else
-  (void)acts, (void)asum, (void)nrows, (void)panels, (void)k, (void)d, (void)c, (void)idx, (void)score;
-#endif
-}
-
-/**
- * @brief Leading values of x * unit (a power of two, exact in float) rounded to nearest, ties to
- * even, saturated to int32, as 16-wide vectors; returns how many it converted (the caller does the
- * rest the same way). `unit` must be a power of two that keeps x * unit finite or saturating.
- */
-inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+#if RVQ_INT8_X86
+/// Vector helpers of the stores (grid conversion, activations, residual update), per target.
+namespace avx512 {
+/// float_to_grid() on 16 lanes.
+RVQ_T_AVX512 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
   std::size_t t = 0;
-#if defined(RVQ_INT8_PANELS_AVX512)
   if (unit > 0.0f && unit < 3.0e38f) {
     const __m512 u = _mm512_set1_ps(unit), top = _mm512_set1_ps(2147483648.0f);
     const __m512i max = _mm512_set1_epi32(2147483647);
@@ -552,22 +683,13 @@ inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std:
       _mm512_storeu_si512(r + t, q);
     }
   }
-#else
-  (void)x, (void)d, (void)unit, (void)r;
-#endif
   return t;
 }
 
-/**
- * @brief Activations of one row as the kernel wants them: `srs<int8>(r_t, shift, mode) + 128`
- * for t < d, 128 up to padded_dim(d); returns the sum of the signed activations. Exactly
- * rvq::srs; vectorized for half_up and truncate with 0 < shift <= 23, scalar otherwise.
- */
-inline std::int64_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
-                                std::uint8_t* out) noexcept {
+/// activations() on 16 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
+RVQ_T_AVX512 inline std::size_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
+                                            std::uint8_t* out, std::int64_t& sum) noexcept {
   std::size_t t = 0;
-  std::int64_t sum = 0;
-#if defined(RVQ_INT8_PANELS_AVX512)
   if (mode != rounding::half_to_even && shift > 0 && shift <= 23) {
     // Clamping to +-2^30 first changes nothing (the result saturates anyway) and keeps the
     // rounding add from overflowing.
@@ -589,25 +711,13 @@ inline std::int64_t activations(const std::int32_t* r, std::size_t d, int shift,
     }
     sum = _mm512_reduce_add_epi32(acc);
   }
-#endif
-  for (; t < d; ++t) {
-    const std::int8_t a = srs<std::int8_t>(r[t], shift, mode);
-    sum += a;
-    out[t] = static_cast<std::uint8_t>(a + 128);
-  }
-  for (t = d; t < padded_dim(d); ++t) out[t] = 128;
-  return sum;
+  return t;
 }
 
-/**
- * @brief r_t = saturate32(r_t - srs<int32>((q_t - z) * m, shift, mode)) for t < d: the residual
- * update of an affine 8-bit codeword. Exactly the reference; vectorized for half_up and truncate
- * with 0 < shift < 31 when `255 * |m| + 2^(shift-1) < 2^31` (products fit int32).
- */
-inline void subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z, std::int32_t m,
-                            int shift, rounding mode) noexcept {
+/// subtract_affine() on 16 lanes; returns the values done.
+RVQ_T_AVX512 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
+                                                std::int32_t m, int shift, rounding mode) noexcept {
   std::size_t t = 0;
-#if defined(RVQ_INT8_PANELS_AVX512)
   const std::int64_t bound = 255 * static_cast<std::int64_t>(m < 0 ? -m : m) +
                              (shift > 0 && shift < 31 ? (std::int64_t{1} << (shift - 1)) : 0);
   if (mode != rounding::half_to_even && shift > 0 && shift < 31 && bound < (std::int64_t{1} << 31)) {
@@ -627,7 +737,225 @@ inline void subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d
       _mm512_storeu_si512(r + t, res);
     }
   }
+  return t;
+}
+}  // namespace avx512
+
+namespace avx2 {
+/// float_to_grid() on 8 lanes (vcvtps2dq in the default rounding mode: nearest, ties to even).
+RVQ_T_AVX2 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+  std::size_t t = 0;
+  if (unit > 0.0f && unit < 3.0e38f) {
+    const __m256 u = _mm256_set1_ps(unit), top = _mm256_set1_ps(2147483648.0f);
+    const __m256i max = _mm256_set1_epi32(2147483647);
+    for (; t + 8 <= d; t += 8) {
+      const __m256 y = _mm256_mul_ps(_mm256_loadu_ps(x + t), u);
+      const __m256i q = _mm256_cvtps_epi32(y);  // INT32_MIN out of range: the top end saturates below
+      const __m256i big = _mm256_castps_si256(_mm256_cmp_ps(y, top, _CMP_GE_OQ));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t), _mm256_blendv_epi8(q, max, big));
+    }
+  }
+  return t;
+}
+
+/// activations() on 8 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
+RVQ_T_AVX2 inline std::size_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
+                                          std::uint8_t* out, std::int64_t& sum) noexcept {
+  std::size_t t = 0;
+  if (mode != rounding::half_to_even && shift > 0 && shift <= 23) {
+    // Clamping to +-2^30 first changes nothing (the result saturates anyway) and keeps the
+    // rounding add from overflowing.
+    const __m256i lim = _mm256_set1_epi32(1 << 30), nlim = _mm256_set1_epi32(-(1 << 30));
+    const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
+    const __m128i cnt = _mm_cvtsi32_si128(shift);
+    const __m256i lo = _mm256_set1_epi32(-128), hi = _mm256_set1_epi32(127);
+    __m256i acc = _mm256_setzero_si256();
+    for (; t + 8 <= d; t += 8) {
+      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
+      v = _mm256_min_epi32(_mm256_max_epi32(v, nlim), lim);
+      v = _mm256_sra_epi32(_mm256_add_epi32(v, half), cnt);
+      v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+      acc = _mm256_add_epi32(acc, v);
+      // in range already: the saturating packs keep the values; bytes 0-3 of each 128-bit half
+      const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
+      const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t), _mm_xor_si128(b, _mm_set1_epi8(static_cast<char>(0x80))));
+    }
+    alignas(32) std::int32_t s[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s), acc);
+    for (const std::int32_t v : s) sum += v;
+  }
+  return t;
+}
+
+/// subtract_affine() on 8 lanes; returns the values done.
+RVQ_T_AVX2 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
+                                              std::int32_t m, int shift, rounding mode) noexcept {
+  std::size_t t = 0;
+  const std::int64_t bound = 255 * static_cast<std::int64_t>(m < 0 ? -m : m) +
+                             (shift > 0 && shift < 31 ? (std::int64_t{1} << (shift - 1)) : 0);
+  if (mode != rounding::half_to_even && shift > 0 && shift < 31 && bound < (std::int64_t{1} << 31)) {
+    const __m256i vz = _mm256_set1_epi32(z), vm = _mm256_set1_epi32(m), big = _mm256_set1_epi32(2147483647);
+    const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
+    const __m128i cnt = _mm_cvtsi32_si128(shift);
+    for (; t + 8 <= d; t += 8) {
+      const __m256i qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + t)));
+      const __m256i c = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(qv, vz), vm), half), cnt);
+      const __m256i rv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
+      const __m256i diff = _mm256_sub_epi32(rv, c);
+      // overflow when r and c differ in sign and the difference's sign is not r's: saturate to r's side
+      const __m256i over = _mm256_and_si256(_mm256_xor_si256(rv, c), _mm256_xor_si256(rv, diff));
+      const __m256i sat = _mm256_xor_si256(_mm256_srai_epi32(rv, 31), big);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t),
+                          _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(diff), _mm256_castsi256_ps(sat),
+                                                               _mm256_castsi256_ps(over))));
+    }
+  }
+  return t;
+}
+}  // namespace avx2
 #endif
+
+/**
+ * @brief Nearest codeword of up to max_rows rows with kernel `kern` (not reference; d at most
+ * max_dim_of(kern)): `acts[r]` holds padded_dim(d) activation bytes `a + 128`, `asum[r]` their
+ * signed sum; scores `bias - mul * (<a, q> - zero * asum)` (`Pow2`: `<< mul`). `wide`:
+ * wide_bytes(d) bytes of scratch (the AVX2 kernel's 16-bit activations).
+ */
+template <bool Pow2>
+void search(kernel kern, const std::uint8_t* const* acts, const std::int64_t* asum, std::size_t nrows,
+            const std::int8_t* panels, std::size_t k, std::size_t d, const constants& c, unsigned char* wide,
+            std::uint32_t* idx, std::int64_t* score) noexcept {
+  (void)kern, (void)acts, (void)asum, (void)nrows, (void)panels, (void)k, (void)d, (void)c, (void)wide, (void)idx,
+      (void)score;
+#if RVQ_INT8_X86
+  if (kern == kernel::avx512_vnni) {
+    switch (nrows) {
+      case 8:
+        return avx512::search<8, Pow2>(acts, asum, panels, k, d, c, idx, score);
+      case 7:
+      case 6:
+      case 5:
+        avx512::search<4, Pow2>(acts, asum, panels, k, d, c, idx, score);
+        return search<Pow2>(kern, acts + 4, asum + 4, nrows - 4, panels, k, d, c, wide, idx + 4, score + 4);
+      case 4:
+        return avx512::search<4, Pow2>(acts, asum, panels, k, d, c, idx, score);
+      case 3:
+        return avx512::search<3, Pow2>(acts, asum, panels, k, d, c, idx, score);
+      case 2:
+        return avx512::search<2, Pow2>(acts, asum, panels, k, d, c, idx, score);
+      default:
+        return avx512::search<1, Pow2>(acts, asum, panels, k, d, c, idx, score);
+    }
+  }
+  if (kern == kernel::avx2) {
+    const std::size_t dp = padded_dim(d);
+    auto* x = reinterpret_cast<std::int16_t*>(wide + (32 - reinterpret_cast<std::uintptr_t>(wide) % 32) % 32);
+    for (std::size_t r = 0; r < nrows; ++r) avx2::widen(acts[r], dp, x + r * dp);
+    for (std::size_t b = 0; b < nrows; b += 4) {
+      const std::size_t m = nrows - b < 4 ? nrows - b : 4;
+      const std::int16_t* xb = x + b * dp;
+      switch (m) {
+        case 4:
+          avx2::search<4, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
+          break;
+        case 3:
+          avx2::search<3, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
+          break;
+        case 2:
+          avx2::search<2, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
+          break;
+        default:
+          avx2::search<1, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
+      }
+    }
+    return;
+  }
+#endif
+#if RVQ_INT8_X86 || defined(RVQ_INT8_PANELS_SDOT)
+  if (kern != kernel::avx_vnni && kern != kernel::sdot) return;
+  for (std::size_t b = 0; b < nrows; b += 4) {
+    const std::size_t m = nrows - b < 4 ? nrows - b : 4;
+#if RVQ_INT8_X86
+#define RVQ_INT8_ROWS(R) avxvnni::search<R, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b)
+#else
+#define RVQ_INT8_ROWS(R) sdot::search<R, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b)
+#endif
+    switch (m) {
+      case 4:
+        RVQ_INT8_ROWS(4);
+        break;
+      case 3:
+        RVQ_INT8_ROWS(3);
+        break;
+      case 2:
+        RVQ_INT8_ROWS(2);
+        break;
+      default:
+        RVQ_INT8_ROWS(1);
+    }
+#undef RVQ_INT8_ROWS
+  }
+#endif
+}
+
+/**
+ * @brief Leading values of x * unit (a power of two, exact in float) rounded to nearest, ties to
+ * even, saturated to int32, with the vectors of kernel `kern`'s target; returns how many it
+ * converted (the caller does the rest the same way). `unit` must be a power of two that keeps
+ * x * unit finite or saturating.
+ */
+inline std::size_t float_to_grid(kernel kern, const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+#if RVQ_INT8_X86
+  if (kern == kernel::avx512_vnni) return avx512::float_to_grid(x, d, unit, r);
+  if (kern == kernel::avx2 || kern == kernel::avx_vnni) return avx2::float_to_grid(x, d, unit, r);
+#endif
+  (void)kern, (void)x, (void)d, (void)unit, (void)r;
+  return 0;
+}
+
+/**
+ * @brief Activations of one row as the kernels want them: `srs<int8>(r_t, shift, mode) + 128`
+ * for t < d, 128 up to padded_dim(d); returns the sum of the signed activations. Exactly
+ * rvq::srs; vectorized (kernel `kern`'s target) for half_up and truncate with 0 < shift <= 23,
+ * scalar otherwise.
+ */
+inline std::int64_t activations(kernel kern, const std::int32_t* r, std::size_t d, int shift, rounding mode,
+                                std::uint8_t* out) noexcept {
+  std::size_t t = 0;
+  std::int64_t sum = 0;
+#if RVQ_INT8_X86
+  if (kern == kernel::avx512_vnni)
+    t = avx512::activations(r, d, shift, mode, out, sum);
+  else if (kern == kernel::avx2 || kern == kernel::avx_vnni)
+    t = avx2::activations(r, d, shift, mode, out, sum);
+#endif
+  (void)kern;
+  for (; t < d; ++t) {
+    const std::int8_t a = srs<std::int8_t>(r[t], shift, mode);
+    sum += a;
+    out[t] = static_cast<std::uint8_t>(a + 128);
+  }
+  for (t = d; t < padded_dim(d); ++t) out[t] = 128;
+  return sum;
+}
+
+/**
+ * @brief r_t = saturate32(r_t - srs<int32>((q_t - z) * m, shift, mode)) for t < d: the residual
+ * update of an affine 8-bit codeword. Exactly the reference; vectorized (kernel `kern`'s target)
+ * for half_up and truncate with 0 < shift < 31 when `255 * |m| + 2^(shift-1) < 2^31` (products
+ * fit int32).
+ */
+inline void subtract_affine(kernel kern, std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
+                            std::int32_t m, int shift, rounding mode) noexcept {
+  std::size_t t = 0;
+#if RVQ_INT8_X86
+  if (kern == kernel::avx512_vnni)
+    t = avx512::subtract_affine(r, q, d, z, m, shift, mode);
+  else if (kern == kernel::avx2 || kern == kernel::avx_vnni)
+    t = avx2::subtract_affine(r, q, d, z, m, shift, mode);
+#endif
+  (void)kern;
   for (; t < d; ++t)
     r[t] = saturate<std::int32_t>(static_cast<std::int64_t>(r[t]) -
                                   srs<std::int32_t>(static_cast<std::int64_t>(q[t] - z) * m, shift, mode));
@@ -638,4 +966,9 @@ inline void subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d
 #if defined(RVQ_INT8_PANELS_PRAGMA)
 #pragma GCC diagnostic pop
 #undef RVQ_INT8_PANELS_PRAGMA
+#endif
+#if RVQ_INT8_X86
+#undef RVQ_T_AVX512
+#undef RVQ_T_AVXVNNI
+#undef RVQ_T_AVX2
 #endif

@@ -387,7 +387,8 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
 
  public:
   using algo::search_rows;
-  /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has them.
+  /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has
+  /// them (the backend's int8_kernel() chooses one per call).
   static constexpr bool use_panels = Kernels::use_int8_panels && !kern::binary && !kern::wide_values;
 
  public:
@@ -434,15 +435,17 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     const int_layer& x = layer(l);
     if constexpr (use_panels) {
       if (!x.per_dim) {
+        const auto which = Kernels::int8_kernel();
         const std::int8_t* q = static_cast<const std::int8_t*>(x.values) + c * x.row_bytes;
         if constexpr (element_traits<Element>::pow2_scale) {
           const int s = x.rmul[c];
           if (s <= 0 && s >= -22) {  // q << -s, as (q * 2^(1-s)) >> 1 on the vector path (exact)
-            simd::int8_panels::subtract_affine(r, q, dim(), 0, std::int32_t{1} << (1 - s), 1, mode());
+            simd::int8_panels::subtract_affine(which, r, q, dim(), 0, std::int32_t{1} << (1 - s), 1, mode());
             return;
           }
         } else {
-          simd::int8_panels::subtract_affine(r, q, dim(), x.zero ? x.zero[c] : 0, x.rmul[c], x.res_shift, mode());
+          simd::int8_panels::subtract_affine(which, r, q, dim(), x.zero ? x.zero[c] : 0, x.rmul[c], x.res_shift,
+                                             mode());
           return;
         }
       }
@@ -450,22 +453,27 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     algo::subtract_reference(l, c, r);
   }
 
-  /// Bytes of scratch search_block() needs.
+  /// Bytes of scratch search_block() needs: the activation bytes of max_rows rows and the
+  /// kernels' own scratch, or the reference search's.
   static constexpr std::size_t block_bytes(std::size_t d) noexcept {
-    const std::size_t a = simd::int8_panels::max_rows * simd::int8_panels::padded_dim(d), b = 2 * d;
+    namespace ip = simd::int8_panels;
+    const std::size_t a = ip::max_rows * ip::padded_dim(d) + ip::wide_bytes(d), b = 2 * d;
     return (a > b ? a : b) + 16;
   }
-  /// Nearest codewords of layer l for n rows: the dot-product kernel, max_rows rows at a time,
-  /// when available; else the reference search row by row (the same codes).
+  /// Nearest codewords of layer l for n rows: the backend's int8 dot-product kernel, max_rows
+  /// rows at a time, when it has one; else the reference search row by row (the same codes).
   void search_block(std::size_t l, std::int32_t* const* rows, std::size_t n, unsigned char* scratch,
                     std::uint32_t* idx) const noexcept {
     if constexpr (use_panels) {
-      if (panels_.empty()) return search_rows(l, rows, n, scratch, idx);
       namespace ip = simd::int8_panels;
+      const ip::kernel which = Kernels::int8_kernel();
+      const std::size_t d = dim(), dp = ip::padded_dim(d);
+      if (panels_.empty() || which == ip::kernel::reference || d > ip::max_dim_of(which))
+        return search_rows(l, rows, n, scratch, idx);
       const int_layer& x = layer(l);
       const panel_layer& p = panels_[l];
-      const std::size_t d = dim(), dp = ip::padded_dim(d);
       const ip::constants c{p.offset.data(), p.bias.data(), p.mul.data(), p.zero.empty() ? nullptr : p.zero.data()};
+      unsigned char* wide = scratch + ip::max_rows * dp;
       for (std::size_t b = 0; b < n; b += ip::max_rows) {
         const std::size_t m = n - b < ip::max_rows ? n - b : ip::max_rows;
         const std::uint8_t* acts[ip::max_rows];
@@ -473,10 +481,11 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
         for (std::size_t i = 0; i < m; ++i) {
           std::uint8_t* a = scratch + i * dp;
           acts[i] = a;
-          asum[i] =
-              x.per_dim ? dim_activations(x, rows[b + i], a) : ip::activations(rows[b + i], d, x.act_shift, mode(), a);
+          asum[i] = x.per_dim ? dim_activations(x, rows[b + i], a)
+                              : ip::activations(which, rows[b + i], d, x.act_shift, mode(), a);
         }
-        ip::search<element_traits<Element>::pow2_scale>(acts, asum, m, p.panels.data(), x.k, d, c, idx + b, score);
+        ip::search<element_traits<Element>::pow2_scale>(which, acts, asum, m, p.panels.data(), x.k, d, c, wide, idx + b,
+                                                        score);
       }
     } else {
       search_rows(l, rows, n, scratch, idx);

@@ -11,9 +11,12 @@
 /// scalar backend's sums; the FMA targets round once per multiply-add, so their codes agree with
 /// the scalar reference except at near-ties, like rvq::xsimd's.
 ///
+/// The integer stores' int8 panel kernels (rvq/simd/int8_panels.hpp) follow the same target:
+/// AVX-512 VNNI, AVX-VNNI or AVX2 (int8_kernel_for()).
+///
 /// Off x86 (or without GCC/clang) it has one target, the compile target, and is the scalar backend
-/// with a wider panel. Lane operations (beam search's selection) and the integer kernels are the
-/// scalar backend's, at the compile target.
+/// with a wider panel. Lane operations (beam search's selection) are the scalar backend's, at the
+/// compile target.
 #pragma once
 #include "../cpu.hpp"
 #include "../scalar/kernels.hpp"
@@ -112,12 +115,44 @@ __attribute__((target("avx512f,avx2,fma"))) inline void scores_avx512(const floa
 }
 #endif
 
+/// The int8 panel kernel for target `t` on a CPU with features `f`: AVX-512 VNNI on the avx512
+/// target when the CPU has it, else AVX-VNNI or AVX2 on the avx2 and avx512 targets, else none
+/// (the reference kernels). Off x86: the compile-time kernel.
+inline int8_panels::kernel int8_kernel_for(isa t, const cpu_features& f) noexcept {
+#if RVQ_INT8_X86
+  using k = int8_panels::kernel;
+  if (t == isa::avx512 && f.avx512vnni && f.avx512bw && f.avx512dq && f.avx512vl) return k::avx512_vnni;
+  if (t != isa::baseline && f.avx2 && f.fma) return f.avx_vnni ? k::avx_vnni : k::avx2;
+  return k::reference;
+#else
+  (void)t, (void)f;
+  return int8_panels::static_kernel;
+#endif
+}
+
+/// The integer entry points of the dispatch backend: the int8 panel kernel follows active_isa().
+struct int_ops : scalar::int_ops {
+  /// True when some int8 panel kernel is compiled in (whether one runs depends on the target).
+  static constexpr bool use_int8_panels = int8_panels::available;
+  /// The int8 panel kernel of the active target (a table lookup; the CPU is probed once).
+  static int8_panels::kernel int8_kernel() noexcept {
+    static const int8_panels::kernel table[] = {int8_kernel_for(isa::baseline, detect_cpu()),
+                                                int8_kernel_for(isa::avx2, detect_cpu()),
+                                                int8_kernel_for(isa::avx512, detect_cpu())};
+    return table[static_cast<std::size_t>(active_isa())];
+  }
+  /// scalar::int_ops::float_to_grid() with the active target's vectors.
+  static std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+    return int8_panels::float_to_grid(int8_kernel(), x, d, unit, r);
+  }
+};
+
 /**
  * @brief Entry points of the dispatch backend: the layout of the panel search with a fixed panel
  * width, its two kernels chosen per call by active_isa(), and the scalar backend's rows search,
  * lane operations and integer kernels.
  */
-struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, scalar::int_ops {
+struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, dispatch::int_ops {
   static constexpr std::size_t panel_width = dispatch::panel_width;  ///< codewords per panel
   static constexpr std::size_t block_rows = dispatch::block_rows;    ///< most rows per call
 
@@ -157,6 +192,11 @@ struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, scalar:
 };
 
 }  // namespace simd::dispatch
+
+/// @ingroup simd
+/// @brief The int8 dot-product kernel rvq::dispatch runs on the active target (reports print it:
+/// `rvq info --cpu`, rvq.cpu()).
+inline simd::int8_panels::kernel active_int8_kernel() noexcept { return simd::dispatch::int_ops::int8_kernel(); }
 
 /// @ingroup simd
 /// @brief dispatch: the panel search for several instruction sets, chosen at run time.

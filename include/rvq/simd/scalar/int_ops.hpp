@@ -14,12 +14,14 @@ struct int_ops {
   /// The integer kernels of an element (activations, argmin, subtract, grid values).
   template <class Element>
   using int_kernels = simd::scalar::int_kernels<Element>;
-  /// True when int8 panel kernels (AVX-512 VNNI, AVX-VNNI, AVX2, sdot) serve int8 and int4 layers.
-  static constexpr bool use_int8_panels = simd::int8_panels::available;
+  /// True when an int8 panel kernel (AVX-512 VNNI, AVX-VNNI, AVX2, sdot) serves int8 and int4 layers.
+  static constexpr bool use_int8_panels = simd::int8_panels::static_kernel != simd::int8_panels::kernel::reference;
+  /// The int8 panel kernel: the best one the compile flags enable (no dispatch).
+  static constexpr simd::int8_panels::kernel int8_kernel() noexcept { return simd::int8_panels::static_kernel; }
   /// Leading values of `x * unit` (a power of two) rounded to nearest even and saturated to int32,
   /// vectorized where the target allows; returns how many it converted (the caller does the rest).
   static std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
-    return simd::int8_panels::float_to_grid(x, d, unit, r);
+    return simd::int8_panels::float_to_grid(int8_kernel(), x, d, unit, r);
   }
 };
 
