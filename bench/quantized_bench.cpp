@@ -5,7 +5,9 @@
 //   rvq-bench-quantized [--train X.npy --test Y.npy] [--shape DxKxL] [--model M.rvq]
 //                       [--elements f32,int8,...] [--granularity codeword] [--iterations N]
 //                       [--min-time S] [--json FILE|-] [--quick]
-// Without --train/--test the data are generated (clustered, bench/data.hpp).
+// Without --train/--test the data are generated (clustered, bench/data.hpp). With the dispatch
+// backend (x86-64), RVQ_ISA=sse2|avx2|avx512 forces the kernel target of f32 and of the integer
+// elements alike; the header and the JSON name the target and the int8 kernel that ran.
 #include <rvq/rvq.hpp>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include "data.hpp"
 #include "timing.hpp"
@@ -111,6 +114,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (const char* note = rvq::isa_env_note()) {
+    std::fprintf(stderr, "rvq-bench-quantized: RVQ_ISA: %s\n", note);
+    return 2;
+  }
+  const char* target =
+      std::is_same<rvq::default_simd, rvq::dispatch>::value ? rvq::to_string(rvq::active_isa()) : "static";
+  const char* int8_kernel =
+      rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
   std::vector<float> train, test;
   std::size_t ntrain = 0, ntest = 0;
   std::string source = "generated (bench/data.hpp)";
@@ -237,6 +248,8 @@ int main(int argc, char** argv) {
   }
   std::printf("data: %s; model %zu layers x %zu codewords x %zu dims; %zu test vectors; %s scales, mse calibration\n",
               source.c_str(), model.layers(), model.max_codewords(), d, ntest, rvq::to_string(group));
+  std::printf("backend %s, target %s, int8 kernel %s\n", rvq::simd_traits<rvq::default_simd>::name, target,
+              int8_kernel);
   std::printf("| element | test MSE | vs f32 | code agreement | codebook bytes | encode vec/s (1 thread) | vs f32 |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const auto& r : rows)
@@ -247,7 +260,8 @@ int main(int argc, char** argv) {
                       ", \"codewords\": " + std::to_string(model.max_codewords()) +
                       ", \"layers\": " + std::to_string(model.layers()) +
                       ", \"test_vectors\": " + std::to_string(ntest) + ", \"granularity\": \"" + rvq::to_string(group) +
-                      "\", \"rows\": [";
+                      "\", \"backend\": \"" + rvq::simd_traits<rvq::default_simd>::name + "\", \"isa\": \"" + target +
+                      "\", \"int8_kernel\": \"" + int8_kernel + "\", \"rows\": [";
     char buf[512];
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];

@@ -463,7 +463,9 @@ class Index:
 def cpu() -> Dict[str, Any]:
     """What this CPU offers and which kernels run: ``features`` (the instruction-set extensions rvq
     uses), ``targets`` (the kernel targets this CPU runs), ``backend`` (``"dispatch"`` on x86-64),
-    ``isa`` (the target in use), ``best`` and ``note`` (why ``RVQ_ISA`` was not followed, or None)."""
+    ``isa`` (the target in use), ``best``, ``int8_kernel`` (the dot-product kernel of int8, q7, int4
+    and int2 models on that target: ``"avx512-vnni"``, ``"avx-vnni"``, ``"avx2"``, ``"sdot"`` or
+    ``"reference"``) and ``note`` (why ``RVQ_ISA`` was not followed, or None)."""
     return dict(_core.cpu())
 
 

@@ -183,7 +183,7 @@ class Index:
         ...
 
 def cpu() -> Dict[str, Any]:
-    """What this CPU offers and which kernels run (features, targets, backend, isa, best, note)."""
+    """What this CPU offers and which kernels run (features, targets, backend, isa, best, int8_kernel, note)."""
     ...
 
 def set_isa(name: str) -> None:

@@ -1219,6 +1219,7 @@ PYBIND11_MODULE(_core, mod) {
     d["backend"] = rvq::simd_traits<rvq::default_simd>::name;
     d["isa"] = rvq::to_string(rvq::active_isa());
     d["best"] = rvq::to_string(rvq::best_isa());
+    d["int8_kernel"] = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
     const char* note = rvq::isa_env_note();
     d["note"] = note ? py::object(py::str(note)) : py::object(py::none());
     return d;

@@ -9,7 +9,8 @@ import rvq
 
 def test_cpu_reports_the_targets_and_the_active_one():
     c = rvq.cpu()
-    assert set(c) == {"features", "targets", "backend", "isa", "best", "note"}
+    assert set(c) == {"features", "targets", "backend", "isa", "best", "int8_kernel", "note"}
+    assert c["int8_kernel"] in ("avx512-vnni", "avx-vnni", "avx2", "sdot", "reference")
     assert c["targets"], "the baseline target always runs"
     assert c["isa"] in c["targets"] and c["best"] in c["targets"]
     assert c["best"] == c["targets"][-1]
@@ -30,6 +31,22 @@ def test_every_target_gives_the_same_codes(data):
     finally:
         rvq.set_isa("auto")
     assert rvq.cpu()["isa"] == rvq.cpu()["best"]
+
+
+def test_every_target_gives_the_same_int8_codes(data):
+    train, test = data
+    q = rvq.train(train, layers=4, codewords=32, iterations=4, refine=0).quantize("int8", train)
+    try:
+        codes, kernels = {}, {}
+        for t in rvq.cpu()["targets"]:
+            rvq.set_isa(t)
+            kernels[t] = rvq.cpu()["int8_kernel"]
+            codes[t] = q.encode(test)
+        ref = codes[rvq.cpu()["targets"][0]]
+        for t, c in codes.items():
+            np.testing.assert_array_equal(c, ref, err_msg=f"{t} ({kernels[t]})")  # integer kernels: bit for bit
+    finally:
+        rvq.set_isa("auto")
 
 
 def test_set_isa_refuses_what_cannot_run():

@@ -58,11 +58,12 @@ int print_cpu(const args& a) {
     if (rvq::isa_supported(t, f)) targets += std::string(targets.empty() ? "" : " ") + rvq::to_string(t);
   const char* backend = rvq::simd_traits<rvq::default_simd>::name;
   const char* active = rvq::to_string(rvq::active_isa());
+  const char* int8 = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
   if (a.flag("json")) {
     std::printf(
         "{\"features\": \"%s\", \"targets\": \"%s\", \"backend\": \"%s\", \"isa\": \"%s\", "
-        "\"best\": \"%s\"}\n",
-        have.c_str(), targets.c_str(), backend, active, rvq::to_string(rvq::best_isa()));
+        "\"best\": \"%s\", \"int8_kernel\": \"%s\"}\n",
+        have.c_str(), targets.c_str(), backend, active, rvq::to_string(rvq::best_isa()), int8);
     return 0;
   }
   std::printf("cpu features     %s\n", have.empty() ? "(none rvq uses)" : have.c_str());
@@ -71,6 +72,8 @@ int print_cpu(const args& a) {
               std::string(backend) == "dispatch" ? "" : " (compile-time choice: RVQ_ISA does not apply)");
   std::printf("active target    %s (%s)\n", active,
               std::getenv("RVQ_ISA") ? "RVQ_ISA" : "the best this CPU runs; RVQ_ISA=" RVQ_ISA_LIST " overrides");
+  std::printf("int8 kernel      %s (int8, q7, int4 and int2 codebooks; \"reference\": the portable integer kernels)\n",
+              int8);
   return 0;
 }
 
