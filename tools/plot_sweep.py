@@ -36,7 +36,8 @@ def load(path):
         try:
             out.append({
                 "layers": int(r["layers"]), "codewords": int(r["codewords"]), "element": r["element"],
-                "storage": r["storage"], "beam": int(r["beam"]), "bits": int(r["bits_per_vector"]),
+                "storage": r["storage"], "beam": int(r["beam"]), "icm": int(r.get("icm") or 0),
+                "bits": int(r["bits_per_vector"]),
                 "bytes": int(r["codebook_bytes"]), "macs": int(r["macs_per_vector"]),
                 "lookups": int(r["lookups_per_vector"]), "rel_mse": float(r["rel_mse"]),
                 "us": float(r["encode_us_per_vector"]),
@@ -62,15 +63,21 @@ def kind(r):
     return r["element"] if r["storage"] == "dense" else f'{r["element"]} {r["storage"]}'
 
 
+def search_label(r):
+    """The encoder of a point: greedy or beam B, then ICM rounds if any."""
+    s = f'{kind(r)}, beam {r["beam"]}' if r["beam"] > 1 else f"{kind(r)}, greedy"
+    return s + (f' + ICM {r["icm"]}' if r["icm"] else "")
+
+
 def scatter(rows, x, xlabel, path, logx=False, title=""):
     fig, ax = plt.subplots(figsize=(7.5, 5))
     seen = set()
     for r in rows:
         label = None
-        key = (kind(r), r["beam"])
+        key = (kind(r), r["beam"], r["icm"])
         if key not in seen:
             seen.add(key)
-            label = f'{kind(r)}, beam {r["beam"]}' if r["beam"] > 1 else f"{kind(r)}, greedy"
+            label = search_label(r)
         ax.scatter(x(r), r["rel_mse"], c=COLORS.get(r["element"], "gray"), marker=MARKERS.get(r["beam"], "x"),
                    s=22, alpha=0.75, label=label, linewidths=0)
     front = pareto(rows, x)
@@ -97,7 +104,7 @@ def scatter(rows, x, xlabel, path, logx=False, title=""):
 def by_k(rows, path):
     """f32 dense greedy: one line per K across L, so a fixed bit budget reads as a vertical cut."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    sel = [r for r in rows if r["element"] == "f32" and r["storage"] == "dense" and r["beam"] == 1]
+    sel = [r for r in rows if r["element"] == "f32" and r["storage"] == "dense" and r["beam"] == 1 and not r["icm"]]
     for k in sorted({r["codewords"] for r in sel}):
         line = sorted((r for r in sel if r["codewords"] == k), key=lambda r: r["bits"])
         ax.plot([r["bits"] for r in line], [r["rel_mse"] for r in line], marker="o", ms=3, label=f"K={k}")
@@ -121,11 +128,11 @@ def time_plot(rows, path):
     fig, ax = plt.subplots(figsize=(7.5, 5))
     seen = set()
     for r in rows:
-        key = (kind(r), r["beam"])
+        key = (kind(r), r["beam"], r["icm"])
         label = None
         if key not in seen:
             seen.add(key)
-            label = f'{kind(r)}, beam {r["beam"]}' if r["beam"] > 1 else f"{kind(r)}, greedy"
+            label = search_label(r)
         ax.scatter(r["rel_mse"], r["us"], c=COLORS.get(r["element"], "gray"), marker=MARKERS.get(r["beam"], "x"),
                    s=22, alpha=0.75, label=label, linewidths=0)
     front = pareto([dict(r, rel_mse=r["us"], us=r["rel_mse"]) for r in rows], lambda r: r["us"])

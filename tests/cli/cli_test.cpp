@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #if __has_include(<sys/wait.h>)
 #include <sys/wait.h>
@@ -477,7 +478,8 @@ TEST_CASE("cli: sweep measures a grid, writes CSV and report, and resumes", "[cl
   auto rows = csv_rows(dir + "/results.csv");
   REQUIRE(rows.size() == 12);  // 2 L x 2 K x (f32 greedy, f32 beam 2, int8 greedy)
   for (const auto& f : rows) {
-    REQUIRE(f.size() == 14);
+    REQUIRE(f.size() == 15);  // 14 measures, then icm (the column sweep --icm added, last)
+    CHECK(f[14] == "0");
     CHECK(f[3] == "dense");
     const std::size_t l = std::stoul(f[0]), k = std::stoul(f[1]);
     CHECK(std::stoul(f[5]) == l * (k == 4 ? 2 : 3));                  // bits per vector
@@ -512,6 +514,54 @@ TEST_CASE("cli: sweep measures a grid, writes CSV and report, and resumes", "[cl
   CHECK(r.code == 1);
   CHECK(r.err.find(dir + "/settings.txt: the results in") != std::string::npos);
   CHECK(r.err.find("iterations=3") != std::string::npos);
+}
+
+TEST_CASE("cli: sweep --icm adds ICM rounds to the f32 points; older results files resume", "[cli][sweep]") {
+  const std::string train = write_data("si_train.npy", 600, 8, 31), test = write_data("si_test.npy", 200, 8, 32);
+  const std::string dir = rvq_test::temp_path("sweep_icm");
+  const std::string base = "sweep --input " + train + " --test " + test + " --out " + dir +
+                           " --layers 3 --codewords 8 --elements f32,int8 --storages dense,pq --beams 1,2 "
+                           "--iterations 3 --test-rows 200 --no-plots --quiet";
+  auto r = rvq_cli(base + " --icm 0,2");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  // f32 dense and pq: beam 1, 2 x icm 0, 2; int8 dense greedy, int8 pq beam 1, 2, without ICM
+  const auto rows = csv_rows(dir + "/results.csv");
+  REQUIRE(rows.size() == 11);
+  std::map<std::string, double> rel;
+  for (const auto& f : rows) {
+    REQUIRE(f.size() == 15);
+    if (f[2] != "f32") CHECK(f[14] == "0");
+    if (f[2] == "f32") rel[f[3] + " " + f[4] + " " + f[14]] = std::stod(f[11]);
+  }
+  for (const char* s : {"dense", "pq"})
+    for (const char* b : {"1", "2"}) {
+      const std::string at = std::string(s) + " " + b;
+      REQUIRE(rel.count(at + " 2"));
+      CHECK(rel[at + " 2"] <= rel[at + " 0"] * (1 + 1e-6));  // ICM never worsens what it starts from
+    }
+  CHECK(slurp(dir + "/report.md").find("icm 2") != std::string::npos);  // Pareto fronts name the encoder
+
+  // A results file of the version before --icm (14 fields): read as icm 0, rewritten with the column.
+  const std::string old_dir = rvq_test::temp_path("sweep_icm_old");
+  r = rvq_cli("sweep --input " + train + " --test " + test + " --out " + old_dir +
+              " --layers 1 --codewords 8 --elements f32 --beams 1 --iterations 3 --test-rows 200 --no-plots --quiet");
+  REQUIRE(r.code == 0);
+  std::string text = slurp(old_dir + "/results.csv");
+  const std::size_t eol = text.find('\n'), comma = text.rfind(',', text.size() - 2);
+  REQUIRE(text.compare(comma, 3, ",0\n") == 0);
+  std::string old_text = text.substr(0, eol - 4) + text.substr(eol, comma - eol) + "\n";  // drop ",icm" and ",0"
+  REQUIRE(old_text.find(",icm") == std::string::npos);
+  { std::ofstream(old_dir + "/results.csv", std::ios::binary) << old_text; }
+  r = rvq_cli("sweep --input " + train + " --test " + test + " --out " + old_dir +
+              " --layers 1 --codewords 8 --elements f32 --beams 1 --iterations 3 --test-rows 200 --no-plots --icm 0,1");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("(1 run now") != std::string::npos);  // the icm 0 point was kept, icm 1 is new
+  const auto grown = csv_rows(old_dir + "/results.csv");
+  REQUIRE(grown.size() == 2);
+  CHECK(grown[0][14] == "0");
+  CHECK(grown[1][14] == "1");
 }
 
 TEST_CASE("cli: sweep budgets, plots and their absence", "[cli][sweep]") {
@@ -623,7 +673,7 @@ TEST_CASE("cli: sweep errors name the option, the file and the reason", "[cli][s
   const std::string damaged = slurp(dir + "/results.csv");
   r = rvq_cli("sweep" + io + " --layers 1 --codewords 4 --elements f32 --beams 1 --no-plots");
   CHECK(r.code == 1);
-  CHECK(r.err.find(dir + "/results.csv:3: expected 14 fields") != std::string::npos);
+  CHECK(r.err.find(dir + "/results.csv:3: expected 15 fields") != std::string::npos);  // 14 until sweep --icm
   CHECK(slurp(dir + "/results.csv") == damaged);
 }
 

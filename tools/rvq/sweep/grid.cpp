@@ -9,11 +9,13 @@ namespace {
 
 using f32_quantizer = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential>>;
 
-/// Test MSE, encode time (best of a few runs of at least 0.2 s) and cost of one quantizer at one beam width.
+/// Test MSE, encode time (best of a few runs of at least 0.2 s) and cost of one quantizer at the
+/// point's beam width and ICM rounds (beam 1 and no ICM for integer elements).
 template <class Q>
-void measure(const Q& q, const rvq::io::ndarray<float>& test, std::size_t beam, point& p) {
+void measure(const Q& q, const rvq::io::ndarray<float>& test, point& p, bool integer = false) {
   rvq::eval_options o;
-  o.beam = beam;
+  o.beam = integer ? 1 : p.beam;
+  o.icm_rounds = integer ? 0 : p.icm;
   o.per_layer = false;
   o.repeats = 5;
   o.min_seconds = 0.2;
@@ -101,14 +103,14 @@ void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& 
         if (p.storage == "pq") {
           auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::pq>>::from_product(*pc);
           if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
-          measure(*q, test, p.beam, p);
+          measure(*q, test, p);
         } else {
           auto q = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::rpq>>::from_product(*pc);
           if (!q) throw data_error{p.label() + ": " + rvq::describe(q.error())};
-          measure(*q, test, p.beam, p);
+          measure(*q, test, p);
         }
       } else if (p.element == "f32") {
-        measure(*prefix, test, p.beam, p);
+        measure(*prefix, test, p);
       } else {
         rvq::quantize_options qo;
         rvq::parse_element(p.element.c_str(), qo.element);
@@ -117,7 +119,7 @@ void run_unit(const unit& u, const settings& st, const rvq::io::ndarray<float>& 
         rvq::quantize_report rep;
         const rvq::status s = rvq::quantize_codebooks(*prefix, calib.view(), qo, qc, &rep);
         if (!s) throw data_error{"quantizing " + p.label() + ": " + rvq::describe(s)};
-        with_integer(qc, [&](const auto& q) { measure(q, test, 1, p); });
+        with_integer(qc, [&](const auto& q) { measure(q, test, p, true); });
         p.codebook_bytes = rep.quantized_bytes;  // values as stored, with their scales and zero points
       }
       rs.record(p);

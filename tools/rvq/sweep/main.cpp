@@ -25,6 +25,7 @@ int run(const args& a) {
   g.layers = a.number_list("layers", 1, 256);
   g.codewords = a.number_list("codewords", 2, 65536);
   g.beams = a.number_list("beams", 1, 1024);
+  g.icms = a.number_list("icm", 0, 1000);
   g.elements = split(a.get("elements"), ',');
   g.storages = split(a.get("storages"), ',');
   for (const auto& e : g.elements) {
@@ -111,24 +112,25 @@ int run(const args& a) {
       std::vector<point> todo;
       for (const auto& e : g.elements)
         for (const auto& s : g.storages)
-          for (std::size_t b : g.beams) {
-            point p;
-            p.layers = l, p.codewords = k, p.element = e, p.storage = s, p.beam = b;
-            if (s != "dense" && e != "f32" && e != "int8") {
-              ++skipped_storage;
-              continue;
+          for (std::size_t b : g.beams)
+            for (std::size_t icm : g.icms) {
+              point p;
+              p.layers = l, p.codewords = k, p.element = e, p.storage = s, p.beam = b, p.icm = icm;
+              if (s != "dense" && e != "f32" && e != "int8") {
+                ++skipped_storage;
+                continue;
+              }
+              if (b > k || (s == "dense" && e != "f32" && (b > 1 || icm > 0)) || (e != "f32" && icm > 0)) {
+                ++skipped_beam;
+                continue;
+              }
+              if ((g.max_bits && l * rvq::code_bits(k) > g.max_bits) ||
+                  (g.budget_bytes && estimated_bytes(p, d) > g.budget_bytes)) {
+                ++skipped_budget;
+                continue;
+              }
+              if (!done.count(p.key())) todo.push_back(p);
             }
-            if (b > k || (s == "dense" && e != "f32" && b > 1)) {
-              ++skipped_beam;
-              continue;
-            }
-            if ((g.max_bits && l * rvq::code_bits(k) > g.max_bits) ||
-                (g.budget_bytes && estimated_bytes(p, d) > g.budget_bytes)) {
-              ++skipped_budget;
-              continue;
-            }
-            if (!done.count(p.key())) todo.push_back(p);
-          }
       if (todo.empty()) continue;
       if (st.refine == 0 && !units.empty() && units.back().codewords == k) {
         units.back().layers = std::max(units.back().layers, l);
@@ -178,7 +180,8 @@ int run(const args& a) {
   if (!rs.quiet) {
     std::printf("sweep: %zu points in %s/results.csv (%zu run now", rs.results.size(), dir.c_str(), rs.finished);
     if (skipped_beam)
-      std::printf(", %zu grid points skipped: integer elements encode greedily, and beam is at most K", skipped_beam);
+      std::printf(", %zu grid points skipped: integer elements encode greedily without ICM, and beam is at most K",
+                  skipped_beam);
     if (skipped_storage)
       std::printf(", %zu grid points skipped: pq/rpq sub-codebooks are f32 or int8", skipped_storage);
     if (skipped_budget) std::printf(", %zu over the budget", skipped_budget);
@@ -207,6 +210,7 @@ const command sweep_command{
         {"elements", "E1,E2,..", "f32,int8,q15,int4", "element types (f32, int8, q15, q7, int4, int2)"},
         {"storages", "S1,S2,..", "dense", "storages (dense, pq, rpq)"},
         {"beams", "B1,B2,..", "1,4,8", "beam widths"},
+        {"icm", "N1,N2,..", "0", "rounds of ICM after the search (rvq encode --icm; f32 points only)"},
         {"train-rows", "N", "100000", "training rows used"},
         {"test-rows", "N", "5000", "test rows used"},
         opt::iterations("10"),

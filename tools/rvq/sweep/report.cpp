@@ -129,16 +129,18 @@ void write_report(const std::string& dir, const settings& st, const std::vector<
        "|---|---|---|---|---|---|---|---|\n";
   for (std::size_t k : g.codewords) {
     const point* f = best_of(r, [&](const point& x) {
-      return x.codewords == k && x.bits <= target && x.element == "f32" && x.storage == "dense" && x.beam == 1;
+      return x.codewords == k && x.bits <= target && x.element == "f32" && x.storage == "dense" && x.beam == 1 &&
+             x.icm == 0;
     });
     std::size_t lmax = 0;
     for (const point& x : r)
-      if (x.codewords == k && x.bits <= target && x.element == "f32" && x.beam == 1) lmax = std::max(lmax, x.layers);
+      if (x.codewords == k && x.bits <= target && x.element == "f32" && x.beam == 1 && x.icm == 0)
+        lmax = std::max(lmax, x.layers);
     if (!f || lmax == 0) continue;
     auto at = [&](const std::string& e, bool widest) {
       const point* best = nullptr;
       for (const point& x : r)
-        if (x.codewords == k && x.layers == lmax && x.element == e && x.storage == "dense" &&
+        if (x.codewords == k && x.layers == lmax && x.element == e && x.storage == "dense" && x.icm == 0 &&
             (widest ? (!best || x.beam > best->beam) : x.beam == 1))
           best = &x;
       return best;
@@ -175,7 +177,8 @@ void write_report(const std::string& dir, const settings& st, const std::vector<
           best_of(r, [&](const point& x) { return x.codebook_bytes <= b && x.element + " " + x.storage == k; });
       if (p) any = true;
       line += p ? " " + num(p->rel_mse) + " (L=" + std::to_string(p->layers) + " K=" + std::to_string(p->codewords) +
-                      (p->beam > 1 ? " B=" + std::to_string(p->beam) : "") + ") |"
+                      (p->beam > 1 ? " B=" + std::to_string(p->beam) : "") +
+                      (p->icm ? " ICM=" + std::to_string(p->icm) : "") + ") |"
                 : " - |";
     }
     if (any) m += line + "\n";

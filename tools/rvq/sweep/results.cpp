@@ -6,6 +6,9 @@
 namespace rvq_cli::sweep {
 const char* const csv_header =
     "layers,codewords,element,storage,beam,bits_per_vector,codebook_bytes,scratch_bytes,macs_per_vector,"
+    "lookups_per_vector,mse,rel_mse,encode_us_per_vector,train_seconds,icm";
+const char* const csv_header_without_icm =
+    "layers,codewords,element,storage,beam,bits_per_vector,codebook_bytes,scratch_bytes,macs_per_vector,"
     "lookups_per_vector,mse,rel_mse,encode_us_per_vector,train_seconds";
 
 std::string base_name(const std::string& p) {
@@ -53,19 +56,23 @@ std::vector<point> read_results(const std::string& path) {
   if (!file_exists(path)) return out;
   std::istringstream in(read_text(path));
   std::string line;
-  std::size_t no = 0;
+  std::size_t no = 0, fields = csv_fields;
   auto bad = [&](const std::string& why) -> data_error {
     return data_error{path + ":" + std::to_string(no) + ": " + why + " (delete the file to start over)"};
   };
   while (std::getline(in, line)) {
     ++no;
     if (no == 1) {
-      if (line != csv_header) throw bad("not a results file of this rvq version (unexpected header)");
+      if (line == csv_header_without_icm)  // an earlier version's file: every point without ICM
+        fields = csv_fields - 1;
+      else if (line != csv_header)
+        throw bad("not a results file of this rvq version (unexpected header)");
       continue;
     }
     if (line.empty()) continue;
-    const auto f = split(line, ',');
-    if (f.size() != csv_fields) throw bad("expected " + std::to_string(csv_fields) + " fields");
+    auto f = split(line, ',');
+    if (f.size() != fields) throw bad("expected " + std::to_string(fields) + " fields");
+    if (fields != csv_fields) f.push_back("0");
     point p;
     try {
       std::size_t used = 0;
@@ -93,12 +100,13 @@ std::vector<point> read_results(const std::string& path) {
       p.rel_mse = real(f[11]);
       p.encode_us = real(f[12]);
       p.train_seconds = real(f[13]);
+      p.icm = whole(f[14]);
     } catch (const std::exception&) {
       throw bad("a field is not a number (counts are whole numbers, measures finite)");
     }
     if (p.layers == 0 || p.layers > rvq::max_layers || p.codewords < 2 || p.codewords > rvq::max_codewords ||
-        p.beam == 0 || p.beam > p.codewords || p.bits == 0 || p.mse < 0 || p.rel_mse < 0)
-      throw bad("a field is out of range (layers, codewords, beam, bits, mse)");
+        p.beam == 0 || p.beam > p.codewords || p.icm > 1000 || p.bits == 0 || p.mse < 0 || p.rel_mse < 0)
+      throw bad("a field is out of range (layers, codewords, beam, icm, bits, mse)");
     out.push_back(p);
   }
   return out;

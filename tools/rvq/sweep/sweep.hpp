@@ -16,36 +16,42 @@ namespace rvq_cli::sweep {
 /// The first line of results.csv.
 extern const char* const csv_header;
 /// Fields of one results.csv line.
-constexpr std::size_t csv_fields = 14;
+constexpr std::size_t csv_fields = 15;
+/// The header of results.csv before the icm column (read back as icm 0).
+extern const char* const csv_header_without_icm;
 
 /// One configuration of the grid and, once run, what it measured.
 struct point {
-  std::size_t layers = 0, codewords = 0, beam = 1;
+  std::size_t layers = 0, codewords = 0, beam = 1, icm = 0;  // icm: ICM rounds after the search
   std::string element = "f32", storage = "dense";
   std::size_t bits = 0, codebook_bytes = 0, scratch_bytes = 0, macs = 0, lookups = 0;
   double mse = 0, rel_mse = 0, encode_us = 0, train_seconds = 0;
 
-  std::string key() const {
+  /// The grid coordinates: layers, codewords, element, storage, beam (as results.csv begins).
+  std::string coordinates() const {
     return std::to_string(layers) + "," + std::to_string(codewords) + "," + element + "," + storage + "," +
            std::to_string(beam);
   }
+  /// What identifies a point (a resumed sweep skips the points it has).
+  std::string key() const { return coordinates() + "," + std::to_string(icm); }
   std::string label() const {
     return "L=" + std::to_string(layers) + " K=" + std::to_string(codewords) + " " + element + " " + storage +
-           (beam > 1 ? " beam " + std::to_string(beam) : "");
+           (beam > 1 ? " beam " + std::to_string(beam) : "") + (icm ? " icm " + std::to_string(icm) : "");
   }
   std::string csv() const {
     char buf[256];
-    std::snprintf(buf, sizeof buf, ",%zu,%zu,%zu,%zu,%zu,%.9g,%.9g,%.6g,%.3f", bits, codebook_bytes, scratch_bytes,
-                  macs, lookups, mse, rel_mse, encode_us, train_seconds);
-    return key() + buf;
+    std::snprintf(buf, sizeof buf, ",%zu,%zu,%zu,%zu,%zu,%.9g,%.9g,%.6g,%.3f,%zu", bits, codebook_bytes, scratch_bytes,
+                  macs, lookups, mse, rel_mse, encode_us, train_seconds, icm);
+    return coordinates() + buf;
   }
-  /// Grid order: layers, codewords, element, storage, beam.
+  /// Grid order: layers, codewords, element, storage, beam, icm.
   bool operator<(const point& o) const {
     if (layers != o.layers) return layers < o.layers;
     if (codewords != o.codewords) return codewords < o.codewords;
     if (element != o.element) return element < o.element;
     if (storage != o.storage) return storage < o.storage;
-    return beam < o.beam;
+    if (beam != o.beam) return beam < o.beam;
+    return icm < o.icm;
   }
 };
 
@@ -71,7 +77,7 @@ struct settings {
 
 /// The grid and the filters given on the command line.
 struct grid {
-  std::vector<std::size_t> layers, codewords, beams;
+  std::vector<std::size_t> layers, codewords, beams, icms;
   std::vector<std::string> elements, storages;
   std::size_t max_bits = 0, budget_bytes = 0;  // 0: no limit
 };
