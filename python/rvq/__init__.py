@@ -616,16 +616,18 @@ def import_safetensors(path: Union[str, os.PathLike], pattern: Optional[str] = N
 
 def sweep(x: ArrayLike, test: Optional[ArrayLike] = None, *, layers: Iterable[int] = (4, 8),
           codewords: Iterable[int] = (256,), beam: Iterable[int] = (1,), elements: Iterable[str] = ("f32",),
-          iterations: int = 25, refine: int = 20, seed: int = 1, metric: str = "l2", sample: Optional[int] = None,
+          icm: Iterable[int] = (0,), iterations: int = 25, refine: int = 20, seed: int = 1, metric: str = "l2", sample: Optional[int] = None,
           threads: Optional[int] = None, progress: Union[None, bool, Callable[[Dict[str, Any]], None]] = None):
     """Train and measure every combination of ``layers`` x ``codewords`` x ``beam`` x
     ``elements`` on ``x``, measured on ``test`` (default: ``x``).
 
     Integer and binary elements are post-training quantizations of the f32 model (calibrated on
-    ``x``) and encode greedily, so they are measured at beam 1 only.
+    ``x``) and encode greedily, so they are measured at beam 1 only. ``icm`` lists rounds of ICM
+    after the search (as :meth:`Quantizer.encode`'s ``icm``): every f32 point is measured with
+    each; other elements with 0 only.
 
     Returns:
-        one dict per measured point (layers, codewords, beam, element, bits_per_vector,
+        one dict per measured point (layers, codewords, beam, icm, element, bits_per_vector,
         codebook_bytes, mse, rel_mse, train_seconds, vectors_per_second), as a pandas DataFrame
         when pandas is installed.
     """
@@ -642,13 +644,18 @@ def sweep(x: ArrayLike, test: Optional[ArrayLike] = None, *, layers: Iterable[in
             model = q if el == "f32" else q.quantize(el, calibration=xa)
             if el != "f32" and b != 1 and model.element not in ("f16", "bf16"):
                 continue  # integer encode is greedy: its beam-1 row stands for it
-            e = model.evaluate(ta, beam=b if model.element in ("f32", "f16", "bf16") else 1, threads=threads)
-            row = {"layers": l, "codewords": k, "beam": b, "element": el, "bits_per_vector": e.bits_per_vector,
-                   "codebook_bytes": e.codebook_bytes, "mse": e.mse, "rel_mse": e.rel_mse,
-                   "train_seconds": train_seconds, "vectors_per_second": e.vectors_per_second}
-            rows.append(row)
-            if callable(progress):
-                progress(dict(row, point=i + 1, points=len(grid)))
+            for rounds in icm:
+                if rounds and el != "f32":
+                    continue  # ICM refines l2 f32 models
+                e = model.evaluate(ta, beam=b if model.element in ("f32", "f16", "bf16") else 1, icm=int(rounds),
+                                   threads=threads)
+                row = {"layers": l, "codewords": k, "beam": b, "icm": int(rounds), "element": el,
+                       "bits_per_vector": e.bits_per_vector, "codebook_bytes": e.codebook_bytes, "mse": e.mse,
+                       "rel_mse": e.rel_mse, "train_seconds": train_seconds,
+                       "vectors_per_second": e.vectors_per_second}
+                rows.append(row)
+                if callable(progress):
+                    progress(dict(row, point=i + 1, points=len(grid)))
     try:
         import pandas  # type: ignore
     except ImportError:

@@ -217,5 +217,5 @@ def import_faiss(path: Union[str, os.PathLike], metric: str='l2') -> Quantizer:
 def import_safetensors(path: Union[str, os.PathLike], pattern: Optional[str]=None, metric: Optional[str]=None) -> Quantizer:
     ...
 
-def sweep(x: ArrayLike, test: Optional[ArrayLike]=None, *, layers: Iterable[int]=(4, 8), codewords: Iterable[int]=(256,), beam: Iterable[int]=(1,), elements: Iterable[str]=('f32',), iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, threads: Optional[int]=None, progress: Union[None, bool, Callable[[Dict[str, Any]], None]]=None):
+def sweep(x: ArrayLike, test: Optional[ArrayLike]=None, *, layers: Iterable[int]=(4, 8), codewords: Iterable[int]=(256,), beam: Iterable[int]=(1,), elements: Iterable[str]=('f32',), icm: Iterable[int]=(0,), iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, threads: Optional[int]=None, progress: Union[None, bool, Callable[[Dict[str, Any]], None]]=None):
     ...

@@ -239,6 +239,19 @@ def test_sweep_rows(data):
     assert len(rows) == 2 * (2 + 1)  # int8 only at beam 1
     assert {r["element"] for r in rows} == {"f32", "int8"}
     assert all(r["rel_mse"] > 0 and r["bits_per_vector"] in (6, 8) for r in rows)
+    assert all(r["icm"] == 0 for r in rows)
+
+
+def test_sweep_icm_rows(data):
+    x, t = data
+    rows = rvq.sweep(x, t, layers=(3,), codewords=(8,), beam=(1, 4), elements=("f32", "int8"), icm=(0, 2),
+                     iterations=3, refine=0)
+    if not isinstance(rows, list):
+        rows = rows.to_dict("records")
+    assert len(rows) == 2 * 2 + 1  # f32: 2 beams x 2 icm; int8: greedy without ICM
+    f32 = {(r["beam"], r["icm"]): r["rel_mse"] for r in rows if r["element"] == "f32"}
+    for b in (1, 4):
+        assert f32[(b, 2)] <= f32[(b, 0)] * (1 + 1e-6)  # ICM never worsens the search it starts from
 
 
 def test_version_matches_the_repository():
