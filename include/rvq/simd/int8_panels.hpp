@@ -500,9 +500,8 @@ RVQ_T_AVX2 inline void widen(const std::uint8_t* a, std::size_t dp, std::int16_t
 /// 64-bit permutation 0 2 1 3 puts them in order. Not inlined: its constants would otherwise be
 /// hoisted out of the loops and take registers the accumulators need.
 template <bool Pow2>
-__attribute__((noinline)) RVQ_T_AVX2 void fold_halves(__m256i lo, __m256i hi, std::size_t p,
-                                                      std::size_t half, const constants& k, std::int64_t asum,
-                                                      state256& st) noexcept {
+__attribute__((noinline)) RVQ_T_AVX2 void fold_halves(__m256i lo, __m256i hi, std::size_t p, std::size_t half,
+                                                      const constants& k, std::int64_t asum, state256& st) noexcept {
   avx256::fold256<Pow2, false>(_mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8), p, half, k, asum, st);
 }
 
@@ -555,11 +554,12 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t
   for (std::size_t g = 0; g < groups; ++g) {
     const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4)));
     const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + g * width * 4 + 16)));
-    RVQ_AVX2_ROW(0)
-    RVQ_AVX2_ROW(1) RVQ_AVX2_ROW(2) RVQ_AVX2_ROW(3)
-        // Keeps the accumulators in registers (GCC 12 otherwise spills one and copies the others).
-        __asm__(""
-                : "+x"(l0), "+x"(h0), "+x"(l1), "+x"(h1), "+x"(l2), "+x"(h2), "+x"(l3), "+x"(h3));
+    RVQ_AVX2_ROW(0);
+    RVQ_AVX2_ROW(1);
+    RVQ_AVX2_ROW(2);
+    RVQ_AVX2_ROW(3);
+    // Keeps the accumulators in registers (GCC 12 otherwise spills one and copies the others).
+    __asm__("" : "+x"(l0), "+x"(h0), "+x"(l1), "+x"(h1), "+x"(l2), "+x"(h2), "+x"(l3), "+x"(h3));
   }
 #undef RVQ_AVX2_ROW
   fold_halves<Pow2>(l0, h0, p, half, k, asum[0], st[0]);
