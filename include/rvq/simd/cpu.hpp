@@ -83,15 +83,12 @@ struct cpu_feature_name {
 };
 
 /// Every feature of cpu_features, in the order reports list them.
-inline constexpr cpu_feature_name cpu_feature_names[] = {{"sse4.2", &cpu_features::sse4_2},
-                                                         {"avx2", &cpu_features::avx2},
-                                                         {"fma", &cpu_features::fma},
-                                                         {"avx512f", &cpu_features::avx512f},
-                                                         {"avx512bw", &cpu_features::avx512bw},
-                                                         {"avx512dq", &cpu_features::avx512dq},
-                                                         {"avx512vl", &cpu_features::avx512vl},
-                                                         {"avx512vnni", &cpu_features::avx512vnni},
-                                                         {"avx_vnni", &cpu_features::avx_vnni}};
+inline constexpr cpu_feature_name cpu_feature_names[] = {
+    {"sse4.2", &cpu_features::sse4_2},     {"avx2", &cpu_features::avx2},
+    {"fma", &cpu_features::fma},           {"avx512f", &cpu_features::avx512f},
+    {"avx512bw", &cpu_features::avx512bw}, {"avx512dq", &cpu_features::avx512dq},
+    {"avx512vl", &cpu_features::avx512vl}, {"avx512vnni", &cpu_features::avx512vnni},
+    {"avx_vnni", &cpu_features::avx_vnni}};
 
 /// Every kernel target, in increasing order of capability.
 inline constexpr isa all_isas[] = {isa::baseline, isa::avx2, isa::avx512};
