@@ -23,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include "../config.hpp"
+#include "../core/names.hpp"
 #include "../element/srs.hpp"
 /// @def RVQ_INT8_X86
 /// 1 when the x86 kernels are compiled in (GCC or clang on x86, unless RVQ_NO_INT8_PANELS).
@@ -59,22 +60,15 @@ enum class kernel : std::uint8_t {
   sdot,         ///< aarch64 dot product (`sdot`)
 };
 
+/// Spellings of kernel values, as reports print them.
+inline constexpr named<kernel> kernel_names[] = {{"reference", kernel::reference},
+                                                 {"avx2", kernel::avx2},
+                                                 {"avx-vnni", kernel::avx_vnni},
+                                                 {"avx512-vnni", kernel::avx512_vnni},
+                                                 {"sdot", kernel::sdot}};
+
 /// The name of a kernel as reports print it.
-constexpr const char* to_string(kernel k) noexcept {
-  switch (k) {
-    case kernel::avx2:
-      return "avx2";
-    case kernel::avx_vnni:
-      return "avx-vnni";
-    case kernel::avx512_vnni:
-      return "avx512-vnni";
-    case kernel::sdot:
-      return "sdot";
-    case kernel::reference:
-      break;
-  }
-  return "reference";
-}
+constexpr const char* to_string(kernel k) noexcept { return name_of(kernel_names, k); }
 
 /// The best kernel the compile flags enable (the backends without dispatch use it).
 #if RVQ_INT8_X86 && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
