@@ -141,7 +141,7 @@ TEMPLATE_LIST_TEST_CASE("ties go to the lowest codeword index", "[quantizer]", r
   }
 }
 
-TEST_CASE("layers may have different K; partial decode sums the first n codewords", "[quantizer]") {
+TEST_CASE("layers may have different K, partial decode sums the first n codewords", "[quantizer]") {
   const std::size_t d = 8;
   const std::vector<std::size_t> ks = {8, 4, 300};
   const auto cb = rvq_test::gaussian(8 + 4 + 300, d, 17);

@@ -154,7 +154,7 @@ TEST_CASE("cli: import codebooks from an L x K x D array, uint16 codes for K > 2
   CHECK(r.err.find("L x K x D") != std::string::npos);
 }
 
-TEST_CASE("cli: import a FAISS IndexResidualQuantizer; its codes are FAISS's", "[cli][faiss]") {
+TEST_CASE("cli: import a FAISS IndexResidualQuantizer, its codes are FAISS's", "[cli][faiss]") {
   const std::string dir = std::string(RVQ_TEST_DATA) + "/faiss/", model = rvq_test::temp_path("faiss.rvq"),
                     codes = rvq_test::temp_path("faiss_codes.npy");
   auto r = rvq_cli("import --from faiss " + dir + "rq_l2_d12_mixed.faissindex --output " + model);
@@ -516,7 +516,7 @@ TEST_CASE("cli: sweep measures a grid, writes CSV and report, and resumes", "[cl
   CHECK(r.err.find("iterations=3") != std::string::npos);
 }
 
-TEST_CASE("cli: sweep --icm adds ICM rounds to the f32 points; older results files resume", "[cli][sweep]") {
+TEST_CASE("cli: sweep --icm adds ICM rounds to the f32 points, older results files resume", "[cli][sweep]") {
   const std::string train = write_data("si_train.npy", 600, 8, 31), test = write_data("si_test.npy", 200, 8, 32);
   const std::string dir = rvq_test::temp_path("sweep_icm");
   const std::string base = "sweep --input " + train + " --test " + test + " --out " + dir +

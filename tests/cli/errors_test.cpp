@@ -41,7 +41,7 @@ TEST_CASE("cli errors: --beam above K is a usage error (exit 2) in every command
   }
 }
 
-TEST_CASE("cli errors: numbers out of range say so; malformed numbers say that", "[cli][errors]") {
+TEST_CASE("cli errors: numbers out of range say so, malformed numbers say that", "[cli][errors]") {
   const auto& f = files();
   const std::string out = temp_path("num_out.rvq");
   auto r = rvq_cli("train --input " + f.x + " --seed 99999999999999999999999 --output " + out);
@@ -177,7 +177,7 @@ TEST_CASE("cli errors: --icm on a model it does not apply to exits 1 with the re
   CHECK(rvq_cli("encode --model " + f.model + " --input " + f.x + " --icm x --output " + out).code == 2);
 }
 
-TEST_CASE("cli: RVQ_ISA chooses the kernel target; a name it cannot follow is a usage error", "[cli][dispatch]") {
+TEST_CASE("cli: RVQ_ISA chooses the kernel target, a name it cannot follow is a usage error", "[cli][dispatch]") {
   const auto cpu = rvq_cli("info --cpu --json");
   REQUIRE(cpu.code == 0);
   CHECK(cpu.out.find("\"isa\": ") != std::string::npos);

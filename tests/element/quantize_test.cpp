@@ -180,7 +180,7 @@ TEST_CASE("PTQ: every element, granularity and calibration gives a valid model t
       }
 }
 
-TEST_CASE("PTQ: power-of-two scales report their cost; refit does not make things worse", "[element][ptq]") {
+TEST_CASE("PTQ: power-of-two scales report their cost, refit does not make things worse", "[element][ptq]") {
   const fixture& f = shared();
   rvq::quantize_options o;
   o.pow2 = true;
@@ -372,7 +372,7 @@ TEST_CASE("integer encode: ip metric", "[element][integer]") {
   REQUIRE(im);
 }
 
-TEST_CASE("quantized models: save and load round trip for every element; corrupt files are rejected", "[element][io]") {
+TEST_CASE("quantized models: save and load round trip for every element, corrupt files are rejected", "[element][io]") {
   const fixture& f = shared();
   for (auto e : {rvq::element_id::int8, rvq::element_id::q15, rvq::element_id::q7, rvq::element_id::int4,
                  rvq::element_id::int2, rvq::element_id::binary, rvq::element_id::f16, rvq::element_id::bf16}) {

@@ -133,7 +133,7 @@ void fix_crc(std::vector<unsigned char>& b) {
 
 }  // namespace
 
-TEST_CASE("linear_map: dense and RPQ weights give W x + b; RPQ expands tiles of rows", "[projection]") {
+TEST_CASE("linear_map: dense and RPQ weights give W x + b, RPQ expands tiles of rows", "[projection]") {
   for (const std::size_t in : {std::size_t{8}, std::size_t{3000}}) {
     const std::size_t out = 37, n = 5;
     const auto bias = gaussian(out, 1, 9, 0.5f);
@@ -470,7 +470,7 @@ TEST_CASE("compress_pipeline: pq/rpq stages and projections give the codes of th
   CHECK_FALSE(plain->stage(0).out->product);
 }
 
-TEST_CASE("visit_model hands a pipeline file on as its rvq::pipeline; visit_single_model refuses it",
+TEST_CASE("visit_model hands a pipeline file on as its rvq::pipeline, visit_single_model refuses it",
           "[pipeline][io][visit]") {
   const auto p = dac_like(16, 2, 8, 4, false);
   const std::string path = temp_path("visit_pipeline.rvq");

@@ -54,7 +54,7 @@ TEST_CASE("compact drops exact duplicates and keeps every code's codeword", "[co
   CHECK(reconstruct(*q, x, 300) == reconstruct(c, x, 300));
 }
 
-TEST_CASE("compact with calibration data drops dead codewords; the data reconstructs bit for bit", "[compact]") {
+TEST_CASE("compact with calibration data drops dead codewords, the data reconstructs bit for bit", "[compact]") {
   const std::size_t d = 8, n = 2000;
   const auto x = rvq_test::gaussian(n, d, 3);
   rvq::train_options o;

@@ -116,7 +116,7 @@ TEMPLATE_LIST_TEST_CASE("training works for every metric and the error decreases
   CHECK(rep.layer_mse.back() < 0.8 * norm / double(n));
 }
 
-TEST_CASE("same seed and data give bit-identical codebooks; another seed differs", "[train]") {
+TEST_CASE("same seed and data give bit-identical codebooks, another seed differs", "[train]") {
   const std::size_t n = 1500, d = 10;
   const auto x = rvq_test::gaussian(n, d, 6);
   rvq::train_options opt = rvq_test::options(3, 16, 5);
