@@ -5,6 +5,11 @@
 //
 //   build/bench/bin/rvq-bench-search [--quick] [--json FILE] [--shape 100x128x8] [--n 50000]
 //       [--queries 1000] [--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S]
+//   build/bench/bin/rvq-bench-search --fast-scan [--shape 100x16x16] ...
+//
+// --fast-scan compares fast scan over 4-bit codes instead: FAISS's IndexResidualQuantizerFastScan
+// (its default norm, two 4-bit codes) against rvq::code_index with index_options::fast_scan (f32
+// and int8 norms), on FAISS's codebooks and codes, with rvq's plain scan as the reference.
 //
 // Reported per norm encoding: queries per second on one core and on two threads, recall@1 (the
 // true nearest neighbour ranked first) and recall@10 (the fraction of the true 10 nearest found
@@ -13,6 +18,7 @@
 #include <rvq/parallel/thread_pool.hpp>
 
 #include <faiss/IndexAdditiveQuantizer.h>
+#include <faiss/IndexAdditiveQuantizerFastScan.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/utils/hamming.h>
 #include <omp.h>
@@ -44,6 +50,13 @@ struct options {
   std::vector<std::string> norms{"f32", "int8", "tables"};
   std::vector<std::size_t> nprobe;  // inverted lists from the first layer: rvq flat against rvq IVF
   bool faiss_search = true;         // time FAISS's search too (off for the large IVF runs)
+  bool fast_scan = false;           // 4-bit layers: FAISS's fast scan against rvq's
+};
+
+struct fast_row {
+  std::string what;  // "FAISS fast scan", "rvq fast scan, f32 norms", ...
+  double qps1 = 0, qps2 = 0, r1 = 0, r10 = 0, bytes = 0;
+  double same_as_plain = -1;  // rvq: fraction of result slots equal to rvq's plain scan
 };
 
 struct ivf_row {
@@ -81,6 +94,16 @@ std::vector<float> load(const std::string& path, std::size_t& rows, std::size_t&
   return std::move(a.values);
 }
 
+/// Writes a JSON report to `path` ("-": standard output).
+void write_json(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text;
+  } else {
+    std::ofstream f(path);
+    f << text;
+  }
+}
+
 /// Shortest time of f over runs lasting at least min_s in total (at least 3 runs).
 template <class F>
 double best_seconds(F&& f, double min_s) {
@@ -95,6 +118,15 @@ double best_seconds(F&& f, double min_s) {
   return best;
 }
 
+/// Queries per second of rvq's search of the nq queries (best of runs); the last result in `res`.
+template <class Index>
+double search_qps(const Index& ix, const std::vector<float>& queries, std::size_t nq, std::size_t d,
+                  const rvq::search_options& so, double min_time, rvq::search_result& res) {
+  return double(nq) /
+         best_seconds([&] { res = ix.search(rvq::matrix_view<const float>(queries.data(), nq, d), so).value(); },
+                      min_time);
+}
+
 /// recall@1 and recall@10 of `labels` (nq x 10) against the exact neighbours `truth` (nq x 10).
 std::pair<double, double> recall(const std::vector<faiss::Index::idx_t>& labels,
                                  const std::vector<faiss::Index::idx_t>& truth, std::size_t nq) {
@@ -106,6 +138,112 @@ std::pair<double, double> recall(const std::vector<faiss::Index::idx_t>& labels,
                        truth[i * 10 + j]) != labels.begin() + std::ptrdiff_t(i * 10 + 10);
   }
   return {r1 / double(nq), r10 / double(10 * nq)};
+}
+
+// Fast scan over 4-bit codes: FAISS's IndexResidualQuantizerFastScan against rvq's, same
+// codebooks and codes (FAISS's), one core and two threads, with rvq's plain scan as reference.
+int fast_scan_bench(const options& o, const std::vector<float>& base, const std::vector<float>& queries,
+                    const std::vector<float>& train, const std::vector<faiss::Index::idx_t>& truth, std::size_t n,
+                    std::size_t nq, std::size_t d) {
+  if (o.k != 16) {
+    std::fprintf(stderr, "rvq-bench-search: --fast-scan needs 4-bit layers (--shape Dx16xL)\n");
+    return 2;
+  }
+  const std::size_t ntrain = train.size() / d;
+  omp_set_num_threads(2);
+  faiss::IndexResidualQuantizerFastScan fidx(int(d), o.l, 4, faiss::METRIC_L2);
+  fidx.rq.max_beam_size = 1;
+  fidx.rq.cp.niter = o.quick ? 4 : 10;
+  const auto t0 = clock_type::now();
+  fidx.train(faiss::Index::idx_t(ntrain), train.data());
+  fidx.add(faiss::Index::idx_t(n), base.data());
+  std::fprintf(stderr, "  FAISS fast scan: trained %zux16x%zu on %zu vectors and added %zu in %.1f s\n", d, o.l, ntrain,
+               n, std::chrono::duration<double>(clock_type::now() - t0).count());
+  // FAISS's own codes of the database (the layers' 4-bit codes come first in its packed codes).
+  std::vector<std::uint8_t> packed(n * fidx.rq.code_size), codes(n * o.l);
+  fidx.rq.compute_codes(base.data(), packed.data(), faiss::Index::idx_t(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    faiss::BitstringReader br(packed.data() + i * fidx.rq.code_size, fidx.rq.code_size);
+    for (std::size_t l = 0; l < o.l; ++l) codes[i * o.l + l] = std::uint8_t(br.read(4));
+  }
+  const auto q1 =
+      std::move(rvq_q<rvq::sequential>::from_codebooks(rvq::span<const float>(fidx.rq.codebooks), o.l, 16, d)).value();
+  const auto q2 =
+      std::move(rvq_q<rvq::threads<2>>::from_codebooks(rvq::span<const float>(fidx.rq.codebooks), o.l, 16, d)).value();
+  std::vector<fast_row> rows;
+  rvq::search_options so;
+  so.k = 10;
+  rvq::search_result res;
+  auto rvq_qps = [&](const auto& ix) { return search_qps(ix, queries, nq, d, so, o.min_time, res); };
+  auto labels_of = [&] { return std::vector<faiss::Index::idx_t>(res.labels.begin(), res.labels.end()); };
+  {
+    fast_row r;
+    r.what = "FAISS fast scan (rq2x4 norms)";
+    std::vector<float> fd(nq * 10);
+    std::vector<faiss::Index::idx_t> fl(nq * 10);
+    auto qps = [&](int threads) {
+      omp_set_num_threads(threads);
+      return double(nq) /
+             best_seconds([&] { fidx.search(faiss::Index::idx_t(nq), queries.data(), 10, fd.data(), fl.data()); },
+                          o.min_time);
+    };
+    r.qps1 = qps(1);
+    std::tie(r.r1, r.r10) = recall(fl, truth, nq);
+    r.qps2 = qps(2);
+    r.bytes = double(fidx.code_size);
+    rows.push_back(r);
+  }
+  std::vector<faiss::Index::idx_t> plain_labels;
+  for (const char* norm : {"f32", "int8"})
+    for (bool fast : {false, true}) {
+      if (!fast && std::string(norm) != "f32") continue;
+      rvq::index_options io;
+      rvq::parse_name(rvq::norm_encoding_names, norm, io.norm);
+      io.fast_scan = fast;
+      auto i1 = rvq::code_index<decltype(q1)>::create(q1, io).value();
+      auto i2 = rvq::code_index<decltype(q2)>::create(q2, io).value();
+      if (!i1.add_codes(rvq::matrix_view<const std::uint8_t>(codes.data(), n, o.l)) ||
+          !i2.add_codes(rvq::matrix_view<const std::uint8_t>(codes.data(), n, o.l)))
+        return 1;
+      fast_row r;
+      r.what = std::string(fast ? "rvq fast scan, " : "rvq plain scan, ") + norm + " norms";
+      r.qps1 = rvq_qps(i1);
+      const auto l = labels_of();
+      std::tie(r.r1, r.r10) = recall(l, truth, nq);
+      if (!fast) plain_labels = l;
+      if (fast && std::string(norm) == "f32") {
+        std::size_t same = 0;
+        for (std::size_t j = 0; j < l.size(); ++j) same += l[j] == plain_labels[j];
+        r.same_as_plain = double(same) / double(l.size());
+      }
+      r.qps2 = rvq_qps(i2);
+      r.bytes = double(i1.memory_bytes()) / double(n);
+      rows.push_back(r);
+    }
+  std::printf("fast scan over 4-bit codes: D=%zu K=16 L=%zu, N=%zu, %zu queries, k=10 (%s), rvq kernel %s\n", d, o.l,
+              n, nq, o.base.empty() ? "generated clustered data" : o.base.c_str(),
+              rvq::simd::fast_scan::to_string(rvq_q<rvq::sequential>::kernels::fast_scan_kernel()));
+  std::printf("%-32s %12s %8s %12s %8s %8s %6s %6s\n", "", "q/s 1 core", "vs FAISS", "q/s 2 thr", "R@1", "R@10",
+              "B/vec", "same");
+  for (const fast_row& r : rows)
+    std::printf("%-32s %12.0f %7.2fx %12.0f %8.4f %8.4f %6.1f %6s\n", r.what.c_str(), r.qps1, r.qps1 / rows[0].qps1,
+                r.qps2, r.r1, r.r10, r.bytes,
+                r.same_as_plain < 0 ? "" : std::to_string(r.same_as_plain).substr(0, 5).c_str());
+  if (!o.json.empty()) {
+    std::ostringstream js;
+    js << "{\"d\": " << d << ", \"k\": 16, \"l\": " << o.l << ", \"n\": " << n << ", \"queries\": " << nq
+       << ", \"data\": \"" << (o.base.empty() ? "generated" : o.base) << "\", \"fast_scan_kernel\": \""
+       << rvq::simd::fast_scan::to_string(rvq_q<rvq::sequential>::kernels::fast_scan_kernel()) << "\", \"rows\": [";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const fast_row& r = rows[i];
+      js << (i ? ", " : "") << "{\"what\": \"" << r.what << "\", \"qps_1core\": " << r.qps1
+         << ", \"qps_2threads\": " << r.qps2 << ", \"recall1\": " << r.r1 << ", \"recall10\": " << r.r10
+         << ", \"bytes_per_vector\": " << r.bytes << ", \"same_as_plain\": " << r.same_as_plain << "}";
+    }
+    js << "]}\n";
+    write_json(o.json, js.str());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -146,6 +284,8 @@ int main(int argc, char** argv) {
     } else if (a == "--nprobe") {
       std::stringstream ss(next());
       for (std::string t; std::getline(ss, t, ',');) o.nprobe.push_back(std::strtoull(t.c_str(), nullptr, 10));
+    } else if (a == "--fast-scan") {
+      o.fast_scan = true;
     } else if (a == "--no-faiss-search") {
       o.faiss_search = false;
     } else if (a == "--norms") {
@@ -155,7 +295,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: rvq-bench-search [--quick] [--json FILE] [--shape DxKxL] [--n N] [--queries Q] "
-                   "[--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S]\n");
+                   "[--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S] [--fast-scan]\n");
       return 2;
     }
   }
@@ -187,6 +327,8 @@ int main(int argc, char** argv) {
   std::vector<float> td(nq * 10);
   std::vector<faiss::Index::idx_t> truth(nq * 10);
   flat.search(faiss::Index::idx_t(nq), queries.data(), 10, td.data(), truth.data());
+
+  if (o.fast_scan) return fast_scan_bench(o, base, queries, train, truth, n, nq, d);
 
   std::vector<row> rows;
   std::vector<ivf_row> ivf_rows;
@@ -254,11 +396,7 @@ int main(int argc, char** argv) {
     rvq::search_options so;
     so.k = 10;
     rvq::search_result res;
-    auto rvq_qps = [&](const auto& ix) {
-      return double(nq) /
-             best_seconds([&] { res = ix.search(rvq::matrix_view<const float>(queries.data(), nq, d), so).value(); },
-                          o.min_time);
-    };
+    auto rvq_qps = [&](const auto& ix) { return search_qps(ix, queries, nq, d, so, o.min_time, res); };
     const bool faiss_can = norm != "tables" && o.faiss_search;  // FAISS 1.7.3: "search type 2 not supported"
     r.faiss_qps1 = faiss_can ? faiss_qps(1) : -1;
     r.rvq_qps1 = rvq_qps(i1);
@@ -361,12 +499,7 @@ int main(int argc, char** argv) {
          << ", \"scanned_fraction\": " << v.scanned << "}";
     }
     js << "]}\n";
-    if (o.json == "-") {
-      std::cout << js.str();
-    } else {
-      std::ofstream f(o.json);
-      f << js.str();
-    }
+    write_json(o.json, js.str());
   }
   return 0;
 }

@@ -107,7 +107,7 @@ class Quantizer:
     def compact(self, calibration: Optional[ArrayLike]=None, *, remap: bool=False):
         ...
 
-    def index(self, x: Optional[ArrayLike]=None, *, metric: str='l2', norm: str='auto', ivf: bool=False, beam: int=1, icm: int=0, ids: Optional[ArrayLike]=None, threads: Optional[int]=None) -> 'Index':
+    def index(self, x: Optional[ArrayLike]=None, *, metric: str='l2', norm: str='auto', ivf: bool=False, fast_scan: bool=False, beam: int=1, icm: int=0, ids: Optional[ArrayLike]=None, threads: Optional[int]=None) -> 'Index':
         ...
 
     def __repr__(self) -> str:
@@ -143,6 +143,10 @@ class Index:
 
     @property
     def ivf(self) -> bool:
+        ...
+
+    @property
+    def fast_scan(self) -> bool:
         ...
 
     @property
@@ -183,7 +187,7 @@ class Index:
         ...
 
 def cpu() -> Dict[str, Any]:
-    """What this CPU offers and which kernels run (features, targets, backend, isa, best, int8_kernel, note)."""
+    """What this CPU offers and which kernels run (features, targets, backend, isa, best, int8_kernel, fast_scan_kernel, note)."""
     ...
 
 def set_isa(name: str) -> None:

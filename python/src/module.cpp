@@ -942,11 +942,12 @@ std::vector<std::int64_t> as_ids(const py::object& ids, std::size_t rows, const 
 }
 
 index_ptr make_index(const model& m, const std::string& metric, const std::string& norm, bool ivf, std::size_t beam,
-                     std::size_t icm) {
+                     std::size_t icm, bool fast_scan) {
   rvq::index_options o;
   o.metric = parse_metric(metric);
   o.norm = norm == "auto" ? rvq::default_norm(o.metric) : parse_choice("norm", norm, rvq::norm_encoding_names);
   o.ivf = ivf;
+  o.fast_scan = fast_scan;
   check_beam(m, beam);
   o.encode = {beam, icm};
   return m.make_index(o);
@@ -1158,6 +1159,7 @@ PYBIND11_MODULE(_core, mod) {
       .def_property_readonly("norm",
                              [](const search_index& ix) { return std::string(rvq::to_string(ix.options().norm)); })
       .def_property_readonly("ivf", [](const search_index& ix) { return ix.options().ivf; })
+      .def_property_readonly("fast_scan", [](const search_index& ix) { return ix.options().fast_scan; })
       .def_property_readonly("has_ids", &search_index::has_ids)
       .def_property_readonly("code_bytes", &search_index::code_size)
       .def_property_readonly("memory_bytes", &search_index::memory_bytes)
@@ -1196,7 +1198,7 @@ PYBIND11_MODULE(_core, mod) {
                         return index_from_bytes(std::vector<unsigned char>(str.begin(), str.end()), "pickle");
                       }));
   mod.def("make_index", &make_index, py::arg("model"), py::arg("metric"), py::arg("norm"), py::arg("ivf"),
-          py::arg("beam"), py::arg("icm"));
+          py::arg("beam"), py::arg("icm"), py::arg("fast_scan") = false);
   mod.def("load_index", &load_index, py::arg("path"));
   mod.def("import_faiss_index", &import_faiss_index, py::arg("path"));
   mod.def(
@@ -1220,6 +1222,8 @@ PYBIND11_MODULE(_core, mod) {
     d["isa"] = rvq::to_string(rvq::active_isa());
     d["best"] = rvq::to_string(rvq::best_isa());
     d["int8_kernel"] = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
+    d["fast_scan_kernel"] =
+        rvq::simd::fast_scan::to_string(rvq::simd_traits<rvq::default_simd>::kernels::fast_scan_kernel());
     const char* note = rvq::isa_env_note();
     d["note"] = note ? py::object(py::str(note)) : py::object(py::none());
     return d;

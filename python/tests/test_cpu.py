@@ -9,8 +9,9 @@ import rvq
 
 def test_cpu_reports_the_targets_and_the_active_one():
     c = rvq.cpu()
-    assert set(c) == {"features", "targets", "backend", "isa", "best", "int8_kernel", "note"}
+    assert set(c) == {"features", "targets", "backend", "isa", "best", "int8_kernel", "fast_scan_kernel", "note"}
     assert c["int8_kernel"] in ("avx512-vnni", "avx-vnni", "avx2", "sdot", "reference")
+    assert c["fast_scan_kernel"] in ("avx2", "neon", "reference")
     assert c["targets"], "the baseline target always runs"
     assert c["isa"] in c["targets"] and c["best"] in c["targets"]
     assert c["best"] == c["targets"][-1]

@@ -56,6 +56,34 @@ def test_metrics_norms_ivf_and_threads(model, data):
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_fast_scan_gives_the_plain_results(data, tmp_path):
+    x, q = data
+    m = rvq.train(x, layers=6, codewords=16, iterations=4, refine=0, progress=False)
+    for metric in ("l2", "ip"):
+        plain = m.index(x, metric=metric)
+        fast = m.index(x, metric=metric, fast_scan=True)
+        assert fast.fast_scan and not plain.fast_scan
+        assert fast.memory_bytes > plain.memory_bytes
+        for k in (1, 10):
+            a, b = plain.search(q, k=k), fast.search(q, k=k)
+            np.testing.assert_array_equal(a[1], b[1])
+            np.testing.assert_array_equal(a[0], b[0])
+    fast.save(str(tmp_path / "f.rvqi"))
+    back = rvq.load_index(str(tmp_path / "f.rvqi"))
+    assert back.fast_scan
+    np.testing.assert_array_equal(back.search(q, k=5)[1], fast.search(q, k=5)[1])
+    assert rvq.cpu()["fast_scan_kernel"] in ("avx2", "neon", "reference")
+
+
+def test_fast_scan_refuses_wide_layers_and_cosine(model, data):
+    x, _ = data
+    with pytest.raises(rvq.DataError, match="16 codewords"):
+        model.index(x, fast_scan=True)  # K = 32
+    m = rvq.train(x, layers=2, codewords=16, iterations=2, refine=0, progress=False)
+    with pytest.raises(rvq.DataError, match="l2 or ip"):
+        m.index(x, metric="cos", fast_scan=True)
+
+
 def test_ids_remove_files_and_pickle(model, data, tmp_path):
     x, q = data
     ids = np.arange(len(x), dtype=np.int64) * 10 + 5

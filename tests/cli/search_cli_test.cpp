@@ -61,7 +61,7 @@ TEST_CASE("cli search: re-ranking on the original vectors finds each vector itse
   CHECK(self > 590);  // each vector is among its own 40 best table candidates, nearly always
 }
 
-TEST_CASE("cli index: every norm encoding and metric; ids and bytes in --json", "[cli][search]") {
+TEST_CASE("cli index: every norm encoding and metric, ids and bytes in --json", "[cli][search]") {
   const auto& f = files();
   for (const std::string norm : {"int8", "cint8", "int4", "cint4", "tables"}) {
     const std::string ix = temp_path("s_" + norm + ".rvqi");
@@ -142,6 +142,38 @@ TEST_CASE("cli index --ivf and search --nprobe", "[cli][search]") {
   r = rvq_cli("search --index " + f.index + " --queries " + f.x + " --nprobe 2 --output " + all);
   CHECK(r.code == 2);
   CHECK(r.err.find("--nprobe applies to inverted-list indexes") != std::string::npos);
+}
+
+TEST_CASE("cli index --fast-scan: the plain index's labels and distances, 4-bit layers only", "[cli][search]") {
+  const auto& f = files();
+  const std::string ix = temp_path("s_fast.rvqi"), lab = temp_path("s_fast_l.npy"), dist = temp_path("s_fast_d.npy"),
+                    lab0 = temp_path("s_plain_l.npy"), dist0 = temp_path("s_plain_d.npy");
+  auto r = rvq_cli("index --model " + f.model + " --input " + f.x + " --fast-scan --output " + ix + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\"fast_scan\": true") != std::string::npos);
+  r = rvq_cli("search --index " + ix + " --queries " + f.x + " --k 7 --output " + lab + " --distances " + dist +
+              " --json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\"fast_scan\": true") != std::string::npos);
+  CHECK(r.out.find("\"fast_scan_kernel\": \"none\"") == std::string::npos);
+  REQUIRE(rvq_cli("search --index " + f.index + " --queries " + f.x + " --k 7 --output " + lab0 + " --distances " +
+                  dist0 + " --quiet")
+              .code == 0);
+  for (const auto& pair : {std::make_pair(lab, lab0), std::make_pair(dist, dist0)}) {
+    rvq::io::ndarray<float> a, b;
+    REQUIRE(rvq::io::read_float_matrix(pair.first, a).ok());
+    REQUIRE(rvq::io::read_float_matrix(pair.second, b).ok());
+    CHECK(a.values == b.values);
+  }
+  // A model with 32 codewords per layer: refused, naming the model and the reason, nothing written.
+  const std::string wide = temp_path("s_m32.rvq"), out = temp_path("s_fast32.rvqi");
+  REQUIRE(rvq_cli("train --input " + f.x + " --layers 2 --codewords 32 --iterations 2 --quiet --output " + wide).code ==
+          0);
+  r = rvq_cli("index --model " + wide + " --input " + f.x + " --fast-scan --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find(wide) != std::string::npos);
+  CHECK(r.err.find("at most 16 codewords") != std::string::npos);
+  CHECK_FALSE(std::ifstream(out).good());
 }
 
 TEST_CASE("cli index --from faiss: a FAISS index with its vectors, searched as FAISS does", "[cli][search][faiss]") {

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
+#include <string>
 #include <vector>
 
 using rvq::matrix_view;
@@ -448,7 +450,7 @@ TEST_CASE("search_codes: a static model and codes in flash, nothing allocated", 
             .ok());
 }
 
-TEST_CASE("inverted lists: nprobe = K_0 is the flat search; fewer lists scan only theirs", "[search][ivf]") {
+TEST_CASE("inverted lists: nprobe = K_0 is the flat search, fewer lists scan only theirs", "[search][ivf]") {
   const auto q = model(4, 16);
   rvq::index_options o;
   o.ivf = true;
@@ -597,4 +599,160 @@ TEST_CASE("a FAISS IndexResidualQuantizer with its vectors answers as FAISS does
   rq.code_size += 1;
   rq.search_type = 8;
   CHECK(rvq::io::index_from_faiss<rvq::quantizer<>>(rq).error().code() == rvq::errc::unsupported);
+}
+
+TEST_CASE("fast scan: every kernel this build and CPU run gives the reference kernel's sums", "[search][simd]") {
+  namespace fs = rvq::simd::fast_scan;
+  std::vector<fs::kernel> kernels = {fs::kernel::reference};
+#if RVQ_FAST_SCAN_X86
+  if (rvq::detect_cpu().avx2) kernels.push_back(fs::kernel::avx2);
+#endif
+  if (fs::compiled(fs::kernel::neon)) kernels.push_back(fs::kernel::neon);
+  std::mt19937 g(5);
+  for (std::size_t tables : {std::size_t(1), std::size_t(2), std::size_t(9), std::size_t(64), std::size_t(255)}) {
+    const std::size_t nb = 5, nv = nb * fs::block - 7;
+    std::vector<std::uint8_t> blocks(nb * fs::block_bytes(tables), 0), lut(fs::padded_tables(tables) * 16, 0);
+    std::vector<std::uint8_t> codes(nv * tables);
+    for (std::size_t i = 0; i < nv; ++i)
+      for (std::size_t t = 0; t < tables; ++t) {
+        codes[i * tables + t] = std::uint8_t(g() % 16);
+        fs::put(blocks.data(), tables, i, t, codes[i * tables + t]);
+      }
+    for (std::size_t i = 0; i < nv; ++i)  // put() keeps the other nibble
+      for (std::size_t t = 0; t < tables; ++t) REQUIRE(fs::get(blocks.data(), tables, i, t) == codes[i * tables + t]);
+    for (std::size_t c = 0; c < tables * 16; ++c) lut[c] = std::uint8_t(g() % 3 == 0 ? 255 : g() % 256);
+    std::vector<std::uint16_t> want(fs::block), got(fs::block);
+    for (std::size_t b = 0; b < nb; ++b) {
+      const std::uint8_t* blk = blocks.data() + b * fs::block_bytes(tables);
+      const std::uint32_t m0 = fs::sums_reference(blk, tables, lut.data(), 0xFFFF, want.data());
+      CHECK(m0 == 0xFFFFFFFFu);
+      for (std::size_t j = 0; j < fs::block; ++j) {  // the sums are the table entries' sums
+        unsigned s = 0;
+        const std::size_t i = b * fs::block + j;
+        for (std::size_t t = 0; t < tables && i < nv; ++t) s += lut[t * 16 + codes[i * tables + t]];
+        if (i >= nv)  // padding: code 0 everywhere
+          for (std::size_t t = 0; t < tables; ++t) s += lut[t * 16];
+        REQUIRE(want[j] == s);
+      }
+      for (fs::kernel k : kernels) {
+        INFO("kernel " << fs::to_string(k) << ", " << tables << " tables, block " << b);
+        for (std::uint16_t thr : {std::uint16_t(0), want[3], want[17], std::uint16_t(0xFFFF)}) {
+          std::uint32_t expect = 0;
+          for (std::size_t j = 0; j < fs::block; ++j) expect |= (want[j] <= thr ? 1u : 0u) << j;
+          CHECK(fs::block_sums(k, blk, tables, lut.data(), thr, got.data()) == expect);
+          CHECK(got == want);
+          std::uint32_t mask = 7;
+          const std::size_t at = fs::find(k, blk, 1, tables, lut.data(), thr, mask);
+          CHECK(at == (expect ? 0u : 1u));
+          CHECK(mask == expect);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast_scan]") {
+  const auto q = model(6, 16);
+  struct isa_guard {  // the target forced below is undone, whatever happens
+    rvq::isa saved = rvq::active_isa();
+    ~isa_guard() { (void)rvq::set_isa(saved); }
+  } guard;
+  struct setup {
+    rvq::metric_id metric;
+    rvq::norm_encoding norm;
+    bool ivf;
+  };
+  for (const setup s : {setup{rvq::metric_id::l2, rvq::norm_encoding::f32, false},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::cint4, false},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::tables, false},
+                        setup{rvq::metric_id::ip, rvq::norm_encoding::none, false},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::int8, true}}) {
+    rvq::index_options o;
+    o.metric = s.metric;
+    o.norm = s.norm;
+    o.ivf = s.ivf;
+    auto plain = rvq::code_index<decltype(q)>::create(q, o).value();
+    o.fast_scan = true;
+    auto fast = rvq::code_index<decltype(q)>::create(q, o).value();
+    REQUIRE(fast.is_fast_scan());
+    // In two parts, the second's norms reaching past the levels placed on the first.
+    const std::size_t half = n / 2;
+    auto scaled = database();
+    for (std::size_t i = half * d; i < n * d; ++i) scaled[i] *= 1.5f;
+    for (auto* ix : {&plain, &fast}) {
+      REQUIRE(ix->add(matrix_view<const float>(scaled.data(), half, d)).ok());
+      REQUIRE(ix->add(matrix_view<const float>(scaled.data() + half * d, n - half, d)).ok());
+    }
+    CHECK(fast.memory_bytes() ==
+          plain.memory_bytes() + (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(s.metric == rvq::metric_id::l2 ? 7 : 6));
+    auto same = [&](const char* what) {
+      for (rvq::isa t : rvq::all_isas) {
+        if (!rvq::isa_supported(t)) continue;
+        REQUIRE(rvq::set_isa(t).ok());
+        for (std::size_t k : {std::size_t(1), std::size_t(10), std::size_t(200)}) {
+          rvq::search_options so;
+          so.k = k;
+          so.nprobe = 3;
+          const auto a = plain.search(view(queries()), so).value();
+          const auto b = fast.search(view(queries()), so).value();
+          INFO(what << ", metric " << int(s.metric) << ", norm " << int(s.norm) << ", ivf " << s.ivf << ", k " << k
+                    << ", target " << rvq::to_string(t));
+          CHECK(a.labels == b.labels);
+          CHECK(a.distances == b.distances);
+        }
+      }
+    };
+    same("added in two parts");
+    std::vector<std::int64_t> gone;
+    for (std::int64_t i = 0; i < std::int64_t(n); i += 3) gone.push_back(i);
+    CHECK(plain.remove_ids(span<const std::int64_t>(gone)) == fast.remove_ids(span<const std::int64_t>(gone)));
+    same("after removing a third");
+  }
+}
+
+TEST_CASE("fast scan: ties, duplicates, threads, files and what it refuses", "[search][fast_scan]") {
+  using par = rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::threads<3>>;
+  const auto qs = model(4, 16);
+  auto qp = rvq::quantizer<par>::from_codebooks(span<const float>(qs.codebook_data(), 4 * 16 * d), 4, 16, d).value();
+  // Every vector 8 times: exact ties everywhere, which go to the lowest id.
+  std::vector<float> dup;
+  for (std::size_t r = 0; r < 8; ++r) dup.insert(dup.end(), database().begin(), database().begin() + 400 * d);
+  rvq::index_options o;
+  auto plain = rvq::code_index<decltype(qs)>::create(qs, o).value();
+  o.fast_scan = true;
+  auto fast = rvq::code_index<decltype(qp)>::create(qp, o).value();
+  REQUIRE(plain.add(view(dup)).ok());
+  REQUIRE(fast.add(view(dup)).ok());
+  for (std::size_t rows : {std::size_t(1), nq})  // one query: the threads split the database
+    for (std::size_t rerank : {std::size_t(0), std::size_t(30)}) {
+      rvq::search_options so;
+      so.k = 12;
+      so.rerank = rerank;
+      const auto a = plain.search(matrix_view<const float>(queries().data(), rows, d), so).value();
+      const auto b = fast.search(matrix_view<const float>(queries().data(), rows, d), so).value();
+      CHECK(a.labels == b.labels);
+      CHECK(a.distances == b.distances);
+    }
+
+  // The flag survives a file; the blocks are rebuilt.
+  const std::string path = rvq_test::temp_path("fast.rvqi");
+  REQUIRE(rvq::io::save_index(fast, path).ok());
+  const auto back = rvq::io::load_index<decltype(qp)>(path);
+  REQUIRE(back.ok());
+  CHECK(back->is_fast_scan());
+  CHECK(back->memory_bytes() == fast.memory_bytes());
+  const auto a = fast.search(view(queries()), {}).value();
+  const auto b = back->search(view(queries()), {}).value();
+  CHECK(a.labels == b.labels);
+  CHECK(a.distances == b.distances);
+
+  // What it refuses: layers of more than 16 codewords (named), cosine.
+  const auto wide = model(3, 32);
+  const auto e = rvq::code_index<decltype(wide)>::create(wide, o);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.error().code() == rvq::errc::unsupported);
+  CHECK(e.error().where() == 0);
+  CHECK(std::string(e.error().message()).find("16 codewords") != std::string::npos);
+  o.metric = rvq::metric_id::cosine;
+  CHECK(rvq::code_index<decltype(qs)>::create(qs, o).error().code() == rvq::errc::unsupported);
 }

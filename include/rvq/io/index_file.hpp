@@ -1,3 +1,4 @@
+// clang-format off
 /// @file index_file.hpp
 /// @brief `.rvqi` files: a code index (rvq::code_index) with its model, versioned and
 /// checksummed, written atomically; read back into the model's own type (rvq::io::visit_index).
@@ -10,11 +11,15 @@
 /// | 8 | N, vectors |
 /// | 4, 4 | L, layers; bytes per code (1 or 2) |
 /// | 4, 4 | search metric id (1 l2, 2 ip, 3 cos); norm encoding id (rvq::norm_encoding) |
-/// | 4, 4, 4, 4 | flags (bit 0: ids stored; 1: inverted lists; 2: the ids are the caller's); beam and ICM rounds of
-/// add(); reserved (0) | | 8 | M, bytes of the model | | M | the model: a whole `.rvq` file | | N L c | codes,
-/// row-major (uint16 as two bytes, low first) | | 4 m | m norm levels (float32; m = 256, 16 or 0 by the encoding) | | |
-/// norms (norm_bytes(encoding, N)) | | 8 N | ids (int64), when flag bit 0 is set | | 4 | CRC-32 of every byte before it
-/// |
+/// | 4, 4, 4, 4 | flags (bit 0: ids stored; 1: inverted lists; 2: the ids are the caller's; 3: fast scan, whose 4-bit blocks are rebuilt from the codes on load); beam and ICM rounds of add(); reserved (0) |
+/// | 8 | M, bytes of the model |
+/// | M | the model: a whole `.rvq` file |
+/// | N L c | codes, row-major (uint16 as two bytes, low first) |
+/// | 4 m | m norm levels (float32; m = 256, 16 or 0 by the encoding) |
+/// | | norms (norm_bytes(encoding, N)) |
+/// | 8 N | ids (int64), when flag bit 0 is set |
+/// | 4 | CRC-32 of every byte before it |
+// clang-format on
 #pragma once
 #include "../config.hpp"
 #if !RVQ_HOSTED
@@ -49,6 +54,7 @@ struct index_info {
   metric_id metric = metric_id::l2;         ///< search metric
   norm_encoding norm = norm_encoding::f32;  ///< norm encoding
   bool ivf = false;                         ///< inverted lists (vectors grouped by first code)
+  bool fast_scan = false;                   ///< fast scan (index_options::fast_scan)
   bool caller_ids = false;                  ///< the stored ids are the caller's
   bool has_ids = false;                     ///< ids stored
   std::uint32_t beam = 1;                   ///< beam width add() encodes with
@@ -94,12 +100,13 @@ inline status parse_index_header(const unsigned char* p, std::size_t size, index
       m != static_cast<std::uint32_t>(metric_id::cosine))
     return {errc::corrupt_file, "unknown search metric"};
   if (e < 1 || e > 7) return {errc::corrupt_file, "unknown norm encoding"};
-  if (flags > 7 || get_u32le(p + 52) != 0) return {errc::corrupt_file, "unknown flags in the .rvqi header"};
+  if (flags > 15 || get_u32le(p + 52) != 0) return {errc::corrupt_file, "unknown flags in the .rvqi header"};
   h.metric = static_cast<metric_id>(m);
   h.norm = static_cast<norm_encoding>(e);
   h.has_ids = flags & 1;
   h.ivf = (flags >> 1) & 1;
   h.caller_ids = (flags >> 2) & 1;
+  h.fast_scan = (flags >> 3) & 1;
   h.file_bytes = size;
   // Every size is bounded by the file's own size before it is multiplied.
   if (h.vectors > size || h.model_bytes > size) return {errc::corrupt_file, "the header's sizes exceed the file"};
@@ -157,7 +164,8 @@ status write_index(const code_index<Q>& ix, Sink& out) {
   put_u32le(h + 28, ix.wide() ? 2 : 1);
   put_u32le(h + 32, static_cast<std::uint32_t>(ix.options().metric));
   put_u32le(h + 36, static_cast<std::uint32_t>(ix.options().norm));
-  put_u32le(h + 40, (ix.ids().empty() ? 0u : 1u) | (ix.is_ivf() ? 2u : 0u) | (ix.has_ids() ? 4u : 0u));
+  put_u32le(h + 40, (ix.ids().empty() ? 0u : 1u) | (ix.is_ivf() ? 2u : 0u) | (ix.has_ids() ? 4u : 0u) |
+                      (ix.is_fast_scan() ? 8u : 0u));
   put_u32le(h + 44, static_cast<std::uint32_t>(ix.options().encode.beam));
   put_u32le(h + 48, static_cast<std::uint32_t>(ix.options().encode.icm_rounds));
   put_u64le(h + 56, model.size());
@@ -252,6 +260,7 @@ status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
       o.norm = h.norm;
       o.encode = {h.beam, h.icm_rounds};
       o.ivf = h.ivf;
+      o.fast_scan = h.fast_scan;
       std::vector<float> levels(norm_levels(h.norm));
       for (std::size_t i = 0; i < levels.size(); ++i) levels[i] = detail::get_f32le(bytes.data() + h.levels_at + 4 * i);
       std::vector<std::int64_t> ids(h.has_ids ? h.vectors : 0);

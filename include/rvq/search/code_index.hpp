@@ -20,6 +20,7 @@
 #include "../encode/workspace.hpp"
 #include "../metric/metric_traits.hpp"
 #include "../quantizer.hpp"
+#include "../simd/fast_scan.hpp"
 #include "adc.hpp"
 #include "norms.hpp"
 #include "topk.hpp"
@@ -39,6 +40,13 @@ struct index_options {
   /// Inverted lists: group the vectors by their first code, so that a search scans only the
   /// lists of the `nprobe` first-layer codewords nearest to the query (search_options::nprobe).
   bool ivf = false;
+  /// Fast scan, for models whose layers all have at most 16 codewords (4-bit codes), searched by
+  /// l2 or ip: the index keeps a second copy of the codes, 4 bits each in blocks of 32 vectors
+  /// (with a 4-bit level of each norm for l2), and search() sums 8-bit tables in registers
+  /// (`pshufb`, NEON `tbl`) to find the few codes that can enter the top-k, then scores those
+  /// exactly. The results are those of the plain scan, bit for bit; it costs half a byte per
+  /// layer (and one for the norm level) per vector.
+  bool fast_scan = false;
 };
 
 /// @ingroup search
@@ -133,6 +141,16 @@ class code_index {
     if (opt.norm < norm_encoding::f32 || opt.norm > norm_encoding::none)
       return status{errc::invalid_argument, "unknown norm encoding"};
     if (opt.encode.beam == 0 || opt.encode.beam > q.min_codewords()) return status{errc::bad_beam, msg::bad_beam};
+    if (opt.fast_scan) {
+      if (opt.metric == metric_id::cosine)
+        return status{errc::unsupported,
+                      "fast scan searches by l2 or ip (cosine over unit-norm data ranks as ip): use a plain index"};
+      for (std::size_t l = 0; l < q.layers(); ++l)
+        if (q.codewords(l) > simd::fast_scan::levels)
+          return status{errc::unsupported, "fast scan needs 4-bit layers (at most 16 codewords each)", l, "layer"};
+      if (q.layers() + 1 > simd::fast_scan::max_tables)
+        return status{errc::unsupported, "fast scan takes at most 255 layers"};
+    }
     code_index ix;
     ix.model_ = std::move(q);
     ix.opt_ = opt;
@@ -152,6 +170,7 @@ class code_index {
   std::size_t code_size() const noexcept { return layers() * (wide() ? 2 : 1); }
   bool wide() const noexcept { return model_.max_codewords() > 256; }  ///< true when codes are uint16
   bool is_ivf() const noexcept { return opt_.ivf; }                    ///< true for inverted lists
+  bool is_fast_scan() const noexcept { return opt_.fast_scan; }        ///< true for fast scan
   /// Inverted lists: the positions [list_begin()[c], list_begin()[c + 1]) hold the vectors whose
   /// first code is c (empty for a flat index).
   const std::vector<std::size_t>& list_begin() const noexcept { return list_begin_; }
@@ -176,7 +195,7 @@ class code_index {
   }
   /// Bytes the database takes: codes, norms and ids (not the model).
   std::size_t memory_bytes() const noexcept {
-    return n_ * code_size() + norms_.size() + ids_.size() * sizeof(std::int64_t);
+    return n_ * code_size() + norms_.size() + ids_.size() * sizeof(std::int64_t) + fs_blocks_.size();
   }
 
   // ---- adding and removing -----------------------------------------------------------------
@@ -282,6 +301,7 @@ class code_index {
     if (!ids_.empty()) ids_.resize(n_);
     norms_.resize(norm_bytes(opt_.norm, n_));
     if (opt_.ivf) count_lists();
+    if (opt_.fast_scan) fs_repack();
     return removed;
   }
 
@@ -399,6 +419,7 @@ class code_index {
           return status{errc::corrupt_file, "the inverted lists are not ordered by first code", i, "vector"};
       ix.count_lists();
     }
+    if (opt.fast_scan) ix.fs_repack();
     return ix;
   }
 
@@ -530,6 +551,12 @@ class code_index {
     if (!explicit_ids_) next_id_ += static_cast<std::int64_t>(n);
     n_ = first + n;
     if (opt_.ivf) regroup();
+    if (opt_.fast_scan) {
+      if (opt_.ivf)
+        fs_repack();
+      else
+        fs_pack(first, n);
+    }
     return {};
   }
 
@@ -687,6 +714,7 @@ class code_index {
     std::vector<const float*> ptrs(batch * nl);
     std::vector<topk> heaps;
     heaps.reserve(batch);
+    std::vector<fs_query> fsq(fs_active() ? batch : 0);
     for (std::size_t qb = q0; qb < q1; qb += batch) {
       const std::size_t nb = std::min(batch, q1 - qb);
       const float* rows[64];
@@ -697,11 +725,18 @@ class code_index {
         heaps.emplace_back(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
         for (std::size_t l = 0; l < nl; ++l) ptrs[j * nl + l] = lut.data() + j * total + first_[l];
       }
-      for (std::size_t b = c0; b < c1; b += block_codes) {
-        const std::size_t n = std::min(block_codes, c1 - b);
-        block_terms(codes, b, n, term.data());
-        for (std::size_t j = 0; j < nb; ++j)
-          scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+      if (fs_active()) {
+        for (std::size_t j = 0; j < nb; ++j) fsq[j].prepare(*this, ptrs.data() + j * nl);
+        for (std::size_t b = c0; b < c1; b += block_codes)
+          for (std::size_t j = 0; j < nb; ++j)
+            fs_scan(codes, b, std::min(c1, b + block_codes), ptrs.data() + j * nl, fsq[j], heaps[j]);
+      } else {
+        for (std::size_t b = c0; b < c1; b += block_codes) {
+          const std::size_t n = std::min(block_codes, c1 - b);
+          block_terms(codes, b, n, term.data());
+          for (std::size_t j = 0; j < nb; ++j)
+            scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+        }
       }
       for (topk& h : heaps) h.finish();
     }
@@ -717,6 +752,7 @@ class code_index {
     std::vector<float> lut(batch * total), term(block_codes), pd(nprobe);
     std::vector<std::int64_t> probes(nprobe);
     std::vector<const float*> ptrs(nl);
+    fs_query fsq;
     for (std::size_t qb = q0; qb < q1; qb += batch) {
       const std::size_t nb = std::min(batch, q1 - qb);
       const float* rows[64];
@@ -729,8 +765,14 @@ class code_index {
         lists.finish();
         for (std::size_t l = 0; l < nl; ++l) ptrs[l] = t + first_[l];
         topk best(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
+        const bool fast = fs_active();
+        if (fast) fsq.prepare(*this, ptrs.data());
         for (std::size_t p = 0; p < nprobe && probes[p] >= 0; ++p) {
           const std::size_t c = static_cast<std::size_t>(probes[p]);
+          if (fast) {
+            fs_scan(codes, list_begin_[c], list_begin_[c + 1], ptrs.data(), fsq, best);
+            continue;
+          }
           for (std::size_t b = list_begin_[c]; b < list_begin_[c + 1]; b += block_codes) {
             const std::size_t n = std::min(block_codes, list_begin_[c + 1] - b);
             block_terms(codes, b, n, term.data());
@@ -740,6 +782,145 @@ class code_index {
         best.finish();
       }
     }
+  }
+
+  // ---- fast scan (index_options::fast_scan; simd/fast_scan.hpp) ---------------------------------
+  //
+  // Table t < L holds layer t's 4-bit codes; for l2, table L holds the index of the nearest of 16
+  // evenly spaced levels to the vector's norm term (block_terms()), fs_delta_ the largest gap
+  // between a term and its level. A query's float tables become 8-bit ones, `u = round((v - m_t) a)`
+  // with one scale `a` for all, so that a vector's 16-bit sum U bounds its exact distance from
+  // below: d >= U / a + sum_t m_t - (tables / 2) / a - fs_delta_ - (float rounding). The scan asks
+  // the kernel for the vectors whose U can still reach the top-k, and scores only those, exactly
+  // as scan_block() would: the results are the plain scan's.
+
+  // Fast scan runs when the index has it and the kernel is a SIMD one: the reference kernel does
+  // as much work per code as the plain scan, which then runs instead (with the same results).
+  bool fs_active() const noexcept {
+    return opt_.fast_scan && Quantizer::kernels::fast_scan_kernel() != simd::fast_scan::kernel::reference;
+  }
+  std::size_t fs_tables() const noexcept { return layers() + (opt_.metric == metric_id::l2 ? 1 : 0); }
+  float fs_level(std::size_t j) const noexcept { return fs_lo_ + fs_step_ * static_cast<float>(j); }
+
+  // Writes positions [first, first + n) into the blocks (levels placed on the first vectors).
+  void fs_pack(std::size_t first, std::size_t n) {
+    namespace fs = simd::fast_scan;
+    const std::size_t nl = layers(), nt = fs_tables(), end = first + n;
+    fs_blocks_.resize((end + fs::block - 1) / fs::block * fs::block_bytes(nt), 0);
+    for (std::size_t i = first; i < end; ++i)
+      for (std::size_t l = 0; l < nl; ++l) fs::put(fs_blocks_.data(), nt, i, l, static_cast<std::uint8_t>(code_at(i, l)));
+    if (nt == nl || n == 0) return;
+    std::vector<float> term(n);
+    if (wide())
+      block_terms(codes16_.data(), first, n, term.data());
+    else
+      block_terms(codes8_.data(), first, n, term.data());
+    if (!fs_fitted_) {
+      const auto mm = std::minmax_element(term.begin(), term.end());
+      fs_lo_ = *mm.first;
+      fs_step_ = (*mm.second - *mm.first) / static_cast<float>(fs::levels - 1);
+      fs_fitted_ = true;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const float x = fs_step_ > 0.0f ? (term[i] - fs_lo_) / fs_step_ : 0.0f;
+      const std::size_t j = x <= 0.0f ? 0 : x >= static_cast<float>(fs::levels - 1) ? fs::levels - 1
+                                                                                   : static_cast<std::size_t>(x + 0.5f);
+      fs::put(fs_blocks_.data(), nt, first + i, nl, static_cast<std::uint8_t>(j));
+      fs_delta_ = std::max(fs_delta_, std::fabs(static_cast<double>(term[i]) - static_cast<double>(fs_level(j))));
+    }
+  }
+  // Rebuilds the blocks of every vector (after a removal or a regrouping), levels included.
+  void fs_repack() {
+    fs_blocks_.clear();
+    fs_fitted_ = false;
+    fs_delta_ = 0.0;
+    fs_pack(0, n_);
+  }
+
+  // One query's 8-bit tables and the constants that turn a distance bound into a threshold.
+  struct fs_query {
+    std::vector<std::uint8_t> lut;
+    double scale = 1.0, offset = 0.0, slack = 0.0;
+
+    void prepare(const code_index& ix, const float* const* tables) {
+      namespace fs = simd::fast_scan;
+      const std::size_t nl = ix.layers(), nt = ix.fs_tables();
+      const double f = ix.opt_.metric == metric_id::l2 ? -2.0 : -1.0;  // adc_distance's sign
+      lut.assign(fs::padded_tables(nt) * fs::levels, 0);
+      double range = 0.0, sum_min = 0.0, magnitude = 0.0;
+      double lo[fs::max_tables];
+      for (std::size_t t = 0; t < nt; ++t) {
+        const std::size_t k = t < nl ? ix.model_.codewords(t) : fs::levels;
+        double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+        for (std::size_t c = 0; c < k; ++c) {
+          const double v = value(ix, tables, t, c, f);
+          mn = std::min(mn, v), mx = std::max(mx, v);
+        }
+        lo[t] = mn;
+        sum_min += mn;
+        range = std::max(range, mx - mn);
+        magnitude += std::max(std::fabs(mn), std::fabs(mx));
+      }
+      scale = range > 0.0 ? 255.0 / range : 1.0;
+      for (std::size_t t = 0; t < nt; ++t) {
+        const std::size_t k = t < nl ? ix.model_.codewords(t) : fs::levels;
+        for (std::size_t c = 0; c < fs::levels; ++c) {
+          const double u = c < k ? std::nearbyint((value(ix, tables, t, c, f) - lo[t]) * scale) : 255.0;
+          lut[t * fs::levels + c] = static_cast<std::uint8_t>(u < 0.0 ? 0.0 : u > 255.0 ? 255.0 : u);
+        }
+      }
+      offset = sum_min;
+      // Rounding of the 8-bit tables (half a unit each, and a little for the clamp), the gap
+      // between a norm and its level, and float rounding in the exact sum (generously bounded).
+      slack = (0.5 * static_cast<double>(nt) + 0.01) / scale + ix.fs_delta_ +
+              4.0 * static_cast<double>(nl + 4) * 1.2e-7 * (magnitude + ix.fs_delta_);
+    }
+    static double value(const code_index& ix, const float* const* tables, std::size_t t, std::size_t c, double f) {
+      return t < ix.layers() ? f * static_cast<double>(tables[t][c]) : static_cast<double>(ix.fs_level(c));
+    }
+    // The largest 16-bit sum a vector may have and still be at most `bound`.
+    std::uint16_t threshold(float bound) const noexcept {
+      if (!(bound < std::numeric_limits<float>::infinity())) return 0xFFFF;
+      const double v = (static_cast<double>(bound) - offset + slack) * scale;
+      return v < 0.0 ? std::uint16_t{0} : v >= 65535.0 ? std::uint16_t{0xFFFF} : static_cast<std::uint16_t>(v);
+    }
+  };
+
+  // Positions [c0, c1) of the fast-scan blocks against one query: the kernel finds the blocks
+  // with candidates, which are scored exactly and offered to `best`.
+  template <class Code>
+  void fs_scan(const Code* codes, std::size_t c0, std::size_t c1, const float* const* lut, const fs_query& q,
+               topk& best) const noexcept {
+    namespace fs = simd::fast_scan;
+    if (c0 >= c1) return;
+    const std::size_t nl = layers(), nt = fs_tables(), bytes = fs::block_bytes(nt);
+    const fs::kernel kern = Quantizer::kernels::fast_scan_kernel();
+    const bool l2 = opt_.metric == metric_id::l2;
+    std::size_t b = c0 / fs::block;
+    const std::size_t b1 = (c1 + fs::block - 1) / fs::block;
+    std::uint16_t thr = q.threshold(best.bound());
+    while (b < b1) {
+      std::uint32_t mask = 0;
+      b += fs::find(kern, fs_blocks_.data() + b * bytes, b1 - b, nt, q.lut.data(), thr, mask);
+      if (b == b1) break;
+      const std::size_t base = b * fs::block;
+      if (base < c0) mask &= ~((std::uint32_t{1} << (c0 - base)) - 1);
+      if (c1 - base < fs::block) mask &= (std::uint32_t{1} << (c1 - base)) - 1;
+      for (; mask; mask &= mask - 1) {
+        const std::size_t p = base + static_cast<std::size_t>(__builtin_ctz(mask));
+        float term = 0.0f;
+        if (l2) block_terms(codes, p, 1, &term);
+        const float s = detail::adc_sum(codes + p * nl, lut, nl);
+        const float d = l2 ? detail::adc_distance<scan_kind::l2>(s, term) : detail::adc_distance<scan_kind::ip>(s, 0.0f);
+        if (d <= best.bound()) best.push(d, static_cast<std::int64_t>(p));
+      }
+      thr = q.threshold(best.bound());
+      ++b;
+    }
+  }
+
+  std::size_t code_at(std::size_t i, std::size_t l) const noexcept {
+    return wide() ? codes16_[i * layers() + l] : codes8_[i * layers() + l];
   }
 
   // How near first-layer codeword c is to a query with `<q, c>` = dot (smaller is nearer).
@@ -879,6 +1060,10 @@ class code_index {
   std::vector<std::uint8_t> codes8_, norms_;
   std::vector<std::uint16_t> codes16_;
   std::vector<std::int64_t> ids_;
+  std::vector<std::uint8_t> fs_blocks_;  // fast scan: 4-bit codes in blocks of 32 vectors
+  float fs_lo_ = 0.0f, fs_step_ = 0.0f;  // fast scan: the norm levels fs_lo_ + j fs_step_
+  double fs_delta_ = 0.0;                // fast scan: largest gap between a norm term and its level
+  bool fs_fitted_ = false;
 };
 
 }  // namespace rvq

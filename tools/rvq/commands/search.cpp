@@ -49,18 +49,23 @@ int run(const args& a) {
       if (!s) fail_file(dp, s);
     }
     const double qps = double(r->queries) / (secs > 0 ? secs : 1e-9);
+    using kernels = typename std::decay_t<decltype(ix)>::quantizer_type::kernels;
+    const char* fast_kernel = ix.is_fast_scan() ? rvq::simd::fast_scan::to_string(kernels::fast_scan_kernel()) : "none";
     if (a.flag("json")) {
       std::printf(
-          "{\"queries\": %zu, \"k\": %zu, \"nprobe\": %zu, \"ivf\": %s, \"rerank\": %zu, \"vectors\": %zu, \"metric\": "
+          "{\"queries\": %zu, \"k\": %zu, \"nprobe\": %zu, \"ivf\": %s, \"fast_scan\": %s, \"fast_scan_kernel\": "
+          "\"%s\", \"rerank\": %zu, \"vectors\": %zu, \"metric\": "
           "\"%s\", "
           "\"norm\": \"%s\", \"code_bytes\": %zu, \"index_bytes\": %zu, \"search_seconds\": %.6f, "
           "\"queries_per_second\": %.1f, \"load_seconds\": %.6f}\n",
-          r->queries, r->k, ix.is_ivf() ? so.nprobe : std::size_t(0), ix.is_ivf() ? "true" : "false", so.rerank,
+          r->queries, r->k, ix.is_ivf() ? so.nprobe : std::size_t(0), ix.is_ivf() ? "true" : "false",
+          ix.is_fast_scan() ? "true" : "false", fast_kernel, so.rerank,
           ix.size(), rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), ix.code_size() * ix.size(),
           ix.memory_bytes(), secs, qps, load_s);
     } else if (!a.flag("quiet")) {
-      say("searched %zu vectors (%s, %s norms) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
-          rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), r->queries, r->k,
+      say("searched %zu vectors (%s, %s norms%s) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
+          rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm),
+          ix.is_fast_scan() ? (std::string(", fast scan: ") + fast_kernel).c_str() : "", r->queries, r->k,
           so.rerank ? (", re-ranked from " + std::to_string(so.rerank)).c_str() : "", secs, qps);
     }
   });

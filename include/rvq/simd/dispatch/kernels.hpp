@@ -141,6 +141,16 @@ struct int_ops : scalar::int_ops {
                                                 int8_kernel_for(isa::avx512, detect_cpu())};
     return table[static_cast<std::size_t>(active_isa())];
   }
+  /// The fast-scan kernel of the active target: AVX2 on the avx2 and avx512 targets (when the
+  /// CPU has AVX2), else the reference kernel; off x86, the compile-time one.
+  static simd::fast_scan::kernel fast_scan_kernel() noexcept {
+#if RVQ_FAST_SCAN_X86
+    static const bool avx2 = detect_cpu().avx2;  // the CPU is probed once
+    return active_isa() != isa::baseline && avx2 ? simd::fast_scan::kernel::avx2 : simd::fast_scan::kernel::reference;
+#else
+    return simd::fast_scan::static_kernel;
+#endif
+  }
   /// scalar::int_ops::float_to_grid() with the active target's vectors.
   static std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
     return int8_panels::float_to_grid(int8_kernel(), x, d, unit, r);
@@ -197,6 +207,12 @@ struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, dispatc
 /// @brief The int8 dot-product kernel rvq::dispatch runs on the active target (reports print it:
 /// `rvq info --cpu`, rvq.cpu()).
 inline simd::int8_panels::kernel active_int8_kernel() noexcept { return simd::dispatch::int_ops::int8_kernel(); }
+
+/// @ingroup simd
+/// @brief The fast-scan kernel rvq::dispatch runs on the active target (`rvq info --cpu`, rvq.cpu()).
+inline simd::fast_scan::kernel active_fast_scan_kernel() noexcept {
+  return simd::dispatch::int_ops::fast_scan_kernel();
+}
 
 /// @ingroup simd
 /// @brief dispatch: the panel search for several instruction sets, chosen at run time.

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include "../fast_scan.hpp"
 #include "../int8_panels.hpp"
 #include "int_kernels.hpp"
 
@@ -18,6 +19,9 @@ struct int_ops {
   static constexpr bool use_int8_panels = simd::int8_panels::static_kernel != simd::int8_panels::kernel::reference;
   /// The int8 panel kernel: the best one the compile flags enable (no dispatch).
   static constexpr simd::int8_panels::kernel int8_kernel() noexcept { return simd::int8_panels::static_kernel; }
+  /// The fast-scan kernel (rvq::code_index with index_options::fast_scan): the best one the
+  /// compile flags enable (no dispatch).
+  static constexpr simd::fast_scan::kernel fast_scan_kernel() noexcept { return simd::fast_scan::static_kernel; }
   /// Leading values of `x * unit` (a power of two) rounded to nearest even and saturated to int32,
   /// vectorized where the target allows; returns how many it converted (the caller does the rest).
   static std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
