@@ -161,7 +161,7 @@ int fast_scan_bench(const options& o, const std::vector<float>& base, const std:
                n, std::chrono::duration<double>(clock_type::now() - t0).count());
   // FAISS's own codes of the database (the layers' 4-bit codes come first in its packed codes).
   std::vector<std::uint8_t> packed(n * fidx.rq.code_size), codes(n * o.l);
-  fidx.rq.compute_codes(base.data(), packed.data(), faiss::Index::idx_t(n));
+  fidx.rq.compute_codes(base.data(), packed.data(), n);
   for (std::size_t i = 0; i < n; ++i) {
     faiss::BitstringReader br(packed.data() + i * fidx.rq.code_size, fidx.rq.code_size);
     for (std::size_t l = 0; l < o.l; ++l) codes[i * o.l + l] = std::uint8_t(br.read(4));
