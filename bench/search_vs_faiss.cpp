@@ -220,8 +220,8 @@ int fast_scan_bench(const options& o, const std::vector<float>& base, const std:
       r.bytes = double(i1.memory_bytes()) / double(n);
       rows.push_back(r);
     }
-  std::printf("fast scan over 4-bit codes: D=%zu K=16 L=%zu, N=%zu, %zu queries, k=10 (%s), rvq kernel %s\n", d, o.l,
-              n, nq, o.base.empty() ? "generated clustered data" : o.base.c_str(),
+  std::printf("fast scan over 4-bit codes: D=%zu K=16 L=%zu, N=%zu, %zu queries, k=10 (%s), rvq kernel %s\n", d, o.l, n,
+              nq, o.base.empty() ? "generated clustered data" : o.base.c_str(),
               rvq::simd::fast_scan::to_string(rvq_q<rvq::sequential>::kernels::fast_scan_kernel()));
   std::printf("%-32s %12s %8s %12s %8s %8s %6s %6s\n", "", "q/s 1 core", "vs FAISS", "q/s 2 thr", "R@1", "R@10",
               "B/vec", "same");

@@ -684,7 +684,8 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
       REQUIRE(ix->add(matrix_view<const float>(scaled.data() + half * d, n - half, d)).ok());
     }
     CHECK(fast.memory_bytes() ==
-          plain.memory_bytes() + (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(s.metric == rvq::metric_id::l2 ? 7 : 6));
+          plain.memory_bytes() +
+              (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(s.metric == rvq::metric_id::l2 ? 7 : 6));
     auto same = [&](const char* what) {
       for (rvq::isa t : rvq::all_isas) {
         if (!rvq::isa_supported(t)) continue;

@@ -165,7 +165,7 @@ status write_index(const code_index<Q>& ix, Sink& out) {
   put_u32le(h + 32, static_cast<std::uint32_t>(ix.options().metric));
   put_u32le(h + 36, static_cast<std::uint32_t>(ix.options().norm));
   put_u32le(h + 40, (ix.ids().empty() ? 0u : 1u) | (ix.is_ivf() ? 2u : 0u) | (ix.has_ids() ? 4u : 0u) |
-                      (ix.is_fast_scan() ? 8u : 0u));
+                        (ix.is_fast_scan() ? 8u : 0u));
   put_u32le(h + 44, static_cast<std::uint32_t>(ix.options().encode.beam));
   put_u32le(h + 48, static_cast<std::uint32_t>(ix.options().encode.icm_rounds));
   put_u64le(h + 56, model.size());

@@ -808,7 +808,8 @@ class code_index {
     const std::size_t nl = layers(), nt = fs_tables(), end = first + n;
     fs_blocks_.resize((end + fs::block - 1) / fs::block * fs::block_bytes(nt), 0);
     for (std::size_t i = first; i < end; ++i)
-      for (std::size_t l = 0; l < nl; ++l) fs::put(fs_blocks_.data(), nt, i, l, static_cast<std::uint8_t>(code_at(i, l)));
+      for (std::size_t l = 0; l < nl; ++l)
+        fs::put(fs_blocks_.data(), nt, i, l, static_cast<std::uint8_t>(code_at(i, l)));
     if (nt == nl || n == 0) return;
     std::vector<float> term(n);
     if (wide())
@@ -823,8 +824,9 @@ class code_index {
     }
     for (std::size_t i = 0; i < n; ++i) {
       const float x = fs_step_ > 0.0f ? (term[i] - fs_lo_) / fs_step_ : 0.0f;
-      const std::size_t j = x <= 0.0f ? 0 : x >= static_cast<float>(fs::levels - 1) ? fs::levels - 1
-                                                                                   : static_cast<std::size_t>(x + 0.5f);
+      const std::size_t j = x <= 0.0f                                 ? 0
+                            : x >= static_cast<float>(fs::levels - 1) ? fs::levels - 1
+                                                                      : static_cast<std::size_t>(x + 0.5f);
       fs::put(fs_blocks_.data(), nt, first + i, nl, static_cast<std::uint8_t>(j));
       fs_delta_ = std::max(fs_delta_, std::fabs(static_cast<double>(term[i]) - static_cast<double>(fs_level(j))));
     }
@@ -911,7 +913,8 @@ class code_index {
         float term = 0.0f;
         if (l2) block_terms(codes, p, 1, &term);
         const float s = detail::adc_sum(codes + p * nl, lut, nl);
-        const float d = l2 ? detail::adc_distance<scan_kind::l2>(s, term) : detail::adc_distance<scan_kind::ip>(s, 0.0f);
+        const float d =
+            l2 ? detail::adc_distance<scan_kind::l2>(s, term) : detail::adc_distance<scan_kind::ip>(s, 0.0f);
         if (d <= best.bound()) best.push(d, static_cast<std::int64_t>(p));
       }
       thr = q.threshold(best.bound());

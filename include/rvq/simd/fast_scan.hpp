@@ -60,7 +60,7 @@ inline constexpr kernel static_kernel = kernel::neon;
 inline constexpr kernel static_kernel = kernel::reference;
 #endif
 
-inline constexpr std::size_t block = 32;  ///< vectors per block
+inline constexpr std::size_t block = 32;   ///< vectors per block
 inline constexpr std::size_t levels = 16;  ///< entries per table (4-bit codes)
 /// Most tables a block may hold: their 16-bit sums of values up to 255 cannot overflow.
 inline constexpr std::size_t max_tables = 256;
@@ -215,8 +215,8 @@ inline std::size_t find(const std::uint8_t* blocks, std::size_t n, std::size_t t
 }
 
 /// sums_reference() with NEON.
-inline std::uint32_t block_sums(const std::uint8_t* blk, std::size_t tables, const std::uint8_t* lut,
-                                std::uint16_t thr, std::uint16_t* out) noexcept {
+inline std::uint32_t block_sums(const std::uint8_t* blk, std::size_t tables, const std::uint8_t* lut, std::uint16_t thr,
+                                std::uint16_t* out) noexcept {
   uint16x8_t s[4];
   sums(blk, tables, lut, s);
   for (std::size_t q = 0; q < 4; ++q) vst1q_u16(out + 8 * q, s[q]);
@@ -227,7 +227,8 @@ inline std::uint32_t block_sums(const std::uint8_t* blk, std::size_t tables, con
 
 /// True when kernel `k` is compiled into this build (the CPU may still lack it).
 constexpr bool compiled(kernel k) noexcept {
-  return k == kernel::reference || (k == kernel::avx2 && RVQ_FAST_SCAN_X86) || (k == kernel::neon && RVQ_FAST_SCAN_NEON);
+  return k == kernel::reference || (k == kernel::avx2 && RVQ_FAST_SCAN_X86) ||
+         (k == kernel::neon && RVQ_FAST_SCAN_NEON);
 }
 
 /**

@@ -104,14 +104,14 @@ int run(const args& a) {
       const double per = double(ix.memory_bytes()) / double(ix.size());
       if (a.flag("json")) {
         std::printf(
-            "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"ivf\": %s, \"fast_scan\": %s, \"metric\": \"%s\", \"norm\": \"%s\", "
+            "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"ivf\": %s, \"fast_scan\": %s, \"metric\": \"%s\", "
+            "\"norm\": \"%s\", "
             "\"beam\": %zu, "
             "\"icm\": %zu, \"code_bytes\": %zu, \"bytes_per_vector\": %.3f, \"index_bytes\": %zu, "
             "\"encode_seconds\": %.6f, \"vectors_per_second\": %.1f}\n",
-            ix.size(), ix.dim(), ix.layers(), ix.is_ivf() ? "true" : "false",
-            ix.is_fast_scan() ? "true" : "false", rvq::to_string(metric),
-            rvq::to_string(norm), o.encode.beam, o.encode.icm_rounds, ix.code_size(), per, ix.memory_bytes(), secs,
-            double(ix.size()) / secs);
+            ix.size(), ix.dim(), ix.layers(), ix.is_ivf() ? "true" : "false", ix.is_fast_scan() ? "true" : "false",
+            rvq::to_string(metric), rvq::to_string(norm), o.encode.beam, o.encode.icm_rounds, ix.code_size(), per,
+            ix.memory_bytes(), secs, double(ix.size()) / secs);
       } else if (!a.flag("quiet")) {
         say("indexed %zu vectors of %zu dimensions in %.2f s (%.0f vectors/s)\n", ix.size(), ix.dim(), secs,
             double(ix.size()) / secs);

@@ -59,8 +59,7 @@ int print_cpu(const args& a) {
   const char* backend = rvq::simd_traits<rvq::default_simd>::name;
   const char* active = rvq::to_string(rvq::active_isa());
   const char* int8 = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
-  const char* fast =
-      rvq::simd::fast_scan::to_string(rvq::simd_traits<rvq::default_simd>::kernels::fast_scan_kernel());
+  const char* fast = rvq::simd::fast_scan::to_string(rvq::simd_traits<rvq::default_simd>::kernels::fast_scan_kernel());
   if (a.flag("json")) {
     std::printf(
         "{\"features\": \"%s\", \"targets\": \"%s\", \"backend\": \"%s\", \"isa\": \"%s\", "

@@ -59,9 +59,8 @@ int run(const args& a) {
           "\"norm\": \"%s\", \"code_bytes\": %zu, \"index_bytes\": %zu, \"search_seconds\": %.6f, "
           "\"queries_per_second\": %.1f, \"load_seconds\": %.6f}\n",
           r->queries, r->k, ix.is_ivf() ? so.nprobe : std::size_t(0), ix.is_ivf() ? "true" : "false",
-          ix.is_fast_scan() ? "true" : "false", fast_kernel, so.rerank,
-          ix.size(), rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm), ix.code_size() * ix.size(),
-          ix.memory_bytes(), secs, qps, load_s);
+          ix.is_fast_scan() ? "true" : "false", fast_kernel, so.rerank, ix.size(), rvq::to_string(ix.options().metric),
+          rvq::to_string(ix.options().norm), ix.code_size() * ix.size(), ix.memory_bytes(), secs, qps, load_s);
     } else if (!a.flag("quiet")) {
       say("searched %zu vectors (%s, %s norms%s) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
           rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm),
