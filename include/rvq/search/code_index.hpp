@@ -560,9 +560,7 @@ class code_index {
     return {};
   }
 
-  std::size_t first_code(std::size_t i) const noexcept {
-    return wide() ? codes16_[i * layers()] : codes8_[i * layers()];
-  }
+  std::size_t first_code(std::size_t i) const noexcept { return code_at(i, 0); }
 
   // Inverted lists: a stable counting sort of every vector by its first code.
   void regroup() {
