@@ -60,6 +60,12 @@ double mse(const Q& q, const std::vector<float>& x, std::size_t n, std::size_t b
   return r ? r->mse : -1;
 }
 
+/// Restores the process's kernel target (rvq::set_isa) when a test that forces one ends.
+struct isa_guard {
+  rvq::isa saved = rvq::active_isa();
+  ~isa_guard() { (void)rvq::set_isa(saved); }
+};
+
 /// Prefix of this process's scratch files (tests run as parallel processes).
 inline std::string temp_prefix() { return std::to_string(static_cast<long>(::getpid())) + "_"; }
 

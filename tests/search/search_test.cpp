@@ -653,10 +653,7 @@ TEST_CASE("fast scan: every kernel this build and CPU run gives the reference ke
 
 TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast_scan]") {
   const auto q = model(6, 16);
-  struct isa_guard {  // the target forced below is undone, whatever happens
-    rvq::isa saved = rvq::active_isa();
-    ~isa_guard() { (void)rvq::set_isa(saved); }
-  } guard;
+  rvq_test::isa_guard guard;  // the target forced below is undone, whatever happens
   struct setup {
     rvq::metric_id metric;
     rvq::norm_encoding norm;

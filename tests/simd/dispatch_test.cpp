@@ -12,12 +12,6 @@ namespace {
 template <class Simd>
 using q_t = rvq::quantizer<rvq::config<rvq::f32, rvq::l2, rvq::dense, rvq::sequential, Simd>>;
 
-/// Restores the process's target when a test ends.
-struct isa_guard {
-  rvq::isa saved = rvq::active_isa();
-  ~isa_guard() { (void)rvq::set_isa(saved); }
-};
-
 std::size_t rows_differ(const std::vector<std::uint16_t>& a, const std::vector<std::uint16_t>& b, std::size_t n,
                         std::size_t l) {
   std::size_t differ = 0;
@@ -48,7 +42,7 @@ TEST_CASE("dispatch: target names and the RVQ_ISA parser", "[simd][dispatch]") {
 }
 
 TEST_CASE("dispatch: set_isa refuses unknown names and targets this CPU lacks, changing nothing", "[simd][dispatch]") {
-  isa_guard g;
+  rvq_test::isa_guard g;
   REQUIRE(rvq::set_isa(rvq::isa::baseline).ok());
   const rvq::status s = rvq::set_isa("avx1024");
   CHECK(s.code() == rvq::errc::invalid_argument);
@@ -63,7 +57,7 @@ TEST_CASE("dispatch: set_isa refuses unknown names and targets this CPU lacks, c
 }
 
 TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's codes", "[simd][dispatch]") {
-  isa_guard g;
+  rvq_test::isa_guard g;
   // Odd sizes: partial panels, partial row blocks (12 rows split into the targets' 6) and tails.
   const std::size_t n = 1501, d = 37, layers = 4, k = 50;
   const auto data = rvq_test::gaussian(n, d, 31);
@@ -117,7 +111,7 @@ using byte_elements = std::tuple<rvq::int8, rvq::q7, rvq::int4>;
 
 TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 kernel gives the integer reference's codes bit for bit",
                         "[simd][dispatch][integer]", byte_elements) {
-  isa_guard g;
+  rvq_test::isa_guard g;
   // Odd shapes: D not a multiple of 4 (nor of 8 or 16), K not a multiple of 16, 203 rows (blocks
   // of 8 and of 4 with tails); a second input 40 times larger saturates the activations.
   constexpr std::size_t d = 37, layers = 2;
