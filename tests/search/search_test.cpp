@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -706,6 +708,43 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
     CHECK(plain.remove_ids(span<const std::int64_t>(gone)) == fast.remove_ids(span<const std::int64_t>(gone)));
     same("after removing a third");
   }
+}
+
+TEST_CASE("fast scan: norms and tables beyond the float range take the plain scan", "[search][fast_scan]") {
+  // A codeword near the top of the float range: its squared norm is Inf, and so is the norm term
+  // of a vector coded with it; a query of huge values makes Inf tables. No 8-bit level bounds
+  // these, so fast scan gives way to the plain scan (for the index, or for that query alone) and
+  // the results stay the plain scan's. (Found by the .rvqi fuzzer: a NaN level index.)
+  const auto base = model(4, 16);
+  std::vector<float> books(base.codebook_data(), base.codebook_data() + 4 * 16 * d);
+  for (std::size_t j = 0; j < d; ++j) books[j] = 1e19f;  // layer 0, codeword 0
+  const auto q = rvq::quantizer<>::from_codebooks(span<const float>(books), 4, 16, d).value();
+  std::vector<float> data(database().begin(), database().begin() + 500 * d);
+  data.insert(data.end(), books.begin(), books.begin() + d);
+  std::vector<float> qs(queries());
+  for (std::size_t j = 0; j < d; ++j) qs[3 * d + j] = 3e37f;  // query 3: Inf tables
+  auto bits = [](const std::vector<float>& v) {
+    std::vector<std::uint32_t> u(v.size());
+    std::memcpy(u.data(), v.data(), v.size() * 4);
+    return u;
+  };
+  for (const auto norm : {rvq::norm_encoding::f32, rvq::norm_encoding::tables, rvq::norm_encoding::int8})
+    for (const bool huge : {false, true}) {
+      rvq::index_options o;
+      o.norm = norm;
+      auto plain = rvq::code_index<decltype(q)>::create(q, o).value();
+      o.fast_scan = true;
+      auto fast = rvq::code_index<decltype(q)>::create(q, o).value();
+      const std::size_t rows = huge ? 501 : 500;
+      for (auto* ix : {&plain, &fast}) REQUIRE(ix->add(matrix_view<const float>(data.data(), rows, d)).ok());
+      rvq::search_options so;
+      so.k = 7;
+      const auto a = plain.search(view(qs), so).value();
+      const auto b = fast.search(view(qs), so).value();
+      INFO("norm " << int(norm) << ", huge vector " << huge);
+      CHECK(a.labels == b.labels);
+      CHECK(bits(a.distances) == bits(b.distances));
+    }
 }
 
 TEST_CASE("fast scan: ties, duplicates, threads, files and what it refuses", "[search][fast_scan]") {

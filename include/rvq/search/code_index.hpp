@@ -723,19 +723,22 @@ class code_index {
         heaps.emplace_back(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
         for (std::size_t l = 0; l < nl; ++l) ptrs[j * nl + l] = lut.data() + j * total + first_[l];
       }
+      std::size_t plain = nb;  // queries for the plain scan
       if (fs_active()) {
-        for (std::size_t j = 0; j < nb; ++j) fsq[j].prepare(*this, ptrs.data() + j * nl);
+        plain = 0;
+        for (std::size_t j = 0; j < nb; ++j) plain += fsq[j].prepare(*this, ptrs.data() + j * nl) ? 0 : 1;
         for (std::size_t b = c0; b < c1; b += block_codes)
           for (std::size_t j = 0; j < nb; ++j)
-            fs_scan(codes, b, std::min(c1, b + block_codes), ptrs.data() + j * nl, fsq[j], heaps[j]);
-      } else {
+            if (fsq[j].ok) fs_scan(codes, b, std::min(c1, b + block_codes), ptrs.data() + j * nl, fsq[j], heaps[j]);
+      }
+      if (plain)
         for (std::size_t b = c0; b < c1; b += block_codes) {
           const std::size_t n = std::min(block_codes, c1 - b);
           block_terms(codes, b, n, term.data());
           for (std::size_t j = 0; j < nb; ++j)
-            scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+            if (!(plain < nb && fsq[j].ok))
+              scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
         }
-      }
       for (topk& h : heaps) h.finish();
     }
   }
@@ -763,8 +766,7 @@ class code_index {
         lists.finish();
         for (std::size_t l = 0; l < nl; ++l) ptrs[l] = t + first_[l];
         topk best(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
-        const bool fast = fs_active();
-        if (fast) fsq.prepare(*this, ptrs.data());
+        const bool fast = fs_active() && fsq.prepare(*this, ptrs.data());
         for (std::size_t p = 0; p < nprobe && probes[p] >= 0; ++p) {
           const std::size_t c = static_cast<std::size_t>(probes[p]);
           if (fast) {
@@ -793,9 +795,11 @@ class code_index {
   // as scan_block() would: the results are the plain scan's.
 
   // Fast scan runs when the index has it and the kernel is a SIMD one: the reference kernel does
-  // as much work per code as the plain scan, which then runs instead (with the same results).
+  // as much work per code as the plain scan, which then runs instead (with the same results). So
+  // does the plain scan when a norm term is NaN or Inf (codewords near the float range): no level
+  // bounds it.
   bool fs_active() const noexcept {
-    return opt_.fast_scan && Quantizer::kernels::fast_scan_kernel() != simd::fast_scan::kernel::reference;
+    return opt_.fast_scan && fs_finite_ && Quantizer::kernels::fast_scan_kernel() != simd::fast_scan::kernel::reference;
   }
   std::size_t fs_tables() const noexcept { return layers() + (opt_.metric == metric_id::l2 ? 1 : 0); }
   float fs_level(std::size_t j) const noexcept { return fs_lo_ + fs_step_ * static_cast<float>(j); }
@@ -814,15 +818,22 @@ class code_index {
       block_terms(codes16_.data(), first, n, term.data());
     else
       block_terms(codes8_.data(), first, n, term.data());
+    for (std::size_t i = 0; i < n; ++i)
+      if (!(term[i] - term[i] == 0.0f)) fs_finite_ = false;
+    if (!fs_finite_) return;  // the plain scan runs (fs_active())
     if (!fs_fitted_) {
       const auto mm = std::minmax_element(term.begin(), term.end());
       fs_lo_ = *mm.first;
       fs_step_ = (*mm.second - *mm.first) / static_cast<float>(fs::levels - 1);
       fs_fitted_ = true;
+      if (!(fs_step_ - fs_step_ == 0.0f)) {  // the range overflows a float
+        fs_finite_ = false;
+        return;
+      }
     }
     for (std::size_t i = 0; i < n; ++i) {
       const float x = fs_step_ > 0.0f ? (term[i] - fs_lo_) / fs_step_ : 0.0f;
-      const std::size_t j = x <= 0.0f                                 ? 0
+      const std::size_t j = !(x > 0.0f)                               ? 0
                             : x >= static_cast<float>(fs::levels - 1) ? fs::levels - 1
                                                                       : static_cast<std::size_t>(x + 0.5f);
       fs::put(fs_blocks_.data(), nt, first + i, nl, static_cast<std::uint8_t>(j));
@@ -833,6 +844,7 @@ class code_index {
   void fs_repack() {
     fs_blocks_.clear();
     fs_fitted_ = false;
+    fs_finite_ = true;
     fs_delta_ = 0.0;
     fs_pack(0, n_);
   }
@@ -842,7 +854,9 @@ class code_index {
     std::vector<std::uint8_t> lut;
     double scale = 1.0, offset = 0.0, slack = 0.0;
 
-    void prepare(const code_index& ix, const float* const* tables) {
+    bool ok = false;  // false: a table value is NaN or Inf, and this query takes the plain scan
+
+    bool prepare(const code_index& ix, const float* const* tables) {
       namespace fs = simd::fast_scan;
       const std::size_t nl = ix.layers(), nt = ix.fs_tables();
       const double f = ix.opt_.metric == metric_id::l2 ? -2.0 : -1.0;  // adc_distance's sign
@@ -854,6 +868,7 @@ class code_index {
         double mn = std::numeric_limits<double>::infinity(), mx = -mn;
         for (std::size_t c = 0; c < k; ++c) {
           const double v = value(ix, tables, t, c, f);
+          if (!(v - v == 0.0)) return ok = false;  // NaN or Inf
           mn = std::min(mn, v), mx = std::max(mx, v);
         }
         lo[t] = mn;
@@ -861,6 +876,7 @@ class code_index {
         range = std::max(range, mx - mn);
         magnitude += std::max(std::fabs(mn), std::fabs(mx));
       }
+      ok = true;
       scale = range > 0.0 ? 255.0 / range : 1.0;
       for (std::size_t t = 0; t < nt; ++t) {
         const std::size_t k = t < nl ? ix.model_.codewords(t) : fs::levels;
@@ -874,6 +890,7 @@ class code_index {
       // between a norm and its level, and float rounding in the exact sum (generously bounded).
       slack = (0.5 * static_cast<double>(nt) + 0.01) / scale + ix.fs_delta_ +
               4.0 * static_cast<double>(nl + 4) * 1.2e-7 * (magnitude + ix.fs_delta_);
+      return ok;
     }
     static double value(const code_index& ix, const float* const* tables, std::size_t t, std::size_t c, double f) {
       return t < ix.layers() ? f * static_cast<double>(tables[t][c]) : static_cast<double>(ix.fs_level(c));
@@ -1063,6 +1080,7 @@ class code_index {
   std::vector<std::int64_t> ids_;
   std::vector<std::uint8_t> fs_blocks_;  // fast scan: 4-bit codes in blocks of 32 vectors
   float fs_lo_ = 0.0f, fs_step_ = 0.0f;  // fast scan: the norm levels fs_lo_ + j fs_step_
+  bool fs_finite_ = true;                // fast scan: every norm term finite (else the plain scan)
   double fs_delta_ = 0.0;                // fast scan: largest gap between a norm term and its level
   bool fs_fitted_ = false;
 };
