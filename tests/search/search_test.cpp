@@ -682,10 +682,27 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
       REQUIRE(ix->add(matrix_view<const float>(scaled.data(), half, d)).ok());
       REQUIRE(ix->add(matrix_view<const float>(scaled.data() + half * d, n - half, d)).ok());
     }
+    // The blocks are the fast-scan index's only copy of the codes: 6 one-byte codes fewer per
+    // vector, and the blocks' 4-bit codes (and norm level) more.
+    CHECK(fast.codes8().empty());
     CHECK(fast.memory_bytes() ==
-          plain.memory_bytes() +
+          plain.memory_bytes() - n * 6 +
               (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(s.metric == rvq::metric_id::l2 ? 7 : 6));
     auto same = [&](const char* what) {
+      REQUIRE(fast.size() == plain.size());
+      bool codes = true;
+      for (std::size_t i = 0; i < plain.size(); ++i)
+        for (std::size_t l = 0; l < 6; ++l) codes = codes && fast.code(i, l) == plain.code(i, l);
+      CHECK(codes);
+      std::vector<float> ra(d), rb(d);
+      REQUIRE(plain.reconstruct(plain.size() - 1, span<float>(ra)).ok());
+      REQUIRE(fast.reconstruct(fast.size() - 1, span<float>(rb)).ok());
+      CHECK(ra == rb);
+      rvq::search_options rr;
+      rr.k = 5;
+      rr.rerank = 20;
+      rr.nprobe = 2;
+      CHECK(plain.search(view(queries()), rr).value().labels == fast.search(view(queries()), rr).value().labels);
       for (rvq::isa t : rvq::all_isas) {
         if (!rvq::isa_supported(t)) continue;
         REQUIRE(rvq::set_isa(t).ok());
@@ -707,6 +724,13 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
     for (std::int64_t i = 0; i < std::int64_t(n); i += 3) gone.push_back(i);
     CHECK(plain.remove_ids(span<const std::int64_t>(gone)) == fast.remove_ids(span<const std::int64_t>(gone)));
     same("after removing a third");
+    // Small additions after that, one through add_codes().
+    for (auto* ix : {&plain, &fast}) {
+      REQUIRE(ix->add(matrix_view<const float>(scaled.data(), 7, d)).ok());
+      const std::vector<std::uint8_t> c = {1, 2, 3, 4, 5, 6, 15, 14, 13, 12, 11, 10};
+      REQUIRE(ix->add_codes(matrix_view<const std::uint8_t>(c.data(), 2, 6)).ok());
+    }
+    same("after small additions");
   }
 }
 

@@ -177,6 +177,11 @@ status write_index(const code_index<Q>& ix, Sink& out) {
       b[2 * i] = static_cast<unsigned char>(ix.codes16()[i] & 0xFF),
             b[2 * i + 1] = static_cast<unsigned char>(ix.codes16()[i] >> 8);
     put_padded(w, b.data(), b.size());
+  } else if (ix.is_fast_scan()) {  // its codes are in its 4-bit blocks only
+    std::vector<unsigned char> b(ix.size() * ix.layers());
+    for (std::size_t i = 0; i < ix.size(); ++i)
+      for (std::size_t l = 0; l < ix.layers(); ++l) b[i * ix.layers() + l] = static_cast<unsigned char>(ix.code(i, l));
+    put_padded(w, b.data(), b.size());
   } else {
     put_padded(w, ix.codes8().data(), ix.codes8().size());
   }

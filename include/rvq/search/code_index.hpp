@@ -178,12 +178,15 @@ class code_index {
   const norm_codec& codec() const noexcept { return codec_; }  ///< the norm levels
   /// True once the norm levels are placed (the first add() of a quantized norm encoding).
   bool norms_fitted() const noexcept { return fitted_; }
-  /// The codes, size() x layers(), uint8 (wide() false) or uint16.
+  /// The codes, size() x layers(), uint8 (wide() false) or uint16. A fast-scan index keeps its
+  /// codes only in its 4-bit blocks, and this is empty: read them with code().
   const std::vector<std::uint8_t>& codes8() const noexcept { return codes8_; }
   const std::vector<std::uint16_t>& codes16() const noexcept { return codes16_; }  ///< see codes8()
   const std::vector<std::uint8_t>& norm_data() const noexcept { return norms_; }   ///< encoded norms
   /// Stored ids: the caller's (has_ids()), or an inverted-list index's numbering; else empty.
   const std::vector<std::int64_t>& ids() const noexcept { return ids_; }  ///< ids (has_ids())
+  /// Code of layer `l` of the vector at position `i` (both in range), from any index.
+  std::size_t code(std::size_t i, std::size_t l) const noexcept { return code_at(i, l); }
   /// Id of the vector at position i.
   std::int64_t id_at(std::size_t i) const noexcept { return ids_.empty() ? static_cast<std::int64_t>(i) : ids_[i]; }
   /// The largest id held (-1 when empty).
@@ -195,7 +198,8 @@ class code_index {
   }
   /// Bytes the database takes: codes, norms and ids (not the model).
   std::size_t memory_bytes() const noexcept {
-    return n_ * code_size() + norms_.size() + ids_.size() * sizeof(std::int64_t) + fs_blocks_.size();
+    return codes8_.size() + codes16_.size() * 2 + norms_.size() + ids_.size() * sizeof(std::int64_t) +
+           fs_blocks_.size();
   }
 
   // ---- adding and removing -----------------------------------------------------------------
@@ -277,6 +281,7 @@ class code_index {
    * keep every id.
    */
   std::size_t remove_ids(span<const std::int64_t> ids) {
+    if (opt_.fast_scan) fs_unpack();
     std::vector<std::int64_t> gone(ids.begin(), ids.end());
     std::sort(gone.begin(), gone.end());
     std::size_t kept = 0;
@@ -301,7 +306,10 @@ class code_index {
     if (!ids_.empty()) ids_.resize(n_);
     norms_.resize(norm_bytes(opt_.norm, n_));
     if (opt_.ivf) count_lists();
-    if (opt_.fast_scan) fs_repack();
+    if (opt_.fast_scan) {
+      fs_repack();
+      fs_drop_bytes();
+    }
     return removed;
   }
 
@@ -309,6 +317,11 @@ class code_index {
   status reconstruct(std::size_t i, span<float> out) const noexcept {
     if (i >= n_) return {errc::invalid_argument, "position beyond the index's size", i, "position"};
     if (out.size() != dim()) return {errc::dimension_mismatch, "output must hold dim() values"};
+    if (opt_.fast_scan) {  // 4-bit codes, at most 255 layers
+      std::uint8_t row[simd::fast_scan::max_tables];
+      for (std::size_t l = 0; l < layers(); ++l) row[l] = static_cast<std::uint8_t>(code_at(i, l));
+      return model_.decode(span<const std::uint8_t>(row, layers()), out);
+    }
     return wide() ? model_.decode(span<const std::uint16_t>(codes16_.data() + i * layers(), layers()), out)
                   : model_.decode(span<const std::uint8_t>(codes8_.data() + i * layers(), layers()), out);
   }
@@ -419,7 +432,10 @@ class code_index {
           return status{errc::corrupt_file, "the inverted lists are not ordered by first code", i, "vector"};
       ix.count_lists();
     }
-    if (opt.fast_scan) ix.fs_repack();
+    if (opt.fast_scan) {
+      ix.fs_repack();
+      ix.fs_drop_bytes();
+    }
     return ix;
   }
 
@@ -512,11 +528,12 @@ class code_index {
     if (x.cols() != dim()) return {errc::dimension_mismatch, "vectors have a different dimension than the model"};
     RVQ_TRY(check_ids(x.rows(), ids));
     const std::size_t first = n_, nl = layers();
-    auto encode = [&](auto& codes) {
+    auto encode = [&](auto& codes) {  // a fast-scan index holds byte codes from c8_base_ only
       using code_t = typename std::decay_t<decltype(codes)>::value_type;
-      codes.resize((n_ + x.rows()) * nl);
-      const status s = model_.encode_batch(x, matrix_view<code_t>(codes.data() + n_ * nl, x.rows(), nl), opt_.encode);
-      if (!s) codes.resize(n_ * nl);
+      const std::size_t held = n_ - c8_base_;
+      codes.resize((held + x.rows()) * nl);
+      const status s = model_.encode_batch(x, matrix_view<code_t>(codes.data() + held * nl, x.rows(), nl), opt_.encode);
+      if (!s) codes.resize(held * nl);
       return s;
     };
     RVQ_TRY(wide() ? encode(codes16_) : encode(codes8_));
@@ -550,12 +567,14 @@ class code_index {
     }
     if (!explicit_ids_) next_id_ += static_cast<std::int64_t>(n);
     n_ = first + n;
+    if (opt_.fast_scan && opt_.ivf) fs_unpack();
     if (opt_.ivf) regroup();
     if (opt_.fast_scan) {
       if (opt_.ivf)
         fs_repack();
       else
         fs_pack(first, n);
+      fs_drop_bytes();
     }
     return {};
   }
@@ -612,8 +631,7 @@ class code_index {
   // The reconstruction of the (valid) codes at position i.
   void decode_at(std::size_t i, float* out) const noexcept {
     for (std::size_t t = 0; t < dim(); ++t) out[t] = 0.0f;
-    for (std::size_t l = 0; l < layers(); ++l)
-      model_.store().add_codeword(l, wide() ? codes16_[i * layers() + l] : codes8_[i * layers() + l], out);
+    for (std::size_t l = 0; l < layers(); ++l) model_.store().add_codeword(l, code_at(i, l), out);
   }
 
   void decode_norms(std::size_t first, std::size_t n, float* out) const noexcept {
@@ -712,7 +730,7 @@ class code_index {
     std::vector<const float*> ptrs(batch * nl);
     std::vector<topk> heaps;
     heaps.reserve(batch);
-    std::vector<fs_query> fsq(fs_active() ? batch : 0);
+    std::vector<fs_query> fsq(opt_.fast_scan ? batch : 0);
     for (std::size_t qb = q0; qb < q1; qb += batch) {
       const std::size_t nb = std::min(batch, q1 - qb);
       const float* rows[64];
@@ -723,22 +741,19 @@ class code_index {
         heaps.emplace_back(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
         for (std::size_t l = 0; l < nl; ++l) ptrs[j * nl + l] = lut.data() + j * total + first_[l];
       }
-      std::size_t plain = nb;  // queries for the plain scan
-      if (fs_active()) {
-        plain = 0;
-        for (std::size_t j = 0; j < nb; ++j) plain += fsq[j].prepare(*this, ptrs.data() + j * nl) ? 0 : 1;
+      if (opt_.fast_scan) {
+        for (std::size_t j = 0; j < nb; ++j) fsq[j].prepare(*this, ptrs.data() + j * nl);
         for (std::size_t b = c0; b < c1; b += block_codes)
           for (std::size_t j = 0; j < nb; ++j)
-            if (fsq[j].ok) fs_scan(codes, b, std::min(c1, b + block_codes), ptrs.data() + j * nl, fsq[j], heaps[j]);
-      }
-      if (plain)
+            fs_scan(b, std::min(c1, b + block_codes), ptrs.data() + j * nl, fsq[j], heaps[j]);
+      } else {
         for (std::size_t b = c0; b < c1; b += block_codes) {
           const std::size_t n = std::min(block_codes, c1 - b);
           block_terms(codes, b, n, term.data());
           for (std::size_t j = 0; j < nb; ++j)
-            if (!(plain < nb && fsq[j].ok))
-              scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
+            scan_block(codes + b * nl, n, ptrs.data() + j * nl, term.data(), b, heaps[j]);
         }
+      }
       for (topk& h : heaps) h.finish();
     }
   }
@@ -766,11 +781,11 @@ class code_index {
         lists.finish();
         for (std::size_t l = 0; l < nl; ++l) ptrs[l] = t + first_[l];
         topk best(dist + (qb + j) * kk, pos + (qb + j) * kk, kk);
-        const bool fast = fs_active() && fsq.prepare(*this, ptrs.data());
+        if (opt_.fast_scan) fsq.prepare(*this, ptrs.data());
         for (std::size_t p = 0; p < nprobe && probes[p] >= 0; ++p) {
           const std::size_t c = static_cast<std::size_t>(probes[p]);
-          if (fast) {
-            fs_scan(codes, list_begin_[c], list_begin_[c + 1], ptrs.data(), fsq, best);
+          if (opt_.fast_scan) {
+            fs_scan(list_begin_[c], list_begin_[c + 1], ptrs.data(), fsq, best);
             continue;
           }
           for (std::size_t b = list_begin_[c]; b < list_begin_[c + 1]; b += block_codes) {
@@ -793,14 +808,11 @@ class code_index {
   // below: d >= U / a + sum_t m_t - (tables / 2) / a - fs_delta_ - (float rounding). The scan asks
   // the kernel for the vectors whose U can still reach the top-k, and scores only those, exactly
   // as scan_block() would: the results are the plain scan's.
-
-  // Fast scan runs when the index has it and the kernel is a SIMD one: the reference kernel does
-  // as much work per code as the plain scan, which then runs instead (with the same results). So
-  // does the plain scan when a norm term is NaN or Inf (codewords near the float range): no level
-  // bounds it.
-  bool fs_active() const noexcept {
-    return opt_.fast_scan && fs_finite_ && Quantizer::kernels::fast_scan_kernel() != simd::fast_scan::kernel::reference;
-  }
+  //
+  // The blocks are the index's only copy of the codes: byte codes exist while the index changes
+  // (codes8_ holds positions c8_base_ .. n_, or all of them for a regrouping or a removal) and are
+  // dropped after. When a norm term is NaN or Inf (codewords near the float range), or a query's
+  // table value, no level bounds it, and every vector is scored (`exhaustive`).
   std::size_t fs_tables() const noexcept { return layers() + (opt_.metric == metric_id::l2 ? 1 : 0); }
   float fs_level(std::size_t j) const noexcept { return fs_lo_ + fs_step_ * static_cast<float>(j); }
 
@@ -814,13 +826,15 @@ class code_index {
         fs::put(fs_blocks_.data(), nt, i, l, static_cast<std::uint8_t>(code_at(i, l)));
     if (nt == nl || n == 0) return;
     std::vector<float> term(n);
-    if (wide())
-      block_terms(codes16_.data(), first, n, term.data());
-    else
-      block_terms(codes8_.data(), first, n, term.data());
+    std::uint8_t row[fs::max_tables];
+    if (opt_.norm == norm_encoding::tables) {
+      for (std::size_t i = 0; i < n; ++i) term[i] = fs_term(fs_row(first + i, row), first + i);
+    } else {
+      decode_norms(first, n, term.data());
+    }
     for (std::size_t i = 0; i < n; ++i)
       if (!(term[i] - term[i] == 0.0f)) fs_finite_ = false;
-    if (!fs_finite_) return;  // the plain scan runs (fs_active())
+    if (!fs_finite_) return;  // every search scores every vector
     if (!fs_fitted_) {
       const auto mm = std::minmax_element(term.begin(), term.end());
       fs_lo_ = *mm.first;
@@ -848,6 +862,36 @@ class code_index {
     fs_delta_ = 0.0;
     fs_pack(0, n_);
   }
+  // Byte codes of every position (codes8_, c8_base_ 0), before a change that moves positions.
+  void fs_unpack() {
+    if (c8_base_ == 0) return;
+    const std::size_t nl = layers();
+    std::vector<std::uint8_t> all(n_ * nl);
+    for (std::size_t i = 0; i < n_; ++i)
+      for (std::size_t l = 0; l < nl; ++l) all[i * nl + l] = static_cast<std::uint8_t>(code_at(i, l));
+    codes8_.swap(all);
+    c8_base_ = 0;
+  }
+  // After a change: the blocks hold every code; the byte codes go.
+  void fs_drop_bytes() {
+    codes8_.clear();
+    codes8_.shrink_to_fit();
+    c8_base_ = n_;
+  }
+  // The codes of position p, from the blocks, into `row` (fs::max_tables bytes).
+  const std::uint8_t* fs_row(std::size_t p, std::uint8_t* row) const noexcept {
+    for (std::size_t l = 0; l < layers(); ++l) row[l] = static_cast<std::uint8_t>(code_at(p, l));
+    return row;
+  }
+  // The norm term (l2) of position p with codes `row`, as block_terms() gives it.
+  float fs_term(const std::uint8_t* row, std::size_t p) const noexcept {
+    float t = 0.0f;
+    if (opt_.norm == norm_encoding::tables)
+      block_terms(row, 0, 1, &t);  // the codes of one vector, at position 0 of `row`
+    else
+      decode_norms(p, 1, &t);
+    return t;
+  }
 
   // One query's 8-bit tables and the constants that turn a distance bound into a threshold.
   struct fs_query {
@@ -858,6 +902,7 @@ class code_index {
 
     bool prepare(const code_index& ix, const float* const* tables) {
       namespace fs = simd::fast_scan;
+      if (!ix.fs_finite_) return ok = false;
       const std::size_t nl = ix.layers(), nt = ix.fs_tables();
       const double f = ix.opt_.metric == metric_id::l2 ? -2.0 : -1.0;  // adc_distance's sign
       lut.assign(fs::padded_tables(nt) * fs::levels, 0);
@@ -904,41 +949,43 @@ class code_index {
   };
 
   // Positions [c0, c1) of the fast-scan blocks against one query: the kernel finds the blocks
-  // with candidates, which are scored exactly and offered to `best`.
-  template <class Code>
-  void fs_scan(const Code* codes, std::size_t c0, std::size_t c1, const float* const* lut, const fs_query& q,
-               topk& best) const noexcept {
+  // with candidates, which are scored exactly and offered to `best` (every vector when the
+  // query's tables or the norms are not finite: q.ok false).
+  void fs_scan(std::size_t c0, std::size_t c1, const float* const* lut, const fs_query& q, topk& best) const noexcept {
     namespace fs = simd::fast_scan;
     if (c0 >= c1) return;
     const std::size_t nl = layers(), nt = fs_tables(), bytes = fs::block_bytes(nt);
     const fs::kernel kern = Quantizer::kernels::fast_scan_kernel();
-    const bool l2 = opt_.metric == metric_id::l2;
+    const bool l2 = opt_.metric == metric_id::l2, exhaustive = !q.ok;
     std::size_t b = c0 / fs::block;
     const std::size_t b1 = (c1 + fs::block - 1) / fs::block;
-    std::uint16_t thr = q.threshold(best.bound());
+    std::uint16_t thr = exhaustive ? std::uint16_t{0xFFFF} : q.threshold(best.bound());
+    std::uint8_t row[fs::max_tables];
     while (b < b1) {
-      std::uint32_t mask = 0;
-      b += fs::find(kern, fs_blocks_.data() + b * bytes, b1 - b, nt, q.lut.data(), thr, mask);
+      std::uint32_t mask = 0xFFFFFFFFu;
+      if (!exhaustive) b += fs::find(kern, fs_blocks_.data() + b * bytes, b1 - b, nt, q.lut.data(), thr, mask);
       if (b == b1) break;
       const std::size_t base = b * fs::block;
       if (base < c0) mask &= ~((std::uint32_t{1} << (c0 - base)) - 1);
       if (c1 - base < fs::block) mask &= (std::uint32_t{1} << (c1 - base)) - 1;
       for (; mask; mask &= mask - 1) {
         const std::size_t p = base + static_cast<std::size_t>(__builtin_ctz(mask));
-        float term = 0.0f;
-        if (l2) block_terms(codes, p, 1, &term);
-        const float s = detail::adc_sum(codes + p * nl, lut, nl);
+        fs_row(p, row);
+        const float term = l2 ? fs_term(row, p) : 0.0f;
+        const float s = detail::adc_sum(row, lut, nl);
         const float d =
             l2 ? detail::adc_distance<scan_kind::l2>(s, term) : detail::adc_distance<scan_kind::ip>(s, 0.0f);
         if (d <= best.bound()) best.push(d, static_cast<std::int64_t>(p));
       }
-      thr = q.threshold(best.bound());
+      if (!exhaustive) thr = q.threshold(best.bound());
       ++b;
     }
   }
 
+  // Code of layer l at position i: from the byte codes, or the fast-scan blocks below c8_base_.
   std::size_t code_at(std::size_t i, std::size_t l) const noexcept {
-    return wide() ? codes16_[i * layers() + l] : codes8_[i * layers() + l];
+    if (i < c8_base_) return simd::fast_scan::get(fs_blocks_.data(), fs_tables(), i, l);
+    return wide() ? codes16_[i * layers() + l] : codes8_[(i - c8_base_) * layers() + l];
   }
 
   // How near first-layer codeword c is to a query with `<q, c>` = dot (smaller is nearer).
@@ -1003,15 +1050,13 @@ class code_index {
       }
     }
     parallel_traits_type::for_each(nq, [&](std::size_t i) {
-      finish_query(codes, queries.row(i), opt, cd.data() + i * kk, cp.data() + i * kk, kk, distances.row(i),
-                   labels.row(i));
+      finish_query(queries.row(i), opt, cd.data() + i * kk, cp.data() + i * kk, kk, distances.row(i), labels.row(i));
     });
   }
 
   // Query i's answer from its kk sorted candidates: re-ranked exactly when asked, then reported.
-  template <class Code>
-  void finish_query(const Code* codes, const float* q, const search_options& opt, float* cd, std::int64_t* cp,
-                    std::size_t kk, float* dist, std::int64_t* labels) const {
+  void finish_query(const float* q, const search_options& opt, float* cd, std::int64_t* cp, std::size_t kk, float* dist,
+                    std::int64_t* labels) const {
     const std::size_t d = dim(), nl = layers();
     float qn = 0.0f;
     for (std::size_t t = 0; t < d; ++t) qn += q[t] * q[t];
@@ -1026,7 +1071,7 @@ class code_index {
           x = opt.originals.row(static_cast<std::size_t>(id_at(p)));
         } else {
           for (float& v : buf) v = 0.0f;
-          for (std::size_t l = 0; l < nl; ++l) model_.store().add_codeword(l, codes[p * nl + l], buf.data());
+          for (std::size_t l = 0; l < nl; ++l) model_.store().add_codeword(l, code_at(p, l), buf.data());
         }
         best.push(exact_distance(q, x, qn), cp[j]);
       }
@@ -1083,6 +1128,7 @@ class code_index {
   bool fs_finite_ = true;                // fast scan: every norm term finite (else the plain scan)
   double fs_delta_ = 0.0;                // fast scan: largest gap between a norm term and its level
   bool fs_fitted_ = false;
+  std::size_t c8_base_ = 0;  // fast scan: codes8_ holds positions c8_base_ .. n_ (0 in other indexes)
 };
 
 }  // namespace rvq

@@ -115,9 +115,17 @@ int run(const args& a) {
       } else if (!a.flag("quiet")) {
         say("indexed %zu vectors of %zu dimensions in %.2f s (%.0f vectors/s)\n", ix.size(), ix.dim(), secs,
             double(ix.size()) / secs);
-        say("%s search, %s norms: %.2f bytes per vector (%zu code bytes + %.2f norm bytes) -> %s\n",
-            rvq::to_string(metric), rvq::to_string(norm), per, ix.code_size(), per - double(ix.code_size()),
-            out.c_str());
+        if (ix.is_fast_scan()) {  // the codes (and the l2 norm level) are in 4-bit blocks of 32 vectors
+          namespace fs = rvq::simd::fast_scan;
+          const double blocks =
+              double(fs::block_bytes(ix.layers() + (metric == rvq::metric_id::l2 ? 1 : 0))) / double(fs::block);
+          say("%s search, %s norms, fast scan: %.2f bytes per vector (%.2f in 4-bit blocks + %.2f norm bytes) -> %s\n",
+              rvq::to_string(metric), rvq::to_string(norm), per, blocks, per - blocks, out.c_str());
+        } else {
+          say("%s search, %s norms: %.2f bytes per vector (%zu code bytes + %.2f norm bytes) -> %s\n",
+              rvq::to_string(metric), rvq::to_string(norm), per, ix.code_size(), per - double(ix.code_size()),
+              out.c_str());
+        }
       }
     }
   });
