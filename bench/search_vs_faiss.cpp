@@ -7,6 +7,11 @@
 //       [--queries 1000] [--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S]
 //   build/bench/bin/rvq-bench-search --fast-scan [--shape 100x16x16] ...
 //
+// --nprobe 1,2,4 adds inverted lists over the same codes (rvq: the first layer's codewords are
+// the lists) and FAISS's IndexIVFResidualQuantizer at the same bit budget: a coarse quantizer of K
+// lists (k-means, trained like FAISS's) and L - 1 layers of K codewords on the residuals, so both
+// spend L x log2(K) bits per vector. FAISS's IVF index trains its own codebooks (its codes differ).
+//
 // --fast-scan compares fast scan over 4-bit codes instead: FAISS's IndexResidualQuantizerFastScan
 // (its default norm, two 4-bit codes) against rvq::code_index with index_options::fast_scan (f32
 // and int8 norms), on FAISS's codebooks and codes, with rvq's plain scan as the reference.
@@ -20,6 +25,7 @@
 #include <faiss/IndexAdditiveQuantizer.h>
 #include <faiss/IndexAdditiveQuantizerFastScan.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexIVFAdditiveQuantizer.h>
 #include <faiss/utils/hamming.h>
 #include <omp.h>
 #include <unistd.h>
@@ -49,7 +55,8 @@ struct options {
   std::string json, base, query_file;
   std::vector<std::string> norms{"f32", "int8", "tables"};
   std::vector<std::size_t> nprobe;  // inverted lists from the first layer: rvq flat against rvq IVF
-  bool faiss_search = true;         // time FAISS's search too (off for the large IVF runs)
+  bool faiss_search = true;         // time FAISS's flat search too (off for the large IVF runs)
+  bool faiss_ivf = true;            // with --nprobe: FAISS's IndexIVFResidualQuantizer too
   bool fast_scan = false;           // 4-bit layers: FAISS's fast scan against rvq's
 };
 
@@ -61,7 +68,8 @@ struct fast_row {
 
 struct ivf_row {
   std::size_t nprobe = 0;
-  double qps1 = 0, qps2 = 0, r1 = 0, r10 = 0, scanned = 0;  // scanned: fraction of the codes per query
+  double qps1 = 0, qps2 = 0, r1 = 0, r10 = 0, scanned = 0;                 // scanned: fraction of the codes per query
+  double faiss_qps1 = -1, faiss_qps2 = -1, faiss_r1 = -1, faiss_r10 = -1;  // IndexIVFResidualQuantizer
 };
 
 struct row {
@@ -288,6 +296,8 @@ int main(int argc, char** argv) {
       o.fast_scan = true;
     } else if (a == "--no-faiss-search") {
       o.faiss_search = false;
+    } else if (a == "--no-faiss-ivf") {
+      o.faiss_ivf = false;
     } else if (a == "--norms") {
       std::stringstream ss(next());
       o.norms.clear();
@@ -295,7 +305,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: rvq-bench-search [--quick] [--json FILE] [--shape DxKxL] [--n N] [--queries Q] "
-                   "[--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S] [--fast-scan]\n");
+                   "[--base X.npy --query-file Q.npy] [--norms f32,int8,tables] [--min-time S] [--nprobe 1,2,4] "
+                   "[--no-faiss-search] [--no-faiss-ivf] [--fast-scan]\n");
       return 2;
     }
   }
@@ -449,6 +460,31 @@ int main(int argc, char** argv) {
         v.scanned = scanned / double(nq) / double(n);
         ivf_rows.push_back(v);
       }
+      if (o.l >= 2 && o.faiss_ivf) {  // FAISS's IVF index at the same bit budget (its own codebooks)
+        omp_set_num_threads(2);
+        faiss::IndexFlatL2 coarse{static_cast<faiss::Index::idx_t>(d)};
+        faiss::IndexIVFResidualQuantizer fivf(&coarse, d, o.k, o.l - 1, nbits, faiss::METRIC_L2, faiss_norm(norm));
+        fivf.rq.max_beam_size = 1;
+        fivf.rq.cp.niter = o.quick ? 4 : 10;
+        const auto t1 = clock_type::now();
+        fivf.train(faiss::Index::idx_t(ntrain), train.data());
+        fivf.add(faiss::Index::idx_t(n), base.data());
+        std::fprintf(stderr,
+                     "  FAISS IndexIVFResidualQuantizer (%zu lists, %zu x %zu bits) trained and filled in %.1f s\n",
+                     o.k, o.l - 1, nbits, std::chrono::duration<double>(clock_type::now() - t1).count());
+        for (ivf_row& v : ivf_rows) {  // fd, fl: FAISS's results, as above
+          fivf.nprobe = v.nprobe;
+          auto qps = [&](int threads) {
+            omp_set_num_threads(threads);
+            return double(nq) /
+                   best_seconds([&] { fivf.search(faiss::Index::idx_t(nq), queries.data(), 10, fd.data(), fl.data()); },
+                                o.min_time);
+          };
+          v.faiss_qps1 = qps(1);
+          std::tie(v.faiss_r1, v.faiss_r10) = recall(fl, truth, nq);
+          v.faiss_qps2 = qps(2);
+        }
+      }
     }
   }
 
@@ -471,12 +507,16 @@ int main(int argc, char** argv) {
     const row& f = rows.front();
     std::printf("\ninverted lists from the first layer (%zu lists), %s norms, against rvq's flat search above\n", o.k,
                 f.norm.c_str());
-    std::printf("%-7s %12s %7s %12s %8s %8s %9s\n", "nprobe", "q/s 1c", "vs flat", "q/s 2t", "R@1", "R@10", "scanned");
+    std::printf("(FAISS: IndexIVFResidualQuantizer, %zu lists and %zu residual layers, its own codebooks)\n", o.k,
+                o.l - 1);
+    std::printf("%-7s %12s %7s %12s %8s %8s %9s %12s %7s %12s %8s %8s\n", "nprobe", "q/s 1c", "vs flat", "q/s 2t",
+                "R@1", "R@10", "scanned", "FAISS q/s 1c", "ratio", "FAISS q/s 2t", "FAISS R@1", "R@10");
     std::printf("%-7s %12.0f %6.2fx %12.0f %8.4f %8.4f %9.4f\n", "flat", f.rvq_qps1, 1.0, f.rvq_qps2, f.rvq_r1,
                 f.rvq_r10, 1.0);
     for (const ivf_row& v : ivf_rows)
-      std::printf("%-7zu %12.0f %6.2fx %12.0f %8.4f %8.4f %9.4f\n", v.nprobe, v.qps1, v.qps1 / f.rvq_qps1, v.qps2, v.r1,
-                  v.r10, v.scanned);
+      std::printf("%-7zu %12.0f %6.2fx %12.0f %8.4f %8.4f %9.4f %12.0f %6.2fx %12.0f %8.4f %8.4f\n", v.nprobe, v.qps1,
+                  v.qps1 / f.rvq_qps1, v.qps2, v.r1, v.r10, v.scanned, v.faiss_qps1,
+                  v.faiss_qps1 > 0 ? v.qps1 / v.faiss_qps1 : 0.0, v.faiss_qps2, v.faiss_r1, v.faiss_r10);
   }
   if (!o.json.empty()) {
     std::ostringstream js;
@@ -496,7 +536,9 @@ int main(int argc, char** argv) {
       const ivf_row& v = ivf_rows[i];
       js << (i ? ", " : "") << "{\"nprobe\": " << v.nprobe << ", \"rvq_qps_1core\": " << v.qps1
          << ", \"rvq_qps_2threads\": " << v.qps2 << ", \"rvq_recall1\": " << v.r1 << ", \"rvq_recall10\": " << v.r10
-         << ", \"scanned_fraction\": " << v.scanned << "}";
+         << ", \"scanned_fraction\": " << v.scanned << ", \"faiss_ivf_qps_1core\": " << v.faiss_qps1
+         << ", \"faiss_ivf_qps_2threads\": " << v.faiss_qps2 << ", \"faiss_ivf_recall1\": " << v.faiss_r1
+         << ", \"faiss_ivf_recall10\": " << v.faiss_r10 << "}";
     }
     js << "]}\n";
     write_json(o.json, js.str());
