@@ -416,6 +416,12 @@ class Index:
         return self._ix.memory_bytes
 
     @property
+    def mapped(self) -> bool:
+        """True when the codes, norms and ids are viewed in a memory-mapped file
+        (``load_index(path, mmap=True)``)."""
+        return self._ix.mapped
+
+    @property
     def model(self) -> Quantizer:
         """The index's model (a copy)."""
         return Quantizer(self._ix.model)
@@ -485,9 +491,15 @@ def set_isa(name: str) -> None:
     _core.set_isa(str(name))
 
 
-def load_index(path: Union[str, os.PathLike]) -> Index:
-    """Read an ``.rvqi`` file (``rvq index``, :meth:`Index.save`); every section is checked."""
-    return Index(_core.load_index(os.fspath(path)))
+def load_index(path: Union[str, os.PathLike], *, mmap: bool = False) -> Index:
+    """Read an ``.rvqi`` file (``rvq index``, :meth:`Index.save`); every section is checked.
+
+    With ``mmap=True`` the file is memory-mapped and searched in place: the codes, norms and ids
+    stay in the file's pages (shared between processes, paged in as searches read them) instead
+    of being copied into memory, and :attr:`Index.mapped` is True. The first ``add`` or ``remove``
+    copies them into memory; the file is never written. Replace the file only with rvq's own
+    saves (a rename), not by writing into it, while it is mapped."""
+    return Index(_core.load_index(os.fspath(path), bool(mmap)))
 
 
 def index_from_bytes(data: bytes) -> Index:

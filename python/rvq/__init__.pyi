@@ -162,6 +162,10 @@ class Index:
         ...
 
     @property
+    def mapped(self) -> bool:
+        ...
+
+    @property
     def model(self) -> Quantizer:
         ...
 
@@ -194,7 +198,7 @@ def set_isa(name: str) -> None:
     """Run the kernels of target ``name`` ("auto" or one of ``cpu()["targets"]``)."""
     ...
 
-def load_index(path: Union[str, os.PathLike]) -> Index:
+def load_index(path: Union[str, os.PathLike], *, mmap: bool=False) -> Index:
     ...
 
 def index_from_bytes(data: bytes) -> Index:

@@ -199,6 +199,7 @@ class search_index {
   virtual std::size_t memory_bytes() const = 0;
   virtual std::size_t code_size() const = 0;
   virtual bool has_ids() const = 0;
+  virtual bool mapped() const = 0;
   virtual std::size_t first_codewords() const = 0;
   virtual rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) = 0;
   virtual std::size_t remove(rvq::span<const std::int64_t> ids) = 0;
@@ -219,6 +220,7 @@ class index_of final : public search_index {
   std::size_t memory_bytes() const override { return ix_.memory_bytes(); }
   std::size_t code_size() const override { return ix_.code_size(); }
   bool has_ids() const override { return ix_.has_ids(); }
+  bool mapped() const override { return ix_.mapped(); }
   std::size_t first_codewords() const override { return ix_.model().codewords(0); }
   rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) override {
     return ids.empty() ? ix_.add(x) : ix_.add_with_ids(x, ids);
@@ -1009,7 +1011,20 @@ index_ptr index_from_bytes(const std::vector<unsigned char>& bytes, const std::s
   return out;
 }
 
-index_ptr load_index(const std::string& path) {
+index_ptr load_index(const std::string& path, bool mmap) {
+  if (mmap) {  // searched in place (rvq::io::visit_index_mapped)
+    index_ptr out;
+    rvq::status s;
+    {
+      py::gil_scoped_release nogil;
+      s = rvq::io::visit_index_mapped<par>(path, [&](auto&& ix) {
+        using I = std::decay_t<decltype(ix)>;
+        out = std::make_shared<index_of<typename I::quantizer_type>>(std::move(ix));
+      });
+    }
+    if (!s) fail_file(s, path);
+    return out;
+  }
   std::vector<unsigned char> bytes;
   {
     py::gil_scoped_release nogil;
@@ -1163,6 +1178,7 @@ PYBIND11_MODULE(_core, mod) {
       .def_property_readonly("has_ids", &search_index::has_ids)
       .def_property_readonly("code_bytes", &search_index::code_size)
       .def_property_readonly("memory_bytes", &search_index::memory_bytes)
+      .def_property_readonly("mapped", &search_index::mapped)
       .def("add", &index_add, py::arg("x"), py::arg("ids") = py::none(), py::arg("threads") = py::none())
       .def(
           "remove",
@@ -1199,7 +1215,7 @@ PYBIND11_MODULE(_core, mod) {
                       }));
   mod.def("make_index", &make_index, py::arg("model"), py::arg("metric"), py::arg("norm"), py::arg("ivf"),
           py::arg("beam"), py::arg("icm"), py::arg("fast_scan") = false);
-  mod.def("load_index", &load_index, py::arg("path"));
+  mod.def("load_index", &load_index, py::arg("path"), py::arg("mmap") = false);
   mod.def("import_faiss_index", &import_faiss_index, py::arg("path"));
   mod.def(
       "index_from_bytes",

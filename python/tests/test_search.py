@@ -103,6 +103,24 @@ def test_ids_remove_files_and_pickle(model, data, tmp_path):
     assert "rvq.Index(size=" in repr(ix)
 
 
+def test_mapped_index_is_searched_in_place(model, data, tmp_path):
+    x, q = data
+    ix = model.index(x, ivf=True)
+    p = tmp_path / "m.rvqi"
+    ix.save(p)
+    m = rvq.load_index(p, mmap=True)
+    assert m.mapped and not rvq.load_index(p).mapped and not ix.mapped
+    assert m.memory_bytes == ix.memory_bytes
+    for a, b in zip(m.search(q, k=5, nprobe=4), ix.search(q, k=5, nprobe=4)):
+        np.testing.assert_array_equal(a, b)
+    ix.save(p)  # replaced by rename: the mapping stays valid
+    m.add(x[:3])  # a change copies the index into memory
+    assert not m.mapped and len(m) == len(x) + 3
+    with pytest.raises(rvq.FileError) as e:
+        rvq.load_index(tmp_path / "missing.rvqi", mmap=True)
+    assert "missing.rvqi" in str(e.value.filename)
+
+
 def test_cli_index_reads_in_python(cli, model, data, tmp_path):
     x, q = data
     m, xp, ip, lp = tmp_path / "m.rvq", tmp_path / "x.npy", tmp_path / "i.rvqi", tmp_path / "l.npy"

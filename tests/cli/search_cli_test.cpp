@@ -36,6 +36,7 @@ TEST_CASE("cli search: labels and distances, N x k, best first", "[cli][search]"
   CHECK(r.out.find("\"queries_per_second\"") != std::string::npos);
   CHECK(r.out.find("\"k\": 5") != std::string::npos);
   CHECK(r.out.find("\"code_bytes\": 1800") != std::string::npos);  // 600 vectors x 3 one-byte codes
+  CHECK(r.out.find("\"mapped\": true") != std::string::npos);      // searched in place
   rvq::io::ndarray<float> d;
   REQUIRE(rvq::io::read_float_matrix(dist, d).ok());
   REQUIRE(d.rows() == 600);

@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -40,6 +42,11 @@ const std::vector<float>& queries() {
   return x;
 }
 matrix_view<const float> view(const std::vector<float>& x) { return {x.data(), x.size() / d, d}; }
+/// The values of an index's section (codes8(), ids(), ...), to compare.
+template <class T>
+std::vector<T> vec(span<const T> s) {
+  return {s.begin(), s.end()};
+}
 
 template <class Q>
 rvq::code_index<Q> make_index(const Q& q, rvq::index_options o = {}) {
@@ -256,8 +263,8 @@ TEST_CASE("add_codes takes codes encoded elsewhere and checks them", "[search]")
   auto a = make_index(q);
   auto b = rvq::code_index<decltype(q)>::create(q).value();
   REQUIRE(b.add_codes(matrix_view<const std::uint8_t>(codes.data(), n, q.layers())).ok());
-  CHECK(a.codes8() == b.codes8());
-  CHECK(a.norm_data() == b.norm_data());
+  CHECK(vec(a.codes8()) == vec(b.codes8()));
+  CHECK(vec(a.norm_data()) == vec(b.norm_data()));
   codes[7 * q.layers() + 2] = 200;  // K = 16
   auto c = rvq::code_index<decltype(q)>::create(q).value();
   const rvq::status s = c.add_codes(matrix_view<const std::uint8_t>(codes.data(), n, q.layers()));
@@ -370,8 +377,8 @@ TEST_CASE(".rvqi files round-trip and refuse damage", "[search][io]") {
   const auto back = rvq::io::load_index<std::decay_t<decltype(q)>>(path);
   REQUIRE(back.ok());
   CHECK(back->size() == n);
-  CHECK(back->codes16() == ix.codes16());
-  CHECK(back->ids() == ix.ids());
+  CHECK(vec(back->codes16()) == vec(ix.codes16()));
+  CHECK(vec(back->ids()) == vec(ix.ids()));
   const auto a = ix.search(view(queries()), {}).value();
   const auto b = back->search(view(queries()), {}).value();
   CHECK(a.labels == b.labels);
@@ -402,6 +409,88 @@ TEST_CASE(".rvqi files round-trip and refuse damage", "[search][io]") {
   // The wrong type for load_index: refused, not reinterpreted.
   CHECK(rvq::io::load_index<rvq::quantizer<rvq::config<rvq::f32, rvq::ip>>>(path).error().code() ==
         rvq::errc::unsupported);
+}
+
+TEST_CASE("a mapped .rvqi is searched in place, and copied into memory on change", "[search][io]") {
+  struct setup {
+    std::size_t k;
+    rvq::norm_encoding norm;
+    bool ids, ivf, fast;
+  };
+  for (const setup s : {setup{16, rvq::norm_encoding::f32, false, false, false},
+                        setup{300, rvq::norm_encoding::cint4, true, false, false},  // two-byte codes, ids
+                        setup{32, rvq::norm_encoding::int8, false, true, false},    // inverted lists
+                        setup{16, rvq::norm_encoding::f32, false, false, true}}) {  // fast scan
+    INFO("K " << s.k << ", norm " << int(s.norm) << ", ids " << s.ids << ", ivf " << s.ivf << ", fast " << s.fast);
+    const auto q = model(3, s.k);
+    using Q = std::decay_t<decltype(q)>;
+    rvq::index_options o;
+    o.norm = s.norm;
+    o.ivf = s.ivf;
+    o.fast_scan = s.fast;
+    auto ix = rvq::code_index<Q>::create(q, o).value();
+    std::vector<std::int64_t> ids(n);
+    for (std::size_t i = 0; i < n; ++i) ids[i] = std::int64_t(5 * i + 1);
+    REQUIRE((s.ids ? ix.add_with_ids(view(database()), span<const std::int64_t>(ids)) : ix.add(view(database()))).ok());
+    const std::string path = rvq_test::temp_path("mapped.rvqi");
+    REQUIRE(rvq::io::save_index(ix, path).ok());
+    auto loaded = rvq::io::load_index<Q>(path).value();
+    auto mapped = rvq::io::map_index<Q>(path).value();
+    CHECK_FALSE(loaded.mapped());
+    CHECK(mapped.mapped());
+    CHECK(mapped.memory_bytes() == loaded.memory_bytes());
+    CHECK(vec(mapped.codes8()) == vec(loaded.codes8()));
+    CHECK(vec(mapped.codes16()) == vec(loaded.codes16()));
+    CHECK(vec(mapped.norm_data()) == vec(loaded.norm_data()));
+    CHECK(vec(mapped.ids()) == vec(loaded.ids()));
+    rvq::search_options so;
+    so.k = 10;
+    so.nprobe = 4;
+    so.rerank = 20;
+    auto same = [&](const rvq::code_index<Q>& a, const rvq::code_index<Q>& b) {
+      const auto ra = a.search(view(queries()), so).value();
+      const auto rb = b.search(view(queries()), so).value();
+      CHECK(ra.labels == rb.labels);
+      CHECK(ra.distances == rb.distances);
+    };
+    same(loaded, mapped);
+    std::vector<float> x(d), y(d);
+    REQUIRE(loaded.reconstruct(n - 1, span<float>(x)).ok());
+    REQUIRE(mapped.reconstruct(n - 1, span<float>(y)).ok());
+    CHECK(x == y);
+    // A copy shares the mapping and outlives the original; saving over the file (a rename)
+    // leaves the mapping as it was.
+    auto copy = std::make_unique<rvq::code_index<Q>>(mapped);
+    REQUIRE(rvq::io::save_index(rvq::code_index<Q>::create(q, o).value(), path).ok());
+    mapped = rvq::code_index<Q>{};
+    CHECK(copy->mapped());
+    same(loaded, *copy);
+    // A change copies the sections into memory first; the file is not written.
+    const std::vector<std::int64_t> more = {9000001, 9000002};
+    auto grow = [&](rvq::code_index<Q>& v) {
+      const matrix_view<const float> two(queries().data(), 2, d);
+      REQUIRE((s.ids ? v.add_with_ids(two, span<const std::int64_t>(more)) : v.add(two)).ok());
+      const std::vector<std::int64_t> gone = {1, 6, 11};
+      v.remove_ids(span<const std::int64_t>(gone));
+    };
+    grow(loaded);
+    grow(*copy);
+    CHECK_FALSE(copy->mapped());
+    CHECK(copy->size() == loaded.size());
+    same(loaded, *copy);
+    CHECK(rvq::io::load_index<Q>(path).value().size() == 0);
+  }
+  // Errors are those of load_index(), with the file's problem.
+  const std::string bad = rvq_test::temp_path("bad.rvqi");
+  {
+    std::ofstream f(bad, std::ios::binary);
+    f << "RVQINDEX and not much else";
+  }
+  CHECK(rvq::io::map_index<rvq::quantizer<>>(bad).error().code() == rvq::errc::corrupt_file);
+  CHECK(rvq::io::map_index<rvq::quantizer<>>(bad + ".missing").error().code() == rvq::errc::io_error);
+  const std::string empty = rvq_test::temp_path("empty.rvqi");
+  std::ofstream(empty, std::ios::binary).close();
+  CHECK(rvq::io::map_index<rvq::quantizer<>>(empty).error().code() == rvq::errc::corrupt_file);
 }
 
 TEST_CASE("search_codes: a static model and codes in flash, nothing allocated", "[search]") {

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -218,31 +219,40 @@ status index_bytes(const code_index<Q>& ix, std::vector<unsigned char>& out) {
   return detail::write_index(ix, sink);
 }
 
-/// The header of the `.rvqi` file held in `bytes` (sizes checked against its length, CRC checked).
-inline result<index_info> index_info_of(const std::vector<unsigned char>& bytes) {
+/// The header of the `.rvqi` file held in [data, data + size) (sizes checked against its length,
+/// CRC checked).
+inline result<index_info> index_info_of(const unsigned char* data, std::size_t size) {
   index_info h;
-  RVQ_TRY(detail::parse_index_header(bytes.data(), bytes.size(), h));
+  if (!data) return status{errc::corrupt_file, "not an rvq index file (.rvqi): bad magic"};
+  RVQ_TRY(detail::parse_index_header(data, size, h));
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // fuzzers skip it to reach the parsing behind it
-  if (rvq::detail::crc32_update(0, bytes.data(), bytes.size() - 4) !=
-      detail::get_u32le(bytes.data() + bytes.size() - 4))
+  if (rvq::detail::crc32_update(0, data, size - 4) != detail::get_u32le(data + size - 4))
     return status{errc::corrupt_file, "the .rvqi file fails its checksum (damaged or truncated)"};
 #endif
   return h;
 }
+/// The header of the `.rvqi` file held in `bytes` (sizes checked against its length, CRC checked).
+inline result<index_info> index_info_of(const std::vector<unsigned char>& bytes) {
+  return index_info_of(bytes.data(), bytes.size());
+}
 
-/**
- * @brief Loads the `.rvqi` file held in `bytes` and calls `f(index)` with an
- * rvq::code_index of its model's own type (as rvq::io::visit_model_memory() picks it; `P` is the
- * parallel policy). Every section is checked: sizes, checksum, the model, codes below each
- * layer's K, finite norms and levels, ids of 0 or more. f is not called on error.
- */
-template <class P = sequential, class F>
-status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
-  auto info = index_info_of(bytes);
+namespace detail {
+inline bool little_endian_host() noexcept {
+  const std::uint16_t one = 1;
+  unsigned char b[2];
+  std::memcpy(b, &one, 2);
+  return b[0] == 1;
+}
+
+// visit_index_memory() of [data, data + size). With `backing` (which keeps those bytes alive and
+// unchanged), the index views its codes, norms and ids where they lie, when the host reads them
+// as they are stored (little-endian, aligned); else it copies them.
+template <class P, class F>
+status visit_index_bytes(const unsigned char* data, std::size_t size, std::shared_ptr<const void> backing, F&& f) {
+  auto info = index_info_of(data, size);
   if (!info) return info.error();
   const index_info& h = *info;
-  const std::vector<unsigned char> model(bytes.begin() + static_cast<std::ptrdiff_t>(h.model_at),
-                                         bytes.begin() + static_cast<std::ptrdiff_t>(h.model_at + h.model_bytes));
+  const std::vector<unsigned char> model(data + h.model_at, data + h.model_at + h.model_bytes);
   auto mi = detail::model_info_of(model);
   if (!mi) return mi.error();
   if (mi->pipeline) return {errc::unsupported, "the index's model is a pipeline; indexes hold single models"};
@@ -267,15 +277,25 @@ status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
       o.ivf = h.ivf;
       o.fast_scan = h.fast_scan;
       std::vector<float> levels(norm_levels(h.norm));
-      for (std::size_t i = 0; i < levels.size(); ++i) levels[i] = detail::get_f32le(bytes.data() + h.levels_at + 4 * i);
-      std::vector<std::int64_t> ids(h.has_ids ? h.vectors : 0);
-      for (std::size_t i = 0; i < ids.size(); ++i)
-        ids[i] = static_cast<std::int64_t>(detail::get_u64le(bytes.data() + h.ids_at + 8 * i));
+      for (std::size_t i = 0; i < levels.size(); ++i) levels[i] = detail::get_f32le(data + h.levels_at + 4 * i);
       const std::size_t n = static_cast<std::size_t>(h.vectors);
-      auto ix = code_index<Q>::assemble(
-          std::move(q), o, n, span<const std::uint8_t>(bytes.data() + h.codes_at, n * h.layers * h.code_bytes),
-          span<const std::uint8_t>(bytes.data() + h.norms_at, norm_bytes(h.norm, n)), span<const float>(levels),
-          span<const std::int64_t>(ids), h.caller_ids);
+      // Sections start at multiples of 8 in the file: aligned wherever the file's bytes are.
+      const bool in_place =
+          backing && little_endian_host() && reinterpret_cast<std::uintptr_t>(data) % alignof(std::int64_t) == 0;
+      std::vector<std::int64_t> ids;
+      span<const std::int64_t> id_view;
+      if (in_place && h.has_ids) {
+        id_view = span<const std::int64_t>(reinterpret_cast<const std::int64_t*>(data + h.ids_at), n);
+      } else {
+        ids.resize(h.has_ids ? n : 0);
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          ids[i] = static_cast<std::int64_t>(detail::get_u64le(data + h.ids_at + 8 * i));
+        id_view = span<const std::int64_t>(ids);
+      }
+      auto ix = code_index<Q>::assemble(std::move(q), o, n,
+                                        span<const std::uint8_t>(data + h.codes_at, n * h.layers * h.code_bytes),
+                                        span<const std::uint8_t>(data + h.norms_at, norm_bytes(h.norm, n)),
+                                        span<const float>(levels), id_view, h.caller_ids, in_place ? backing : nullptr);
       if (!ix) {
         s = ix.error();
         return;
@@ -286,6 +306,18 @@ status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
   RVQ_TRY((detail::visit_as<detail::quantizer_of, P>(detail::model_source{nullptr, &model}, *mi, load)));
   return s;
 }
+}  // namespace detail
+
+/**
+ * @brief Loads the `.rvqi` file held in `bytes` and calls `f(index)` with an
+ * rvq::code_index of its model's own type (as rvq::io::visit_model_memory() picks it; `P` is the
+ * parallel policy). Every section is checked: sizes, checksum, the model, codes below each
+ * layer's K, finite norms and levels, ids of 0 or more. f is not called on error.
+ */
+template <class P = sequential, class F>
+status visit_index_memory(const std::vector<unsigned char>& bytes, F&& f) {
+  return detail::visit_index_bytes<P>(bytes.data(), bytes.size(), nullptr, std::forward<F>(f));
+}
 
 /// visit_index_memory() of the `.rvqi` file at `path`.
 template <class P = sequential, class F>
@@ -295,6 +327,27 @@ status visit_index(const std::string& path, F&& f) {
   return visit_index_memory<P>(bytes, std::forward<F>(f));
 }
 
+/**
+ * @brief visit_index() of a memory-mapped `.rvqi` file, searched in place: the index views its
+ * codes, norms and ids in the mapping (shared with every process that maps the file, and paged
+ * in as the searches touch them) instead of copying them into memory; code_index::mapped() is
+ * true. Loading still reads the file once (checksum, codes against K, finite norms). The index
+ * keeps the mapping alive, copies and moves included; the first change (add, remove) copies the
+ * sections into memory. The file must not be truncated or rewritten in place meanwhile (rvq's
+ * own saves replace files by rename, which leaves a mapping intact). Where the platform has no
+ * `mmap`, or the host is big-endian, the file is read into memory instead.
+ */
+template <class P = sequential, class F>
+status visit_index_mapped(const std::string& path, F&& f) {
+  auto file = std::make_shared<mapped_file>();
+  RVQ_TRY(file->open(path));
+  const unsigned char* data = file->data();
+  const std::size_t size = file->size();
+  std::shared_ptr<const void> backing;
+  if (file->mapped()) backing = file;
+  return detail::visit_index_bytes<P>(data, size, std::move(backing), std::forward<F>(f));
+}
+
 /// The header of the `.rvqi` file at `path` (its checksum checked).
 inline result<index_info> read_index_info(const std::string& path) {
   std::vector<unsigned char> bytes;
@@ -302,17 +355,32 @@ inline result<index_info> read_index_info(const std::string& path) {
   return index_info_of(bytes);
 }
 
-/// Loads the `.rvqi` file at `path` into a code index of a known quantizer type `Q` (its model's
-/// element, metric and storage must be Q's): io errors, corrupt_file, or unsupported for another type.
-template <class Q>
-result<code_index<Q>> load_index(const std::string& path) {
+namespace detail {
+// The index a visit (visit_index() or visit_index_mapped() of a path) gives, if it is a
+// code_index<Q>; unsupported when the file's model is of another type.
+template <class Q, class Visit>
+result<code_index<Q>> index_of_type(Visit&& visit) {
   result<code_index<Q>> out{status{errc::unsupported, "the index's model is of another type than the one asked for"}};
-  const status s = visit_index<typename Q::parallel>(path, [&](auto&& ix) {
+  const status s = visit([&](auto&& ix) {
     using I = std::decay_t<decltype(ix)>;
     if constexpr (std::is_same<I, code_index<Q>>::value) out = std::move(ix);
   });
   if (!s) return s;
   return out;
+}
+}  // namespace detail
+
+/// Loads the `.rvqi` file at `path` into a code index of a known quantizer type `Q` (its model's
+/// element, metric and storage must be Q's): io errors, corrupt_file, or unsupported for another type.
+template <class Q>
+result<code_index<Q>> load_index(const std::string& path) {
+  return detail::index_of_type<Q>([&](auto&& f) { return visit_index<typename Q::parallel>(path, f); });
+}
+
+/// load_index() through a memory mapping, searched in place (see visit_index_mapped()).
+template <class Q>
+result<code_index<Q>> map_index(const std::string& path) {
+  return detail::index_of_type<Q>([&](auto&& f) { return visit_index_mapped<typename Q::parallel>(path, f); });
 }
 
 }  // namespace rvq::io

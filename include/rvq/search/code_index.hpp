@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
 #include "../core/status.hpp"
+#include "../detail/held_array.hpp"
 #include "../encode/workspace.hpp"
 #include "../metric/metric_traits.hpp"
 #include "../quantizer.hpp"
@@ -180,11 +182,14 @@ class code_index {
   bool norms_fitted() const noexcept { return fitted_; }
   /// The codes, size() x layers(), uint8 (wide() false) or uint16. A fast-scan index keeps its
   /// codes only in its 4-bit blocks, and this is empty: read them with code().
-  const std::vector<std::uint8_t>& codes8() const noexcept { return codes8_; }
-  const std::vector<std::uint16_t>& codes16() const noexcept { return codes16_; }  ///< see codes8()
-  const std::vector<std::uint8_t>& norm_data() const noexcept { return norms_; }   ///< encoded norms
+  span<const std::uint8_t> codes8() const noexcept { return {codes8_.data(), codes8_.size()}; }
+  span<const std::uint16_t> codes16() const noexcept { return {codes16_.data(), codes16_.size()}; }  ///< see codes8()
+  span<const std::uint8_t> norm_data() const noexcept { return {norms_.data(), norms_.size()}; }     ///< encoded norms
   /// Stored ids: the caller's (has_ids()), or an inverted-list index's numbering; else empty.
-  const std::vector<std::int64_t>& ids() const noexcept { return ids_; }  ///< ids (has_ids())
+  span<const std::int64_t> ids() const noexcept { return {ids_.data(), ids_.size()}; }  ///< ids (has_ids())
+  /// True when the codes, norms and ids are viewed in place in a memory-mapped `.rvqi` file
+  /// (rvq::io::map_index()); the first change copies them into memory.
+  bool mapped() const noexcept { return norms_.viewed() || codes8_.viewed() || codes16_.viewed() || ids_.viewed(); }
   /// Code of layer `l` of the vector at position `i` (both in range), from any index.
   std::size_t code(std::size_t i, std::size_t l) const noexcept { return code_at(i, l); }
   /// Id of the vector at position i.
@@ -281,6 +286,7 @@ class code_index {
    * keep every id.
    */
   std::size_t remove_ids(span<const std::int64_t> ids) {
+    own_all();
     if (opt_.fast_scan) fs_unpack();
     std::vector<std::int64_t> gone(ids.begin(), ids.end());
     std::sort(gone.begin(), gone.end());
@@ -289,22 +295,22 @@ class code_index {
       if (std::binary_search(gone.begin(), gone.end(), id_at(i))) continue;
       if (kept != i) {
         if (wide())
-          std::copy_n(codes16_.begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
-                      codes16_.begin() + static_cast<std::ptrdiff_t>(kept * layers()));
+          std::copy_n(codes16_.own().begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
+                      codes16_.own().begin() + static_cast<std::ptrdiff_t>(kept * layers()));
         else
-          std::copy_n(codes8_.begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
-                      codes8_.begin() + static_cast<std::ptrdiff_t>(kept * layers()));
-        if (!ids_.empty()) ids_[kept] = ids_[i];
+          std::copy_n(codes8_.own().begin() + static_cast<std::ptrdiff_t>(i * layers()), layers(),
+                      codes8_.own().begin() + static_cast<std::ptrdiff_t>(kept * layers()));
+        if (!ids_.empty()) ids_.own()[kept] = ids_[i];
         move_norm(i, kept);
       }
       ++kept;
     }
     const std::size_t removed = n_ - kept;
     n_ = kept;
-    codes8_.resize(wide() ? 0 : n_ * layers());
-    codes16_.resize(wide() ? n_ * layers() : 0);
-    if (!ids_.empty()) ids_.resize(n_);
-    norms_.resize(norm_bytes(opt_.norm, n_));
+    codes8_.own().resize(wide() ? 0 : n_ * layers());
+    codes16_.own().resize(wide() ? n_ * layers() : 0);
+    if (!ids_.empty()) ids_.own().resize(n_);
+    norms_.own().resize(norm_bytes(opt_.norm, n_));
     if (opt_.ivf) count_lists();
     if (opt_.fast_scan) {
       fs_repack();
@@ -387,7 +393,8 @@ class code_index {
    */
   static result<code_index> assemble(Quantizer q, const index_options& opt, std::size_t n,
                                      span<const std::uint8_t> codes, span<const std::uint8_t> norms,
-                                     span<const float> levels, span<const std::int64_t> ids, bool caller_ids) {
+                                     span<const float> levels, span<const std::int64_t> ids, bool caller_ids,
+                                     std::shared_ptr<const void> backing = nullptr) {
     auto made = create(std::move(q), opt);
     if (!made) return made.error();
     code_index ix = std::move(made).value();
@@ -401,12 +408,18 @@ class code_index {
       return status{errc::corrupt_file, "the norm levels are not ascending finite values"};
     RVQ_TRY(check_ids(n, ids));
     const std::size_t nl = ix.layers();
-    if (ix.wide()) {
-      ix.codes16_.resize(n * nl);
+    if (backing) {  // every section viewed where it lies (uint16 codes: little-endian, aligned)
+      if (ix.wide())
+        ix.codes16_.view(reinterpret_cast<const std::uint16_t*>(codes.data()), n * nl, backing);
+      else
+        ix.codes8_.view(codes.data(), codes.size(), backing);
+    } else if (ix.wide()) {
+      auto& c16 = ix.codes16_.own();
+      c16.resize(n * nl);
       for (std::size_t i = 0; i < n * nl; ++i)
-        ix.codes16_[i] = static_cast<std::uint16_t>(codes[2 * i] | (codes[2 * i + 1] << 8));
+        c16[i] = static_cast<std::uint16_t>(codes[2 * i] | (codes[2 * i + 1] << 8));
     } else {
-      ix.codes8_.assign(codes.begin(), codes.end());
+      ix.codes8_.own().assign(codes.begin(), codes.end());
     }
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t l = 0; l < nl; ++l) {
@@ -419,9 +432,15 @@ class code_index {
         std::memcpy(&v, norms.data() + 4 * i, 4);
         if (!(v - v == 0.0f)) return status{errc::corrupt_file, "a stored norm is NaN or Inf", i, "vector"};
       }
-    ix.norms_.assign(norms.begin(), norms.end());
+    if (backing)
+      ix.norms_.view(norms.data(), norms.size(), backing);
+    else
+      ix.norms_.own().assign(norms.begin(), norms.end());
     if (opt.ivf && ids.size() != n) return status{errc::corrupt_file, "an inverted-list index stores every id"};
-    ix.ids_.assign(ids.begin(), ids.end());
+    if (backing)
+      ix.ids_.view(ids.data(), ids.size(), backing);
+    else
+      ix.ids_.own().assign(ids.begin(), ids.end());
     ix.explicit_ids_ = caller_ids && !ids.empty();
     for (std::int64_t id : ix.ids_) ix.next_id_ = std::max(ix.next_id_, id + 1);
     ix.fitted_ = norm_levels(opt.norm) != 0 && n != 0;
@@ -515,11 +534,19 @@ class code_index {
     }
   }
 
+  // Copies whatever is viewed in a mapped file into memory, before a change.
+  void own_all() {
+    codes8_.own();
+    codes16_.own();
+    norms_.own();
+    ids_.own();
+  }
+
   void push_code(std::size_t c) {
     if (wide())
-      codes16_.push_back(static_cast<std::uint16_t>(c));
+      codes16_.own().push_back(static_cast<std::uint16_t>(c));
     else
-      codes8_.push_back(static_cast<std::uint8_t>(c));
+      codes8_.own().push_back(static_cast<std::uint8_t>(c));
   }
 
   status append(matrix_view<const float> x, span<const std::int64_t> ids) {
@@ -536,7 +563,8 @@ class code_index {
       if (!s) codes.resize(held * nl);
       return s;
     };
-    RVQ_TRY(wide() ? encode(codes16_) : encode(codes8_));
+    own_all();
+    RVQ_TRY(wide() ? encode(codes16_.own()) : encode(codes8_.own()));
     return finish_append(first, x.rows(), ids);
   }
 
@@ -556,14 +584,14 @@ class code_index {
         codec_.fit(span<const float>(norms.data(), n), scratch.data());
         fitted_ = n != 0;
       }
-      norms_.resize(norm_bytes(opt_.norm, first + n));
-      codec_.encode(norms.data(), first, n, norms_.data());
+      norms_.own().resize(norm_bytes(opt_.norm, first + n));
+      codec_.encode(norms.data(), first, n, norms_.own().data());
     }
     if (!ids.empty()) {
-      ids_.insert(ids_.end(), ids.begin(), ids.end());
+      ids_.own().insert(ids_.own().end(), ids.begin(), ids.end());
       explicit_ids_ = true;
     } else if (opt_.ivf) {  // positions change when the lists regroup: ids in order of addition
-      for (std::size_t i = 0; i < n; ++i) ids_.push_back(next_id_ + static_cast<std::int64_t>(i));
+      for (std::size_t i = 0; i < n; ++i) ids_.own().push_back(next_id_ + static_cast<std::int64_t>(i));
     }
     if (!explicit_ids_) next_id_ += static_cast<std::int64_t>(n);
     n_ = first + n;
@@ -595,12 +623,12 @@ class code_index {
       v.swap(out);
     };
     if (wide())
-      permute(codes16_, nl);
+      permute(codes16_.own(), nl);
     else
-      permute(codes8_, nl);
-    permute(ids_, 1);
+      permute(codes8_.own(), nl);
+    permute(ids_.own(), 1);
     if (opt_.norm == norm_encoding::f32) {
-      permute(norms_, 4);
+      permute(norms_.own(), 4);
     } else if (norm_levels(opt_.norm)) {  // level indices, re-packed
       std::vector<std::uint8_t> idx(n_);
       for (std::size_t j = 0; j < n_; ++j) idx[j] = level_index(order[j]);
@@ -621,10 +649,10 @@ class code_index {
   }
   void set_level_index(std::size_t i, std::uint8_t q) noexcept {
     if (norm_levels(opt_.norm) == 256) {
-      norms_[i] = q;
+      norms_.own()[i] = q;
       return;
     }
-    std::uint8_t& b = norms_[i / 2];
+    std::uint8_t& b = norms_.own()[i / 2];
     b = i % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
   }
 
@@ -642,11 +670,11 @@ class code_index {
   void move_norm(std::size_t from, std::size_t to) noexcept {
     switch (opt_.norm) {
       case norm_encoding::f32:
-        std::memmove(norms_.data() + 4 * to, norms_.data() + 4 * from, 4);
+        std::memmove(norms_.own().data() + 4 * to, norms_.own().data() + 4 * from, 4);
         break;
       case norm_encoding::int8:
       case norm_encoding::cint8:
-        norms_[to] = norms_[from];
+        norms_.own()[to] = norms_[from];
         break;
       case norm_encoding::int4:
       case norm_encoding::cint4:
@@ -869,13 +897,12 @@ class code_index {
     std::vector<std::uint8_t> all(n_ * nl);
     for (std::size_t i = 0; i < n_; ++i)
       for (std::size_t l = 0; l < nl; ++l) all[i * nl + l] = static_cast<std::uint8_t>(code_at(i, l));
-    codes8_.swap(all);
+    codes8_.own().swap(all);
     c8_base_ = 0;
   }
   // After a change: the blocks hold every code; the byte codes go.
   void fs_drop_bytes() {
-    codes8_.clear();
-    codes8_.shrink_to_fit();
+    codes8_.reset();
     c8_base_ = n_;
   }
   // The codes of position p, from the blocks, into `row` (fs::max_tables bytes).
@@ -1120,9 +1147,10 @@ class code_index {
   std::int64_t next_id_ = 0;  // the id add() gives next in an inverted-list index
   std::vector<std::size_t> first_, cross_off_, list_begin_;
   std::vector<float> cw_norms_, cross_;
-  std::vector<std::uint8_t> codes8_, norms_;
-  std::vector<std::uint16_t> codes16_;
-  std::vector<std::int64_t> ids_;
+  // Codes, norms and ids: owned, or viewed in a mapped file (own_all() before any change).
+  detail::held_array<std::uint8_t> codes8_, norms_;
+  detail::held_array<std::uint16_t> codes16_;
+  detail::held_array<std::int64_t> ids_;
   std::vector<std::uint8_t> fs_blocks_;  // fast scan: 4-bit codes in blocks of 32 vectors
   float fs_lo_ = 0.0f, fs_step_ = 0.0f;  // fast scan: the norm levels fs_lo_ + j fs_step_
   bool fs_finite_ = true;                // fast scan: every norm term finite (else the plain scan)

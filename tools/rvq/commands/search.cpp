@@ -22,7 +22,8 @@ int run(const args& a) {
     originals = read_matrix(a.get("originals"));
   }
   const auto t_load = std::chrono::steady_clock::now();
-  const rvq::status vs = rvq::io::visit_index<rvq::dynamic_threads>(ip, [&](auto&& ix) {
+  // The index is memory-mapped and searched in place: its codes are paged in as the scan reads them.
+  const rvq::status vs = rvq::io::visit_index_mapped<rvq::dynamic_threads>(ip, [&](auto&& ix) {
     const double load_s = seconds_since(t_load);
     if (q.cols() != ix.dim())
       throw data_error{qp + ": queries have " + std::to_string(q.cols()) + " dimensions, the index has " +
@@ -57,10 +58,11 @@ int run(const args& a) {
           "\"%s\", \"rerank\": %zu, \"vectors\": %zu, \"metric\": "
           "\"%s\", "
           "\"norm\": \"%s\", \"code_bytes\": %zu, \"index_bytes\": %zu, \"search_seconds\": %.6f, "
-          "\"queries_per_second\": %.1f, \"load_seconds\": %.6f}\n",
+          "\"queries_per_second\": %.1f, \"load_seconds\": %.6f, \"mapped\": %s}\n",
           r->queries, r->k, ix.is_ivf() ? so.nprobe : std::size_t(0), ix.is_ivf() ? "true" : "false",
           ix.is_fast_scan() ? "true" : "false", fast_kernel, so.rerank, ix.size(), rvq::to_string(ix.options().metric),
-          rvq::to_string(ix.options().norm), ix.code_size() * ix.size(), ix.memory_bytes(), secs, qps, load_s);
+          rvq::to_string(ix.options().norm), ix.code_size() * ix.size(), ix.memory_bytes(), secs, qps, load_s,
+          ix.mapped() ? "true" : "false");
     } else if (!a.flag("quiet")) {
       say("searched %zu vectors (%s, %s norms%s) for %zu queries, k=%zu%s: %.3f s, %.0f queries/s\n", ix.size(),
           rvq::to_string(ix.options().metric), rvq::to_string(ix.options().norm),
