@@ -709,8 +709,12 @@ TEST_CASE("fast scan: every kernel this build and CPU run gives the reference ke
         codes[i * tables + t] = std::uint8_t(g() % 16);
         fs::put(blocks.data(), tables, i, t, codes[i * tables + t]);
       }
-    for (std::size_t i = 0; i < nv; ++i)  // put() keeps the other nibble
+    std::vector<std::uint8_t> row(tables);
+    for (std::size_t i = 0; i < nv; ++i) {  // put() keeps the other nibble; get_row() reads a row
       for (std::size_t t = 0; t < tables; ++t) REQUIRE(fs::get(blocks.data(), tables, i, t) == codes[i * tables + t]);
+      fs::get_row(blocks.data(), tables, i, tables, row.data());
+      REQUIRE(std::equal(row.begin(), row.end(), codes.begin() + std::ptrdiff_t(i * tables)));
+    }
     for (std::size_t c = 0; c < tables * 16; ++c) lut[c] = std::uint8_t(g() % 3 == 0 ? 255 : g() % 256);
     std::vector<std::uint16_t> want(fs::block), got(fs::block);
     for (std::size_t b = 0; b < nb; ++b) {

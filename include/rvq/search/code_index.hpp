@@ -907,7 +907,11 @@ class code_index {
   }
   // The codes of position p, from the blocks, into `row` (fs::max_tables bytes).
   const std::uint8_t* fs_row(std::size_t p, std::uint8_t* row) const noexcept {
-    for (std::size_t l = 0; l < layers(); ++l) row[l] = static_cast<std::uint8_t>(code_at(p, l));
+    if (p < c8_base_) {  // in the blocks only (every search: c8_base_ is size())
+      simd::fast_scan::get_row(fs_blocks_.data(), fs_tables(), p, layers(), row);
+    } else {
+      for (std::size_t l = 0; l < layers(); ++l) row[l] = static_cast<std::uint8_t>(code_at(p, l));
+    }
     return row;
   }
   // The norm term (l2) of position p with codes `row`, as block_terms() gives it.

@@ -83,6 +83,14 @@ inline std::uint8_t get(const std::uint8_t* blocks, std::size_t tables, std::siz
   return (i % block) < 16 ? static_cast<std::uint8_t>(b & 0x0F) : static_cast<std::uint8_t>(b >> 4);
 }
 
+/// Reads the codes of vector `i` for tables [0, n) into `out`, as get() does one by one.
+inline void get_row(const std::uint8_t* blocks, std::size_t tables, std::size_t i, std::size_t n,
+                    std::uint8_t* out) noexcept {
+  const std::uint8_t* b = blocks + (i / block) * block_bytes(tables) + (i % block) % 16;
+  const unsigned shift = (i % block) < 16 ? 0u : 4u;
+  for (std::size_t t = 0; t < n; ++t) out[t] = static_cast<std::uint8_t>((b[t * levels] >> shift) & 0x0Fu);
+}
+
 /// The reference kernel: the 16-bit sums of one block into `sums` (32 values), and the mask of
 /// the vectors whose sum is at most `thr` (bit j: vector j).
 inline std::uint32_t sums_reference(const std::uint8_t* blk, std::size_t tables, const std::uint8_t* lut,
