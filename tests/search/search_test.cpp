@@ -420,7 +420,8 @@ TEST_CASE("a mapped .rvqi is searched in place, and copied into memory on change
   for (const setup s : {setup{16, rvq::norm_encoding::f32, false, false, false},
                         setup{300, rvq::norm_encoding::cint4, true, false, false},  // two-byte codes, ids
                         setup{32, rvq::norm_encoding::int8, false, true, false},    // inverted lists
-                        setup{16, rvq::norm_encoding::f32, false, false, true}}) {  // fast scan
+                        setup{16, rvq::norm_encoding::f32, false, false, true},     // fast scan
+                        setup{16, rvq::norm_encoding::int8, false, true, true}}) {  // norms in its blocks
     INFO("K " << s.k << ", norm " << int(s.norm) << ", ids " << s.ids << ", ivf " << s.ivf << ", fast " << s.fast);
     const auto q = model(3, s.k);
     using Q = std::decay_t<decltype(q)>;
@@ -442,6 +443,7 @@ TEST_CASE("a mapped .rvqi is searched in place, and copied into memory on change
     CHECK(vec(mapped.codes8()) == vec(loaded.codes8()));
     CHECK(vec(mapped.codes16()) == vec(loaded.codes16()));
     CHECK(vec(mapped.norm_data()) == vec(loaded.norm_data()));
+    CHECK(mapped.encoded_norms() == ix.encoded_norms());
     CHECK(vec(mapped.ids()) == vec(loaded.ids()));
     rvq::search_options so;
     so.k = 10;
@@ -756,8 +758,12 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
   };
   for (const setup s : {setup{rvq::metric_id::l2, rvq::norm_encoding::f32, false},
                         setup{rvq::metric_id::l2, rvq::norm_encoding::cint4, false},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::int4, true},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::int8, false},
+                        setup{rvq::metric_id::l2, rvq::norm_encoding::cint8, false},
                         setup{rvq::metric_id::l2, rvq::norm_encoding::tables, false},
                         setup{rvq::metric_id::ip, rvq::norm_encoding::none, false},
+                        setup{rvq::metric_id::ip, rvq::norm_encoding::int8, false},
                         setup{rvq::metric_id::l2, rvq::norm_encoding::int8, true}}) {
     rvq::index_options o;
     o.metric = s.metric;
@@ -776,13 +782,18 @@ TEST_CASE("fast scan gives the plain scan's results bit for bit", "[search][fast
       REQUIRE(ix->add(matrix_view<const float>(scaled.data() + half * d, n - half, d)).ok());
     }
     // The blocks are the fast-scan index's only copy of the codes: 6 one-byte codes fewer per
-    // vector, and the blocks' 4-bit codes (and norm level) more.
+    // vector, and the blocks' 4-bit codes more. For l2, an 8- or 4-bit norm moves into the blocks
+    // (two tables or one); f32 and tables stay and add a 4-bit level (one table).
+    const bool l2 = s.metric == rvq::metric_id::l2, in_blocks = l2 && rvq::norm_levels(s.norm) != 0;
+    const std::size_t tables = 6 + (!l2 ? 0 : rvq::norm_levels(s.norm) == 256 ? 2 : 1);
     CHECK(fast.codes8().empty());
-    CHECK(fast.memory_bytes() ==
-          plain.memory_bytes() - n * 6 +
-              (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(s.metric == rvq::metric_id::l2 ? 7 : 6));
+    CHECK(fast.norm_data().empty() == (in_blocks || !rvq::stores_norms(s.norm)));
+    CHECK(fast.memory_bytes() == plain.memory_bytes() - n * 6 - (in_blocks ? rvq::norm_bytes(s.norm, n) : 0) +
+                                     (n + 31) / 32 * rvq::simd::fast_scan::block_bytes(tables));
     auto same = [&](const char* what) {
       REQUIRE(fast.size() == plain.size());
+      CHECK(fast.encoded_norms() == vec(plain.norm_data()));
+      CHECK(plain.encoded_norms() == vec(plain.norm_data()));
       bool codes = true;
       for (std::size_t i = 0; i < plain.size(); ++i)
         for (std::size_t l = 0; l < 6; ++l) codes = codes && fast.code(i, l) == plain.code(i, l);

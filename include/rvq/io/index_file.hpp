@@ -191,7 +191,12 @@ status write_index(const code_index<Q>& ix, Sink& out) {
     put_f32le(b, v);
     w.write(b, 4);
   }
-  put_padded(w, ix.norm_data().data(), ix.norm_data().size());
+  if (ix.norm_data().size() == norm_bytes(ix.options().norm, ix.size())) {
+    put_padded(w, ix.norm_data().data(), ix.norm_data().size());
+  } else {  // a fast scan's 8- and 4-bit norms are in its blocks
+    const std::vector<std::uint8_t> norms = ix.encoded_norms();
+    put_padded(w, norms.data(), norms.size());
+  }
   for (std::int64_t id : ix.ids()) {
     unsigned char b[8];
     put_u64le(b, static_cast<std::uint64_t>(id));

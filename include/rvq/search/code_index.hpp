@@ -8,6 +8,7 @@
 #error "rvq/search/code_index.hpp owns its codes on the heap; firmware scans codes with rvq::adc_scan (adc.hpp)"
 #endif
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -43,11 +44,12 @@ struct index_options {
   /// lists of the `nprobe` first-layer codewords nearest to the query (search_options::nprobe).
   bool ivf = false;
   /// Fast scan, for models whose layers all have at most 16 codewords (4-bit codes), searched by
-  /// l2 or ip: the index keeps a second copy of the codes, 4 bits each in blocks of 32 vectors
-  /// (with a 4-bit level of each norm for l2), and search() sums 8-bit tables in registers
-  /// (`pshufb`, NEON `tbl`) to find the few codes that can enter the top-k, then scores those
-  /// exactly. The results are those of the plain scan, bit for bit; it costs half a byte per
-  /// layer (and one for the norm level) per vector.
+  /// l2 or ip: the index keeps its codes 4 bits each in blocks of 32 vectors, and search() sums
+  /// 8-bit tables in registers (`pshufb`, NEON `tbl`) to find the few codes that can enter the
+  /// top-k, then scores those exactly. The results are those of the plain scan, bit for bit.
+  /// Half a byte per layer per vector, and for l2 the norm: an 8- or 4-bit norm is kept in the
+  /// blocks themselves (one byte or half a byte in all, as FAISS's fast scan keeps it); f32 and
+  /// `tables` add a 4-bit level of the norm to the blocks (rounded up to whole bytes).
   bool fast_scan = false;
 };
 
@@ -150,8 +152,11 @@ class code_index {
       for (std::size_t l = 0; l < q.layers(); ++l)
         if (q.codewords(l) > simd::fast_scan::levels)
           return status{errc::unsupported, "fast scan needs 4-bit layers (at most 16 codewords each)", l, "layer"};
-      if (q.layers() + 1 > simd::fast_scan::max_tables)
-        return status{errc::unsupported, "fast scan takes at most 255 layers"};
+      const std::size_t norm_tables = opt.metric != metric_id::l2    ? 0
+                                      : norm_levels(opt.norm) == 256 ? 2
+                                                                     : 1;  // as fs_tables()
+      if (q.layers() + norm_tables > simd::fast_scan::max_tables)
+        return status{errc::unsupported, "fast scan takes at most 255 layers (254 with 8-bit norms)"};
     }
     code_index ix;
     ix.model_ = std::move(q);
@@ -184,7 +189,16 @@ class code_index {
   /// codes only in its 4-bit blocks, and this is empty: read them with code().
   span<const std::uint8_t> codes8() const noexcept { return {codes8_.data(), codes8_.size()}; }
   span<const std::uint16_t> codes16() const noexcept { return {codes16_.data(), codes16_.size()}; }  ///< see codes8()
-  span<const std::uint8_t> norm_data() const noexcept { return {norms_.data(), norms_.size()}; }     ///< encoded norms
+  /// The encoded norms, norm_bytes(options().norm, size()) bytes. A fast-scan l2 index keeps 8-
+  /// and 4-bit norms in its blocks only, and this is empty: read them with encoded_norms().
+  span<const std::uint8_t> norm_data() const noexcept { return {norms_.data(), norms_.size()}; }
+  /// The encoded norms in norm_data()'s layout, from any index (a copy).
+  std::vector<std::uint8_t> encoded_norms() const {
+    if (!fs_norm_codes()) return std::vector<std::uint8_t>(norms_.begin(), norms_.end());
+    std::vector<std::uint8_t> out(norm_bytes(opt_.norm, n_));
+    for (std::size_t i = 0; i < n_; ++i) put_level(out.data(), i, level_index(i));
+    return out;
+  }
   /// Stored ids: the caller's (has_ids()), or an inverted-list index's numbering; else empty.
   span<const std::int64_t> ids() const noexcept { return {ids_.data(), ids_.size()}; }  ///< ids (has_ids())
   /// True when the codes, norms and ids are viewed in place in a memory-mapped `.rvqi` file
@@ -584,8 +598,9 @@ class code_index {
         codec_.fit(span<const float>(norms.data(), n), scratch.data());
         fitted_ = n != 0;
       }
-      norms_.own().resize(norm_bytes(opt_.norm, first + n));
-      codec_.encode(norms.data(), first, n, norms_.own().data());
+      const std::size_t base = norm_base();  // a fast scan's held norms start at c8_base_
+      norms_.own().resize(norm_bytes(opt_.norm, first + n - base));
+      codec_.encode(norms.data(), first - base, n, norms_.own().data());
     }
     if (!ids.empty()) {
       ids_.own().insert(ids_.own().end(), ids.begin(), ids.end());
@@ -643,17 +658,35 @@ class code_index {
     for (std::size_t c = 0; c < model_.codewords(0); ++c) list_begin_[c + 1] += list_begin_[c];
   }
 
-  std::uint8_t level_index(std::size_t i) const noexcept {
-    return norm_levels(opt_.norm) == 256 ? norms_[i]
-                                         : static_cast<std::uint8_t>((norms_[i / 2] >> (i % 2 ? 4 : 0)) & 0x0F);
+  // A fast-scan l2 index with 8- or 4-bit norms keeps their level indices in its blocks (table
+  // layers(): the index, or its high nibble; table layers() + 1: the low nibble), and norms_
+  // holds those of positions norm_base() .. n_ only, as codes8_ holds the byte codes.
+  bool fs_norm_codes() const noexcept {
+    return opt_.fast_scan && opt_.metric == metric_id::l2 && norm_levels(opt_.norm) != 0;
   }
-  void set_level_index(std::size_t i, std::uint8_t q) noexcept {
+  std::size_t norm_base() const noexcept { return fs_norm_codes() ? c8_base_ : 0; }
+
+  // Level index of position i (8- and 4-bit encodings).
+  std::uint8_t level_index(std::size_t i) const noexcept {
+    const bool byte = norm_levels(opt_.norm) == 256;
+    if (i < norm_base()) {
+      namespace fs = simd::fast_scan;
+      const std::size_t nt = fs_tables(), nl = layers();
+      const std::uint8_t hi = fs::get(fs_blocks_.data(), nt, i, nl);
+      return byte ? static_cast<std::uint8_t>((hi << 4) | fs::get(fs_blocks_.data(), nt, i, nl + 1)) : hi;
+    }
+    const std::size_t j = i - norm_base();
+    return byte ? norms_[j] : static_cast<std::uint8_t>((norms_[j / 2] >> (j % 2 ? 4 : 0)) & 0x0F);
+  }
+  void set_level_index(std::size_t i, std::uint8_t q) noexcept { put_level(norms_.own().data(), i - norm_base(), q); }
+  // Writes level index q of position j into `bytes` (norm_bytes() layout).
+  void put_level(std::uint8_t* bytes, std::size_t j, std::uint8_t q) const noexcept {
     if (norm_levels(opt_.norm) == 256) {
-      norms_.own()[i] = q;
+      bytes[j] = q;
       return;
     }
-    std::uint8_t& b = norms_.own()[i / 2];
-    b = i % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
+    std::uint8_t& b = bytes[j / 2];
+    b = j % 2 ? static_cast<std::uint8_t>((b & 0x0F) | (q << 4)) : static_cast<std::uint8_t>((b & 0xF0) | q);
   }
 
   // The reconstruction of the (valid) codes at position i.
@@ -663,7 +696,11 @@ class code_index {
   }
 
   void decode_norms(std::size_t first, std::size_t n, float* out) const noexcept {
-    if (stores_norms(opt_.norm)) codec_.decode(norms_.data(), first, n, out);
+    if (fs_norm_codes()) {
+      for (std::size_t i = 0; i < n; ++i) out[i] = codec_.levels()[level_index(first + i)];
+    } else if (stores_norms(opt_.norm)) {
+      codec_.decode(norms_.data(), first, n, out);
+    }
   }
 
   // Moves the stored norm of position `from` to position `to` (< from), exactly.
@@ -829,9 +866,11 @@ class code_index {
 
   // ---- fast scan (index_options::fast_scan; simd/fast_scan.hpp) ---------------------------------
   //
-  // Table t < L holds layer t's 4-bit codes; for l2, table L holds the index of the nearest of 16
-  // evenly spaced levels to the vector's norm term (block_terms()), fs_delta_ the largest gap
-  // between a term and its level. A query's float tables become 8-bit ones, `u = round((v - m_t) a)`
+  // Table t < L holds layer t's 4-bit codes. For l2, the norm term (block_terms()) follows: an 8-
+  // or 4-bit norm's own level index (fs_norm_codes(): two tables, high and low nibble, or one),
+  // else the index of the nearest of 16 evenly spaced levels to it. fs_norm_value() gives what
+  // each entry of those tables stands for, and fs_delta_ bounds how far above the term the
+  // entries of a vector may add up to. A query's float tables become 8-bit ones, `u = round((v - m_t) a)`
   // with one scale `a` for all, so that a vector's 16-bit sum U bounds its exact distance from
   // below: d >= U / a + sum_t m_t - (tables / 2) / a - fs_delta_ - (float rounding). The scan asks
   // the kernel for the vectors whose U can still reach the top-k, and scores only those, exactly
@@ -841,8 +880,41 @@ class code_index {
   // (codes8_ holds positions c8_base_ .. n_, or all of them for a regrouping or a removal) and are
   // dropped after. When a norm term is NaN or Inf (codewords near the float range), or a query's
   // table value, no level bounds it, and every vector is scored (`exhaustive`).
-  std::size_t fs_tables() const noexcept { return layers() + (opt_.metric == metric_id::l2 ? 1 : 0); }
+  std::size_t fs_tables() const noexcept {
+    if (opt_.metric != metric_id::l2) return layers();
+    return layers() + (fs_norm_codes() && norm_levels(opt_.norm) == 256 ? 2 : 1);
+  }
   float fs_level(std::size_t j) const noexcept { return fs_lo_ + fs_step_ * static_cast<float>(j); }
+  // Entry j of norm table t (0: the first after the layers' tables).
+  double fs_norm_value(std::size_t t, std::size_t j) const noexcept {
+    return fs_norm_codes() ? fs_norm_tab_[t * simd::fast_scan::levels + j] : static_cast<double>(fs_level(j));
+  }
+  // The norm tables of an 8- or 4-bit norm: the levels themselves (4-bit), or for 8 bits the
+  // lowest level of each high nibble and, per low nibble, the least step above it (ascending
+  // levels: the two add up to at most the level, up to rounding, which fs_delta_ takes).
+  void fs_norm_tables() {
+    namespace fs = simd::fast_scan;
+    const span<const float> v = codec_.levels();
+    fs_delta_ = 0.0;
+    fs_finite_ = true;
+    if (v.size() == fs::levels) {
+      for (std::size_t j = 0; j < fs::levels; ++j) fs_norm_tab_[j] = v[j];
+    } else {
+      for (std::size_t h = 0; h < fs::levels; ++h) fs_norm_tab_[h] = v[h * fs::levels];
+      for (std::size_t j = 0; j < fs::levels; ++j) {
+        double m = std::numeric_limits<double>::infinity();
+        for (std::size_t h = 0; h < fs::levels; ++h)
+          m = std::min(m, static_cast<double>(v[h * fs::levels + j]) - static_cast<double>(v[h * fs::levels]));
+        fs_norm_tab_[fs::levels + j] = m;
+      }
+      for (std::size_t c = 0; c < v.size(); ++c)
+        fs_delta_ = std::max(fs_delta_, fs_norm_tab_[c / fs::levels] + fs_norm_tab_[fs::levels + c % fs::levels] -
+                                            static_cast<double>(v[c]));
+    }
+    for (double t : fs_norm_tab_)
+      if (!(t - t == 0.0)) fs_finite_ = false;
+    if (!(fs_delta_ - fs_delta_ == 0.0)) fs_finite_ = false;
+  }
 
   // Writes positions [first, first + n) into the blocks (levels placed on the first vectors).
   void fs_pack(std::size_t first, std::size_t n) {
@@ -853,6 +925,16 @@ class code_index {
       for (std::size_t l = 0; l < nl; ++l)
         fs::put(fs_blocks_.data(), nt, i, l, static_cast<std::uint8_t>(code_at(i, l)));
     if (nt == nl || n == 0) return;
+    if (fs_norm_codes()) {  // the level indices themselves
+      if (!fs_fitted_) fs_norm_tables(), fs_fitted_ = true;
+      const bool byte = norm_levels(opt_.norm) == 256;
+      for (std::size_t i = first; i < end; ++i) {
+        const std::uint8_t q = level_index(i);
+        fs::put(fs_blocks_.data(), nt, i, nl, byte ? static_cast<std::uint8_t>(q >> 4) : q);
+        if (byte) fs::put(fs_blocks_.data(), nt, i, nl + 1, static_cast<std::uint8_t>(q & 0x0F));
+      }
+      return;
+    }
     std::vector<float> term(n);
     std::uint8_t row[fs::max_tables];
     if (opt_.norm == norm_encoding::tables) {
@@ -897,12 +979,18 @@ class code_index {
     std::vector<std::uint8_t> all(n_ * nl);
     for (std::size_t i = 0; i < n_; ++i)
       for (std::size_t l = 0; l < nl; ++l) all[i * nl + l] = static_cast<std::uint8_t>(code_at(i, l));
+    if (fs_norm_codes()) {
+      std::vector<std::uint8_t> levels(norm_bytes(opt_.norm, n_));
+      for (std::size_t i = 0; i < n_; ++i) put_level(levels.data(), i, level_index(i));
+      norms_.own().swap(levels);
+    }
     codes8_.own().swap(all);
     c8_base_ = 0;
   }
-  // After a change: the blocks hold every code; the byte codes go.
+  // After a change: the blocks hold every code (and 8- or 4-bit norm); the bytes go.
   void fs_drop_bytes() {
     codes8_.reset();
+    if (fs_norm_codes()) norms_.reset();
     c8_base_ = n_;
   }
   // The codes of position p, from the blocks, into `row` (fs::max_tables bytes).
@@ -969,7 +1057,7 @@ class code_index {
       return ok;
     }
     static double value(const code_index& ix, const float* const* tables, std::size_t t, std::size_t c, double f) {
-      return t < ix.layers() ? f * static_cast<double>(tables[t][c]) : static_cast<double>(ix.fs_level(c));
+      return t < ix.layers() ? f * static_cast<double>(tables[t][c]) : ix.fs_norm_value(t - ix.layers(), c);
     }
     // The largest 16-bit sum a vector may have and still be at most `bound`.
     std::uint16_t threshold(float bound) const noexcept {
@@ -1155,10 +1243,11 @@ class code_index {
   detail::held_array<std::uint8_t> codes8_, norms_;
   detail::held_array<std::uint16_t> codes16_;
   detail::held_array<std::int64_t> ids_;
-  std::vector<std::uint8_t> fs_blocks_;  // fast scan: 4-bit codes in blocks of 32 vectors
-  float fs_lo_ = 0.0f, fs_step_ = 0.0f;  // fast scan: the norm levels fs_lo_ + j fs_step_
-  bool fs_finite_ = true;                // fast scan: every norm term finite (else the plain scan)
-  double fs_delta_ = 0.0;                // fast scan: largest gap between a norm term and its level
+  std::vector<std::uint8_t> fs_blocks_;   // fast scan: 4-bit codes in blocks of 32 vectors
+  float fs_lo_ = 0.0f, fs_step_ = 0.0f;   // fast scan: the norm levels fs_lo_ + j fs_step_
+  bool fs_finite_ = true;                 // fast scan: every norm term finite (else the plain scan)
+  double fs_delta_ = 0.0;                 // fast scan: largest gap between a norm term and its level
+  std::array<double, 32> fs_norm_tab_{};  // fast scan, fs_norm_codes(): the norm tables' values
   bool fs_fitted_ = false;
   std::size_t c8_base_ = 0;  // fast scan: codes8_ holds positions c8_base_ .. n_ (0 in other indexes)
 };

@@ -115,10 +115,12 @@ int run(const args& a) {
       } else if (!a.flag("quiet")) {
         say("indexed %zu vectors of %zu dimensions in %.2f s (%.0f vectors/s)\n", ix.size(), ix.dim(), secs,
             double(ix.size()) / secs);
-        if (ix.is_fast_scan()) {  // the codes (and the l2 norm level) are in 4-bit blocks of 32 vectors
+        if (ix.is_fast_scan()) {  // the codes (and for l2 the norm or its level) are in 4-bit blocks
           namespace fs = rvq::simd::fast_scan;
-          const double blocks =
-              double(fs::block_bytes(ix.layers() + (metric == rvq::metric_id::l2 ? 1 : 0))) / double(fs::block);
+          const std::size_t norm_tables = metric != rvq::metric_id::l2    ? 0
+                                          : rvq::norm_levels(norm) == 256 ? 2
+                                                                          : 1;  // as the index keeps them
+          const double blocks = double(fs::block_bytes(ix.layers() + norm_tables)) / double(fs::block);
           say("%s search, %s norms, fast scan: %.2f bytes per vector (%.2f in 4-bit blocks + %.2f norm bytes) -> %s\n",
               rvq::to_string(metric), rvq::to_string(norm), per, blocks, per - blocks, out.c_str());
         } else {
