@@ -76,3 +76,45 @@ TEST_CASE("evaluate: bad input is an error, never a report", "[eval][errors]") {
   CHECK(r.error().code() == rvq::errc::non_finite);
   CHECK(r.error().where() == 3);
 }
+
+TEST_CASE("evaluation: a block of rows at a time gives evaluate()'s figures bit for bit", "[eval]") {
+  const std::size_t n = 301, d = 12;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 13);
+  auto q = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), rvq_test::options(3, 16, 5));
+  REQUIRE(q);
+  for (std::size_t beam : {std::size_t(1), std::size_t(4)}) {
+    rvq::eval_options o;
+    o.beam = beam;
+    const auto whole = rvq::evaluate(*q, rvq::matrix_view<const float>(x.data(), n, d), o);
+    REQUIRE(whole);
+    for (std::size_t tile : {std::size_t(1), std::size_t(7), std::size_t(100), n}) {
+      auto e = rvq::evaluation<std::decay_t<decltype(*q)>>::start(*q, o);
+      REQUIRE(e);
+      for (std::size_t first = 0; first < n; first += tile)
+        REQUIRE(e->add(rvq::matrix_view<const float>(x.data() + first * d, std::min(tile, n - first), d)));
+      const auto r = e->report();
+      INFO("beam " << beam << ", tile " << tile);
+      CHECK(r.vectors == n);
+      CHECK(r.mse == whole->mse);
+      CHECK(r.mean_squared_norm == whole->mean_squared_norm);
+      CHECK(r.rel_mse == whole->rel_mse);
+      CHECK(r.layer_mse == whole->layer_mse);
+      CHECK(r.layer_rel_mse == whole->layer_rel_mse);
+      CHECK(r.bits_per_vector == whole->bits_per_vector);
+    }
+  }
+  // An error names the row counted from the first block; the block is not counted.
+  std::vector<float> bad = x;
+  bad[250 * d + 2] = std::numeric_limits<float>::infinity();
+  auto e = rvq::evaluation<std::decay_t<decltype(*q)>>::start(*q);
+  REQUIRE(e);
+  REQUIRE(e->add(rvq::matrix_view<const float>(bad.data(), 200, d)));
+  const rvq::status s = e->add(rvq::matrix_view<const float>(bad.data() + 200 * d, 101, d));
+  CHECK(s.code() == rvq::errc::non_finite);
+  CHECK(s.where() == 250);
+  CHECK(e->vectors() == 200);
+  CHECK(e->add(rvq::matrix_view<const float>(x.data(), 10, d - 1)).code() == rvq::errc::dimension_mismatch);
+  rvq::eval_options o;
+  o.beam = 17;
+  CHECK(rvq::evaluation<std::decay_t<decltype(*q)>>::start(*q, o).error().code() == rvq::errc::bad_beam);
+}

@@ -51,74 +51,129 @@ struct eval_report {
 };
 
 /**
- * @brief Encodes the rows of `x` with `q` (a quantizer or a pipeline), decodes them and measures
- * the reconstruction error, overall and (optionally) after each layer, with the encode timed.
- * Sums run in double over `x - x_hat` computed in double.
- * @return the report, or the first encode/decode error (dimension_mismatch, non_finite, bad_beam, ...).
+ * @brief rvq::evaluate() a block of rows at a time, for data larger than memory: start(), then
+ * add() each block in order, then report(). The report equals evaluate()'s on all the rows at
+ * once, bit for bit (its sums run over the rows in the same order), except encode_seconds and
+ * vectors_per_second, which add up the blocks' timed encodes.
+ * @tparam Q a quantizer or a pipeline, which must outlive the evaluation
  */
 template <class Q>
-result<eval_report> evaluate(const Q& q, matrix_view<const float> x, const eval_options& opt = {}) {
-  const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
-  if (nl == 0) return status{errc::empty_input, msg::no_codebooks};
-  if (x.cols() != d) return status{errc::dimension_mismatch, "input vector length differs from the model dimension"};
-  if (opt.beam == 0 || opt.beam > q.min_codewords()) return status{errc::bad_beam, msg::bad_beam};
-  eval_report r;
-  r.vectors = n;
-  r.dim = d;
-  r.beam = opt.beam;
-  r.bits_per_vector = q.bits_per_vector();
-  r.footprint = q.memory_footprint(opt.beam);
-
-  std::vector<std::uint16_t> codes(n * nl);
-  const matrix_view<std::uint16_t> cv(codes.data(), n, nl);
-  const encode_options eo{opt.beam, opt.icm_rounds};
-  workspace ws(q.batch_workspace_for(eo));  // one slice per worker of the parallel policy
-  double spent = 0;
-  const std::size_t repeats = opt.repeats ? opt.repeats : 1;
-  for (std::size_t rep = 0; rep < repeats && (rep < 1 || spent < opt.min_seconds); ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    RVQ_TRY(q.encode_batch(x, cv, eo, ws.view()));
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.encode_seconds = rep == 0 || t < r.encode_seconds ? t : r.encode_seconds;
-    spent += t;
+class evaluation {
+ public:
+  /// An evaluation of `q` with `opt`. Errors: empty_input (no layers), bad_beam.
+  static result<evaluation> start(const Q& q, const eval_options& opt = {}) {
+    if (q.layers() == 0) return status{errc::empty_input, msg::no_codebooks};
+    if (opt.beam == 0 || opt.beam > q.min_codewords()) return status{errc::bad_beam, msg::bad_beam};
+    evaluation e(q, opt);
+    e.r_.dim = q.dim();
+    e.r_.beam = opt.beam;
+    e.r_.bits_per_vector = q.bits_per_vector();
+    e.r_.footprint = q.memory_footprint(opt.beam);
+    if (opt.per_layer) e.r_.layer_mse.assign(q.layers(), 0.0);
+    return e;
   }
-  r.vectors_per_second = r.encode_seconds > 0 ? static_cast<double>(n) / r.encode_seconds : 0.0;
 
-  std::vector<float> y(n * d);
-  RVQ_TRY(q.decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, nl), matrix_view<float>(y.data(), n, d)));
-  double err = 0, norm = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t t = 0; t < d; ++t) {
-      const double v = static_cast<double>(x.row(i)[t]), e = v - static_cast<double>(y[i * d + t]);
-      err += e * e;
-      norm += v * v;
+  /**
+   * @brief Encodes, decodes and measures the rows of `x`, after those of earlier calls.
+   * @return dimension_mismatch, or the first encode/decode error, whose row (where()) counts
+   * from the first row of the first call; nothing of `x` is counted then.
+   */
+  status add(matrix_view<const float> x) {
+    const Q& q = *q_;
+    const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
+    if (x.cols() != d) return status{errc::dimension_mismatch, "input vector length differs from the model dimension"};
+    if (n == 0) return {};
+    codes_.resize(n * nl);
+    const matrix_view<std::uint16_t> cv(codes_.data(), n, nl);
+    const encode_options eo{opt_.beam, opt_.icm_rounds};
+    if (!ws_ready_) ws_ = workspace(q.batch_workspace_for(eo)), ws_ready_ = true;  // one slice per worker
+    double spent = 0, best = 0;
+    const std::size_t repeats = opt_.repeats ? opt_.repeats : 1;
+    for (std::size_t rep = 0; rep < repeats && (rep < 1 || spent < opt_.min_seconds); ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const status s = q.encode_batch(x, cv, eo, ws_.view());
+      if (!s) return s.has_where() ? status{s.code(), s.message(), s.where() + r_.vectors, s.where_unit()} : s;
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = rep == 0 || t < best ? t : best;
+      spent += t;
     }
-  r.mse = n ? err / static_cast<double>(n) : 0.0;
-  r.mean_squared_norm = n ? norm / static_cast<double>(n) : 0.0;
-  r.rel_mse = r.mean_squared_norm > 0 ? r.mse / r.mean_squared_norm : 0.0;
-
-  if (opt.per_layer) {
-    r.layer_mse.assign(nl, 0.0);
-    std::vector<float> partial(d), c(d);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (float& v : partial) v = 0.0f;
-      for (std::size_t l = 0; l < nl; ++l) {
-        q.expand_codeword(l, codes[i * nl + l], c.data());
-        double e = 0;
-        for (std::size_t t = 0; t < d; ++t) {
-          partial[t] += c[t];
-          const double diff = static_cast<double>(x.row(i)[t]) - static_cast<double>(partial[t]);
-          e += diff * diff;
+    y_.resize(n * d);
+    RVQ_TRY(
+        q.decode_batch(matrix_view<const std::uint16_t>(codes_.data(), n, nl), matrix_view<float>(y_.data(), n, d)));
+    r_.encode_seconds += best;
+    r_.vectors += n;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t t = 0; t < d; ++t) {
+        const double v = static_cast<double>(x.row(i)[t]), e = v - static_cast<double>(y_[i * d + t]);
+        err_ += e * e;
+        norm_ += v * v;
+      }
+    if (opt_.per_layer) {
+      std::vector<float> partial(d), c(d);
+      for (std::size_t i = 0; i < n; ++i) {
+        for (float& v : partial) v = 0.0f;
+        for (std::size_t l = 0; l < nl; ++l) {
+          q.expand_codeword(l, codes_[i * nl + l], c.data());
+          double e = 0;
+          for (std::size_t t = 0; t < d; ++t) {
+            partial[t] += c[t];
+            const double diff = static_cast<double>(x.row(i)[t]) - static_cast<double>(partial[t]);
+            e += diff * diff;
+          }
+          r_.layer_mse[l] += e;
         }
-        r.layer_mse[l] += e;
       }
     }
+    return {};
+  }
+
+  /// Rows measured so far.
+  std::size_t vectors() const noexcept { return r_.vectors; }
+
+  /// The figures of the rows added so far.
+  eval_report report() const {
+    eval_report r = r_;
+    const std::size_t n = r.vectors;
+    r.vectors_per_second = r.encode_seconds > 0 ? static_cast<double>(n) / r.encode_seconds : 0.0;
+    r.mse = n ? err_ / static_cast<double>(n) : 0.0;
+    r.mean_squared_norm = n ? norm_ / static_cast<double>(n) : 0.0;
+    r.rel_mse = r.mean_squared_norm > 0 ? r.mse / r.mean_squared_norm : 0.0;
     for (double& e : r.layer_mse) {
       e = n ? e / static_cast<double>(n) : 0.0;
       r.layer_rel_mse.push_back(r.mean_squared_norm > 0 ? e / r.mean_squared_norm : 0.0);
     }
+    return r;
   }
-  return r;
+
+ private:
+  evaluation(const Q& q, const eval_options& opt) : q_(&q), opt_(opt) {}
+
+  const Q* q_;
+  eval_options opt_;
+  eval_report r_;
+  double err_ = 0, norm_ = 0;
+  std::vector<std::uint16_t> codes_;
+  std::vector<float> y_;
+  workspace ws_;
+  bool ws_ready_ = false;
+};
+
+/**
+ * @brief Encodes the rows of `x` with `q` (a quantizer or a pipeline), decodes them and measures
+ * the reconstruction error, overall and (optionally) after each layer, with the encode timed.
+ * Sums run in double over `x - x_hat` computed in double. For data larger than memory, see
+ * rvq::evaluation, which gives the same figures a block of rows at a time.
+ * @return the report, or the first encode/decode error (dimension_mismatch, non_finite, bad_beam, ...).
+ */
+template <class Q>
+result<eval_report> evaluate(const Q& q, matrix_view<const float> x, const eval_options& opt = {}) {
+  if (q.layers() == 0) return status{errc::empty_input, msg::no_codebooks};
+  if (x.cols() != q.dim())
+    return status{errc::dimension_mismatch, "input vector length differs from the model dimension"};
+  auto e = evaluation<Q>::start(q, opt);
+  if (!e) return e.error();
+  RVQ_TRY(e->add(x));
+  return e->report();
 }
 
 }  // namespace rvq

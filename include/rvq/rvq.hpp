@@ -20,6 +20,7 @@
 #include "io/model_file.hpp"
 #include "io/pipeline_file.hpp"
 #include "io/npy.hpp"
+#include "io/npy_stream.hpp"
 #include "io/safetensors.hpp"
 #include "io/faiss.hpp"
 #include "io/vecs.hpp"

@@ -294,3 +294,38 @@ TEST_CASE("training reports progress once per Lloyd iteration", "[train]") {
   REQUIRE(rvq::train(matrix_view<const float>(x.data(), 400, 6), opt).ok());
   CHECK(seen.back().layer == 1);
 }
+
+TEST_CASE("sample_rows: train()'s sample in memory proportional to the sample", "[train][sample]") {
+  // The dense partial Fisher-Yates shuffle train() used before, as the reference.
+  auto dense = [](std::size_t n, std::size_t m, std::uint64_t seed) {
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+    rvq::detail::rng r(seed ^ 0x5851f42d4c957f2dull);
+    for (std::size_t j = 0; j < m; ++j) std::swap(idx[j], idx[j + static_cast<std::size_t>(r.below(n - j))]);
+    std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m));
+    return std::vector<std::size_t>(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m));
+  };
+  for (std::uint64_t seed : {1ull, 7ull, 123456789ull})
+    for (const auto& nm : {std::pair<std::size_t, std::size_t>{10, 10}, {10, 3}, {1000, 999}, {100000, 512}, {5, 1}}) {
+      const auto s = rvq::sample_rows(nm.first, nm.second, seed);
+      CHECK(s == dense(nm.first, nm.second, seed));
+      CHECK(std::set<std::size_t>(s.begin(), s.end()).size() == nm.second);
+    }
+  CHECK(rvq::sample_rows(4, 9, 1).size() == 4);  // at most every row
+
+  // Training on just the sampled rows gives the model trained on all of them with that sample.
+  const std::size_t n = 3000, d = 8;
+  const auto x = rvq_test::gaussian(n, d, 21);
+  auto opt = rvq_test::options(2, 16, 4);
+  opt.sample = 700;
+  opt.seed = 5;
+  const auto all = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), opt);
+  REQUIRE(all);
+  const auto rows = rvq::sample_rows(n, opt.sample, opt.seed);
+  std::vector<float> picked;
+  for (std::size_t i : rows) picked.insert(picked.end(), x.begin() + long(i * d), x.begin() + long((i + 1) * d));
+  const auto part = rvq::train(rvq::matrix_view<const float>(picked.data(), rows.size(), d), opt);
+  REQUIRE(part);
+  CHECK(std::vector<float>(all->codebook_data(), all->codebook_data() + 2 * 16 * d) ==
+        std::vector<float>(part->codebook_data(), part->codebook_data() + 2 * 16 * d));
+}

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <initializer_list>
 #include <cstdio>
@@ -232,5 +233,183 @@ std::size_t beam_option(const args& a, const Q& q) {
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+/// Rows of `cols` values of `value_bytes` each that make a tile of about 16 MiB (at least 1): the
+/// unit in which encode, decode, eval and index stream a file. The environment variable
+/// RVQ_TILE_ROWS sets another number of rows (1 or more), to bound memory further.
+inline std::size_t tile_rows(std::size_t cols, std::size_t value_bytes = sizeof(float)) {
+  if (const char* env = std::getenv("RVQ_TILE_ROWS")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1 && v <= (1ull << 40)) return static_cast<std::size_t>(v);
+    throw usage_error{"RVQ_TILE_ROWS must be a number of rows, 1 or more; got '" + std::string(env) + "'"};
+  }
+  const std::size_t row = std::max<std::size_t>(1, cols * value_bytes);
+  return std::max<std::size_t>(1, (std::size_t{16} << 20) / row);
+}
+
+/**
+ * A progress line on stderr for work over `total` rows: rows done, rows per second and the time
+ * left, redrawn at most 4 times a second; cleared when the work ends. Off unless `on` (the
+ * commands turn it on when stderr is a terminal and neither --quiet nor --json is given).
+ */
+class progress_meter {
+ public:
+  progress_meter(bool on, std::size_t total, const char* what)
+      : on_(on && total > 0), total_(total), what_(what), t0_(std::chrono::steady_clock::now()) {}
+  progress_meter(const progress_meter&) = delete;
+  progress_meter& operator=(const progress_meter&) = delete;
+  ~progress_meter() { clear(); }
+
+  /// `done` of the total rows are finished.
+  void update(std::size_t done) {
+    if (!on_) return;
+    const double t = seconds_since(t0_);
+    if (done < total_ && t - last_ < 0.25) return;
+    last_ = t;
+    const double rate = t > 0 ? double(done) / t : 0.0;
+    const double left = rate > 0 ? double(total_ - done) / rate : 0.0;
+    std::fprintf(stderr, "\r\033[K  %s: %zu / %zu rows (%.0f%%), %.0f rows/s, %s left", what_, done, total_,
+                 100.0 * double(done) / double(total_), rate, duration(left).c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  /// Removes the line (before a summary or an error message).
+  void clear() {
+    if (shown_) std::fputs("\r\033[K", stderr), std::fflush(stderr);
+    shown_ = false;
+  }
+
+ private:
+  static std::string duration(double s) {
+    char b[32];
+    if (s < 60)
+      std::snprintf(b, sizeof b, "%.0f s", s);
+    else if (s < 3600)
+      std::snprintf(b, sizeof b, "%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60.0));
+    else
+      std::snprintf(b, sizeof b, "%.0f h %02.0f min", std::floor(s / 3600), std::floor(std::fmod(s, 3600.0) / 60));
+    return b;
+  }
+
+  bool on_, shown_ = false;
+  std::size_t total_;
+  const char* what_;
+  std::chrono::steady_clock::time_point t0_;
+  double last_ = -1.0;
+};
+
+/// `status` with its row moved on by `first` (an error in a tile that starts at row `first`).
+inline rvq::status at_row(const rvq::status& s, std::size_t first) {
+  return s.has_where() ? rvq::status{s.code(), s.message(), s.where() + first, s.where_unit()} : s;
+}
+
+/**
+ * The rows of an input file, read a tile at a time: a regular `.npy` file streams from disk
+ * (rvq::io::npy_rows; memory stays that of a tile whatever the file's size); anything else (a
+ * pipe, a device, `.fvecs`, `.bvecs`, `.ivecs`) is read whole as before, within the bounds of
+ * rvq::io::read_file(). T: float (data, any dtype converted), std::uint16_t (uint8 or uint16
+ * codes), std::uint8_t (packed codes). Errors end the command with the file and the reason.
+ */
+template <class T>
+class row_source {
+ public:
+  explicit row_source(const std::string& path) : path_(path) {
+    if (streamable(path)) {
+      const rvq::status s = file_.open(path);
+      if (!s) fail_file(path, s);
+      streaming_ = true;
+      ndim_ = file_.header().shape.size();
+      rows_ = file_.rows();
+      cols_ = file_.cols();
+      if constexpr (std::is_same<T, std::uint8_t>::value) {
+        if (file_.dtype() != rvq::io::npy_dtype::u8)
+          fail_file(path, {rvq::errc::unsupported, "expected a uint8 array"});
+      } else if constexpr (std::is_same<T, std::uint16_t>::value) {
+        if (file_.dtype() != rvq::io::npy_dtype::u8 && file_.dtype() != rvq::io::npy_dtype::u16)
+          fail_file(path, {rvq::errc::unsupported, "expected uint8 or uint16 codes"});
+      }
+    } else {
+      rvq::status s;
+      if constexpr (std::is_same<T, float>::value)
+        s = rvq::io::read_float_matrix(path, whole_);
+      else
+        s = rvq::io::read_npy(path, whole_);
+      if (!s) fail_file(path, s);
+      ndim_ = whole_.shape.size();
+      rows_ = whole_.rows();
+      cols_ = whole_.cols();
+    }
+  }
+
+  std::size_t dims() const noexcept { return ndim_; }  ///< dimensions of the array
+  std::size_t rows() const noexcept { return rows_; }  ///< first extent
+  std::size_t cols() const noexcept { return cols_; }  ///< product of the others
+  bool streaming() const noexcept { return streaming_; }
+
+  /// Refuses anything but a non-empty 2-D array, as read_matrix() does.
+  const row_source& need_matrix() const {
+    if (ndim_ != 2) throw data_error{path_ + ": expected a 2-D array (N x D), found " + std::to_string(ndim_) + "-D"};
+    if (rows_ == 0 || cols_ == 0) throw data_error{path_ + ": the array is empty"};
+    return *this;
+  }
+
+  /// Rows [first, first + n) (valid until the next call).
+  rvq::matrix_view<const T> tile(std::size_t first, std::size_t n) {
+    if (!streaming_) return whole_.view().row_range(first, n);
+    buf_.resize(n * cols_);
+    const rvq::status s = file_.read(first, n, buf_.data());
+    if (!s) fail_file(path_, s);
+    return rvq::matrix_view<const T>(buf_.data(), n, cols_);
+  }
+
+  /// Every row into `out` (rows() x cols()), its only copy: read a tile at a time, or moved.
+  void take_all(std::vector<T>& out) {
+    if (!streaming_) {
+      out.swap(whole_.values);
+      return;
+    }
+    out.resize(rows_ * cols_);
+    const std::size_t tile = tile_rows(cols_, sizeof(T));
+    for (std::size_t first = 0; first < rows_; first += tile) {
+      const rvq::status s = file_.read(first, std::min(tile, rows_ - first), out.data() + first * cols_);
+      if (!s) fail_file(path_, s);
+    }
+  }
+
+  /// Copies the rows `rows` (ascending) into `out`, rows.size() x cols(), reading only those.
+  void gather(const std::vector<std::size_t>& rows, std::vector<T>& out) {
+    out.resize(rows.size() * cols_);
+    for (std::size_t j = 0; j < rows.size();) {  // runs of consecutive rows in one read
+      std::size_t run = 1;
+      while (j + run < rows.size() && rows[j + run] == rows[j] + run && run < tile_rows(cols_, sizeof(T))) ++run;
+      const auto v = tile(rows[j], run);
+      std::copy(v.row(0), v.row(0) + run * cols_, out.begin() + static_cast<std::ptrdiff_t>(j * cols_));
+      j += run;
+    }
+  }
+
+ private:
+  static bool streamable(const std::string& path) {
+    for (const char* s : {".fvecs", ".bvecs", ".ivecs"}) {
+      const std::string suffix(s);
+      if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return false;
+    }
+#if RVQ_HAS_MMAP
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+#else
+    return false;
+#endif
+  }
+
+  std::string path_;
+  bool streaming_ = false;
+  rvq::io::npy_rows file_;
+  rvq::io::ndarray<T> whole_;
+  std::vector<T> buf_;
+  std::size_t ndim_ = 0, rows_ = 0, cols_ = 0;
+};
 
 }  // namespace rvq_cli

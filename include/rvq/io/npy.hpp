@@ -241,14 +241,16 @@ class npy_dict_parser {
 inline constexpr std::size_t npy_empty_extent_limit = std::size_t{1} << 16;
 
 /**
- * @brief Parse the header of a .npy file held in memory.
+ * @brief Parse the header of a .npy file of `size` bytes whose first `have` bytes are in memory
+ * (all of its header: npy_header_bytes() tells how many that is).
  * Checks the magic, version (1.0, 2.0, 3.0), dict, dtype, order, and that the file holds exactly
  * the bytes the shape needs (so nothing is allocated that the file cannot justify).
  * Errors: corrupt_file (where = byte offset), unsupported (dtype, order), unsupported_version.
  */
-inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_header& h) {
+inline status parse_npy_header(const unsigned char* file, std::size_t have, std::size_t size, npy_header& h) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  if (size < 10) return {errc::corrupt_file, "file too short for a .npy header", size, "byte"};
+  if (have > size) have = size;
+  if (size < 10 || have < 10) return {errc::corrupt_file, "file too short for a .npy header", size, "byte"};
   for (int i = 0; i < 6; ++i)
     if (file[i] != magic[i]) return {errc::corrupt_file, "not a .npy file (bad magic)", 0, "byte"};
   const unsigned major = file[6];
@@ -257,13 +259,14 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
     header_len = std::size_t{file[8]} | std::size_t{file[9]} << 8;
     prefix = 10;
   } else if (major == 2 || major == 3) {
-    if (size < 12) return {errc::corrupt_file, "file too short for a .npy v2 header", size, "byte"};
+    if (size < 12 || have < 12) return {errc::corrupt_file, "file too short for a .npy v2 header", size, "byte"};
     header_len = io::detail::get_u32le(file + 8);
     prefix = 12;
   } else {
     return {errc::unsupported_version, "unknown .npy format version (rvq reads 1.0, 2.0, 3.0)", 6, "byte"};
   }
   if (header_len > size - prefix) return {errc::corrupt_file, "truncated .npy header", size, "byte"};
+  if (header_len > have - prefix) return {errc::invalid_argument, "the .npy header is not all in memory", have, "byte"};
   detail::npy_dict_parser parser(reinterpret_cast<const char*>(file + prefix), header_len, prefix);
   RVQ_TRY(parser.parse(h));
   h.data_offset = prefix + header_len;
@@ -287,7 +290,51 @@ inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_
   return {};
 }
 
+/// parse_npy_header() of a whole file held in memory.
+inline status parse_npy_header(const unsigned char* file, std::size_t size, npy_header& h) {
+  return parse_npy_header(file, size, size, h);
+}
+
+/// Bytes of a .npy header that starts with `first` (`have` of them, at least 12): magic, version,
+/// length and dict; 0 when they do not say (too short, or not version 1 to 3).
+inline std::size_t npy_header_bytes(const unsigned char* first, std::size_t have) noexcept {
+  if (have < 12) return 0;
+  if (first[6] == 1) return 10 + (std::size_t{first[8]} | std::size_t{first[9]} << 8);
+  if (first[6] == 2 || first[6] == 3) return 12 + std::size_t{io::detail::get_u32le(first + 8)};
+  return 0;
+}
+
 namespace detail {
+/// Converts `count` little-endian elements of type `t` at `p` into `out` (as read_npy() does).
+template <class T>
+void convert_npy(const unsigned char* p, npy_dtype t, std::size_t count, T* out) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    switch (t) {
+      case npy_dtype::f32:
+        out[i] = static_cast<T>(io::detail::get_f32le(p + 4 * i));
+        break;
+      case npy_dtype::u8:
+        out[i] = static_cast<T>(p[i]);
+        break;
+      case npy_dtype::u16:
+        out[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8);
+        break;
+      case npy_dtype::f16:
+        out[i] = static_cast<T>(half_to_float(static_cast<std::uint16_t>(p[2 * i] | p[2 * i + 1] << 8)));
+        break;
+      case npy_dtype::i8:
+        out[i] = static_cast<T>(static_cast<std::int8_t>(p[i]));
+        break;
+      case npy_dtype::i32:
+        out[i] = static_cast<T>(static_cast<std::int32_t>(io::detail::get_u32le(p + 4 * i)));
+        break;
+      case npy_dtype::i64:
+        out[i] = static_cast<T>(static_cast<std::int64_t>(io::detail::get_u64le(p + 8 * i)));
+        break;
+    }
+  }
+}
+
 template <class T>
 status decode_npy(const unsigned char* file, std::size_t size, ndarray<T>& out, bool as_data) {
   npy_header h;
@@ -296,32 +343,7 @@ status decode_npy(const unsigned char* file, std::size_t size, ndarray<T>& out, 
   if (!as_data && !is_code) return {errc::unsupported, "expected uint8 or uint16 codes"};
   out.shape = h.shape;
   out.values.resize(h.count);
-  const unsigned char* p = file + h.data_offset;
-  for (std::size_t i = 0; i < h.count; ++i) {
-    switch (h.dtype) {
-      case npy_dtype::f32:
-        out.values[i] = static_cast<T>(io::detail::get_f32le(p + 4 * i));
-        break;
-      case npy_dtype::u8:
-        out.values[i] = static_cast<T>(p[i]);
-        break;
-      case npy_dtype::u16:
-        out.values[i] = static_cast<T>(p[2 * i] | p[2 * i + 1] << 8);
-        break;
-      case npy_dtype::f16:
-        out.values[i] = static_cast<T>(half_to_float(static_cast<std::uint16_t>(p[2 * i] | p[2 * i + 1] << 8)));
-        break;
-      case npy_dtype::i8:
-        out.values[i] = static_cast<T>(static_cast<std::int8_t>(p[i]));
-        break;
-      case npy_dtype::i32:
-        out.values[i] = static_cast<T>(static_cast<std::int32_t>(io::detail::get_u32le(p + 4 * i)));
-        break;
-      case npy_dtype::i64:
-        out.values[i] = static_cast<T>(static_cast<std::int64_t>(io::detail::get_u64le(p + 8 * i)));
-        break;
-    }
-  }
+  convert_npy(file + h.data_offset, h.dtype, h.count, out.values.data());
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <functional>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 #include "../quantizer.hpp"
 #include "kmeans.hpp"
@@ -66,6 +67,34 @@ struct train_report {
 };
 
 /**
+ * @brief The rows train() keeps of an input of `n` rows when train_options::sample is `m` (below
+ * n) and its seed `seed`: a seeded uniform sample without replacement, in ascending order. It
+ * takes memory in proportion to `m`, not `n`, so that a caller can read just those rows of a file
+ * larger than memory (as `rvq train` does) and train on them with the same result.
+ */
+inline std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::uint64_t seed) {
+  if (m > n) m = n;
+  // A partial Fisher-Yates shuffle of 0 .. n-1, with the moved entries in a map: position p holds
+  // moved[p] when present, else p.
+  std::unordered_map<std::size_t, std::size_t> moved;
+  moved.reserve(2 * m);
+  auto at = [&](std::size_t p) {
+    const auto it = moved.find(p);
+    return it == moved.end() ? p : it->second;
+  };
+  std::vector<std::size_t> idx(m);
+  detail::rng r(seed ^ 0x5851f42d4c957f2dull);
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::size_t t = j + static_cast<std::size_t>(r.below(n - j));
+    const std::size_t vj = at(j), vt = at(t);
+    idx[j] = vt;
+    moved[t] = vj;  // position j is never read again
+  }
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+/**
  * @brief Train an RVQ model on the rows of `data` (N x D).
  * @return the quantizer, or: empty_input, non_finite (where = row), too_many_codewords (K above
  *         N or 65536), bad_beam, invalid_argument (zero layers, a codewords list of the wrong length).
@@ -108,11 +137,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
   std::vector<float> sampled;
   if (opt.sample != 0 && data.rows() > opt.sample) {
     const std::size_t m = opt.sample, d0 = data.cols();
-    std::vector<std::size_t> idx(data.rows());
-    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    detail::rng r(opt.seed ^ 0x5851f42d4c957f2dull);
-    for (std::size_t j = 0; j < m; ++j) std::swap(idx[j], idx[j + static_cast<std::size_t>(r.below(idx.size() - j))]);
-    std::sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m));
+    const std::vector<std::size_t> idx = sample_rows(data.rows(), m, opt.seed);
     sampled.resize(m * d0);
     for (std::size_t j = 0; j < m; ++j)
       std::copy(data.row(idx[j]), data.row(idx[j]) + d0, sampled.begin() + static_cast<std::ptrdiff_t>(j * d0));

@@ -14,17 +14,32 @@ int run(const args& a) {
   auto body = [&](const auto& q) {
     const double load_s = seconds_since(t_load);
     const std::size_t beam = beam_option(a, q);
-    const auto x = read_matrix(in);
-    check_dim(q, x, in);
+    row_source<float> x(in);
+    x.need_matrix();
+    if (x.cols() != q.dim())
+      throw data_error{in + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
+                       std::to_string(q.dim())};
     const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
     rvq::eval_options eo;
     eo.beam = beam;
     eo.icm_rounds = a.number("icm", 0, 1000);
-    const auto r = rvq::evaluate(q, x.view(), eo);
-    if (!r) fail_file(in, r.error());
-    const double mse = r->mse, msn = r->mean_squared_norm, rel = r->rel_mse;
-    const double enc_s = r->encode_seconds, vps = r->vectors_per_second;
-    const auto& f = r->footprint;
+    // A tile at a time: the figures are those of rvq::evaluate() on all the rows at once.
+    auto ev = rvq::evaluation<std::decay_t<decltype(q)>>::start(q, eo);
+    if (!ev) fail_file(in, ev.error());
+    {
+      progress_meter progress(!a.flag("quiet") && !a.flag("json") && RVQ_CLI_ISATTY(2), n, "eval");
+      const std::size_t tile = tile_rows(d);
+      for (std::size_t first = 0; first < n; first += tile) {
+        const std::size_t m = std::min(tile, n - first);
+        const rvq::status s = ev->add(x.tile(first, m));
+        if (!s) progress.clear(), fail_file(in, s);
+        progress.update(first + m);
+      }
+    }
+    const auto r = ev->report();
+    const double mse = r.mse, msn = r.mean_squared_norm, rel = r.rel_mse;
+    const double enc_s = r.encode_seconds, vps = r.vectors_per_second;
+    const auto& f = r.footprint;
     // As stored (a pipeline: its stages' codebooks and its projections).
     const std::size_t cb_bytes = info.quantized && !info.pipeline ? info.payload_bytes : f.codebook_bytes;
     using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
@@ -33,7 +48,7 @@ int run(const args& a) {
       char buf[32];
       for (std::size_t l = 0; l < nl; ++l) {
         ks += (l ? "," : "") + std::to_string(q.codewords(l));
-        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", r->layer_rel_mse[l]);
+        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", r.layer_rel_mse[l]);
         lr += buf;
       }
       std::printf(
@@ -75,6 +90,7 @@ const command eval_command{"eval",
                                opt::icm(),
                                opt::json(),
                                opt::mmap(),
+                               opt::quiet("no progress line"),
                            }};
 
 }  // namespace rvq_cli

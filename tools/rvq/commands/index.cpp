@@ -49,14 +49,17 @@ int run(const args& a) {
     throw usage_error{"index: --metric l2 needs norms (--norm f32, int8, cint8, int4, cint4 or tables)"};
   rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
   refuse_pipeline(mp, model_header(mp));
-  const auto x = read_matrix(in);
+  row_source<float> x(in);  // a tile at a time: the index holds codes, never the vectors
+  x.need_matrix();
   int rc = 0;
   const rvq::status vs = rvq::io::visit_single_model<rvq::dynamic_threads>(mp, [&](auto&& q) {
     using Q = std::decay_t<decltype(q)>;
     if constexpr (std::is_same<typename Q::element, rvq::binary>::value) {
       throw data_error{mp + ": a binary (hamming) model: search over codes needs float codewords"};
     } else {
-      check_dim(q, x, in);
+      if (x.cols() != q.dim())
+        throw data_error{in + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
+                         std::to_string(q.dim())};
       rvq::index_options o;
       o.metric = metric;
       o.norm = norm;
@@ -66,38 +69,30 @@ int run(const args& a) {
       auto made = rvq::code_index<Q>::create(std::move(q), o);
       if (!made) fail_file(mp, made.error());
       auto& ix = *made;
-      const bool progress = !a.flag("quiet") && !a.flag("json") && RVQ_CLI_ISATTY(2);
+      progress_meter progress(!a.flag("quiet") && !a.flag("json") && RVQ_CLI_ISATTY(2), x.rows(), "encode");
       const auto t0 = std::chrono::steady_clock::now();
       // Encoded in chunks (for the progress bar), then added at once: the norm levels of 8- and
       // 4-bit encodings are placed on every vector's norm.
       std::vector<std::uint8_t> c8(ix.wide() ? 0 : x.rows() * ix.layers());
       std::vector<std::uint16_t> c16(ix.wide() ? x.rows() * ix.layers() : 0);
-      constexpr std::size_t chunk = 1 << 14;
+      const std::size_t chunk = tile_rows(x.cols());
       for (std::size_t i = 0; i < x.rows(); i += chunk) {
         const std::size_t m = std::min(chunk, x.rows() - i);
-        const auto rows = x.view().row_range(i, m);
+        const auto rows = x.tile(i, m);
         const rvq::status s =
             ix.wide()
                 ? ix.model().encode_batch(
                       rows, rvq::matrix_view<std::uint16_t>(c16.data() + i * ix.layers(), m, ix.layers()), o.encode)
                 : ix.model().encode_batch(
                       rows, rvq::matrix_view<std::uint8_t>(c8.data() + i * ix.layers(), m, ix.layers()), o.encode);
-        if (!s) {
-          if (progress) std::fputs("\r\033[K", stderr);
-          if (s.has_where()) fail_file(in, rvq::status{s.code(), s.message(), s.where() + i, s.where_unit()});
-          fail_file(in, s);
-        }
-        if (progress) {
-          const double t = seconds_since(t0), rate = double(i + m) / (t > 0 ? t : 1e-9);
-          std::fprintf(stderr, "\r\033[K  encoded %zu / %zu vectors, %.0f vectors/s, %.0f s left", i + m, x.rows(),
-                       rate, double(x.rows() - i - m) / rate);
-        }
+        if (!s) progress.clear(), fail_file(in, at_row(s, i));
+        progress.update(i + m);
       }
       const rvq::status added =
           ix.wide() ? ix.add_codes(rvq::matrix_view<const std::uint16_t>(c16.data(), x.rows(), ix.layers()))
                     : ix.add_codes(rvq::matrix_view<const std::uint8_t>(c8.data(), x.rows(), ix.layers()));
+      progress.clear();
       if (!added) fail_file(in, added);
-      if (progress) std::fputs("\r\033[K", stderr);
       const double secs = seconds_since(t0);
       const rvq::status s = rvq::io::save_index(ix, out);
       if (!s) fail_file(out, s);

@@ -35,12 +35,26 @@ int run(const args& a) {
   const rvq::metric_id metric = parse_metric(a);
   const bool progress = !a.flag("quiet") && RVQ_CLI_ISATTY(2);
 
-  const auto x = read_matrix(in);
-  const std::size_t rows = opt.sample != 0 && x.rows() > opt.sample ? opt.sample : x.rows();
+  // Only the rows train() would keep are read (rvq::sample_rows()), so a file larger than memory
+  // trains on its sample with the same result as if it were read whole.
+  row_source<float> src(in);
+  src.need_matrix();
+  const std::size_t rows = opt.sample != 0 && src.rows() > opt.sample ? opt.sample : src.rows();
   for (std::size_t k : opt.codewords)
     if (k > rows)
       throw data_error{in + ": K = " + std::to_string(k) + " is above the number of training vectors (" +
-                       std::to_string(rows) + (rows < x.rows() ? ", --sample" : "") + ")"};
+                       std::to_string(rows) + (rows < src.rows() ? ", --sample" : "") + ")"};
+  rvq::io::ndarray<float> x;
+  x.shape = {rows, src.cols()};
+  if (rows < src.rows()) {
+    const std::vector<std::size_t> picked = rvq::sample_rows(src.rows(), rows, opt.seed);
+    src.gather(picked, x.values);
+    for (std::size_t j = 0; j < rows; ++j)  // name the file's row, not the sample's
+      if (rvq::detail::first_non_finite(x.values.data() + j * src.cols(), src.cols()) != src.cols())
+        fail_file(in, rvq::status{rvq::errc::non_finite, rvq::msg::training_non_finite, picked[j], "row"});
+  } else {
+    src.take_all(x.values);
+  }
   if (progress)
     opt.progress = [](const rvq::train_progress& p) {
       if (p.layer == p.layers)

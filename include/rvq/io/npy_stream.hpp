@@ -1,0 +1,277 @@
+/// @file npy_stream.hpp
+/// @brief Rows of a `.npy` file read and written a tile at a time, so that encoding, decoding and
+/// evaluating a file takes the same memory whatever its size (out-of-core).
+///
+/// rvq::io::npy_rows reads any rows of a regular `.npy` file on demand, converted as read_npy()
+/// converts them; rvq::io::npy_row_writer writes one row after another into a new `.npy` file
+/// that replaces its target only when every row is in (rvq::io::atomic_writer).
+///
+/// Rows are read with `pread` into a buffer of the tile's size, not through a mapping of the
+/// whole file: a mapping would count the whole file against an address-space limit
+/// (`ulimit -v`), and would end the process with SIGBUS if the file shrank while read. A file that
+/// changes under the reader gives an io_error instead.
+#pragma once
+#include "../config.hpp"
+#if !RVQ_HOSTED
+#error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
+#endif
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+#include "../core/status.hpp"
+#include "../detail/meta.hpp"
+#include "file.hpp"
+#include "npy.hpp"
+
+namespace rvq::io {
+
+/// Largest `.npy` header rvq::io::npy_rows reads (numpy writes a few hundred bytes).
+inline constexpr std::size_t npy_rows_header_limit = std::size_t{1} << 20;
+
+/**
+ * @brief The rows of a regular `.npy` file, read on demand: rows() x cols() elements (the first
+ * extent, and the product of the others), any dtype rvq reads.
+ *
+ * Opening checks what read_npy() checks (magic, version, dtype, order, and that the file holds
+ * exactly the bytes its shape needs) from the header alone. Movable, not copyable.
+ */
+class npy_rows {
+ public:
+  npy_rows() = default;
+  npy_rows(const npy_rows&) = delete;
+  npy_rows& operator=(const npy_rows&) = delete;
+  npy_rows(npy_rows&& o) noexcept { swap(o); }
+  npy_rows& operator=(npy_rows&& o) noexcept {
+    if (this != &o) {
+      close();
+      swap(o);
+    }
+    return *this;
+  }
+  ~npy_rows() { close(); }
+
+  /**
+   * @brief Opens `path`, a regular `.npy` file (pipes and devices cannot be read out of order:
+   * read them whole with read_npy()).
+   * Errors: io_error (cannot open; a folder; not a regular file), corrupt_file, unsupported,
+   * unsupported_version (as parse_npy_header()), corrupt_file for a header above 1 MiB.
+   */
+  status open(const std::string& path) {
+    close();
+#if RVQ_HAS_MMAP
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {errc::io_error, "cannot open the file for reading"};
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return {errc::io_error, "cannot read the file's size"};
+    }
+    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return {errc::io_error, S_ISDIR(st.st_mode) ? "a folder, not a file" : "not a regular file"};
+    }
+    fd_ = fd;
+    size_ = static_cast<std::size_t>(st.st_size);
+#else
+    file_ = std::fopen(path.c_str(), "rb");
+    if (!file_) return {errc::io_error, "cannot open the file for reading"};
+    if (std::fseek(file_, 0, SEEK_END) != 0 || std::ftell(file_) < 0) {
+      close();
+      return {errc::io_error, "cannot read the file's size"};
+    }
+    size_ = static_cast<std::size_t>(std::ftell(file_));
+#endif
+    unsigned char first[12] = {};
+    const std::size_t got = size_ < sizeof first ? size_ : sizeof first;
+    RVQ_TRY(fail_closed(read_at(0, first, got)));
+    std::size_t header = npy_header_bytes(first, got);
+    if (header == 0) header = got;  // parse_npy_header() names what is wrong
+    if (header > npy_rows_header_limit)
+      return fail_closed({errc::corrupt_file, "the .npy header is longer than 1 MiB", 8, "byte"});
+    if (header > size_) header = size_;
+    std::vector<unsigned char> h(header);
+    RVQ_TRY(fail_closed(read_at(0, h.data(), header)));
+    RVQ_TRY(fail_closed(parse_npy_header(h.data(), header, size_, h_)));
+    rows_ = h_.shape.empty() ? 1 : h_.shape[0];
+    cols_ = rows_ ? h_.count / rows_ : 1;
+    if (rows_ == 0) {  // an empty array: the other extents, bounded by the header's parser
+      cols_ = 1;
+      for (std::size_t i = 1; i < h_.shape.size(); ++i) cols_ *= h_.shape[i];
+    }
+    row_bytes_ = cols_ * npy_itemsize(h_.dtype);
+    return {};
+  }
+
+  /// True while a file is open.
+  bool is_open() const noexcept {
+#if RVQ_HAS_MMAP
+    return fd_ >= 0;
+#else
+    return file_ != nullptr;
+#endif
+  }
+  const npy_header& header() const noexcept { return h_; }       ///< what the header says
+  npy_dtype dtype() const noexcept { return h_.dtype; }          ///< element type
+  std::size_t rows() const noexcept { return rows_; }            ///< first extent
+  std::size_t cols() const noexcept { return cols_; }            ///< product of the other extents
+  std::size_t row_bytes() const noexcept { return row_bytes_; }  ///< bytes of one row in the file
+
+  /**
+   * @brief Rows [first, first + n) as T (n x cols() values into `out`): float from any dtype, as
+   * read_npy() converts; std::uint16_t from uint8 or uint16 codes; std::uint8_t from uint8 only.
+   * Errors: invalid_argument (rows past the end), unsupported (dtype for T), io_error (the file
+   * changed or cannot be read).
+   */
+  template <class T>
+  status read(std::size_t first, std::size_t n, T* out) {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint16_t>::value ||
+                      std::is_same<T, std::uint8_t>::value,
+                  "rvq::io::npy_rows::read: float, std::uint16_t or std::uint8_t");
+    if (!is_open()) return {errc::io_error, "no file is open"};
+    if (first > rows_ || n > rows_ - first) return {errc::invalid_argument, "rows past the end of the array"};
+    if constexpr (std::is_same<T, std::uint8_t>::value) {
+      if (h_.dtype != npy_dtype::u8) return {errc::unsupported, "expected a uint8 array"};
+    } else if constexpr (std::is_same<T, std::uint16_t>::value) {
+      if (h_.dtype != npy_dtype::u8 && h_.dtype != npy_dtype::u16)
+        return {errc::unsupported, "expected uint8 or uint16 codes"};
+    }
+    const std::size_t bytes = n * row_bytes_;
+    if (bytes == 0) return {};
+    buf_.resize(bytes);
+    RVQ_TRY(read_at(h_.data_offset + first * row_bytes_, buf_.data(), bytes));
+    detail::convert_npy(buf_.data(), h_.dtype, n * cols_, out);
+    return {};
+  }
+
+  /// Closes the file (the object can open another).
+  void close() noexcept {
+#if RVQ_HAS_MMAP
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+#else
+    if (file_) std::fclose(file_);
+    file_ = nullptr;
+#endif
+    h_ = npy_header{};
+    size_ = rows_ = cols_ = row_bytes_ = 0;
+    std::vector<unsigned char>().swap(buf_);
+  }
+
+ private:
+  status fail_closed(status s) noexcept {
+    if (!s) close();
+    return s;
+  }
+
+  status read_at(std::size_t offset, unsigned char* out, std::size_t n) {
+#if RVQ_HAS_MMAP
+    while (n > 0) {
+      const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return {errc::io_error, "read error"};
+      if (got == 0) return {errc::io_error, "the file is shorter than when it was opened (changed while read)"};
+      out += got, offset += static_cast<std::size_t>(got), n -= static_cast<std::size_t>(got);
+    }
+    return {};
+#else
+    if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0) return {errc::io_error, "cannot seek in the file"};
+    if (std::fread(out, 1, n, file_) != n) return {errc::io_error, "read error, or the file changed while read"};
+    return {};
+#endif
+  }
+
+  void swap(npy_rows& o) noexcept {
+#if RVQ_HAS_MMAP
+    std::swap(fd_, o.fd_);
+#else
+    std::swap(file_, o.file_);
+#endif
+    std::swap(h_, o.h_);
+    std::swap(size_, o.size_);
+    std::swap(rows_, o.rows_);
+    std::swap(cols_, o.cols_);
+    std::swap(row_bytes_, o.row_bytes_);
+    buf_.swap(o.buf_);
+  }
+
+#if RVQ_HAS_MMAP
+  int fd_ = -1;
+#else
+  std::FILE* file_ = nullptr;
+#endif
+  npy_header h_;
+  std::size_t size_ = 0, rows_ = 0, cols_ = 0, row_bytes_ = 0;
+  std::vector<unsigned char> buf_;
+};
+
+/**
+ * @brief Writes a rows x cols `.npy` array of T (as write_npy()) one block of rows after another.
+ * The target is replaced only by commit(), once every row is written; until then, and if the
+ * writer is destroyed first (an error, an exception, a signal), the old file stays as it was
+ * (rvq::io::atomic_writer). Not copyable.
+ * @tparam T float, std::uint8_t, std::uint16_t, std::int8_t, std::int32_t or std::int64_t
+ */
+template <class T>
+class npy_row_writer {
+ public:
+  /// Starts `path` ("-": standard output) for an array of `rows` x `cols`.
+  /// Errors: invalid_argument (the shape overflows), io_error.
+  status open(const std::string& path, std::size_t rows, std::size_t cols) {
+    rows_ = rows, cols_ = cols, written_ = 0;
+    std::size_t count = 0;
+    if (!rvq::detail::checked_mul(rows, cols, count) || !rvq::detail::checked_mul(count, sizeof(T), count))
+      return {errc::invalid_argument, "array shape overflows"};
+    const std::size_t shape[2] = {rows, cols};
+    const std::string header = detail::npy_header_text(detail::npy_type_of<T>(), span<const std::size_t>(shape));
+    RVQ_TRY(w_.open(path));
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
+    pre[8] = static_cast<unsigned char>(header.size() & 0xff);
+    pre[9] = static_cast<unsigned char>(header.size() >> 8);
+    w_.write(pre, sizeof pre);
+    w_.write(header.data(), header.size());
+    return {};
+  }
+
+  /// Appends `n` rows (n x cols values). Errors: invalid_argument (more rows than the shape).
+  status write(const T* data, std::size_t n) {
+    if (n > rows_ - written_) return {errc::invalid_argument, "more rows than the array's shape"};
+    const std::size_t count = n * cols_;
+    buf_.resize(count * sizeof(T));
+    for (std::size_t i = 0; i < count; ++i) {
+      if constexpr (std::is_same<T, float>::value) {
+        io::detail::put_f32le(buf_.data() + 4 * i, data[i]);
+      } else {
+        const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
+        for (std::size_t b = 0; b < sizeof(T); ++b) buf_[i * sizeof(T) + b] = static_cast<unsigned char>(v >> (8 * b));
+      }
+    }
+    w_.write(buf_.data(), buf_.size());
+    written_ += n;
+    return {};
+  }
+
+  std::size_t written() const noexcept { return written_; }  ///< rows written so far
+
+  /// Moves the finished file into place. Errors: invalid_argument (rows missing), io_error.
+  status commit() {
+    if (written_ != rows_) {
+      w_.abort();
+      return {errc::invalid_argument, "fewer rows written than the array's shape"};
+    }
+    return w_.commit();
+  }
+
+  /// Drops the new file, leaving the target as it was.
+  void abort() noexcept { w_.abort(); }
+
+ private:
+  atomic_writer w_;
+  std::size_t rows_ = 0, cols_ = 0, written_ = 0;
+  std::vector<unsigned char> buf_;
+};
+
+}  // namespace rvq::io
