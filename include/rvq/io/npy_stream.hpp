@@ -128,9 +128,9 @@ class npy_rows {
    */
   template <class T>
   status read(std::size_t first, std::size_t n, T* out) {
-    static_assert(std::is_same<T, float>::value || std::is_same<T, std::uint16_t>::value ||
-                      std::is_same<T, std::uint8_t>::value,
-                  "rvq::io::npy_rows::read: float, std::uint16_t or std::uint8_t");
+    static_assert(
+        std::is_same<T, float>::value || std::is_same<T, std::uint16_t>::value || std::is_same<T, std::uint8_t>::value,
+        "rvq::io::npy_rows::read: float, std::uint16_t or std::uint8_t");
     if (!is_open()) return {errc::io_error, "no file is open"};
     if (first > rows_ || n > rows_ - first) return {errc::invalid_argument, "rows past the end of the array"};
     if constexpr (std::is_same<T, std::uint8_t>::value) {
@@ -273,5 +273,145 @@ class npy_row_writer {
   std::size_t rows_ = 0, cols_ = 0, written_ = 0;
   std::vector<unsigned char> buf_;
 };
+
+#if RVQ_HAS_MMAP
+/**
+ * @brief One `.npy` file that several processes write at once, each its own rows at their
+ * offset (distributed encode, rvq-mpi):
+ * 1. one process create()s a temporary file beside the target, with the header and the size of
+ *    the whole array;
+ * 2. every process opens it for the rows it writes (open_rows()), writes them in order and
+ *    close()s it;
+ * 3. once every process has closed it without error, one process publish()es it (renamed over the
+ *    target), or else discard()s it. The target stays as it was until publish().
+ * A symbolic link at the target is followed, and a replaced file keeps its permission bits, as
+ * with rvq::io::atomic_writer; a pipe or a device cannot take rows at offsets and is refused.
+ * @tparam T as npy_row_writer
+ */
+template <class T>
+class npy_shared_file {
+ public:
+  npy_shared_file() = default;
+  npy_shared_file(const npy_shared_file&) = delete;
+  npy_shared_file& operator=(const npy_shared_file&) = delete;
+  ~npy_shared_file() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  /// Step 1: the temporary file for a rows x cols array beside `target`; its path.
+  /// Errors: invalid_argument (shape), io_error (the reason), unsupported (a pipe or device).
+  static result<std::string> create(const std::string& target, std::size_t rows, std::size_t cols) {
+    std::size_t bytes = 0;
+    if (!rvq::detail::checked_mul(rows, cols, bytes) || !rvq::detail::checked_mul(bytes, sizeof(T), bytes))
+      return status{errc::invalid_argument, "array shape overflows"};
+    std::string resolved;
+    RVQ_TRY(detail::resolve_links(target, resolved));
+    struct stat st;
+    const bool exists = ::stat(resolved.c_str(), &st) == 0;
+    if (exists) {
+      if (S_ISDIR(st.st_mode)) return status{errc::io_error, "the output path is a folder"};
+      if (!S_ISREG(st.st_mode))
+        return status{errc::unsupported, "several processes write their rows at offsets: the output must be a file"};
+      if (::access(resolved.c_str(), W_OK) != 0) return status{errc::io_error, "the output file is not writable"};
+    }
+    const std::string header = header_of(rows, cols), folder = detail::folder_of(resolved);
+    std::string temp;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
+      temp = detail::temp_name(folder);
+      fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) return status{errc::io_error, "cannot create a file in the output folder"};
+    bool ok = !exists || ::fchmod(fd, st.st_mode & 07777) == 0;
+    ok = ok && write_all(fd, header.data(), header.size(), 0);
+    ok = ok && ::ftruncate(fd, static_cast<off_t>(header.size() + bytes)) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (!ok) {
+      ::unlink(temp.c_str());
+      return status{errc::io_error, "cannot write the new file (disk full?)"};
+    }
+    return temp;
+  }
+
+  /// Step 2: opens `temp` (create()'s file of rows x cols) to write rows from `first` on.
+  status open_rows(const std::string& temp, std::size_t rows, std::size_t cols, std::size_t first) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::open(temp.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) return {errc::io_error, "cannot open the shared output file (not on a file system all ranks see?)"};
+    rows_ = rows, cols_ = cols, next_ = first;
+    offset_ = header_of(rows, cols).size();
+    return {};
+  }
+
+  /// Writes `n` rows (n x cols values) after those written before.
+  status write(const T* data, std::size_t n) {
+    if (fd_ < 0) return {errc::io_error, "no file is open for writing"};
+    if (next_ > rows_ || n > rows_ - next_) return {errc::invalid_argument, "more rows than the array's shape"};
+    const std::size_t count = n * cols_;
+    buf_.resize(count * sizeof(T));
+    for (std::size_t i = 0; i < count; ++i) {
+      if constexpr (std::is_same<T, float>::value) {
+        io::detail::put_f32le(buf_.data() + 4 * i, data[i]);
+      } else {
+        const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
+        for (std::size_t b = 0; b < sizeof(T); ++b) buf_[i * sizeof(T) + b] = static_cast<unsigned char>(v >> (8 * b));
+      }
+    }
+    if (!write_all(fd_, buf_.data(), buf_.size(), offset_ + next_ * cols_ * sizeof(T)))
+      return {errc::io_error, "write error (disk full?)"};
+    next_ += n;
+    return {};
+  }
+
+  /// Syncs and closes this process's part.
+  status close() {
+    if (fd_ < 0) return {errc::io_error, "no file is open for writing"};
+    const bool ok = ::fsync(fd_) == 0;
+    const bool closed = ::close(fd_) == 0;
+    fd_ = -1;
+    return ok && closed ? status{} : status{errc::io_error, "write error (disk full?)"};
+  }
+
+  /// Step 3: moves the finished `temp` over `target`.
+  static status publish(const std::string& temp, const std::string& target) {
+    std::string resolved;
+    RVQ_TRY(detail::resolve_links(target, resolved));
+    if (std::rename(temp.c_str(), resolved.c_str()) != 0) {
+      ::unlink(temp.c_str());
+      return {errc::io_error, "cannot replace the output file"};
+    }
+    const int dfd = ::open(detail::folder_of(resolved).c_str(), O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0) (void)::fsync(dfd), ::close(dfd);
+    return {};
+  }
+
+  /// Or step 3: removes `temp`; the target stays as it was.
+  static void discard(const std::string& temp) noexcept { ::unlink(temp.c_str()); }
+
+ private:
+  static std::string header_of(std::size_t rows, std::size_t cols) {
+    const std::size_t shape[2] = {rows, cols};
+    const std::string text = detail::npy_header_text(detail::npy_type_of<T>(), span<const std::size_t>(shape));
+    std::string h = {
+        char(0x93), 'N', 'U', 'M', 'P', 'Y', char(1), char(0), char(text.size() & 0xff), char(text.size() >> 8)};
+    return h + text;
+  }
+  static bool write_all(int fd, const void* p, std::size_t n, std::size_t offset) noexcept {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd, c, n, static_cast<off_t>(offset));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      c += w, offset += static_cast<std::size_t>(w), n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+
+  int fd_ = -1;
+  std::size_t rows_ = 0, cols_ = 0, next_ = 0, offset_ = 0;
+  std::vector<unsigned char> buf_;
+};
+#endif
 
 }  // namespace rvq::io
