@@ -251,12 +251,7 @@ int run(int argc, char** argv, const rvq::mpi::communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef SIGPIPE
-  std::signal(SIGPIPE, SIG_IGN);
-#endif
-#ifdef SIGXFSZ
-  std::signal(SIGXFSZ, SIG_IGN);
-#endif
+  rvq_cli::ignore_write_signals();
   MPI_Init(&argc, &argv);
   int rc = 0;
   {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdarg>
 #include <initializer_list>
 #include <cstdio>
@@ -24,6 +25,17 @@
 #endif
 
 namespace rvq_cli {
+
+/// A closed pipe at `--output -` and a file-size limit (ulimit -f) are write errors that leave the
+/// old file whole (exit 1), not a silent death by signal: main() of each tool calls this first.
+inline void ignore_write_signals() {
+#ifdef SIGPIPE
+  std::signal(SIGPIPE, SIG_IGN);
+#endif
+#ifdef SIGXFSZ
+  std::signal(SIGXFSZ, SIG_IGN);
+#endif
+}
 
 /// Where summaries go: stdout, or stderr when stdout carries an output (`--output -`).
 inline std::FILE*& summary_file() {

@@ -54,14 +54,7 @@ bool asks_help(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A closed pipe at `--output -` and a file-size limit (ulimit -f) are write errors that leave the
-  // old file whole (exit 1), not a silent death by signal.
-#ifdef SIGPIPE
-  std::signal(SIGPIPE, SIG_IGN);
-#endif
-#ifdef SIGXFSZ
-  std::signal(SIGXFSZ, SIG_IGN);
-#endif
+  rvq_cli::ignore_write_signals();
   if (argc < 2) return usage("no command given");
   const std::string cmd = argv[1];
   const command* c = find_command(cmd);

@@ -434,21 +434,45 @@ constexpr npy_dtype npy_type_of() noexcept {
   return npy_dtype::i32;
 }
 
+/// Value `v` as the little-endian bytes of its .npy element at `out`.
+template <class T>
+void put_npy_value(unsigned char* out, T v) noexcept {
+  if constexpr (std::is_same<T, float>::value) {
+    io::detail::put_f32le(out, v);
+  } else {
+    const auto u = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+    for (std::size_t b = 0; b < sizeof(T); ++b) out[b] = static_cast<unsigned char>(u >> (8 * b));
+  }
+}
+
+/// `count` values of `data` as .npy elements into `out` (resized).
+template <class T>
+void put_npy_values(const T* data, std::size_t count, std::vector<unsigned char>& out) {
+  out.resize(count * sizeof(T));
+  for (std::size_t i = 0; i < count; ++i) put_npy_value(out.data() + i * sizeof(T), data[i]);
+}
+
+/// Everything before the data of a version 1.0 .npy file (magic, version, length, dict): its
+/// length is the data's offset. Empty when the header would not fit version 1.0.
+inline std::string npy_preamble(npy_dtype t, span<const std::size_t> shape) {
+  const std::string header = npy_header_text(t, shape);
+  if (header.size() > 65535) return {};
+  const char pre[10] = {
+      char(0x93), 'N', 'U', 'M', 'P', 'Y', char(1), char(0), char(header.size() & 0xff), char(header.size() >> 8)};
+  return std::string(pre, sizeof pre) + header;
+}
+
 /// Writes header and elements; `put(bytes, i)` turns element i into little-endian bytes.
 template <class Put>
 status write_npy_with(const std::string& path, npy_dtype t, span<const std::size_t> shape, Put&& put) {
   std::size_t count = 1;
   for (std::size_t e : shape)
     if (!rvq::detail::checked_mul(count, e, count)) return {errc::invalid_argument, "array shape overflows"};
-  const std::string header = npy_header_text(t, shape);
-  if (header.size() > 65535) return {errc::invalid_argument, "array has too many dimensions for a .npy v1 header"};
+  const std::string preamble = npy_preamble(t, shape);
+  if (preamble.empty()) return {errc::invalid_argument, "array has too many dimensions for a .npy v1 header"};
   atomic_writer w;
   RVQ_TRY(w.open(path));
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
-  pre[8] = static_cast<unsigned char>(header.size() & 0xff);
-  pre[9] = static_cast<unsigned char>(header.size() >> 8);
-  w.write(pre, sizeof pre);
-  w.write(header.data(), header.size());
+  w.write(preamble.data(), preamble.size());
   const std::size_t item = npy_itemsize(t), chunk = 1 << 14;
   std::vector<unsigned char> buf;
   for (std::size_t i = 0; i < count; i += chunk) {
@@ -468,14 +492,8 @@ status write_npy_with(const std::string& path, npy_dtype t, span<const std::size
 template <class T>
 status write_npy(const std::string& path, const T* data, span<const std::size_t> shape) {
   constexpr npy_dtype t = detail::npy_type_of<T>();
-  return detail::write_npy_with(path, t, shape, [&](unsigned char* out, std::size_t i) {
-    if constexpr (std::is_same<T, float>::value) {
-      io::detail::put_f32le(out, data[i]);
-    } else {
-      const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
-      for (std::size_t b = 0; b < sizeof(T); ++b) out[b] = static_cast<unsigned char>(v >> (8 * b));
-    }
-  });
+  return detail::write_npy_with(path, t, shape,
+                                [&](unsigned char* out, std::size_t i) { detail::put_npy_value(out, data[i]); });
 }
 
 /// Write float values as a float16 .npy array (round to nearest even; beyond 65504: Inf).

@@ -226,29 +226,16 @@ class npy_row_writer {
     if (!rvq::detail::checked_mul(rows, cols, count) || !rvq::detail::checked_mul(count, sizeof(T), count))
       return {errc::invalid_argument, "array shape overflows"};
     const std::size_t shape[2] = {rows, cols};
-    const std::string header = detail::npy_header_text(detail::npy_type_of<T>(), span<const std::size_t>(shape));
+    const std::string preamble = detail::npy_preamble(detail::npy_type_of<T>(), span<const std::size_t>(shape));
     RVQ_TRY(w_.open(path));
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
-    pre[8] = static_cast<unsigned char>(header.size() & 0xff);
-    pre[9] = static_cast<unsigned char>(header.size() >> 8);
-    w_.write(pre, sizeof pre);
-    w_.write(header.data(), header.size());
+    w_.write(preamble.data(), preamble.size());
     return {};
   }
 
   /// Appends `n` rows (n x cols values). Errors: invalid_argument (more rows than the shape).
   status write(const T* data, std::size_t n) {
     if (n > rows_ - written_) return {errc::invalid_argument, "more rows than the array's shape"};
-    const std::size_t count = n * cols_;
-    buf_.resize(count * sizeof(T));
-    for (std::size_t i = 0; i < count; ++i) {
-      if constexpr (std::is_same<T, float>::value) {
-        io::detail::put_f32le(buf_.data() + 4 * i, data[i]);
-      } else {
-        const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
-        for (std::size_t b = 0; b < sizeof(T); ++b) buf_[i * sizeof(T) + b] = static_cast<unsigned char>(v >> (8 * b));
-      }
-    }
+    detail::put_npy_values(data, n * cols_, buf_);
     w_.write(buf_.data(), buf_.size());
     written_ += n;
     return {};
@@ -348,16 +335,7 @@ class npy_shared_file {
   status write(const T* data, std::size_t n) {
     if (fd_ < 0) return {errc::io_error, "no file is open for writing"};
     if (next_ > rows_ || n > rows_ - next_) return {errc::invalid_argument, "more rows than the array's shape"};
-    const std::size_t count = n * cols_;
-    buf_.resize(count * sizeof(T));
-    for (std::size_t i = 0; i < count; ++i) {
-      if constexpr (std::is_same<T, float>::value) {
-        io::detail::put_f32le(buf_.data() + 4 * i, data[i]);
-      } else {
-        const auto v = static_cast<std::uint64_t>(static_cast<std::int64_t>(data[i]));
-        for (std::size_t b = 0; b < sizeof(T); ++b) buf_[i * sizeof(T) + b] = static_cast<unsigned char>(v >> (8 * b));
-      }
-    }
+    detail::put_npy_values(data, n * cols_, buf_);
     if (!write_all(fd_, buf_.data(), buf_.size(), offset_ + next_ * cols_ * sizeof(T)))
       return {errc::io_error, "write error (disk full?)"};
     next_ += n;
@@ -392,10 +370,7 @@ class npy_shared_file {
  private:
   static std::string header_of(std::size_t rows, std::size_t cols) {
     const std::size_t shape[2] = {rows, cols};
-    const std::string text = detail::npy_header_text(detail::npy_type_of<T>(), span<const std::size_t>(shape));
-    std::string h = {
-        char(0x93), 'N', 'U', 'M', 'P', 'Y', char(1), char(0), char(text.size() & 0xff), char(text.size() >> 8)};
-    return h + text;
+    return detail::npy_preamble(detail::npy_type_of<T>(), span<const std::size_t>(shape));
   }
   static bool write_all(int fd, const void* p, std::size_t n, std::size_t offset) noexcept {
     const char* c = static_cast<const char*>(p);
