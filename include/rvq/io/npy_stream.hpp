@@ -44,7 +44,8 @@ class npy_rows {
   npy_rows() = default;
   npy_rows(const npy_rows&) = delete;
   npy_rows& operator=(const npy_rows&) = delete;
-  npy_rows(npy_rows&& o) noexcept { swap(o); }
+  npy_rows(npy_rows&& o) noexcept { swap(o); }  ///< takes o's file; o is left closed
+  /// Closes this file and takes o's; o is left closed.
   npy_rows& operator=(npy_rows&& o) noexcept {
     if (this != &o) {
       close();

@@ -32,7 +32,8 @@ namespace rvq::mpi {
 /// @ingroup parallel
 /// Rows [begin, end) of one rank.
 struct shard {
-  std::size_t begin = 0, end = 0;
+  std::size_t begin = 0;                                               ///< first row
+  std::size_t end = 0;                                                 ///< one past the last row
   constexpr std::size_t size() const noexcept { return end - begin; }  ///< rows in the shard
 };
 
