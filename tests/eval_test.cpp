@@ -1,6 +1,7 @@
 // rvq::evaluate: the one evaluation the CLI, compress, sweep and these tests use.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -117,4 +118,35 @@ TEST_CASE("evaluation: a block of rows at a time gives evaluate()'s figures bit 
   rvq::eval_options o;
   o.beam = 17;
   CHECK(rvq::evaluation<std::decay_t<decltype(*q)>>::start(*q, o).error().code() == rvq::errc::bad_beam);
+}
+
+TEST_CASE("long_sum: the exact sum of doubles, the same in any order and any grouping", "[eval]") {
+  std::vector<double> v(30000);
+  std::uint64_t s = 99;
+  for (auto& x : v) {
+    const double u = double(rvq::detail::splitmix64(s) >> 11) * 0x1.0p-53;
+    const int e = int(rvq::detail::splitmix64(s) % 200) - 100;
+    x = std::ldexp(u, e) * ((rvq::detail::splitmix64(s) & 1) ? -1.0 : 1.0);
+  }
+  v[5] = 1e300, v[6] = -1e300, v[7] = 4.9e-324, v[8] = -0.0;  // cancelling giants, a subnormal
+  rvq::detail::long_sum all;
+  for (double x : v) all.add(x);
+  long double approx = 0;  // without the giants, which cancel exactly
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (i != 5 && i != 6) approx += static_cast<long double>(v[i]);
+  CHECK(all.value() == Approx(double(approx)).epsilon(1e-12));
+  rvq::detail::long_sum backward, parts[3];
+  for (std::size_t i = v.size(); i-- > 0;) backward.add(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) parts[(i * 7) % 3].add(v[i]);
+  parts[2].merge(parts[0]);
+  parts[2].merge(parts[1]);
+  CHECK(backward.value() == all.value());
+  CHECK(parts[2].value() == all.value());
+  rvq::detail::long_sum neg;
+  for (double x : v) neg.add(-x);
+  CHECK(neg.value() == -all.value());
+  rvq::detail::long_sum zero;
+  zero.merge(neg);
+  zero.merge(all);
+  CHECK(zero.value() == 0.0);
 }

@@ -7,6 +7,7 @@
 #if !RVQ_HOSTED || RVQ_NO_HEAP
 #error "rvq: this header needs a hosted build (RVQ_HOSTED=1)"
 #endif
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "core/footprint.hpp"
 #include "core/span.hpp"
 #include "core/status.hpp"
+#include "detail/exact_sum.hpp"
 #include "encode/workspace.hpp"
 
 namespace rvq {
@@ -53,8 +55,9 @@ struct eval_report {
 /**
  * @brief rvq::evaluate() a block of rows at a time, for data larger than memory: start(), then
  * add() each block in order, then report(). The report equals evaluate()'s on all the rows at
- * once, bit for bit (its sums run over the rows in the same order), except encode_seconds and
- * vectors_per_second, which add up the blocks' timed encodes.
+ * once, bit for bit (each row's error is summed in double, and the rows' exactly, so that any
+ * blocks in any order give the same figures), except encode_seconds and vectors_per_second,
+ * which add up the blocks' timed encodes.
  * @tparam Q a quantizer or a pipeline, which must outlive the evaluation
  */
 template <class Q>
@@ -69,7 +72,7 @@ class evaluation {
     e.r_.beam = opt.beam;
     e.r_.bits_per_vector = q.bits_per_vector();
     e.r_.footprint = q.memory_footprint(opt.beam);
-    if (opt.per_layer) e.r_.layer_mse.assign(q.layers(), 0.0);
+    if (opt.per_layer) e.layers_.resize(q.layers());
     return e;
   }
 
@@ -102,12 +105,17 @@ class evaluation {
         q.decode_batch(matrix_view<const std::uint16_t>(codes_.data(), n, nl), matrix_view<float>(y_.data(), n, d)));
     r_.encode_seconds += best;
     r_.vectors += n;
-    for (std::size_t i = 0; i < n; ++i)
+    // Each row's sums in double, in order; the rows' sums exactly (the same in any order).
+    for (std::size_t i = 0; i < n; ++i) {
+      double err = 0, norm = 0;
       for (std::size_t t = 0; t < d; ++t) {
         const double v = static_cast<double>(x.row(i)[t]), e = v - static_cast<double>(y_[i * d + t]);
-        err_ += e * e;
-        norm_ += v * v;
+        err += e * e;
+        norm += v * v;
       }
+      err_.add(err);
+      norm_.add(norm);
+    }
     if (opt_.per_layer) {
       std::vector<float> partial(d), c(d);
       for (std::size_t i = 0; i < n; ++i) {
@@ -120,7 +128,7 @@ class evaluation {
             const double diff = static_cast<double>(x.row(i)[t]) - static_cast<double>(partial[t]);
             e += diff * diff;
           }
-          r_.layer_mse[l] += e;
+          layers_[l].add(e);
         }
       }
     }
@@ -135,14 +143,48 @@ class evaluation {
     eval_report r = r_;
     const std::size_t n = r.vectors;
     r.vectors_per_second = r.encode_seconds > 0 ? static_cast<double>(n) / r.encode_seconds : 0.0;
-    r.mse = n ? err_ / static_cast<double>(n) : 0.0;
-    r.mean_squared_norm = n ? norm_ / static_cast<double>(n) : 0.0;
+    r.mse = n ? err_.value() / static_cast<double>(n) : 0.0;
+    r.mean_squared_norm = n ? norm_.value() / static_cast<double>(n) : 0.0;
     r.rel_mse = r.mean_squared_norm > 0 ? r.mse / r.mean_squared_norm : 0.0;
-    for (double& e : r.layer_mse) {
-      e = n ? e / static_cast<double>(n) : 0.0;
+    for (const auto& l : layers_) {
+      const double e = n ? l.value() / static_cast<double>(n) : 0.0;
+      r.layer_mse.push_back(e);
       r.layer_rel_mse.push_back(r.mean_squared_norm > 0 ? e / r.mean_squared_norm : 0.0);
     }
     return r;
+  }
+
+  /**
+   * @brief Adds up the evaluations of the processes of a row group (rvq::mpi::row_group: each
+   * rank evaluated its rows), collectively: afterwards every process reports the figures of all
+   * the rows, as one evaluation of them all would, bit for bit (the sums are exact). The encode
+   * time becomes the slowest process's: the rows were encoded in parallel.
+   */
+  template <class Group>
+  void gather(const Group& grp) {
+    std::vector<std::int64_t> digits;
+    auto put = [&](detail::long_sum& s) {
+      s.normalize();
+      digits.insert(digits.end(), s.digits(), s.digits() + detail::long_sum::size);
+    };
+    put(err_);
+    put(norm_);
+    for (auto& l : layers_) put(l);
+    grp.sum(digits.data(), digits.size());
+    std::size_t at = 0;
+    auto take = [&](detail::long_sum& s) {
+      std::copy(digits.begin() + static_cast<std::ptrdiff_t>(at),
+                digits.begin() + static_cast<std::ptrdiff_t>(at + detail::long_sum::size), s.digits());
+      at += detail::long_sum::size;
+      s.normalize();
+    };
+    take(err_);
+    take(norm_);
+    for (auto& l : layers_) take(l);
+    std::uint64_t n = r_.vectors;
+    grp.sum(&n, 1);
+    r_.vectors = static_cast<std::size_t>(n);
+    r_.encode_seconds = grp.max(r_.encode_seconds);
   }
 
  private:
@@ -151,7 +193,8 @@ class evaluation {
   const Q* q_;
   eval_options opt_;
   eval_report r_;
-  double err_ = 0, norm_ = 0;
+  detail::long_sum err_, norm_;           // sums over rows of ||x - x_hat||^2 and ||x||^2
+  std::vector<detail::long_sum> layers_;  // of ||x - x_hat_l||^2 per layer
   std::vector<std::uint16_t> codes_;
   std::vector<float> y_;
   workspace ws_;

@@ -517,13 +517,7 @@ model_ptr train(const py::handle& x, std::size_t layers, std::vector<std::size_t
   opt.sample = sample;
   opt.progressive_steps = progressive;
   opt.progressive_iterations = progressive_iterations;
-  if (init == "kmeans++")
-    opt.init = rvq::kmeans_init::kmeanspp;
-  else if (init == "greedy-kmeans++")
-    opt.init = rvq::kmeans_init::greedy_kmeanspp;
-  else if (init == "random")
-    opt.init = rvq::kmeans_init::random;
-  else
+  if (!rvq::parse_name(rvq::kmeans_init_names, init.c_str(), opt.init))
     fail(kind::value, "init must be 'kmeans++', 'greedy-kmeans++' or 'random', got '" + init + "'");
   if (opt.codewords.empty()) fail(kind::value, "codewords: give one K, or one K per layer");
   if (beam == 0) fail(kind::value, "beam must be at least 1");

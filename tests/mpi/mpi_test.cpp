@@ -1,4 +1,5 @@
-// rvq-mpi over 1, 2 and 3 ranks (mpirun --oversubscribe): the codes of `rvq encode` bit for bit,
+// rvq-mpi over 1, 2 and 3 ranks (mpirun --oversubscribe): the models of `rvq train` and the codes
+// of `rvq encode` bit for bit,
 // whatever the split of the rows, and a rank's failure ends every rank with the rank and the
 // cause, leaving no output.
 #include <catch2/catch.hpp>
@@ -164,5 +165,149 @@ TEST_CASE("rvq-mpi encode: a rank killed outright ends the job, and no file is l
   INFO(slurp(err));
   CHECK(slurp(err).find("rank") != std::string::npos);  // mpirun names the killed rank
   CHECK(slurp(out) == "the old file");
+  CHECK(temp_files(dir) == 0);
+}
+
+TEST_CASE("rvq-mpi train: the model of rvq train bit for bit, on 1, 2 and 3 ranks", "[mpi]") {
+  // Gaussian rows, plus a block of repeated rows: k-means meets empty clusters and the refinement
+  // dead codewords, which both re-seed from the farthest rows of whichever rank holds them.
+  const std::size_t n = 1201, d = 8;
+  auto v = gaussian(n, d, 11);
+  for (std::size_t i = 900; i < 1100; ++i)
+    for (std::size_t t = 0; t < d; ++t) v[i * d + t] = v[900 * d + t];
+  const std::string x = temp_path("mpi_t_x.npy"), dir = fresh_dir("mpi_train");
+  const std::size_t shape[2] = {n, d};
+  REQUIRE(rvq::io::write_npy(x, v.data(), rvq::span<const std::size_t>(shape)).ok());
+  const char* const variants[] = {
+      "--layers 3 --codewords 16 --iterations 4 --refine 3",                         // progressive k-means++, refined
+      "--layers 2 --codewords 32,8 --iterations 3 --refine 2 --beam 4 --holdout 5",  // beam-trained, held-out rows
+      "--layers 2 --codewords 16 --iterations 3 --refine 0 --init greedy-kmeans++ --progressive 0",
+      "--layers 2 --codewords 64 --iterations 3 --refine 2 --init random --metric l2 --sample 700",
+      "--layers 2 --codewords 16 --iterations 3 --metric ip --progressive 0",
+  };
+  for (const char* flags : variants) {
+    const std::string ref = dir + "/ref.rvq";
+    REQUIRE(rvq_cli("train --input " + x + " " + flags + " --quiet --output " + ref).code == 0);
+    for (std::size_t ranks : std::initializer_list<std::size_t>{1, 2, 3}) {
+      const std::string out = dir + "/m.rvq";
+      const auto r = run_mpi(ranks, "train --input " + x + " " + flags + " --quiet --output " + out);
+      INFO(flags << ", " << ranks << " ranks: " << r.err);
+      REQUIRE(r.code == 0);
+      CHECK(r.err.empty());
+      CHECK(slurp(out) == slurp(ref));
+    }
+  }
+  // The summary comes from rank 0 only, and names the ranks.
+  const auto r =
+      run_mpi(2, "train --input " + x + " --layers 2 --codewords 16 --iterations 2 --output " + dir + "/s.rvq");
+  REQUIRE(r.code == 0);
+  CHECK(count(r.out, "trained 2 layers x 16 codewords x 8 dims on 1201 vectors over 2 ranks") == 1);
+  // More ranks than sampled rows on some: a rank without rows takes part all the same.
+  const auto tiny = write_data("mpi_t_tiny.npy", 40, 4, 5);
+  REQUIRE(rvq_cli("train --input " + tiny + " --layers 2 --codewords 4 --iterations 3 --quiet --output " + dir +
+                  "/tiny_ref.rvq")
+              .code == 0);
+  REQUIRE(run_mpi(3, "train --input " + tiny + " --layers 2 --codewords 4 --iterations 3 --sample 2 --quiet --output " +
+                         dir + "/none.rvq")
+              .code == 1);  // K above the sample: refused alike on every rank
+  REQUIRE(run_mpi(3, "train --input " + tiny + " --layers 2 --codewords 4 --iterations 3 --quiet --output " + dir +
+                         "/tiny.rvq")
+              .code == 0);
+  CHECK(slurp(dir + "/tiny.rvq") == slurp(dir + "/tiny_ref.rvq"));
+  CHECK(temp_files(dir) == 0);
+}
+
+TEST_CASE("rvq-mpi train: a rank's bad row ends every rank, names the rank and the row, leaves no model", "[mpi]") {
+  const std::size_t n = 600, d = 4;
+  auto v = gaussian(n, d, 13);
+  v[450 * d + 1] = std::numeric_limits<float>::infinity();  // rank 1's shard of 2 (rows 300..599)
+  const std::string dir = fresh_dir("mpi_train_fail"), x = temp_path("mpi_tf_x.npy"), out = dir + "/m.rvq";
+  const std::size_t shape[2] = {n, d};
+  REQUIRE(rvq::io::write_npy(x, v.data(), rvq::span<const std::size_t>(shape)).ok());
+  std::ofstream(out) << "the old model";
+  auto r = run_mpi(2, "train --input " + x + " --layers 2 --codewords 8 --iterations 2 --output " + out);
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("rank 1: " + x + ":") != std::string::npos);
+  CHECK(r.err.find("row 450") != std::string::npos);
+  CHECK(count(r.err, "rvq-mpi train:") == 1);
+  CHECK(slurp(out) == "the old model");
+  // A pipe cannot be read at offsets.
+  r = run_mpi(2, "train --input /dev/stdin --layers 2 --codewords 8 --output " + out);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("regular .npy file") != std::string::npos);
+  // A usage error is the usage, from rank 0 only.
+  r = run_mpi(2, "train --input " + x + " --layers 2 --codewords 8 --init nope --output " + out);
+  CHECK(r.code == 2);
+  CHECK(count(r.err, "usage: mpirun -np N rvq-mpi train") == 1);
+  CHECK(slurp(out) == "the old model");
+  CHECK(temp_files(dir) == 0);
+}
+
+namespace {
+/// The figures of `rvq eval --json` that do not depend on timing.
+std::string figures(const std::string& json) {
+  const auto a = json.find("\"mse\""), b = json.find(", \"encode_seconds\""), c = json.find("\"layer_rel_mse\"");
+  if (a == std::string::npos || b == std::string::npos || c == std::string::npos)
+    return "(no figures in: " + json + ")";
+  return json.substr(a, b - a) + json.substr(c);
+}
+}  // namespace
+
+TEST_CASE("rvq-mpi eval and index: the figures of rvq eval and the file of rvq index, on 1, 2 and 3 ranks", "[mpi]") {
+  const auto x = write_data("mpi_e_x.npy", 1003, 8, 17);
+  const std::string dir = fresh_dir("mpi_eval"), m = temp_path("mpi_e.rvq"), m4 = temp_path("mpi_e4.rvq");
+  REQUIRE(rvq_cli("train --input " + x + " --layers 3 --codewords 16 --iterations 3 --refine 1 --quiet --output " + m)
+              .code == 0);
+  REQUIRE(rvq_cli("train --input " + x + " --layers 4 --codewords 300 --iterations 2 --refine 0 --quiet --output " + m4)
+              .code == 0);
+  for (const std::string& model : {m, m4})
+    for (const char* flags : {"", " --beam 4", " --icm 2"}) {
+      const auto ref = rvq_cli("eval --json --model " + model + " --input " + x + flags);
+      REQUIRE(ref.code == 0);
+      for (std::size_t ranks : std::initializer_list<std::size_t>{1, 2, 3}) {
+        const auto r = run_mpi(ranks, "eval --json --model " + model + " --input " + x + flags);
+        INFO(model << flags << ", " << ranks << " ranks: " << r.err);
+        REQUIRE(r.code == 0);
+        CHECK(figures(r.out) == figures(ref.out));
+        CHECK(count(r.out, "\"vectors\": 1003,") == 1);  // rank 0 prints, once
+      }
+    }
+  for (const char* flags : {"", " --ivf", " --norm int8", " --norm cint4 --ivf", " --metric ip", " --norm tables"})
+    for (const std::string& model : {m, m4}) {
+      const std::string ref = dir + "/ref.rvqi", out = dir + "/i.rvqi";
+      REQUIRE(rvq_cli("index --quiet --model " + model + " --input " + x + " --output " + ref + flags).code == 0);
+      for (std::size_t ranks : std::initializer_list<std::size_t>{1, 2, 3}) {
+        const auto r = run_mpi(ranks, "index --quiet --model " + model + " --input " + x + " --output " + out + flags);
+        INFO(model << flags << ", " << ranks << " ranks: " << r.err);
+        REQUIRE(r.code == 0);
+        CHECK(slurp(out) == slurp(ref));
+      }
+    }
+  // Fast scan: a model of 4-bit layers.
+  const std::string m16 = temp_path("mpi_e16.rvq"), ref = dir + "/fs_ref.rvqi", out = dir + "/fs.rvqi";
+  REQUIRE(rvq_cli("train --input " + x + " --layers 4 --codewords 16 --iterations 2 --quiet --output " + m16).code ==
+          0);
+  REQUIRE(rvq_cli("index --quiet --fast-scan --norm int8 --model " + m16 + " --input " + x + " --output " + ref).code ==
+          0);
+  REQUIRE(
+      run_mpi(2, "index --quiet --fast-scan --norm int8 --model " + m16 + " --input " + x + " --output " + out).code ==
+      0);
+  CHECK(slurp(out) == slurp(ref));
+  // A bad row in rank 1's shard: every rank stops, rank 1 and the row are named, no index is left.
+  auto v = gaussian(600, 8, 19);
+  v[450 * 8 + 2] = std::numeric_limits<float>::quiet_NaN();
+  const std::string bad = temp_path("mpi_e_bad.npy"), gone = dir + "/gone.rvqi";
+  const std::size_t shape[2] = {600, 8};
+  REQUIRE(rvq::io::write_npy(bad, v.data(), rvq::span<const std::size_t>(shape)).ok());
+  for (const std::string& cmd :
+       {"eval --model " + m + " --input " + bad, "index --model " + m + " --input " + bad + " --output " + gone}) {
+    const auto r = run_mpi(2, cmd);
+    INFO(cmd << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("rank 1: " + bad + ":") != std::string::npos);
+    CHECK(r.err.find("row 450") != std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(gone));
   CHECK(temp_files(dir) == 0);
 }

@@ -329,3 +329,36 @@ TEST_CASE("sample_rows: train()'s sample in memory proportional to the sample", 
   CHECK(std::vector<float>(all->codebook_data(), all->codebook_data() + 2 * 16 * d) ==
         std::vector<float>(part->codebook_data(), part->codebook_data() + 2 * 16 * d));
 }
+
+TEST_CASE("exact_grid: sums that do not depend on order or grouping, close to the exact sum", "[train]") {
+  // Magnitudes over 30 binades, both signs: a plain double sum depends on the order.
+  std::vector<float> v(20000);
+  std::uint64_t s = 12345;
+  for (auto& x : v) {
+    const double u = double(rvq::detail::splitmix64(s) >> 11) * 0x1.0p-53;
+    const int e = int(rvq::detail::splitmix64(s) % 30) - 15;
+    x = float(std::ldexp(u, e) * ((rvq::detail::splitmix64(s) & 1) ? -1.0 : 1.0));
+  }
+  const auto g = rvq::detail::exact_grid::make(double(rvq::detail::max_abs(v.data(), v.size())), v.size());
+  auto sum = [&](const std::vector<float>& w, std::size_t chunk) {  // partial sums per chunk, then added
+    double total[2] = {0, 0};
+    for (std::size_t i = 0; i < w.size(); i += chunk) {
+      double part[2] = {0, 0};
+      for (std::size_t j = i; j < std::min(w.size(), i + chunk); ++j) g.add(double(w[j]), part[0], part[1]);
+      total[0] += part[0];
+      total[1] += part[1];
+    }
+    return total[0] + total[1];
+  };
+  const double ref = sum(v, v.size());
+  long double exact = 0;
+  for (float x : v) exact += static_cast<long double>(x);
+  CHECK(std::fabs(double(exact) - ref) <= 1e-12 * std::fabs(double(exact)) + 1e-15);
+  std::vector<float> w(v.rbegin(), v.rend());
+  CHECK(sum(w, 1) == ref);
+  CHECK(sum(v, 7) == ref);
+  CHECK(sum(w, 4096) == ref);
+  std::swap(w[3], w[19000]);
+  std::swap(w[100], w[5000]);
+  CHECK(sum(w, 333) == ref);
+}

@@ -13,6 +13,7 @@
 #include <vector>
 #include "../core/span.hpp"
 #include "../core/status.hpp"
+#include "row_group.hpp"
 
 namespace rvq {
 
@@ -197,18 +198,25 @@ inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<
   return {};
 }
 
-/**
- * @brief Principal components of the rows of `x`, estimated from at most `max_rows` evenly spaced
- * rows (the mean uses every row).
- */
-inline status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out) {
-  const std::size_t n = x.rows(), d = x.cols();
+namespace detail {
+
+/// fit_pca() over a row group's rows: the mean sums every row exactly; the covariance uses the
+/// rows whose global index is a multiple of the step, in order, gathered to every process.
+template <class Group>
+status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out, const Group& grp) {
+  const std::size_t n = grp.total(), d = x.cols();
   if (n == 0 || d == 0) return {errc::empty_input, "PCA needs data"};
-  std::vector<double> mean(d, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t t = 0; t < d; ++t) mean[t] += static_cast<double>(x(i, t));
-  for (auto& m : mean) m /= static_cast<double>(n);
+  std::vector<double> mean(2 * d, 0.0);
+  float bound = 0.0f;
+  for (std::size_t i = 0; i < x.rows(); ++i) bound = std::max(bound, max_abs(x.row(i), d));
+  const exact_grid grid = exact_grid::make(static_cast<double>(grp.max(bound)), n);
+  for (std::size_t i = 0; i < x.rows(); ++i) grid.add_row(x.row(i), d, mean.data(), mean.data() + d);
+  grp.sum(mean.data(), 2 * d);
+  for (std::size_t t = 0; t < d; ++t) mean[t] = (mean[t] + mean[d + t]) / static_cast<double>(n);
+  mean.resize(d);
   const std::size_t step = max_rows == 0 || n <= max_rows ? 1 : (n + max_rows - 1) / max_rows;
+  std::vector<float> gathered;
+  const matrix_view<const float> rows = grp.every(x, step, gathered);
   // Covariance of the centred sample: one rank-1 update per row, accumulated in float blocks
   // of 256 rows and summed in double.
   std::vector<double> cov(d * d, 0.0);
@@ -219,8 +227,8 @@ inline status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basi
     std::fill(block.begin(), block.end(), 0.0f);
     in_block = 0;
   };
-  for (std::size_t i = 0; i < n; i += step) {
-    for (std::size_t t = 0; t < d; ++t) centred[t] = static_cast<float>(static_cast<double>(x(i, t)) - mean[t]);
+  for (std::size_t i = 0; i < rows.rows(); ++i) {
+    for (std::size_t t = 0; t < d; ++t) centred[t] = static_cast<float>(static_cast<double>(rows(i, t)) - mean[t]);
     for (std::size_t r = 0; r < d; ++r) {
       const float cr = centred[r];
       float* row = block.data() + r * d;
@@ -239,6 +247,16 @@ inline status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basi
   out.components.resize(d * d);
   for (std::size_t i = 0; i < d * d; ++i) out.components[i] = static_cast<float>(vectors[i]);
   return {};
+}
+
+}  // namespace detail
+
+/**
+ * @brief Principal components of the rows of `x`, estimated from at most `max_rows` evenly spaced
+ * rows (the mean uses every row).
+ */
+inline status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out) {
+  return detail::fit_pca(x, max_rows, out, local_rows(x.rows()));
 }
 
 }  // namespace rvq

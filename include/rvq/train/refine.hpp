@@ -13,6 +13,7 @@
 #include <functional>
 #include <vector>
 #include "../quantizer.hpp"
+#include "row_group.hpp"
 
 namespace rvq {
 
@@ -75,14 +76,17 @@ struct books_view {
 };
 
 /// Per-layer usage from codes (N x L) and the codebooks (a quantizer or a books_view).
-template <class Q>
-std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& codes, std::size_t n) {
+template <class Q, class Group>
+std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& codes, std::size_t n,
+                                  const Group& grp) {
   const std::size_t nl = q.layers(), d = q.dim();
   std::vector<layer_usage> out(nl);
   for (std::size_t l = 0; l < nl; ++l) {
     const std::size_t k = q.codewords(l);
-    std::vector<std::size_t> count(k, 0);
+    std::vector<std::uint64_t> count(k, 0);
     for (std::size_t i = 0; i < n; ++i) ++count[codes[i * nl + l]];
+    grp.sum(count.data(), k);
+    const std::size_t all = grp.total();
     layer_usage& u = out[l];
     u.codewords = k;
     for (std::size_t c = 0; c < k; ++c) {
@@ -90,7 +94,7 @@ std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& 
         ++u.dead;
       } else {
         ++u.used;
-        const double p = static_cast<double>(count[c]) / static_cast<double>(n);
+        const double p = static_cast<double>(count[c]) / static_cast<double>(all);
         u.entropy_bits -= p * std::log2(p);
       }
     }
@@ -113,31 +117,30 @@ std::vector<layer_usage> usage_of(const Q& q, const std::vector<std::uint16_t>& 
 }
 
 /// Sum over rows of ||x_i - decode(codes_i)||^2, and the residuals.
-template <class Q>
+/// The residuals of the local rows under `codes`, and the exact sum of their squares over the group.
+template <class Q, class Group>
 status residuals(const Q& q, matrix_view<const float> data, const std::vector<std::uint16_t>& codes,
-                 std::vector<float>& res, double& total) {
+                 std::vector<float>& res, double& total, const Group& grp) {
   const std::size_t n = data.rows(), d = data.cols(), nl = q.layers();
   res.resize(n * d);
   RVQ_TRY(q.decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, nl), matrix_view<float>(res.data(), n, d)));
-  total = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const float* x = data.row(i);
     float* r = res.data() + i * d;
-    for (std::size_t t = 0; t < d; ++t) {
-      r[t] = x[t] - r[t];
-      total += static_cast<double>(r[t]) * static_cast<double>(r[t]);
-    }
+    for (std::size_t t = 0; t < d; ++t) r[t] = x[t] - r[t];
   }
+  total = exact_total(matrix_view<const float>(res.data(), n, d), true, grp);
   return {};
 }
 
-/// Mean squared residual of the held-out rows (every `holdout`-th).
-inline double holdout_mse(const std::vector<float>& res, std::size_t n, std::size_t d, std::size_t holdout) {
-  double total = 0.0;
-  std::size_t rows = 0;
-  for (std::size_t i = holdout - 1; i < n; i += holdout, ++rows)
-    for (std::size_t t = 0; t < d; ++t)
-      total += static_cast<double>(res[i * d + t]) * static_cast<double>(res[i * d + t]);
+/// Mean squared residual norm of the held-out rows (global index i with i % holdout == holdout - 1).
+template <class Group>
+double holdout_mse(const std::vector<float>& res, std::size_t n, std::size_t d, std::size_t holdout, const Group& grp) {
+  const std::size_t first = (holdout - 1 + holdout - grp.offset() % holdout) % holdout;
+  std::uint64_t rows = first < n ? (n - first + holdout - 1) / holdout : 0;
+  const double total =
+      exact_total(matrix_view<const float>(res.data() + (rows ? first * d : 0), rows, d, holdout * d), true, grp);
+  grp.sum(&rows, 1);
   return rows ? total / static_cast<double>(rows) : 0.0;
 }
 
@@ -149,34 +152,43 @@ inline double holdout_mse(const std::vector<float>& res, std::size_t n, std::siz
  * the error. Codewords no vector uses keep their values. `res` holds the residuals throughout.
  * With `holdout` > 0, rows i with i % holdout == holdout - 1 do not enter the fit.
  */
-inline void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
-                                 const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
-                                 std::size_t sweeps, std::size_t holdout, std::vector<float>& books,
-                                 std::vector<float>& res) {
+template <class Group>
+void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
+                          const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
+                          std::size_t sweeps, std::size_t holdout, std::vector<float>& books, std::vector<float>& res,
+                          const Group& grp) {
   const std::size_t nl = ks.size();
   std::vector<double> sums;
-  std::vector<std::size_t> count;
+  std::vector<std::uint64_t> count;
   std::vector<float> delta;
+  // Rows i (global) with i % holdout == holdout - 1 are held out.
+  const std::size_t held = holdout ? (holdout - 1 + holdout - grp.offset() % holdout) % holdout : 0;
+  auto fitted = [&](std::size_t i) { return holdout == 0 || i % holdout != held; };
   for (std::size_t s = 0; s < sweeps; ++s)
     for (std::size_t l = 0; l < nl; ++l) {
       const std::size_t k = ks[l];
       float* cb = books.data() + first[l] * d;
-      sums.assign(k * d, 0.0);
+      float bound = 0.0f;
+      for (std::size_t i = 0; i < n; ++i)
+        if (fitted(i)) bound = std::max(bound, max_abs(res.data() + i * d, d));
+      const exact_grid grid = exact_grid::make(static_cast<double>(grp.max(bound)), grp.total());
+      sums.assign(2 * k * d, 0.0);  // coarse parts, then fine parts
       count.assign(k, 0);
       for (std::size_t i = 0; i < n; ++i) {
-        if (holdout && i % holdout == holdout - 1) continue;  // held-out rows only follow
+        if (!fitted(i)) continue;  // held-out rows only follow
         const std::size_t a = codes[i * nl + l];
-        double* sa = sums.data() + a * d;
-        const float* r = res.data() + i * d;
-        for (std::size_t t = 0; t < d; ++t) sa[t] += static_cast<double>(r[t]);
+        grid.add_row(res.data() + i * d, d, sums.data() + a * d, sums.data() + (k + a) * d);
         ++count[a];
       }
+      grp.sum(sums.data(), sums.size());
+      grp.sum(count.data(), k);
       delta.assign(k * d, 0.0f);  // new - old, per codeword
       for (std::size_t a = 0; a < k; ++a) {
         if (count[a] == 0) continue;
         const double inv = 1.0 / static_cast<double>(count[a]);
         for (std::size_t t = 0; t < d; ++t) {
-          const float updated = static_cast<float>(static_cast<double>(cb[a * d + t]) + sums[a * d + t] * inv);
+          const double mean = (sums[a * d + t] + sums[(k + a) * d + t]) * inv;
+          const float updated = static_cast<float>(static_cast<double>(cb[a * d + t]) + mean);
           delta[a * d + t] = updated - cb[a * d + t];
           cb[a * d + t] = updated;
         }
@@ -189,38 +201,46 @@ inline void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector
     }
 }
 
-/// Re-seeds the codewords no vector uses: each takes what one of the worst-reconstructed vectors
-/// needs from its layer (its residual plus its current codeword there), worst first, a different
-/// vector for each. Returns how many were re-seeded.
-inline std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
-                               const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
-                               const std::vector<float>& res, std::vector<float>& books) {
+/// Re-seeds every codeword no row of the group uses with the worst-reconstructed rows, worst
+/// first (ties: lowest row), one per dead codeword; returns how many.
+template <class Group>
+std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
+                        const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
+                        const std::vector<float>& res, std::vector<float>& books, const Group& grp) {
   const std::size_t nl = ks.size();
+  std::vector<std::vector<std::uint64_t>> count(nl);
+  std::size_t dead = 0;
+  for (std::size_t l = 0; l < nl; ++l) {
+    count[l].assign(ks[l], 0);
+    for (std::size_t i = 0; i < n; ++i) ++count[l][codes[i * nl + l]];
+    grp.sum(count[l].data(), ks[l]);
+    for (std::size_t a = 0; a < ks[l]; ++a) dead += count[l][a] == 0;
+  }
+  if (dead == 0) return 0;
   std::vector<float> err(n);
   for (std::size_t i = 0; i < n; ++i) {
     double e = 0.0;
     for (std::size_t t = 0; t < d; ++t) e += static_cast<double>(res[i * d + t]) * static_cast<double>(res[i * d + t]);
     err[i] = static_cast<float>(e);
   }
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return err[a] > err[b] || (err[a] == err[b] && a < b); });
+  const auto order = largest_rows(err, dead, grp);
   std::size_t next = 0, reseeded = 0;
-  std::vector<std::size_t> count;
-  for (std::size_t l = 0; l < nl; ++l) {
-    count.assign(ks[l], 0);
-    for (std::size_t i = 0; i < n; ++i) ++count[codes[i * nl + l]];
+  std::vector<float> row(d);
+  for (std::size_t l = 0; l < nl; ++l)
     for (std::size_t a = 0; a < ks[l]; ++a) {
-      if (count[a] != 0) continue;
-      const std::size_t i = order[next];
-      next = (next + 1) % n;
-      const float* cur = books.data() + (first[l] + codes[i * nl + l]) * d;
-      float* dst = books.data() + (first[l] + a) * d;
-      for (std::size_t t = 0; t < d; ++t) dst[t] = res[i * d + t] + cur[t];
+      if (count[l][a] != 0) continue;
+      const std::size_t g = order[next].second;
+      next = (next + 1) % order.size();
+      // The row's residual plus its codeword of this layer, from the process that holds it.
+      if (g - grp.offset() < n) {
+        const std::size_t i = g - grp.offset();
+        const float* cur = books.data() + (first[l] + codes[i * nl + l]) * d;
+        for (std::size_t t = 0; t < d; ++t) row[t] = res[i * d + t] + cur[t];
+      }
+      grp.share(g, row.data(), d);
+      std::copy(row.begin(), row.end(), books.begin() + static_cast<std::ptrdiff_t>((first[l] + a) * d));
       ++reseeded;
     }
-  }
   return reseeded;
 }
 
@@ -237,8 +257,106 @@ result<std::vector<layer_usage>> codeword_usage(const quantizer<Config>& q, matr
   std::vector<std::uint16_t> codes(data.rows() * q.layers());
   RVQ_TRY(
       q.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), data.rows(), q.layers()), encode_options{beam}));
-  return detail::usage_of(q, codes, data.rows());
+  return detail::usage_of(q, codes, data.rows(), local_rows(data.rows()));
 }
+
+namespace detail {
+
+/// refine() over a row group's rows (this process's part in `data`); every process calls it.
+template <class Config, class Group>
+result<quantizer<Config>> refine_rows(const quantizer<Config>& q, matrix_view<const float> data,
+                                      const refine_options& opt, refine_report* report, const Group& grp) {
+  using q_t = quantizer<Config>;
+  const std::size_t n = data.rows(), d = q.dim(), nl = q.layers(), all = grp.total();
+  if (nl == 0) return status{errc::empty_input, msg::model_no_codebooks};
+  if (data.cols() != d) return status{errc::dimension_mismatch, "training data dimension differs from the model's"};
+  if (all == 0) return status{errc::empty_input, msg::empty_training};
+  std::vector<std::size_t> ks(nl), first(nl + 1, 0);
+  for (std::size_t l = 0; l < nl; ++l) {
+    ks[l] = q.codewords(l);
+    first[l + 1] = first[l] + ks[l];
+  }
+  std::vector<float> books(q.codeword(0, 0), q.codeword(0, 0) + first[nl] * d);
+  auto encode = [&](const q_t& m, std::vector<std::uint16_t>& codes) {
+    codes.resize(n * nl);
+    return grp.agree(m.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, nl),
+                                    encode_options{opt.beam, opt.icm_rounds}));
+  };
+  auto build = [&](const std::vector<float>& b) {
+    return q_t::from_codebooks(span<const float>(b), span<const std::size_t>(ks), d);
+  };
+
+  refine_report rep;
+  const std::size_t holdout = opt.holdout && all / opt.holdout >= 100 ? opt.holdout : 0;
+  std::vector<std::uint16_t> codes;
+  std::vector<float> res;
+  double total = 0.0;
+  // A model's score: the held-out rows' error when there are some, else the training error.
+  auto score = [&]() { return holdout ? holdout_mse(res, n, d, holdout, grp) : total / static_cast<double>(all); };
+  RVQ_TRY(encode(q, codes));
+  RVQ_TRY(residuals(q, data, codes, res, total, grp));
+  rep.mse_before = total / static_cast<double>(all);
+  rep.holdout_before = holdout ? score() : 0.0;
+  double best_score = score(), best_mse = rep.mse_before;
+  std::vector<float> best_books = books;
+  std::vector<std::uint16_t> best_codes = codes;
+  auto keep = [&]() {
+    best_score = score();
+    best_mse = total / static_cast<double>(all);
+    best_books = books;
+    best_codes = codes;
+  };
+
+  for (std::size_t round = 0; round < opt.rounds; ++round) {
+    least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, holdout, books, res, grp);
+    rep.dead_reseeded += reseed_dead(n, d, ks, first, codes, res, books, grp);
+    auto m = build(books);
+    if (!m) return m.error();
+    RVQ_TRY(encode(*m, codes));
+    RVQ_TRY(residuals(*m, data, codes, res, total, grp));
+    const double mse = total / static_cast<double>(all), sc = score();
+    rep.round_mse.push_back(mse);
+    if (opt.progress) opt.progress(round, opt.rounds, mse);
+    const bool enough = sc < best_score * (1.0 - opt.min_gain);
+    if (sc < best_score) keep();
+    if (!enough) break;
+  }
+
+  // Codewords still unused by the best model: re-seed, refit, re-encode; keep when no worse.
+  books = best_books;
+  codes = best_codes;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const auto use = usage_of(books_view{books, ks, first, d}, codes, n, grp);
+    std::size_t dead = 0;
+    for (const auto& u : use) dead += u.dead;
+    if (dead == 0) break;
+    auto cur = build(books);
+    RVQ_TRY(residuals(*cur, data, codes, res, total, grp));
+    rep.dead_reseeded += reseed_dead(n, d, ks, first, codes, res, books, grp);
+    auto m = build(books);
+    if (!m) return m.error();
+    RVQ_TRY(encode(*m, codes));
+    RVQ_TRY(residuals(*m, data, codes, res, total, grp));
+    least_squares_sweeps(n, d, ks, first, codes, 1, holdout, books, res, grp);
+    auto m2 = build(books);
+    if (!m2) return m2.error();
+    RVQ_TRY(encode(*m2, codes));
+    RVQ_TRY(residuals(*m2, data, codes, res, total, grp));
+    if (score() <= best_score * (1.0 + 1e-6))
+      keep();
+    else
+      break;
+  }
+  auto out = build(best_books);
+  if (!out) return out.error();
+  rep.mse_after = best_mse;
+  rep.holdout_after = holdout ? best_score : 0.0;
+  for (const auto& u : usage_of(*out, best_codes, n, grp)) rep.dead_remaining += u.dead;
+  if (report) *report = rep;
+  return out;
+}
+
+}  // namespace detail
 
 /**
  * @brief Joint refinement of a trained model on its training data: each round refits every
@@ -255,94 +373,7 @@ result<std::vector<layer_usage>> codeword_usage(const quantizer<Config>& q, matr
 template <class Config>
 result<quantizer<Config>> refine(const quantizer<Config>& q, matrix_view<const float> data, const refine_options& opt,
                                  refine_report* report = nullptr) {
-  using q_t = quantizer<Config>;
-  const std::size_t n = data.rows(), d = q.dim(), nl = q.layers();
-  if (nl == 0) return status{errc::empty_input, msg::model_no_codebooks};
-  if (data.cols() != d) return status{errc::dimension_mismatch, "training data dimension differs from the model's"};
-  if (n == 0) return status{errc::empty_input, msg::empty_training};
-  std::vector<std::size_t> ks(nl), first(nl + 1, 0);
-  for (std::size_t l = 0; l < nl; ++l) {
-    ks[l] = q.codewords(l);
-    first[l + 1] = first[l] + ks[l];
-  }
-  std::vector<float> books(q.codeword(0, 0), q.codeword(0, 0) + first[nl] * d);
-  auto encode = [&](const q_t& m, std::vector<std::uint16_t>& codes) {
-    codes.resize(n * nl);
-    return m.encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, nl),
-                          encode_options{opt.beam, opt.icm_rounds});
-  };
-  auto build = [&](const std::vector<float>& b) {
-    return q_t::from_codebooks(span<const float>(b), span<const std::size_t>(ks), d);
-  };
-
-  refine_report rep;
-  const std::size_t holdout = opt.holdout && n / opt.holdout >= 100 ? opt.holdout : 0;
-  std::vector<std::uint16_t> codes;
-  std::vector<float> res;
-  double total = 0.0;
-  // A model's score: the held-out rows' error when there are some, else the training error.
-  auto score = [&]() { return holdout ? detail::holdout_mse(res, n, d, holdout) : total / static_cast<double>(n); };
-  RVQ_TRY(encode(q, codes));
-  RVQ_TRY(detail::residuals(q, data, codes, res, total));
-  rep.mse_before = total / static_cast<double>(n);
-  rep.holdout_before = holdout ? score() : 0.0;
-  double best_score = score(), best_mse = rep.mse_before;
-  std::vector<float> best_books = books;
-  std::vector<std::uint16_t> best_codes = codes;
-  auto keep = [&]() {
-    best_score = score();
-    best_mse = total / static_cast<double>(n);
-    best_books = books;
-    best_codes = codes;
-  };
-
-  for (std::size_t round = 0; round < opt.rounds; ++round) {
-    detail::least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, holdout, books, res);
-    rep.dead_reseeded += detail::reseed_dead(n, d, ks, first, codes, res, books);
-    auto m = build(books);
-    if (!m) return m.error();
-    RVQ_TRY(encode(*m, codes));
-    RVQ_TRY(detail::residuals(*m, data, codes, res, total));
-    const double mse = total / static_cast<double>(n), sc = score();
-    rep.round_mse.push_back(mse);
-    if (opt.progress) opt.progress(round, opt.rounds, mse);
-    const bool enough = sc < best_score * (1.0 - opt.min_gain);
-    if (sc < best_score) keep();
-    if (!enough) break;
-  }
-
-  // Codewords still unused by the best model: re-seed, refit, re-encode; keep when no worse.
-  books = best_books;
-  codes = best_codes;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    const auto use = detail::usage_of(detail::books_view{books, ks, first, d}, codes, n);
-    std::size_t dead = 0;
-    for (const auto& u : use) dead += u.dead;
-    if (dead == 0) break;
-    auto cur = build(books);
-    RVQ_TRY(detail::residuals(*cur, data, codes, res, total));
-    rep.dead_reseeded += detail::reseed_dead(n, d, ks, first, codes, res, books);
-    auto m = build(books);
-    if (!m) return m.error();
-    RVQ_TRY(encode(*m, codes));
-    RVQ_TRY(detail::residuals(*m, data, codes, res, total));
-    detail::least_squares_sweeps(n, d, ks, first, codes, 1, holdout, books, res);
-    auto m2 = build(books);
-    if (!m2) return m2.error();
-    RVQ_TRY(encode(*m2, codes));
-    RVQ_TRY(detail::residuals(*m2, data, codes, res, total));
-    if (score() <= best_score * (1.0 + 1e-6))
-      keep();
-    else
-      break;
-  }
-  auto out = build(best_books);
-  if (!out) return out.error();
-  rep.mse_after = best_mse;
-  rep.holdout_after = holdout ? best_score : 0.0;
-  for (const auto& u : detail::usage_of(*out, best_codes, n)) rep.dead_remaining += u.dead;
-  if (report) *report = rep;
-  return out;
+  return detail::refine_rows(q, data, opt, report, local_rows(data.rows()));
 }
 
 }  // namespace rvq

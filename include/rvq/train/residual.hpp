@@ -94,23 +94,15 @@ inline std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::u
   return idx;
 }
 
-/**
- * @brief Train an RVQ model on the rows of `data` (N x D).
- * @return the quantizer, or: empty_input, non_finite (where = row), too_many_codewords (K above
- *         N or 65536), bad_beam, invalid_argument (zero layers, a codewords list of the wrong length).
- * Same seed, data and build give the same codebooks bit for bit.
- *
- * Complexity per layer: k-means on N x D residuals, about `(iterations + 1) N K D`
- * multiply-adds for the final stage plus, for l2 with progressive steps S, the PCA (`D^3` and
- * `min(N, pca_rows) D^2`), the rotation (`N D^2`) and `progressive_iterations N K d_s` per step;
- * with beam > 1, re-encoding the training set after each layer.
- */
-template <class Config = default_config>
-result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt,
-                                train_report* report = nullptr) {
+namespace detail {
+
+/// train() over a row group's rows (this process's part in `data`); every process calls it.
+template <class Config, class Group>
+result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_options& opt, train_report* report,
+                                     const Group& input) {
   using q_t = quantizer<Config>;
   if (!data.valid()) return status{errc::invalid_argument, msg::malformed_view};
-  if (data.rows() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
+  if (input.total() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
   if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
   if (opt.layers > max_layers) return status{errc::invalid_argument, msg::layers_out_of_range, opt.layers, "layers"};
   if (opt.icm_rounds && !std::is_same<typename Config::metric, l2>::value)
@@ -123,25 +115,34 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
     ks[l] = opt.codewords.size() == 1 ? opt.codewords[0] : opt.codewords[l];
     if (ks[l] == 0) return status{errc::invalid_argument, "a layer needs at least one codeword", l, "layer"};
     if (ks[l] > max_codewords) return status{errc::too_many_codewords, msg::k_out_of_range, l, "layer"};
-    if (ks[l] > data.rows())
+    if (ks[l] > input.total())
       return status{errc::too_many_codewords, "K is above the number of training vectors", l, "layer"};
     kmin = ks[l] < kmin ? ks[l] : kmin;
   }
   RVQ_TRY(check_shape(opt.layers, ks.data(), data.cols()));
   if (opt.beam == 0 || opt.beam > kmin) return status{errc::bad_beam, msg::bad_beam};
-  for (std::size_t i = 0; i < data.rows(); ++i)
-    if (detail::first_non_finite(data.row(i), data.cols()) != data.cols())
-      return status{errc::non_finite, msg::training_non_finite, i, "row"};
+  status finite;
+  for (std::size_t i = 0; i < data.rows() && finite.ok(); ++i)
+    if (first_non_finite(data.row(i), data.cols()) != data.cols())
+      finite = status{errc::non_finite, msg::training_non_finite, input.offset() + i, "row"};
+  RVQ_TRY(input.agree(finite));
 
   // Subsample large inputs (seeded, uniform, without replacement; rows kept in input order).
   std::vector<float> sampled;
-  if (opt.sample != 0 && data.rows() > opt.sample) {
-    const std::size_t m = opt.sample, d0 = data.cols();
-    const std::vector<std::size_t> idx = sample_rows(data.rows(), m, opt.seed);
-    sampled.resize(m * d0);
-    for (std::size_t j = 0; j < m; ++j)
-      std::copy(data.row(idx[j]), data.row(idx[j]) + d0, sampled.begin() + static_cast<std::ptrdiff_t>(j * d0));
-    data = matrix_view<const float>(sampled.data(), m, d0);
+  Group grp = input;
+  if (opt.sample != 0 && input.total() > opt.sample) {
+    const std::size_t m = opt.sample, d0 = data.cols(), off = input.offset();
+    const std::vector<std::size_t> idx = sample_rows(input.total(), m, opt.seed);
+    const auto lo = std::lower_bound(idx.begin(), idx.end(), off);
+    const auto hi = std::lower_bound(lo, idx.end(), off + data.rows());
+    const std::size_t mine = static_cast<std::size_t>(hi - lo);
+    sampled.resize(mine * d0);
+    for (std::size_t j = 0; j < mine; ++j) {
+      const float* x = data.row(lo[static_cast<std::ptrdiff_t>(j)] - off);
+      std::copy(x, x + d0, sampled.begin() + static_cast<std::ptrdiff_t>(j * d0));
+    }
+    data = matrix_view<const float>(sampled.data(), mine, d0);
+    grp = input.regroup(mine);
     for (std::size_t l = 0; l < opt.layers; ++l)
       if (ks[l] > m)
         return status{errc::too_many_codewords, "K is above the number of sampled training rows", l, "layer"};
@@ -174,7 +175,7 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       cb = [&](const kmeans_progress& p) {
         opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse, p.dims});
       };
-    RVQ_TRY(overflow(kmeans<Config>(rview, ks[l], ko, centroids, &assign, &info, cb), l));
+    RVQ_TRY(overflow(kmeans_rows<Config>(rview, ks[l], ko, centroids, &assign, &info, cb, grp), l));
     rep.reseeded += info.reseeded;
     codebooks.insert(codebooks.end(), centroids.begin(), centroids.end());
 
@@ -191,8 +192,9 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       if (!partial) return overflow(partial.error(), l);
       const std::size_t beam = opt.beam < partial->min_codewords() ? opt.beam : partial->min_codewords();
       std::vector<std::uint16_t> codes(n * (l + 1));
-      RVQ_TRY(overflow(
-          partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1), encode_options{beam}), l));
+      RVQ_TRY(overflow(grp.agree(partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1),
+                                                       encode_options{beam})),
+                       l));
       RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1),
                                     matrix_view<float>(res.data(), n, d)));
       for (std::size_t i = 0; i < n; ++i) {
@@ -201,11 +203,9 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
         for (std::size_t t = 0; t < d; ++t) r[t] = x[t] - r[t];
       }
     }
-    double total = 0.0;
-    for (float v : res) total += static_cast<double>(v) * static_cast<double>(v);
-    rep.layer_mse.push_back(total / static_cast<double>(n));
+    rep.layer_mse.push_back(exact_total(rview, true, grp) / static_cast<double>(grp.total()));
   }
-  rep.rows_used = n;
+  rep.rows_used = grp.total();
   auto q = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);
   if (!q) return overflow(q.error(), opt.layers - 1);
   if (opt.refine > 0 && std::is_same<typename Config::metric, l2>::value) {
@@ -218,12 +218,31 @@ result<quantizer<Config>> train(matrix_view<const float> data, const train_optio
       ro.progress = [&](std::size_t round, std::size_t rounds, double mse) {
         opt.progress(train_progress{opt.layers, opt.layers, round, rounds, mse, d});
       };
-    auto refined = refine(*q, data, ro, &rep.refinement);
+    auto refined = refine_rows(*q, data, ro, &rep.refinement, grp);
     if (!refined) return overflow(refined.error(), opt.layers - 1);
     q = std::move(refined);
   }
   if (report) *report = rep;
   return q;
+}
+
+}  // namespace detail
+
+/**
+ * @brief Train an RVQ model on the rows of `data` (N x D).
+ * @return the quantizer, or: empty_input, non_finite (where = row), too_many_codewords (K above
+ *         N or 65536), bad_beam, invalid_argument (zero layers, a codewords list of the wrong length).
+ * Same seed, data and build give the same codebooks bit for bit.
+ *
+ * Complexity per layer: k-means on N x D residuals, about `(iterations + 1) N K D`
+ * multiply-adds for the final stage plus, for l2 with progressive steps S, the PCA (`D^3` and
+ * `min(N, pca_rows) D^2`), the rotation (`N D^2`) and `progressive_iterations N K d_s` per step;
+ * with beam > 1, re-encoding the training set after each layer.
+ */
+template <class Config = default_config>
+result<quantizer<Config>> train(matrix_view<const float> data, const train_options& opt,
+                                train_report* report = nullptr) {
+  return detail::train_rows<Config>(data, opt, report, local_rows(data.rows()));
 }
 
 }  // namespace rvq

@@ -1,5 +1,5 @@
 // rvq eval: error, bits, bytes and speed of a model on test vectors (rvq::evaluate).
-#include "../common.hpp"
+#include "eval.hpp"
 
 #include <cmath>
 #include <limits>
@@ -19,7 +19,7 @@ int run(const args& a) {
     if (x.cols() != q.dim())
       throw data_error{in + ": vectors have " + std::to_string(x.cols()) + " dimensions, the model has " +
                        std::to_string(q.dim())};
-    const std::size_t n = x.rows(), d = q.dim(), nl = q.layers();
+    const std::size_t n = x.rows(), d = q.dim();
     rvq::eval_options eo;
     eo.beam = beam;
     eo.icm_rounds = a.number("icm", 0, 1000);
@@ -36,43 +36,7 @@ int run(const args& a) {
         progress.update(first + m);
       }
     }
-    const auto r = ev->report();
-    const double mse = r.mse, msn = r.mean_squared_norm, rel = r.rel_mse;
-    const double enc_s = r.encode_seconds, vps = r.vectors_per_second;
-    const auto& f = r.footprint;
-    // As stored (a pipeline: its stages' codebooks and its projections).
-    const std::size_t cb_bytes = info.quantized && !info.pipeline ? info.payload_bytes : f.codebook_bytes;
-    using mt = typename std::decay_t<decltype(q)>::metric_traits_type;
-    if (a.flag("json")) {
-      std::string ks, lr;
-      char buf[32];
-      for (std::size_t l = 0; l < nl; ++l) {
-        ks += (l ? "," : "") + std::to_string(q.codewords(l));
-        std::snprintf(buf, sizeof buf, "%s%.9g", l ? "," : "", r.layer_rel_mse[l]);
-        lr += buf;
-      }
-      std::printf(
-          "{\"vectors\": %zu, \"dim\": %zu, \"layers\": %zu, \"codewords\": %zu, \"codewords_per_layer\": [%s], "
-          "\"beam\": %zu, \"icm\": %zu, \"element\": \"%s\", \"metric\": \"%s\", \"storage\": \"%s\", "
-          "\"mse\": %.9g, \"rel_mse\": %.9g, \"mean_squared_norm\": %.9g, \"bits_per_vector\": %zu, "
-          "\"encode_seconds\": %.6f, \"encode_vectors_per_second\": %.1f, \"codebook_bytes\": %zu, "
-          "\"scratch_bytes\": %zu, \"macs_per_vector\": %zu, \"lookups_per_vector\": %zu, \"load_seconds\": %.6f, "
-          "\"mapped\": %s, \"layer_rel_mse\": [%s]}\n",
-          n, d, nl, q.max_codewords(), ks.c_str(), beam, eo.icm_rounds, rvq::to_string(info.element), mt::name,
-          rvq::to_string(info.storage), mse, rel, msn, q.bits_per_vector(), enc_s, vps, cb_bytes, f.scratch_bytes,
-          f.macs_per_vector, f.lookups_per_vector, load_s, a.flag("mmap") ? "true" : "false", lr.c_str());
-    } else {
-      std::printf("vectors          %zu x %zu\n", n, d);
-      std::printf("model            %zu layers x %zu codewords (%s, %s, beam %zu%s)\n", nl, q.max_codewords(),
-                  rvq::to_string(info.element), mt::name, beam,
-                  eo.icm_rounds ? (", icm " + std::to_string(eo.icm_rounds)).c_str() : "");
-      std::printf("mse              %.6g\n", mse);
-      std::printf("rel_mse          %.6g\n", rel);
-      std::printf("bits per vector  %zu\n", q.bits_per_vector());
-      std::printf("encode speed     %.0f vectors/s (%.3f s)\n", vps, enc_s);
-      std::printf("codebook bytes   %zu\n", cb_bytes);
-      std::printf("model load       %.3f s%s\n", load_s, a.flag("mmap") ? " (memory-mapped, searched in place)" : "");
-    }
+    print_eval(a, q, info, ev->report(), eo, load_s);
     return 0;
   };
   return a.flag("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
