@@ -182,6 +182,8 @@ class row_group {
   std::size_t offset() const noexcept { return starts_[comm_->rank()]; }  ///< global index of the first local row
   std::size_t local() const noexcept { return local_; }                   ///< rows on this rank
   std::size_t total() const noexcept { return starts_.back(); }           ///< rows on all ranks
+  std::size_t part() const noexcept { return comm_->rank(); }             ///< this rank
+  std::size_t parts() const noexcept { return comm_->size(); }            ///< ranks
   /// Other rows here (collective).
   row_group regroup(std::size_t rows) const { return row_group(*comm_, rows, cost_); }
   /// The rank that holds global row `g`.

@@ -216,28 +216,34 @@ status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out,
   mean.resize(d);
   const std::size_t step = max_rows == 0 || n <= max_rows ? 1 : (n + max_rows - 1) / max_rows;
   std::vector<float> gathered;
-  const matrix_view<const float> rows = grp.every(x, step, gathered);
-  // Covariance of the centred sample: one rank-1 update per row, accumulated in float blocks
-  // of 256 rows and summed in double.
-  std::vector<double> cov(d * d, 0.0);
-  std::vector<float> block(d * d, 0.0f), centred(d);
-  std::size_t used = 0, in_block = 0;
-  auto flush = [&] {
-    for (std::size_t i = 0; i < d * d; ++i) cov[i] += static_cast<double>(block[i]);
+  const matrix_view<const float> rows = grp.every(x, step, gathered);  // in global order, on every process
+  // Covariance of the centred sample: one rank-1 update per row, accumulated in float blocks of
+  // 256 rows, each block added exactly (exact_grid) to the double sum. Block b is computed by
+  // process b % parts(): the blocks and their sum are the same however many processes share them.
+  const std::size_t used = rows.rows(), blocks = (used + 255) / 256;
+  std::vector<float> centred(d), block(d * d);
+  float m = 0.0f;  // largest |centred value|: a block's entries are at most 256 m^2
+  for (std::size_t i = 0; i < used; ++i)
+    for (std::size_t t = 0; t < d; ++t)
+      m = std::max(m, std::fabs(static_cast<float>(static_cast<double>(rows(i, t)) - mean[t])));
+  const double mb = static_cast<double>(m);
+  const exact_grid cgrid = exact_grid::make(256.0 * mb * mb * 1.001, blocks);
+  std::vector<double> sums(2 * d * d, 0.0);
+  for (std::size_t b = grp.part(); b < blocks; b += grp.parts()) {
     std::fill(block.begin(), block.end(), 0.0f);
-    in_block = 0;
-  };
-  for (std::size_t i = 0; i < rows.rows(); ++i) {
-    for (std::size_t t = 0; t < d; ++t) centred[t] = static_cast<float>(static_cast<double>(rows(i, t)) - mean[t]);
-    for (std::size_t r = 0; r < d; ++r) {
-      const float cr = centred[r];
-      float* row = block.data() + r * d;
-      for (std::size_t c = 0; c < d; ++c) row[c] += cr * centred[c];
+    for (std::size_t i = b * 256; i < std::min(used, b * 256 + 256); ++i) {
+      for (std::size_t t = 0; t < d; ++t) centred[t] = static_cast<float>(static_cast<double>(rows(i, t)) - mean[t]);
+      for (std::size_t r = 0; r < d; ++r) {
+        const float cr = centred[r];
+        float* row = block.data() + r * d;
+        for (std::size_t c = 0; c < d; ++c) row[c] += cr * centred[c];
+      }
     }
-    ++used;
-    if (++in_block == 256) flush();
+    cgrid.add_row(block.data(), d * d, sums.data(), sums.data() + d * d);
   }
-  flush();
+  grp.sum(sums.data(), sums.size());
+  std::vector<double> cov(d * d);
+  for (std::size_t i = 0; i < d * d; ++i) cov[i] = sums[i] + sums[d * d + i];
   for (auto& c : cov) c /= static_cast<double>(used);
   std::vector<double> vectors;
   RVQ_TRY(symmetric_eigen(std::move(cov), d, out.variances, vectors));

@@ -40,7 +40,9 @@ inline constexpr const char peer_failed[] = "another process of the distributed 
  *
  * A row group (this one, rvq::mpi::row_group) offers:
  * - `offset()`, `local()`, `total()`: the global index of this process's first row, its rows,
- *   and the rows of all processes; `regroup(m)`: the same processes holding `m` rows here;
+ *   and the rows of all processes; `part()`, `parts()`: this process's index and the number of
+ *   processes (to share work that is not split by rows); `regroup(m)`: the same processes holding
+ *   `m` rows here;
  * - `sum(v, n)` over processes, in place (of exact sums and counts, so the order is free);
  *   `before(mine, out, n)`: the sums of the processes before this one (for running sums);
  * - `max(v)`, `min_index(i)`, `max_index(i)`, `all(b)`;
@@ -57,6 +59,8 @@ class local_rows {
   std::size_t offset() const noexcept { return 0; }     ///< global index of the first local row
   std::size_t local() const noexcept { return rows_; }  ///< rows in this process
   std::size_t total() const noexcept { return rows_; }  ///< rows in all processes
+  std::size_t part() const noexcept { return 0; }       ///< this process's index among the group's
+  std::size_t parts() const noexcept { return 1; }      ///< processes in the group
   local_rows regroup(std::size_t rows) const noexcept { return local_rows(rows); }  ///< other rows here
   template <class T>
   void sum(T*, std::size_t) const noexcept {}  ///< sums over processes: here, the input
