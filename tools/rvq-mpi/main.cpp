@@ -297,7 +297,9 @@ int index(const args& a, const rvq::mpi::communicator& comm) {
   if (!a.positional.empty()) throw usage_error{"index: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
   if (out == "-") throw usage_error{"index: give --output a file"};
-  const auto [metric, norm] = index_metric_and_norm(a);
+  const auto chosen = index_metric_and_norm(a);  // no structured binding: lambdas capture these
+  const rvq::metric_id metric = chosen.first;
+  const rvq::norm_encoding norm = chosen.second;
   rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
   refuse_pipeline(mp, model_header(mp));
   return with_index_model(mp, [&](auto& q) {

@@ -37,7 +37,9 @@ int run(const args& a) {
   if (a.has("from")) return from_faiss(a);
   if (!a.positional.empty()) throw usage_error{"index: unexpected argument '" + a.positional[0] + "'"};
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
-  const auto [metric, norm] = index_metric_and_norm(a);
+  const auto chosen = index_metric_and_norm(a);  // no structured binding: lambdas capture these
+  const rvq::metric_id metric = chosen.first;
+  const rvq::norm_encoding norm = chosen.second;
   rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
   refuse_pipeline(mp, model_header(mp));
   row_source<float> x(in);  // a tile at a time: the index holds codes, never the vectors
