@@ -6,6 +6,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "core.hpp"
+
 #include <rvq/io/codegen.hpp>
 #include <rvq/io/faiss.hpp>
 #include <rvq/io/safetensors.hpp>
@@ -25,37 +27,6 @@
 namespace py = pybind11;
 
 namespace rvq_python {
-
-using par = rvq::dynamic_threads;  // every model runs on the shared pool, threads= per call
-
-// ---- errors ---------------------------------------------------------------------------------
-
-/// What a failure becomes in Python (classes of rvq/_errors.py).
-enum class kind { value, file, type, memory };
-
-/// Thrown by the binding; translated to rvq.DataError (ValueError), rvq.FileError (OSError, with
-/// the path), rvq.DTypeError (TypeError) or MemoryError.
-struct failure {
-  kind k;
-  std::string message;
-  std::string path;
-};
-
-[[noreturn]] void fail(kind k, std::string message, std::string path = {}) {
-  throw failure{k, std::move(message), std::move(path)};
-}
-
-/// The exception of a status from work on data (ValueError; out of memory: MemoryError).
-[[noreturn]] void fail_data(const rvq::status& s, const std::string& what = {}) {
-  const std::string m = (what.empty() ? "" : what + ": ") + rvq::describe(s);
-  fail(s.code() == rvq::errc::out_of_memory ? kind::memory : kind::value, m);
-}
-
-/// The exception of a status from reading or writing `path`: rvq.FileError carrying the path.
-[[noreturn]] void fail_file(const rvq::status& s, const std::string& path) {
-  if (s.code() == rvq::errc::out_of_memory) fail(kind::memory, path + ": " + rvq::describe(s));
-  fail(kind::file, rvq::describe(s), path);
-}
 
 // ---- arrays ---------------------------------------------------------------------------------
 
@@ -180,307 +151,6 @@ rvq::metric_id parse_metric(const std::string& m) {
 template <class F>
 void with_metric(rvq::metric_id m, F&& f) {
   if (!rvq::io::visit_float_metric(m, f)) fail(kind::value, "the hamming metric belongs to binary models");
-}
-
-// ---- the type-erased model ------------------------------------------------------------------
-
-class model;
-using model_ptr = std::shared_ptr<model>;
-class search_index;
-using index_ptr = std::shared_ptr<search_index>;
-
-/// A code index (rvq::code_index) of any model type, behind one interface.
-class search_index {
- public:
-  virtual ~search_index() = default;
-  virtual std::size_t size() const = 0;
-  virtual std::size_t dim() const = 0;
-  virtual const rvq::index_options& options() const = 0;
-  virtual std::size_t memory_bytes() const = 0;
-  virtual std::size_t code_size() const = 0;
-  virtual bool has_ids() const = 0;
-  virtual bool mapped() const = 0;
-  virtual std::size_t first_codewords() const = 0;
-  virtual rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) = 0;
-  virtual std::size_t remove(rvq::span<const std::int64_t> ids) = 0;
-  virtual rvq::status search(rvq::matrix_view<const float> q, const rvq::search_options& o, rvq::matrix_view<float> d,
-                             rvq::matrix_view<std::int64_t> l) const = 0;
-  virtual rvq::status save(const std::string& path) const = 0;
-  virtual rvq::status to_bytes(std::vector<unsigned char>& out) const = 0;
-  virtual rvq::status model_bytes(std::vector<unsigned char>& out) const = 0;
-};
-
-template <class Q>
-class index_of final : public search_index {
- public:
-  explicit index_of(rvq::code_index<Q> ix) : ix_(std::move(ix)) {}
-  std::size_t size() const override { return ix_.size(); }
-  std::size_t dim() const override { return ix_.dim(); }
-  const rvq::index_options& options() const override { return ix_.options(); }
-  std::size_t memory_bytes() const override { return ix_.memory_bytes(); }
-  std::size_t code_size() const override { return ix_.code_size(); }
-  bool has_ids() const override { return ix_.has_ids(); }
-  bool mapped() const override { return ix_.mapped(); }
-  std::size_t first_codewords() const override { return ix_.model().codewords(0); }
-  rvq::status add(rvq::matrix_view<const float> x, rvq::span<const std::int64_t> ids) override {
-    return ids.empty() ? ix_.add(x) : ix_.add_with_ids(x, ids);
-  }
-  std::size_t remove(rvq::span<const std::int64_t> ids) override { return ix_.remove_ids(ids); }
-  rvq::status search(rvq::matrix_view<const float> q, const rvq::search_options& o, rvq::matrix_view<float> d,
-                     rvq::matrix_view<std::int64_t> l) const override {
-    return ix_.search(q, o, d, l);
-  }
-  rvq::status save(const std::string& path) const override { return rvq::io::save_index(ix_, path); }
-  rvq::status to_bytes(std::vector<unsigned char>& out) const override { return rvq::io::index_bytes(ix_, out); }
-  rvq::status model_bytes(std::vector<unsigned char>& out) const override {
-    return rvq::io::model_bytes(ix_.model(), out);
-  }
-
- private:
-  rvq::code_index<Q> ix_;
-};
-
-model_ptr from_bytes(std::vector<unsigned char> bytes, const std::string& origin);
-
-/// A loaded model or pipeline of any element, metric and storage, behind one interface.
-class model {
- public:
-  virtual ~model() = default;
-  rvq::io::model_info info;          ///< the ids and shape of its file
-  std::vector<unsigned char> bytes;  ///< the `.rvq` file it was loaded from
-
-  virtual std::size_t layers() const = 0;
-  virtual std::size_t dim() const = 0;
-  virtual std::size_t codewords(std::size_t l) const = 0;
-  virtual std::size_t min_codewords() const = 0;
-  virtual std::size_t max_codewords() const = 0;
-  virtual std::size_t bits_per_vector() const = 0;
-  virtual std::size_t packed_bytes() const = 0;
-  virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
-                             const rvq::encode_options& o) const = 0;
-  virtual rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
-                             const rvq::encode_options& o) const = 0;
-  virtual rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const = 0;
-  virtual rvq::status unpack(rvq::matrix_view<const std::uint8_t> in, rvq::matrix_view<std::uint16_t> c) const = 0;
-  virtual rvq::status decode(rvq::matrix_view<const std::uint8_t> c, rvq::matrix_view<float> y,
-                             std::size_t n) const = 0;
-  virtual rvq::status decode(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<float> y,
-                             std::size_t n) const = 0;
-  virtual rvq::result<rvq::eval_report> evaluate(rvq::matrix_view<const float> x, const rvq::eval_options& o) const = 0;
-  virtual rvq::status save(const std::string& path) const = 0;
-  virtual rvq::status codegen(const std::string& path, const rvq::io::codegen_options& o) const = 0;
-  /// The dense f32 codewords (contiguous, layer after layer), or null.
-  virtual const float* dense_values() const = 0;
-  virtual std::vector<unsigned char> quantize(const rvq::quantize_options& o, rvq::matrix_view<const float> x,
-                                              rvq::quantize_report& rep) const = 0;
-  virtual std::vector<unsigned char> compress(const rvq::compress_options& o, rvq::matrix_view<const float> x,
-                                              bool projections) const = 0;
-  /// A new, empty code index over this model.
-  virtual index_ptr make_index(const rvq::index_options& o) const = 0;
-  virtual std::vector<unsigned char> compact(rvq::matrix_view<const float> x,
-                                             std::vector<std::vector<std::uint32_t>>& remap) const = 0;
-};
-
-template <class T>
-struct is_pipeline : std::false_type {};
-template <class C>
-struct is_pipeline<rvq::pipeline<C>> : std::true_type {};
-
-/// A single model whose codewords are dense f32 values (what codebooks, compact and compress
-/// read); pipelines and other kinds are not.
-template <class Q, class = void>
-struct is_dense_f32 : std::false_type {};
-template <class Q>
-struct is_dense_f32<Q, std::enable_if_t<!is_pipeline<Q>::value>>
-    : std::integral_constant<bool,
-                             !Q::is_product && !Q::is_integer && std::is_same<typename Q::element, rvq::f32>::value> {};
-
-template <class Q>
-class model_of final : public model {
-  static constexpr bool pipe = is_pipeline<Q>::value;
-
- public:
-  explicit model_of(Q q) : q_(std::move(q)) {}
-
-  std::size_t layers() const override { return q_.layers(); }
-  std::size_t dim() const override { return q_.dim(); }
-  std::size_t codewords(std::size_t l) const override { return q_.codewords(l); }
-  std::size_t min_codewords() const override { return q_.min_codewords(); }
-  std::size_t max_codewords() const override { return q_.max_codewords(); }
-  std::size_t bits_per_vector() const override { return q_.bits_per_vector(); }
-  std::size_t packed_bytes() const override { return rvq::packed_bytes(q_); }
-  rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint8_t> c,
-                     const rvq::encode_options& o) const override {
-    return q_.encode_batch(x, c, o);
-  }
-  rvq::status encode(rvq::matrix_view<const float> x, rvq::matrix_view<std::uint16_t> c,
-                     const rvq::encode_options& o) const override {
-    return q_.encode_batch(x, c, o);
-  }
-  rvq::status pack(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<std::uint8_t> out) const override {
-    return rvq::pack_codes_batch(q_, c, out);
-  }
-  rvq::status unpack(rvq::matrix_view<const std::uint8_t> in, rvq::matrix_view<std::uint16_t> c) const override {
-    return rvq::unpack_codes_batch(q_, in, c);
-  }
-  rvq::status decode(rvq::matrix_view<const std::uint8_t> c, rvq::matrix_view<float> y, std::size_t n) const override {
-    return q_.decode_batch(c, y, n);
-  }
-  rvq::status decode(rvq::matrix_view<const std::uint16_t> c, rvq::matrix_view<float> y, std::size_t n) const override {
-    return q_.decode_batch(c, y, n);
-  }
-  rvq::result<rvq::eval_report> evaluate(rvq::matrix_view<const float> x, const rvq::eval_options& o) const override {
-    return rvq::evaluate(q_, x, o);
-  }
-  rvq::status save(const std::string& path) const override {
-    if constexpr (pipe)
-      return rvq::io::save_pipeline(q_, path);
-    else
-      return rvq::io::save_model(q_, path);
-  }
-  rvq::status codegen(const std::string& path, const rvq::io::codegen_options& o) const override {
-    if constexpr (pipe)
-      return {rvq::errc::unsupported, "a pipeline has projections: firmware headers are written for single models"};
-    else
-      return rvq::io::write_model_header(q_, path, o);
-  }
-  const float* dense_values() const override {
-    if constexpr (is_dense_f32<Q>::value)
-      return q_.codeword(0, 0);
-    else
-      return nullptr;
-  }
-
-  std::vector<unsigned char> quantize(const rvq::quantize_options& o, rvq::matrix_view<const float> x,
-                                      rvq::quantize_report& rep) const override {
-    if constexpr (pipe) {
-      fail(kind::value, "quantize takes a single f32 model, not a pipeline");
-    } else if constexpr (!is_dense_f32<Q>::value || std::is_same<typename Q::metric, rvq::cosine>::value) {
-      if (info.product)
-        fail(kind::value, std::string("a ") + rvq::to_string(info.storage) +
-                              " model: quantize the dense model, or compress with element='int8'");
-      if (info.element != rvq::element_id::f32)
-        fail(kind::value, std::string("the model is already quantized (") + rvq::to_string(info.element) +
-                              "); quantize its f32 original");
-      fail(kind::value, std::string("quantization needs an f32 model with the l2 or ip metric (this one is ") +
-                            rvq::to_string(info.metric) + ")");
-    } else {
-      if (info.element != rvq::element_id::f32)
-        fail(kind::value, std::string("the model is already quantized (") + rvq::to_string(info.element) +
-                              "); quantize its f32 original");
-      rvq::quantized_codebooks qc;
-      const rvq::status s = rvq::quantize_codebooks(q_, x, o, qc, &rep);
-      if (!s) fail_data(s, "quantize");
-      const rvq::metric_id m = o.element == rvq::element_id::binary ? rvq::metric_id::hamming : info.metric;
-      std::vector<unsigned char> out;
-      const rvq::status ws = rvq::io::quantized_bytes(qc, m, out);
-      if (!ws) fail_data(ws, "quantize");
-      return out;
-    }
-  }
-
-  std::vector<unsigned char> compress(const rvq::compress_options& o, rvq::matrix_view<const float> x,
-                                      bool projections) const override {
-    if (info.product || info.element != rvq::element_id::f32)
-      fail(kind::value, std::string("compress takes a dense f32 model or pipeline (this one is ") +
-                            rvq::to_string(info.storage) + ", " + rvq::to_string(info.element) + ")");
-    std::vector<unsigned char> out;
-    if constexpr (pipe) {
-      if constexpr (std::is_same<typename Q::quantizer_type::element, rvq::f32>::value &&
-                    !Q::quantizer_type::is_product) {
-        auto finish = [&](auto r) {
-          if (!r) fail_data(r.error(), "compress");
-          const rvq::status s = rvq::io::pipeline_bytes(*r, out);
-          if (!s) fail_data(s, "compress");
-        };
-        const rvq::compress_options* po = projections ? &o : nullptr;
-        if (o.storage == rvq::storage_id::pq)
-          finish(rvq::compress_pipeline<rvq::pq>(q_, o, po, x));
-        else
-          finish(rvq::compress_pipeline<rvq::rpq>(q_, o, po, x));
-      } else {
-        fail(kind::value, "compress takes a pipeline of dense f32 stages");
-      }
-    } else {
-      if (projections) fail(kind::value, "projections=True is for pipelines; this is a single model");
-      if constexpr (is_dense_f32<Q>::value) {
-        if (o.subspaces && dim() % o.subspaces != 0)
-          fail(kind::value,
-               "subspaces=" + std::to_string(o.subspaces) + " does not divide the dimension " + std::to_string(dim()));
-        auto pc = rvq::compress(q_, o, x);
-        if (!pc) fail_data(pc.error(), "compress");
-        const rvq::status s = rvq::io::product_bytes(*pc, info.metric, out);
-        if (!s) fail_data(s, "compress");
-      } else {
-        fail(kind::value, "compress takes a dense f32 model");
-      }
-    }
-    return out;
-  }
-
-  std::vector<unsigned char> compact(rvq::matrix_view<const float> x,
-                                     std::vector<std::vector<std::uint32_t>>& remap) const override {
-    if constexpr (is_dense_f32<Q>::value) {
-      if (info.element != rvq::element_id::f32)
-        fail(kind::value, std::string("compaction works on f32 models (this one is ") + rvq::to_string(info.element) +
-                              "); compact the f32 model, then quantize it");
-      Q c;
-      rvq::compact_report rep;
-      const rvq::status s = rvq::compact(q_, x, c, &remap, &rep);
-      if (!s) fail_data(s, "compact");
-      std::vector<unsigned char> out;
-      const rvq::status ws = rvq::io::model_bytes(c, out);
-      if (!ws) fail_data(ws, "compact");
-      return out;
-    } else {
-      fail(kind::value, std::string("compaction works on dense f32 models (this one is ") +
-                            (pipe ? std::string("a pipeline")
-                                  : std::string(rvq::to_string(info.storage)) + ", " + rvq::to_string(info.element)) +
-                            ")");
-    }
-  }
-
-  index_ptr make_index(const rvq::index_options& o) const override {
-    if constexpr (pipe) {
-      fail(kind::value, "an index holds a single model, not a pipeline");
-    } else if constexpr (std::is_same<typename Q::element, rvq::binary>::value) {
-      fail(kind::value, "binary (hamming) models cannot be searched with float tables");
-    } else {
-      auto r = rvq::code_index<Q>::create(q_, o);
-      if (!r) fail_data(r.error(), "index");
-      return std::make_shared<index_of<Q>>(std::move(r).value());
-    }
-  }
-
- private:
-  Q q_;
-};
-
-/// The model held in `bytes` (a whole `.rvq` file); `origin` names it in errors (a path, or
-/// what made the bytes).
-model_ptr from_bytes(std::vector<unsigned char> bytes, const std::string& origin) {
-  auto info = rvq::io::detail::model_info_of(bytes);
-  if (!info) fail_file(info.error(), origin);
-  model_ptr out;
-  const rvq::status s = rvq::io::visit_model_memory<par>(
-      bytes, [&](auto&& q) { out = std::make_shared<model_of<std::decay_t<decltype(q)>>>(std::move(q)); });
-  if (!s) fail_file(s, origin);
-  out->info = std::move(*info);
-  out->bytes = std::move(bytes);
-  return out;
-}
-
-/// A model made in memory (trained, imported): through its bytes, as a file would load.
-template <class Q>
-model_ptr from_quantizer(const Q& q, const std::string& origin) {
-  std::vector<unsigned char> bytes;
-  rvq::status s;
-  if constexpr (is_pipeline<Q>::value)
-    s = rvq::io::pipeline_bytes(q, bytes);
-  else
-    s = rvq::io::model_bytes(q, bytes);
-  if (!s) fail_data(s, origin);
-  return from_bytes(std::move(bytes), origin);
 }
 
 // ---- module functions -----------------------------------------------------------------------
@@ -995,26 +665,13 @@ py::tuple index_search(const search_index& ix, const py::handle& q, std::size_t 
   return py::make_tuple(d, l);
 }
 
-index_ptr index_from_bytes(const std::vector<unsigned char>& bytes, const std::string& origin) {
-  index_ptr out;
-  const rvq::status s = rvq::io::visit_index_memory<par>(bytes, [&](auto&& ix) {
-    using I = std::decay_t<decltype(ix)>;
-    out = std::make_shared<index_of<typename I::quantizer_type>>(std::move(ix));
-  });
-  if (!s) fail_file(s, origin);
-  return out;
-}
-
 index_ptr load_index(const std::string& path, bool mmap) {
   if (mmap) {  // searched in place (rvq::io::visit_index_mapped)
     index_ptr out;
     rvq::status s;
     {
       py::gil_scoped_release nogil;
-      s = rvq::io::visit_index_mapped<par>(path, [&](auto&& ix) {
-        using I = std::decay_t<decltype(ix)>;
-        out = std::make_shared<index_of<typename I::quantizer_type>>(std::move(ix));
-      });
+      s = index_from_mapped(path, out);
     }
     if (!s) fail_file(s, path);
     return out;
@@ -1036,16 +693,8 @@ index_ptr import_faiss_index(const std::string& path) {
     const rvq::status s = rvq::io::read_faiss_rq(path, rq);
     if (!s) fail_file(s, path);
   }
-  auto make = [&](auto metric) {
-    using Q = rvq::quantizer<rvq::config<rvq::f32, decltype(metric), rvq::dense, par>>;
-    auto ix = rvq::io::index_from_faiss<Q>(rq);
-    if (!ix) fail_file(ix.error(), path);
-    out = std::make_shared<index_of<Q>>(std::move(ix).value());
-  };
-  if (rq.inner_product)
-    make(rvq::ip{});
-  else
-    make(rvq::l2{});
+  const rvq::status s = index_from_faiss(rq, out);
+  if (!s) fail_file(s, path);
   return out;
 }
 

@@ -143,3 +143,51 @@ TEST_CASE("visit_model_memory loads the bytes of a file, in the parallel policy 
   CHECK(rvq::io::visit_model_memory(bytes, [&](auto&& m) { record(m, s); }).code() == rvq::errc::corrupt_file);
   CHECK(s.calls == 0);
 }
+
+TEST_CASE("visit_single_model_memory and visit_pipeline_memory split visit_model_memory in two", "[io][visit]") {
+  const std::size_t n = 300, d = 6;
+  const std::vector<float> x = rvq_test::gaussian(n, d, 23);
+  auto q = rvq::train(rvq::matrix_view<const float>(x.data(), n, d), rvq_test::options(2, 8, 3));
+  REQUIRE(q);
+  std::vector<unsigned char> single;
+  REQUIRE(rvq::io::model_bytes(*q, single).ok());
+  // A one-stage pipeline: 6 -> 4 dimensions, quantized, and back.
+  using cfg = rvq::config<rvq::f32, rvq::l2, rvq::dense>;
+  std::vector<float> w_in(4 * 6, 0.2f), w_out(6 * 4, 0.1f);
+  auto map_in = rvq::linear_map::dense(rvq::span<const float>(w_in), 4, 6);
+  auto map_out = rvq::linear_map::dense(rvq::span<const float>(w_out), 6, 4);
+  REQUIRE(map_in.ok());
+  REQUIRE(map_out.ok());
+  const auto cb = rvq_test::gaussian(8, 4, 5);
+  auto sq = rvq::quantizer<cfg>::from_codebooks(rvq::span<const float>(cb), 1, 8, 4);
+  REQUIRE(sq.ok());
+  std::vector<rvq::pipeline_stage<cfg>> st(1);
+  st[0].in = std::move(map_in).value();
+  st[0].out = std::move(map_out).value();
+  st[0].q = std::move(sq).value();
+  auto p = rvq::pipeline<cfg>::make(d, std::move(st));
+  REQUIRE(p.ok());
+  std::vector<unsigned char> piped;
+  REQUIRE(rvq::io::pipeline_bytes(*p, piped).ok());
+
+  seen s1, s2, p1, p2;
+  CHECK(rvq::io::visit_single_model_memory(single, [&](auto&& m) { record(m, s1); }).ok());
+  CHECK(s1.calls == 1);
+  CHECK_FALSE(s1.pipeline);
+  CHECK(s1.layers == 2);
+  const rvq::status refused = rvq::io::visit_pipeline_memory(single, [&](auto&& m) { record(m, s2); });
+  CHECK(refused.code() == rvq::errc::unsupported);
+  CHECK(std::string(refused.message()).find("a single model") != std::string::npos);
+  CHECK(s2.calls == 0);
+  CHECK(rvq::io::visit_pipeline_memory(piped, [&](auto&& m) { record(m, p1); }).ok());
+  CHECK(p1.calls == 1);
+  CHECK(p1.pipeline);
+  const rvq::status refused2 = rvq::io::visit_single_model_memory(piped, [&](auto&& m) { record(m, p2); });
+  CHECK(refused2.code() == rvq::errc::unsupported);
+  CHECK(std::string(refused2.message()).find("a pipeline") != std::string::npos);
+  CHECK(p2.calls == 0);
+  // Damaged bytes: the header's error, f not called.
+  single.resize(single.size() / 2);
+  CHECK(rvq::io::visit_single_model_memory(single, [&](auto&& m) { record(m, s2); }).code() == rvq::errc::corrupt_file);
+  CHECK(s2.calls == 0);
+}

@@ -173,4 +173,26 @@ status visit_single_model(const std::string& path, F&& f) {
   return detail::visit_as<detail::quantizer_of, P>(detail::model_source{&path, nullptr}, *info, f);
 }
 
+/// visit_model_memory() for single models only: `f` sees quantizers, and a pipeline's bytes are
+/// refused with `unsupported` (f is not called). With visit_pipeline_memory(), the two halves of
+/// visit_model_memory(): a caller may instantiate them in two translation units, which compile
+/// in parallel (the Python binding does).
+template <class P = sequential, class F>
+status visit_single_model_memory(const std::vector<unsigned char>& bytes, F&& f) {
+  auto info = detail::model_info_of(bytes);
+  if (!info) return info.error();
+  if (info->pipeline) return {errc::unsupported, "a pipeline (stages with projections); a single model is expected"};
+  return detail::visit_as<detail::quantizer_of, P>(detail::model_source{nullptr, &bytes}, *info, f);
+}
+
+/// visit_model_memory() for pipelines only: `f` sees rvq::pipeline types, and a single model's
+/// bytes are refused with `unsupported` (f is not called).
+template <class P = sequential, class F>
+status visit_pipeline_memory(const std::vector<unsigned char>& bytes, F&& f) {
+  auto info = detail::model_info_of(bytes);
+  if (!info) return info.error();
+  if (!info->pipeline) return {errc::unsupported, "a single model; a pipeline (stages with projections) is expected"};
+  return detail::visit_as<pipeline, P>(detail::model_source{nullptr, &bytes}, *info, f);
+}
+
 }  // namespace rvq::io
