@@ -341,7 +341,7 @@ result<eval_report> evaluate(const communicator& comm, const Q& q, matrix_view<c
                       ? status{}
                       : status{errc::dimension_mismatch, "input vector length differs from the model dimension"})
                : e.error();
-  if (s) s = e->add(shard);
+  if (s && shard.rows() != 0) s = e->add(shard);  // a rank without rows may pass 0 x 0
   if (!s && s.has_where() && s.where_unit() && std::string(s.where_unit()) == "row")
     s = status{s.code(), s.message(), s.where() + grp.offset(), s.where_unit()};
   RVQ_TRY(grp.agree(s));

@@ -352,7 +352,7 @@ status kmeans_rows(matrix_view<const float> data, std::size_t k, const kmeans_op
                    std::vector<float>& centroids, std::vector<std::uint32_t>* assignment, kmeans_info* info,
                    const std::function<void(const kmeans_progress&)>& progress, const Group& grp) {
   using metric = typename Config::metric;
-  if (!data.valid()) return {errc::invalid_argument, msg::malformed_view};
+  RVQ_TRY(agree_width(data, grp));  // a process without rows may pass 0 x 0
   if (grp.total() == 0 || data.cols() == 0) return {errc::empty_input, "k-means needs at least one vector"};
   if (k == 0) return {errc::invalid_argument, "k-means needs k >= 1"};
   if (k > grp.total()) return {errc::too_many_codewords, "K is above the number of training vectors"};

@@ -269,7 +269,11 @@ result<quantizer<Config>> refine_rows(const quantizer<Config>& q, matrix_view<co
   using q_t = quantizer<Config>;
   const std::size_t n = data.rows(), d = q.dim(), nl = q.layers(), all = grp.total();
   if (nl == 0) return status{errc::empty_input, msg::model_no_codebooks};
-  if (data.cols() != d) return status{errc::dimension_mismatch, "training data dimension differs from the model's"};
+  // Agreed over the processes: one without rows may pass 0 x 0.
+  const bool wrong = data.cols() != d && (n != 0 || grp.parts() == 1);
+  RVQ_TRY(grp.agree(wrong ? status{errc::dimension_mismatch, "training data dimension differs from the model's"}
+                          : status{}));
+  if (n == 0) data = matrix_view<const float>(data.data(), 0, d);
   if (all == 0) return status{errc::empty_input, msg::empty_training};
   std::vector<std::size_t> ks(nl), first(nl + 1, 0);
   for (std::size_t l = 0; l < nl; ++l) {

@@ -101,7 +101,7 @@ template <class Config, class Group>
 result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_options& opt, train_report* report,
                                      const Group& input) {
   using q_t = quantizer<Config>;
-  if (!data.valid()) return status{errc::invalid_argument, msg::malformed_view};
+  RVQ_TRY(agree_width(data, input));  // a process without rows may pass 0 x 0
   if (input.total() == 0 || data.cols() == 0) return status{errc::empty_input, msg::empty_training};
   if (opt.layers == 0) return status{errc::invalid_argument, "training needs at least one layer"};
   if (opt.layers > max_layers) return status{errc::invalid_argument, msg::layers_out_of_range, opt.layers, "layers"};

@@ -135,5 +135,21 @@ std::vector<std::pair<float, std::size_t>> largest_rows(const std::vector<float>
   return all;
 }
 
+/// The width of the group's rows, agreed: a process without rows may pass 0 x 0 (or 0 x D), and
+/// leaves with 0 x D; the processes with rows must give the same D. A malformed view or another
+/// width fails on every process alike (collective: no process returns early alone). D is 0 when
+/// no process has rows, or when they have no columns.
+template <class Group>
+status agree_width(matrix_view<const float>& data, const Group& grp) {
+  status local = data.valid() ? status{} : status{errc::invalid_argument, msg::malformed_view};
+  const float mine = local.ok() && data.rows() != 0 ? static_cast<float>(data.cols()) : 0.0f;
+  const std::size_t d = static_cast<std::size_t>(grp.max(mine));
+  if (local.ok() && data.rows() != 0 && data.cols() != d)
+    local = status{errc::dimension_mismatch, "the processes' rows have different lengths"};
+  RVQ_TRY(grp.agree(local));
+  if (data.rows() == 0) data = matrix_view<const float>(data.data(), 0, d);
+  return {};
+}
+
 }  // namespace detail
 }  // namespace rvq
