@@ -1,7 +1,8 @@
 // rvq::mpi::evaluate() and rvq::mpi::train() called in C++ under mpirun (-np 1, 2, 3): every rank
 // returns the figures and the model of one process on all the rows, bit for bit, also when a
 // rank holds no rows at all (a 0 x 0 view, as a caller with nothing to contribute passes it) or
-// 0 x D. Exit code 0 when every check holds on every rank; else 1, with the failed checks.
+// 0 x D; and so is the eigendecomposition the ranks share. Exit code 0 when every check holds
+// on every rank; else 1, with the failed checks.
 #include <rvq/parallel/mpi.hpp>
 #include <rvq/rvq.hpp>
 
@@ -83,6 +84,24 @@ int main(int argc, char** argv) {
       check(!r.ok(), "a shard of the wrong width is refused", me);
       const std::string why = comm.agree(r.ok() ? rvq::status{} : r.error());
       check(why.find("rank " + std::to_string(last)) != std::string::npos, "the refusal names the rank", me);
+    }
+    // The eigendecomposition behind PCA, shared by the ranks, is the one of one process bit for
+    // bit, also with fewer columns than ranks (n = 1, 2) and a repeated eigenvalue (n = 5).
+    for (const std::size_t m : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{97}}) {
+      std::vector<double> a(m * m);
+      std::mt19937 g(static_cast<unsigned>(m));
+      std::normal_distribution<double> nd;
+      for (std::size_t r = 0; r < m; ++r)
+        for (std::size_t c = 0; c <= r; ++c) a[r * m + c] = a[c * m + r] = m == 5 && r != c ? 0.0 : nd(g);
+      if (m == 5) a[6] = a[12] = 2.5;  // two equal eigenvalues
+      std::vector<double> v1, e1, v2, e2;
+      const bool ok1 = rvq::symmetric_eigen(a, m, e1, v1).ok();
+      const bool ok2 = rvq::detail::symmetric_eigen(a, m, e2, v2, rvq::mpi::row_group(comm, me == 0 ? m : 0)).ok();
+      const std::string what = "symmetric_eigen of order " + std::to_string(m) + " over the ranks";
+      check(ok1 && ok2 && e1.size() == e2.size() && v1.size() == v2.size() &&
+                std::memcmp(e1.data(), e2.data(), e1.size() * sizeof(double)) == 0 &&
+                std::memcmp(v1.data(), v2.data(), v1.size() * sizeof(double)) == 0,
+            what.c_str(), me);
     }
     int all_ok = failures == 0 ? 1 : 0, every = 0;
     MPI_Allreduce(&all_ok, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

@@ -30,9 +30,11 @@
 #include <rvq/parallel/dynamic_threads.hpp>
 #include <rvq/parallel/mpi.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 namespace {
 
@@ -287,6 +289,24 @@ int eval(const args& a, const rvq::mpi::communicator& comm) {
   return a.flag("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
+/// Ranks of `comm` on this node (sharing its memory).
+std::size_t ranks_on_this_node(const rvq::mpi::communicator& comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  int n = 1;
+  if (MPI_Comm_split_type(comm.handle(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) != MPI_SUCCESS) return 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n > 0 ? std::size_t(n) : 1;
+}
+
+/// `rvq index`'s options; --threads 0 shares the node's cores among its ranks.
+std::vector<option> index_options() {
+  std::vector<option> o = index_command.options;
+  for (option& x : o)
+    if (x.name == "threads") x.help = "threads per rank (0: this node's cores shared among its ranks)";
+  return o;
+}
+
 /// `rvq-mpi index`: the options of `rvq index`. Each rank encodes its shard of the database; rank
 /// 0 gathers the codes, builds the index and writes it: the file of `rvq index`, bit for bit.
 int index(const args& a, const rvq::mpi::communicator& comm) {
@@ -300,7 +320,10 @@ int index(const args& a, const rvq::mpi::communicator& comm) {
   const auto chosen = index_metric_and_norm(a);  // no structured binding: lambdas capture these
   const rvq::metric_id metric = chosen.first;
   const rvq::norm_encoding norm = chosen.second;
-  rvq::dynamic_threads::scope threads(a.number("threads", 0, 4096));
+  std::size_t per_rank = a.number("threads", 0, 4096);
+  if (per_rank == 0)  // one rank per core runs one thread each; one rank per node, all cores
+    per_rank = std::max<std::size_t>(1, std::thread::hardware_concurrency() / ranks_on_this_node(comm));
+  rvq::dynamic_threads::scope threads(per_rank);
   refuse_pipeline(mp, model_header(mp));
   return with_index_model(mp, [&](auto& q) {
     using Q = std::decay_t<decltype(q)>;
@@ -380,7 +403,7 @@ const std::vector<mpi_command>& commands() {
       {{"index",
         "encode a database into an index of codes (.rvqi) over the ranks of an MPI job: the file of `rvq index`, "
         "bit for bit",
-        nullptr, index_command.options},
+        nullptr, index_options()},
        "--model M.rvq --input X.npy --output I.rvqi"},
   };
   return all;

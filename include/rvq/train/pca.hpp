@@ -27,13 +27,20 @@ struct pca_basis {
 
 namespace detail {
 
+inline std::ptrdiff_t ptrdiff(std::size_t i) noexcept { return static_cast<std::ptrdiff_t>(i); }
+
 /// Reduce the symmetric n x n matrix `v` to tridiagonal form: on return `d` is the diagonal,
 /// `e[1..n-1]` the sub-diagonal and `v` the orthogonal transformation V, stored by columns
 /// (v[c * n + r] is V(r, c)). The algorithm walks down columns of V's lower triangle, so storing
 /// it by columns makes its O(n^3) loops run over consecutive memory (several times faster at
 /// n = 784); the arithmetic, and so every bit of the result, is that of row-major storage.
+///
+/// The accumulation of the transformations (the second half) updates each column of V from the
+/// Householder vectors alone, never from another updated column, so processes may share it: with
+/// `parts` > 1 only the columns `c` with `c % parts == part` are accumulated (the others are left
+/// part-way), with the same arithmetic; `d` and `e` are complete on every process.
 inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, std::vector<double>& d,
-                                       std::vector<double>& e) {
+                                       std::vector<double>& e, std::size_t part = 0, std::size_t parts = 1) {
   auto V = [&](std::size_t r, std::size_t c) -> double& { return v[c * n + r]; };
   d.assign(n, 0.0);
   e.assign(n, 0.0);
@@ -94,7 +101,7 @@ inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, st
     const double h = d[i + 1];
     if (h != 0.0) {
       for (std::size_t k = 0; k <= i; ++k) d[k] = V(k, i + 1) / h;
-      for (std::size_t j = 0; j <= i; ++j) {
+      for (std::size_t j = part; j <= i; j += parts) {
         double g = 0.0;
         for (std::size_t k = 0; k <= i; ++k) g += V(k, i + 1) * V(k, j);
         for (std::size_t k = 0; k <= i; ++k) V(k, j) -= g * d[k];
@@ -111,8 +118,13 @@ inline void householder_tridiagonalize(std::vector<double>& v, std::size_t n, st
 }
 
 /// Implicit QL on a tridiagonal matrix. `w` holds the transformation transposed (row i is
-/// column i of the tridiagonalization's V) and becomes the eigenvectors, one per row.
-inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<double>& d, std::vector<double>& e) {
+/// column i of the tridiagonalization's V) and becomes the eigenvectors, one per row. The
+/// rotations act on the columns of `w` independently, and `d`, `e` do not depend on `w`: only the
+/// columns [k0, k1) are computed (all by default), so processes may share them; every process
+/// converges, or fails, alike.
+inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<double>& d, std::vector<double>& e,
+                           std::size_t k0 = 0, std::size_t k1 = std::size_t(-1)) {
+  k1 = std::min(k1, n);
   for (std::size_t i = 1; i < n; ++i) e[i - 1] = e[i];
   e[n - 1] = 0.0;
   double f = 0.0, tst1 = 0.0;
@@ -152,7 +164,7 @@ inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<do
           d[i + 1] = h + s * (c * g + s * d[i]);
           double* wi = &w[i * n];
           double* wi1 = &w[(i + 1) * n];
-          for (std::size_t k = 0; k < n; ++k) {
+          for (std::size_t k = k0; k < k1; ++k) {
             const double t = wi1[k];
             wi1[k] = s * wi[k] + c * t;
             wi[k] = c * wi[k] - s * t;
@@ -171,6 +183,73 @@ inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<do
 
 }  // namespace detail
 
+namespace detail {
+
+/// Every process's columns `c % parts == part` of the n x n column-major `v`, on every process.
+template <class Group>
+void share_columns(std::vector<double>& v, std::size_t n, const Group& grp) {
+  const std::size_t part = grp.part(), parts = grp.parts();
+  std::vector<double> mine;
+  mine.reserve((n / parts + 1) * n);
+  for (std::size_t c = part; c < n; c += parts)
+    mine.insert(mine.end(), v.begin() + ptrdiff(c * n), v.begin() + ptrdiff(c * n + n));
+  const std::vector<double> all = grp.gather(mine);
+  std::size_t at = 0;
+  for (std::size_t p = 0; p < parts; ++p)
+    for (std::size_t c = p; c < n; c += parts, at += n)
+      std::copy_n(all.begin() + ptrdiff(at), n, v.begin() + ptrdiff(c * n));
+}
+
+/// Every process's columns [n p / parts, n (p + 1) / parts) of the n x n row-major `w`, on every process.
+template <class Group>
+void share_column_ranges(std::vector<double>& w, std::size_t n, const Group& grp) {
+  const std::size_t parts = grp.parts();
+  auto first = [&](std::size_t p) { return n * p / parts; };
+  const std::size_t k0 = first(grp.part()), k1 = first(grp.part() + 1);
+  std::vector<double> mine;
+  mine.reserve(n * (k1 - k0));
+  for (std::size_t i = 0; i < n; ++i)
+    mine.insert(mine.end(), w.begin() + ptrdiff(i * n + k0), w.begin() + ptrdiff(i * n + k1));
+  const std::vector<double> all = grp.gather(mine);
+  std::size_t at = 0;
+  for (std::size_t p = 0; p < parts; ++p) {
+    const std::size_t width = first(p + 1) - first(p);
+    for (std::size_t i = 0; i < n; ++i, at += width)
+      std::copy_n(all.begin() + ptrdiff(at), width, w.begin() + ptrdiff(i * n + first(p)));
+  }
+}
+
+/// symmetric_eigen() with its two O(n^3) halves (the accumulation of the Householder
+/// transformations, the QL rotations) shared by the processes of a group, each computing a part
+/// with the arithmetic of one process: the result is the same bit for bit on every process and
+/// for any number of processes. Collective: every process passes the same matrix.
+template <class Group>
+status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values, std::vector<double>& vectors,
+                       const Group& grp) {
+  if (n == 0 || a.size() != n * n) return {errc::dimension_mismatch, "symmetric_eigen needs an n x n matrix"};
+  const std::size_t parts = grp.parts(), part = grp.part();
+  std::vector<double> d, e;
+  householder_tridiagonalize(a, n, d, e, part, parts);
+  if (parts > 1) share_columns(a, n, grp);
+  std::vector<double> w = std::move(a);  // V by columns: row i of w is column i of V
+  if (!tridiagonal_ql(w, n, d, e, n * part / parts, n * (part + 1) / parts))
+    return {errc::unsupported, "eigenvalue iteration did not converge"};
+  if (parts > 1) share_column_ranges(w, n, grp);
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t p, std::size_t q) { return d[p] > d[q]; });
+  values.resize(n);
+  vectors.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    values[i] = d[order[i]];
+    std::copy(w.begin() + ptrdiff(order[i] * n), w.begin() + ptrdiff((order[i] + 1) * n),
+              vectors.begin() + ptrdiff(i * n));
+  }
+  return {};
+}
+
+}  // namespace detail
+
 /**
  * @brief Eigen-decomposition of a symmetric matrix.
  * @param a        n x n row-major (only symmetry is assumed; a is consumed)
@@ -180,23 +259,7 @@ inline bool tridiagonal_ql(std::vector<double>& w, std::size_t n, std::vector<do
  */
 inline status symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values,
                               std::vector<double>& vectors) {
-  if (n == 0 || a.size() != n * n) return {errc::dimension_mismatch, "symmetric_eigen needs an n x n matrix"};
-  std::vector<double> d, e;
-  detail::householder_tridiagonalize(a, n, d, e);
-  std::vector<double> w = std::move(a);  // V by columns: row i of w is column i of V
-  if (!detail::tridiagonal_ql(w, n, d, e)) return {errc::unsupported, "eigenvalue iteration did not converge"};
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t p, std::size_t q) { return d[p] > d[q]; });
-  values.resize(n);
-  vectors.resize(n * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    values[i] = d[order[i]];
-    std::copy(w.begin() + static_cast<std::ptrdiff_t>(order[i] * n),
-              w.begin() + static_cast<std::ptrdiff_t>((order[i] + 1) * n),
-              vectors.begin() + static_cast<std::ptrdiff_t>(i * n));
-  }
-  return {};
+  return detail::symmetric_eigen(std::move(a), n, values, vectors, local_rows(0));
 }
 
 namespace detail {
@@ -247,7 +310,7 @@ status fit_pca(matrix_view<const float> x, std::size_t max_rows, pca_basis& out,
   for (std::size_t i = 0; i < d * d; ++i) cov[i] = sums[i] + sums[d * d + i];
   for (auto& c : cov) c /= static_cast<double>(used);
   std::vector<double> vectors;
-  RVQ_TRY(symmetric_eigen(std::move(cov), d, out.variances, vectors));
+  RVQ_TRY(symmetric_eigen(std::move(cov), d, out.variances, vectors, grp));
   out.dim = d;
   out.mean.resize(d);
   for (std::size_t t = 0; t < d; ++t) out.mean[t] = static_cast<float>(mean[t]);
