@@ -66,6 +66,10 @@ TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's cod
   REQUIRE(ref.ok());
   auto fast = q_t<rvq::dispatch>::from_codebooks(span<const float>(ref->codebook_data(), layers * k * d), layers, k, d);
   REQUIRE(fast.ok());
+  auto residual = *fast;  // beam search on residuals: no cross-product tables
+  residual.build_beam_tables(0);
+  REQUIRE(fast->use_beam_tables(8));
+  REQUIRE_FALSE(residual.use_beam_tables(4));
   std::size_t targets = 0;
   for (rvq::isa t : rvq::all_isas) {
     if (!rvq::isa_supported(t)) {
@@ -75,6 +79,18 @@ TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's cod
     REQUIRE(rvq::set_isa(t).ok());
     ++targets;
     INFO("target " << rvq::to_string(t));
+    // Beam search's selection runs on the target too, at its width: through the tables and on
+    // residuals, with beams that fill partial lane groups.
+    for (std::size_t beam : {std::size_t{3}, std::size_t{8}}) {
+      INFO("beam " << beam);
+      std::vector<std::uint16_t> a(n * layers), b(n * layers), c(n * layers);
+      const matrix_view<const float> x(data.data(), n, d);
+      REQUIRE(ref->encode_batch(x, matrix_view<std::uint16_t>(a.data(), n, layers), {beam}).ok());
+      REQUIRE(fast->encode_batch(x, matrix_view<std::uint16_t>(b.data(), n, layers), {beam}).ok());
+      REQUIRE(residual.encode_batch(x, matrix_view<std::uint16_t>(c.data(), n, layers), {beam}).ok());
+      CHECK(rows_differ(a, b, n, layers) <= n / 200);
+      CHECK(rows_differ(a, c, n, layers) <= n / 200);
+    }
     for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
       INFO("beam " << beam);
       std::vector<std::uint16_t> a(n * layers), b(n * layers), one(layers);

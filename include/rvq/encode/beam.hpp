@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include "../config.hpp"
 #include "icm.hpp"
@@ -40,6 +41,28 @@ struct beam_state {
             nl};
   }
 };
+
+namespace detail {
+struct any_lane_ops {
+  template <class Ops>
+  void operator()(Ops) const noexcept {}
+};
+template <class K, class = void>
+struct has_on_target : std::false_type {};
+template <class K>
+struct has_on_target<K, std::void_t<decltype(K::on_target(std::declval<any_lane_ops&>()))>> : std::true_type {};
+}  // namespace detail
+
+/// Runs `f(ops)` with the lane operations beam search ranks with: the backend's own (`Kernels`),
+/// or, when the backend picks its target at run time (an `on_target` member, rvq::dispatch), that
+/// target's, called from a function compiled for it.
+template <class Kernels, class F>
+RVQ_ALWAYS_INLINE void with_lane_ops(F&& f) {
+  if constexpr (detail::has_on_target<Kernels>::value)
+    Kernels::on_target(f);
+  else
+    f(Kernels{});
+}
 
 /// Inserts candidate (b, c) into the layer's top `beam`, ranked by total, then parent, then own
 /// score (lower first); candidates arrive in (parent, index) order, so ties keep that order.
@@ -77,16 +100,16 @@ RVQ_ALWAYS_INLINE void offer(float score, float cum, std::size_t b, std::size_t 
  * @brief Ranks a layer's candidates, parent b's k scores at s + b * stride, into its top `beam`
  * by accumulated score, then parent (earlier first), then the parent's own order (lower score,
  * then lower index): the order of "each parent's best B by score, merged by accumulated score",
- * so B = 1 is exactly greedy. No sort. The group minima of each parent (`mins`, the backend's
- * select_groups per parent) are disjoint, so the beam-th smallest bounds the beam-th best
+ * so B = 1 is exactly greedy. No sort. The group minima of each parent (`mins`, the lane
+ * operations' select_groups per parent) are disjoint, so the beam-th smallest bounds the beam-th best
  * candidate; the backend's scan then compares a vector of candidates at a time with that bound,
  * tightened as the top list fills, and only those at or under it are ranked.
  */
-template <class Kernels>
+template <class Ops>
 void select_layer(const float* s, std::size_t stride, std::size_t nb, std::size_t k, std::size_t beam,
                   const float* mins, float* scratch, beam_state& st, std::size_t& ntop) noexcept {
   constexpr float inf = std::numeric_limits<float>::infinity();
-  constexpr std::size_t groups = Kernels::select_groups, lanes = Kernels::select_lanes;
+  constexpr std::size_t groups = Ops::select_groups, lanes = Ops::select_lanes;
   float* kth = scratch;  // sorted, the beam smallest group minima so far
   std::size_t nk = 0;
   auto bound_by = [&](float m) {
@@ -98,15 +121,15 @@ void select_layer(const float* s, std::size_t stride, std::size_t nb, std::size_
   for (std::size_t b = 0; b < nb; ++b) {
     const float cum = st.cum_cur[b];
     const float* mb = mins + b * groups;
-    Kernels::bound_lanes(mb, cum, b == 0, beam, kth, nk, bound_by);
+    Ops::bound_lanes(mb, cum, b == 0, beam, kth, nk, bound_by);
     bound_by(cum + mb[lanes]);
   }
   float bound = nk == beam ? kth[beam - 1] : inf;
   for (std::size_t b = 0; b < nb; ++b) {
     const float* sb = s + b * stride;
     const float cum = st.cum_cur[b];
-    const std::size_t c2 = Kernels::scan_at_most(
-        sb, k, cum, bound, [&](std::size_t i) { offer(sb[i], cum, b, i, bound, beam, st, ntop); });
+    const std::size_t c2 =
+        Ops::scan_at_most(sb, k, cum, bound, [&](std::size_t i) { offer(sb[i], cum, b, i, bound, beam, st, ntop); });
     for (std::size_t c = c2; c < k; ++c) offer(sb[c], cum, b, c, bound, beam, st, ntop);
   }
 }
@@ -123,10 +146,10 @@ inline void advance(beam_state& st, std::size_t l, std::size_t ntop) noexcept {
   std::swap(st.codes_cur, st.codes_next);
 }
 
-/// Beam search of one vector on residuals (`ws`: float_workspace(beam, ..., true)).
+/// Beam search of one vector on residuals (`ws`: float_workspace(beam, ..., true)). The selection
+/// runs on the backend's target (with_lane_ops()), with that target's lane operations.
 template <class Kernels, class Store, class Code>
 void beam_one(const Store& s, const float* x, std::size_t beam, Code* codes, workspace_view ws) noexcept {
-  constexpr std::size_t groups = Kernels::select_groups;
   const std::size_t d = s.dim(), nl = s.layers(), kmax = s.max_codewords();
   float* res_cur = ws.floats.data();
   float* res_next = res_cur + beam * d;
@@ -136,27 +159,31 @@ void beam_one(const Store& s, const float* x, std::size_t beam, Code* codes, wor
 
   for (std::size_t t = 0; t < d; ++t) res_cur[t] = x[t];
   st.cum_cur[0] = 0.0f;
-  std::size_t nb = 1;
-  for (std::size_t l = 0; l < nl; ++l) {
-    const std::size_t k = s.codewords(l);
-    for (std::size_t b0 = 0; b0 < nb; b0 += Store::block_rows) {
-      const std::size_t n = nb - b0 < Store::block_rows ? nb - b0 : Store::block_rows;
-      const float* rows[Store::block_rows];
-      for (std::size_t j = 0; j < n; ++j) rows[j] = res_cur + (b0 + j) * d;
-      s.scores(l, rows, n, scores + b0 * kmax, kmax);
+  with_lane_ops<Kernels>([&](auto ops) {
+    using Ops = decltype(ops);
+    constexpr std::size_t groups = Ops::select_groups;
+    std::size_t nb = 1;
+    for (std::size_t l = 0; l < nl; ++l) {
+      const std::size_t k = s.codewords(l);
+      for (std::size_t b0 = 0; b0 < nb; b0 += Store::block_rows) {
+        const std::size_t n = nb - b0 < Store::block_rows ? nb - b0 : Store::block_rows;
+        const float* rows[Store::block_rows];
+        for (std::size_t j = 0; j < n; ++j) rows[j] = res_cur + (b0 + j) * d;
+        s.scores(l, rows, n, scores + b0 * kmax, kmax);
+      }
+      for (std::size_t b = 0; b < nb; ++b) Ops::group_minima(scores + b * kmax, k, sel + b * groups);
+      std::size_t ntop = 0;
+      select_layer<Ops>(scores, kmax, nb, k, beam, sel, sel + beam * groups, st, ntop);
+      for (std::size_t i = 0; i < ntop; ++i) {
+        float* r = res_next + i * d;
+        copy_row(res_cur + st.top_parent[i] * d, r, d);
+        s.subtract_codeword(l, st.top_code[i], r);
+      }
+      advance(st, l, ntop);
+      std::swap(res_cur, res_next);
+      nb = ntop;
     }
-    for (std::size_t b = 0; b < nb; ++b) Kernels::group_minima(scores + b * kmax, k, sel + b * groups);
-    std::size_t ntop = 0;
-    select_layer<Kernels>(scores, kmax, nb, k, beam, sel, sel + beam * groups, st, ntop);
-    for (std::size_t i = 0; i < ntop; ++i) {
-      float* r = res_next + i * d;
-      copy_row(res_cur + st.top_parent[i] * d, r, d);
-      s.subtract_codeword(l, st.top_code[i], r);
-    }
-    advance(st, l, ntop);
-    std::swap(res_cur, res_next);
-    nb = ntop;
-  }
+  });
   for (std::size_t l = 0; l < nl; ++l) codes[l] = static_cast<Code>(st.codes_cur[l]);
 }
 
@@ -167,9 +194,10 @@ inline constexpr std::size_t table_group = 16;
  * @brief The scores of layer l's k candidates under one partial code (`code`: its codes of layers
  * 0 .. l-1), from the tables: `out[c] = bias[c] - scale[c] * (x_l[c] - sum_{j<l} <C_j[code_j], c>)`,
  * subtracted in layer order, and their group minima (`mins`). More than table_group earlier
- * layers are first folded into `partial` (k floats); the backend scores the vector part.
+ * layers are first folded into `partial` (k floats); the lane operations `Ops` score the vector
+ * part.
  */
-template <class Kernels, class Store>
+template <class Ops, class Store>
 void table_scores(const Store& s, const float* xl, const float* RVQ_RESTRICT bias, const float* RVQ_RESTRICT scale,
                   std::size_t l, std::size_t k, const std::uint32_t* code, float* RVQ_RESTRICT out,
                   float* RVQ_RESTRICT mins, float* RVQ_RESTRICT partial) noexcept {
@@ -188,7 +216,7 @@ void table_scores(const Store& s, const float* xl, const float* RVQ_RESTRICT bia
   }
   const std::size_t nt = l - j0;
   for (std::size_t g = 0; g < nt; ++g) t[g] = s.cross(j0 + g, l, code[j0 + g]);
-  std::size_t c = Kernels::table_scores(start, t, nt, bias, scale, k, out, mins);
+  std::size_t c = Ops::table_scores(start, t, nt, bias, scale, k, out, mins);
   float tail = inf;
   for (; c < k; ++c) {
     float a = start[c];
@@ -196,7 +224,7 @@ void table_scores(const Store& s, const float* xl, const float* RVQ_RESTRICT bia
     out[c] = bias[c] - scale[c] * a;
     tail = out[c] < tail ? out[c] : tail;
   }
-  mins[Kernels::select_lanes] = tail;
+  mins[Ops::select_lanes] = tail;
 }
 
 /**
@@ -211,7 +239,6 @@ template <class Kernels, class Store, class Code>
 void beam_tables_block(const Store& s, const float* const* rows, std::size_t n, std::size_t beam, Code* codes,
                        std::size_t code_stride, workspace_view ws, std::size_t icm_rounds = 0) noexcept {
   if constexpr (detail::has_dots<Store>::value) {
-    constexpr std::size_t groups = Kernels::select_groups;
     const std::size_t nl = s.layers();
     const std::size_t total = s.total_codewords();
     float* xd = ws.floats.data();
@@ -220,38 +247,42 @@ void beam_tables_block(const Store& s, const float* const* rows, std::size_t n, 
     float* mins = sc + beam * kmax + kmax;
     beam_state st = beam_state::in(mins + select_scratch<Kernels>(beam), ws.indices.data(), beam, nl);
     for (std::size_t l = 0; l < nl; ++l) s.dots(l, rows, n, xd + s.first_codeword(l), total);
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* xi = xd + i * total;
-      st.cum_cur[0] = 0.0f;
-      std::size_t nb = 1;
-      for (std::size_t l = 0; l < nl; ++l) {
-        const std::size_t k = s.codewords(l);
-        const float* RVQ_RESTRICT xl = xi + s.first_codeword(l);
-        const float* RVQ_RESTRICT bias = s.bias(l);
-        const float* RVQ_RESTRICT scale = s.scale(l);
-        std::size_t ntop = 0;
-        for (std::size_t b = 0; b < nb; ++b) {
-          if (b + 1 < nb)  // the heads of the next parent's table rows (the hardware prefetches the rest)
-            for (std::size_t j = 0; j < l; ++j) prefetch_row(s.cross(j, l, st.codes_cur[(b + 1) * nl + j]), 32);
-          table_scores<Kernels>(s, xl, bias, scale, l, k, st.codes_cur + b * nl, sc + b * kmax, mins + b * groups,
-                                sc + beam * kmax);
+    with_lane_ops<Kernels>([&](auto ops) {  // the rows' selection, on the backend's target
+      using Ops = decltype(ops);
+      constexpr std::size_t groups = Ops::select_groups;
+      for (std::size_t i = 0; i < n; ++i) {
+        const float* xi = xd + i * total;
+        st.cum_cur[0] = 0.0f;
+        std::size_t nb = 1;
+        for (std::size_t l = 0; l < nl; ++l) {
+          const std::size_t k = s.codewords(l);
+          const float* RVQ_RESTRICT xl = xi + s.first_codeword(l);
+          const float* RVQ_RESTRICT bias = s.bias(l);
+          const float* RVQ_RESTRICT scale = s.scale(l);
+          std::size_t ntop = 0;
+          for (std::size_t b = 0; b < nb; ++b) {
+            if (b + 1 < nb)  // the heads of the next parent's table rows (the hardware prefetches the rest)
+              for (std::size_t j = 0; j < l; ++j) prefetch_row(s.cross(j, l, st.codes_cur[(b + 1) * nl + j]), 32);
+            table_scores<Ops>(s, xl, bias, scale, l, k, st.codes_cur + b * nl, sc + b * kmax, mins + b * groups,
+                              sc + beam * kmax);
+          }
+          select_layer<Ops>(sc, kmax, nb, k, beam, mins, mins + beam * groups, st, ntop);
+          advance(st, l, ntop);
+          nb = ntop;
         }
-        select_layer<Kernels>(sc, kmax, nb, k, beam, mins, mins + beam * groups, st, ntop);
-        advance(st, l, ntop);
-        nb = ntop;
-      }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push  // GCC 12 -O3 (aarch64): a false "region of size 0" for small code arrays
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
-      for (std::size_t l = 0; l < nl; ++l) codes[i * code_stride + l] = static_cast<Code>(st.codes_cur[l]);
+        for (std::size_t l = 0; l < nl; ++l) codes[i * code_stride + l] = static_cast<Code>(st.codes_cur[l]);
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-      if (icm_rounds)  // ICM from the same <x, c>, scratch past the beam's (workspace_for(options))
-        icm_tables_row(s, rows[i], xi, codes + i * code_stride, icm_rounds,
-                       ws.floats.data() + table_beam_workspace<Kernels>(s, beam).floats);
-    }
+        if (icm_rounds)  // ICM from the same <x, c>, scratch past the beam's (workspace_for(options))
+          icm_tables_row(s, rows[i], xi, codes + i * code_stride, icm_rounds,
+                         ws.floats.data() + table_beam_workspace<Kernels>(s, beam).floats);
+      }
+    });
   } else {
     (void)s, (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws, (void)icm_rounds;
   }

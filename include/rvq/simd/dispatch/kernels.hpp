@@ -14,9 +14,11 @@
 /// The integer stores' int8 panel kernels (rvq/simd/int8_panels.hpp) follow the same target:
 /// AVX-512 VNNI, AVX-VNNI or AVX2 (int8_kernel_for()).
 ///
+/// Beam search's selection (the lane operations: group minima, table scores, the scan under a
+/// bound) runs on the same target, at its width (on_target()).
+///
 /// Off x86 (or without GCC/clang) it has one target, the compile target, and is the scalar backend
-/// with a wider panel. Lane operations (beam search's selection) are the scalar backend's, at the
-/// compile target.
+/// with a wider panel.
 #pragma once
 #include "../cpu.hpp"
 #include "../scalar/kernels.hpp"
@@ -113,6 +115,19 @@ __attribute__((target("avx512f,avx2,fma"))) inline void scores_avx512(const floa
                                                                       std::size_t out_stride) noexcept {
   scores_blocks<avx512_search>(rows, nrows, d, panels, k, bias, scale, out, out_stride);
 }
+
+/// Beam search's selection (`f(ops)`, encoders::with_lane_ops()) on the AVX2 + FMA target, with
+/// its lane operations: `flatten` inlines the selection into this function, so it runs in the
+/// target's registers.
+template <class F>
+__attribute__((target("avx2,fma"), flatten)) void select_avx2(F& f) {
+  f(scalar::lane_ops_of<8>{});
+}
+/// The same on the AVX-512 target.
+template <class F>
+__attribute__((target("avx512f,avx2,fma"), flatten)) void select_avx512(F& f) {
+  f(scalar::lane_ops_of<16>{});
+}
 #endif
 
 /// The int8 panel kernel for target `t` on a CPU with features `f`: AVX-512 VNNI on the avx512
@@ -181,6 +196,28 @@ struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, dispatc
     }
 #endif
     argmin_blocks<baseline_search>(rows, nrows, d, panels, k, bias, scale, best_index, best_score, base);
+  }
+
+#if RVQ_DISPATCH_X86
+  /// Lane groups of the widest target: sizes beam search's workspace for every target.
+  static constexpr std::size_t select_groups = 16 + 1;
+#endif
+
+  /// Runs beam search's selection `f(ops)` on the active target, with that target's lane
+  /// operations (scalar::lane_ops_of of its width); the compile target's when it is the baseline.
+  template <class F>
+  static void on_target(F& f) {
+#if RVQ_DISPATCH_X86
+    switch (active_isa()) {
+      case isa::avx512:
+        return select_avx512(f);
+      case isa::avx2:
+        return select_avx2(f);
+      case isa::baseline:
+        break;
+    }
+#endif
+    f(scalar::lane_ops{});
   }
 
   /// Scores of up to block_rows rows (scalar::panel_search::scores_panels), on the active target.

@@ -10,20 +10,26 @@
 #include "../../config.hpp"
 #include "vector.hpp"
 
+// The lane operations also run with vectors wider than the compile target's, inlined into
+// functions built for targets that have them (simd/dispatch): no such vector crosses a call, so
+// GCC's note that passing one would change the ABI does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace rvq::simd::scalar {
 
 /**
- * @brief The lane operations beam search calls through the configured backend. The candidates
- * of one parent are split into disjoint groups, lane j of the vector part (candidates
- * `c = j mod select_lanes`, `c < k - k % select_lanes`) and the tail; the group minima bound
- * the beam-th best candidate, so only candidates under that bound are ranked.
+ * @brief The lane operations beam search calls through the configured backend, on vectors of
+ * `Lanes` floats. The candidates of one parent are split into disjoint groups, lane j of the
+ * vector part (candidates `c = j mod select_lanes`, `c < k - k % select_lanes`) and the tail;
+ * the group minima bound the beam-th best candidate, so only candidates under that bound are
+ * ranked. The results do not depend on `Lanes`; the speed does.
  */
-struct lane_ops {
-#if defined(RVQ_SCALAR_VECTOR_EXT)
-  static constexpr std::size_t select_lanes = detail::lanes;  ///< floats per vector register
-#else
-  static constexpr std::size_t select_lanes = 1;  ///< floats per vector register
-#endif
+template <std::size_t Lanes>
+struct lane_ops_of {
+  static constexpr std::size_t select_lanes = Lanes;  ///< floats per vector
   /// Disjoint groups of a parent's candidates whose minima bound the selection: one per lane, and the tail.
   static constexpr std::size_t select_groups = select_lanes + 1;
 
@@ -33,21 +39,21 @@ struct lane_ops {
     const std::size_t kv = k - k % select_lanes;
     std::size_t c = 0;
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-    using detail::vec_t;
+    using vec_t = typename detail::lane_vec<Lanes>::f;
     vec_t m[2] = {vec_t{} + inf, vec_t{} + inf};
     for (; c + 2 * select_lanes <= kv; c += 2 * select_lanes) RVQ_UNROLL
     for (std::size_t v = 0; v < 2; ++v) {
       vec_t a;
       RVQ_MEMCPY(&a, sb + c + v * select_lanes, sizeof a);
-      m[v] = detail::lane_min(a, m[v]);
+      detail::keep_min(m[v], a);
     }
     if (c < kv) {
       vec_t a;
       RVQ_MEMCPY(&a, sb + c, sizeof a);
-      m[0] = detail::lane_min(a, m[0]);
+      detail::keep_min(m[0], a);
       c = kv;
     }
-    m[0] = detail::lane_min(m[1], m[0]);
+    detail::keep_min(m[0], m[1]);
     RVQ_MEMCPY(mins, &m[0], sizeof(vec_t));
 #else
     float m0 = inf;
@@ -70,8 +76,7 @@ struct lane_ops {
   static RVQ_ALWAYS_INLINE void bound_lanes(const float* mb, float cum, bool first, std::size_t beam, float* kth,
                                             std::size_t& nk, BoundBy&& bound_by) noexcept {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-    using detail::lane_bits;
-    using detail::vec_t;
+    using vec_t = typename detail::lane_vec<Lanes>::f;
     constexpr std::size_t lanes = select_lanes;
     vec_t mm;
     RVQ_MEMCPY(&mm, mb, sizeof mm);
@@ -79,14 +84,16 @@ struct lane_ops {
     if (first) {
       const std::size_t n0 = lanes < beam ? lanes : beam;
       for (std::size_t i = 0; i < lanes; ++i) {
-        const std::uint32_t below = lane_bits(mm < mm[i]), tied = lane_bits(mm == mm[i]) & ((1u << i) - 1u);
-        const auto r = static_cast<std::size_t>(__builtin_popcount(below) + __builtin_popcount(tied));
+        const std::uint64_t below = detail::lane_bits_of(mm < mm[i]);
+        const std::uint64_t tied = detail::lane_bits_of(mm == mm[i]) & ((std::uint64_t{1} << i) - 1u);
+        const auto r = static_cast<std::size_t>(__builtin_popcountll(below) + __builtin_popcountll(tied));
         kth[r < n0 ? r : beam] = mm[i];
       }
       nk = n0;
     } else {
       const float cut = nk == beam ? kth[beam - 1] : std::numeric_limits<float>::infinity();
-      for (std::uint32_t bits = lane_bits(mm < cut); bits != 0; bits &= bits - 1) bound_by(mm[__builtin_ctz(bits)]);
+      for (std::uint64_t bits = detail::lane_bits_of(mm < cut); bits != 0; bits &= bits - 1)
+        bound_by(mm[__builtin_ctzll(bits)]);
     }
 #else
     (void)first, (void)beam, (void)kth, (void)nk;
@@ -104,16 +111,19 @@ struct lane_ops {
   static RVQ_ALWAYS_INLINE std::size_t scan_at_most(const float* sb, std::size_t k, float cum, const float& bound,
                                                     Offer&& offer) noexcept {
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-    using detail::lane_bits;
-    using detail::vec_t;
+    using vec_t = typename detail::lane_vec<Lanes>::f;
     constexpr std::size_t lanes = select_lanes;
     const std::size_t kv = k - k % lanes, c2 = kv - kv % (2 * lanes);
     for (std::size_t c = 0; c < c2; c += 2 * lanes) {
       vec_t a0, a1;
       RVQ_MEMCPY(&a0, sb + c, sizeof a0);
       RVQ_MEMCPY(&a1, sb + c + lanes, sizeof a1);
-      std::uint64_t bits = lane_bits((a0 + cum) <= bound) | std::uint64_t{lane_bits((a1 + cum) <= bound)} << lanes;
-      for (; bits != 0; bits &= bits - 1) offer(c + static_cast<std::size_t>(__builtin_ctzll(bits)));
+      const std::uint64_t b0 = detail::lane_bits_of((a0 + cum) <= bound),
+                          b1 = detail::lane_bits_of((a1 + cum) <= bound);
+      for (std::uint64_t bits = b0; bits != 0; bits &= bits - 1)
+        offer(c + static_cast<std::size_t>(__builtin_ctzll(bits)));
+      for (std::uint64_t bits = b1; bits != 0; bits &= bits - 1)
+        offer(c + lanes + static_cast<std::size_t>(__builtin_ctzll(bits)));
     }
     return c2;
 #else
@@ -135,7 +145,7 @@ struct lane_ops {
     constexpr float inf = std::numeric_limits<float>::infinity();
     std::size_t c = 0;
 #if defined(RVQ_SCALAR_VECTOR_EXT)
-    using detail::vec_t;
+    using vec_t = typename detail::lane_vec<Lanes>::f;
     constexpr std::size_t lanes = select_lanes, nv = lanes >= 8 ? 4 : 8, w = nv * lanes;
     vec_t m = vec_t{} + inf;
     for (; c + w <= k; c += w) {
@@ -157,7 +167,7 @@ struct lane_ops {
         RVQ_MEMCPY(&sv, scale + c + v * lanes, sizeof sv);
         a[v] = bv - sv * a[v];
         RVQ_MEMCPY(out + c + v * lanes, &a[v], sizeof(vec_t));
-        m = detail::lane_min(a[v], m);
+        detail::keep_min(m, a[v]);
       }
     }
     RVQ_MEMCPY(mins, &m, sizeof m);
@@ -169,4 +179,23 @@ struct lane_ops {
   }
 };
 
+#if defined(RVQ_SCALAR_VECTOR_EXT)
+inline constexpr std::size_t native_select_lanes = detail::lanes;  ///< the compile target's floats per vector
+#else
+inline constexpr std::size_t native_select_lanes = 1;  ///< the compile target's floats per vector
+#endif
+
+/**
+ * @brief The scalar backend's lane operations, at the compile target's width; every backend
+ * inherits them unless it brings its own. Beam search calls a backend's own lane operations,
+ * unless the backend chooses its target at run time (rvq::dispatch): then its `on_target(f)`
+ * calls `f(ops)` from a function compiled for the target, with that target's lane_ops_of, and
+ * its `select_groups` is the most of any target (it sizes the workspace).
+ */
+struct lane_ops : lane_ops_of<native_select_lanes> {};
+
 }  // namespace rvq::simd::scalar
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -66,12 +66,14 @@ template <class F, class I>
 RVQ_ALWAYS_INLINE void assign_where(F& dst, const I& m, const F& a) noexcept {
   dst = reinterpret_cast<F>((reinterpret_cast<I>(a) & m) | (reinterpret_cast<I>(dst) & ~m));
 }
+/// `m` becomes the lane-wise minimum of `a` and `m` (any width; a NaN in `a` keeps `m`).
+template <class F>
+RVQ_ALWAYS_INLINE void keep_min(F& m, const F& a) noexcept {
+  assign_where(m, a < m, a);
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-
-/// Lane-wise minimum (a NaN in `a` keeps `m`).
-inline vec_t lane_min(const vec_t& a, const vec_t& m) noexcept { return select(a < m, a, m); }
 
 /// Bit j set where lane j of a comparison result `m` is true (all ones).
 inline std::uint32_t lane_bits(ivec_t m) noexcept {
@@ -86,6 +88,54 @@ inline std::uint32_t lane_bits(ivec_t m) noexcept {
   for (std::size_t j = 0; j < lanes; ++j) bits |= (static_cast<std::uint32_t>(m[j]) & 1u) << j;
   return bits;
 #endif
+}
+
+#if defined(__x86_64__)
+/// lane_bits() of 16 lanes, for code built for AVX-512 only (simd/dispatch's AVX-512 entry points,
+/// which inline it): one mask instruction where the pieces of lane_bits_of() would take a dozen.
+__attribute__((target("avx512f"))) inline std::uint32_t lane_bits_avx512(const lane_vec<16>::i& m) noexcept {
+  __m512i v;
+  RVQ_MEMCPY(&v, &m, sizeof v);
+  return _mm512_cmplt_epi32_mask(v, _mm512_setzero_si512());
+}
+/// lane_bits() of 8 lanes, for code built for AVX only (simd/dispatch's AVX2 entry points).
+__attribute__((target("avx"))) inline std::uint32_t lane_bits_avx(const lane_vec<8>::i& m) noexcept {
+  __m256 v;
+  RVQ_MEMCPY(&v, &m, sizeof v);
+  return static_cast<std::uint32_t>(_mm256_movemask_ps(v));
+}
+#endif
+
+/// lane_bits() of a comparison result of any width. Wider than the compile target's vectors: on
+/// x86, 16 lanes need AVX-512 and 8 lanes AVX where the code runs (they are used only inside
+/// simd/dispatch's entry points for those targets); elsewhere, in pieces of the compile target's width.
+template <class I>
+RVQ_ALWAYS_INLINE std::uint64_t lane_bits_of(const I& m) noexcept {
+  constexpr std::size_t w = sizeof(I) / sizeof(std::int32_t);
+  static_assert(w <= 64, "rvq: at most 64 lanes");
+  if constexpr (w == lanes) {
+    ivec_t v;  // the same lanes; the element type may differ in name (int, long int: arm-none-eabi)
+    RVQ_MEMCPY(&v, &m, sizeof v);
+    return lane_bits(v);
+#if defined(__x86_64__)
+  } else if constexpr (w == 16) {
+    return lane_bits_avx512(m);
+  } else if constexpr (w == 8) {
+    return lane_bits_avx(m);
+#endif
+  } else if constexpr (w % lanes == 0) {
+    std::uint64_t bits = 0;
+    for (std::size_t j = 0; j < w / lanes; ++j) {
+      ivec_t part;
+      RVQ_MEMCPY(&part, reinterpret_cast<const char*>(&m) + j * sizeof(ivec_t), sizeof part);
+      bits |= std::uint64_t{lane_bits(part)} << (j * lanes);
+    }
+    return bits;
+  } else {
+    std::uint64_t bits = 0;
+    for (std::size_t j = 0; j < w; ++j) bits |= (static_cast<std::uint64_t>(m[j]) & 1u) << j;
+    return bits;
+  }
 }
 #endif
 }  // namespace detail
