@@ -146,8 +146,8 @@ inline void advance(beam_state& st, std::size_t l, std::size_t ntop) noexcept {
   std::swap(st.codes_cur, st.codes_next);
 }
 
-/// Beam search of one vector on residuals (`ws`: float_workspace(beam, ..., true)). The selection
-/// runs on the backend's target (with_lane_ops()), with that target's lane operations.
+/// Beam search of one vector on residuals (`ws`: float_workspace(beam, ..., true)). Each layer's
+/// selection runs on the backend's target (with_lane_ops()), with that target's lane operations.
 template <class Kernels, class Store, class Code>
 void beam_one(const Store& s, const float* x, std::size_t beam, Code* codes, workspace_view ws) noexcept {
   const std::size_t d = s.dim(), nl = s.layers(), kmax = s.max_codewords();
@@ -159,31 +159,31 @@ void beam_one(const Store& s, const float* x, std::size_t beam, Code* codes, wor
 
   for (std::size_t t = 0; t < d; ++t) res_cur[t] = x[t];
   st.cum_cur[0] = 0.0f;
-  with_lane_ops<Kernels>([&](auto ops) {
-    using Ops = decltype(ops);
-    constexpr std::size_t groups = Ops::select_groups;
-    std::size_t nb = 1;
-    for (std::size_t l = 0; l < nl; ++l) {
-      const std::size_t k = s.codewords(l);
-      for (std::size_t b0 = 0; b0 < nb; b0 += Store::block_rows) {
-        const std::size_t n = nb - b0 < Store::block_rows ? nb - b0 : Store::block_rows;
-        const float* rows[Store::block_rows];
-        for (std::size_t j = 0; j < n; ++j) rows[j] = res_cur + (b0 + j) * d;
-        s.scores(l, rows, n, scores + b0 * kmax, kmax);
-      }
-      for (std::size_t b = 0; b < nb; ++b) Ops::group_minima(scores + b * kmax, k, sel + b * groups);
-      std::size_t ntop = 0;
-      select_layer<Ops>(scores, kmax, nb, k, beam, sel, sel + beam * groups, st, ntop);
-      for (std::size_t i = 0; i < ntop; ++i) {
-        float* r = res_next + i * d;
-        copy_row(res_cur + st.top_parent[i] * d, r, d);
-        s.subtract_codeword(l, st.top_code[i], r);
-      }
-      advance(st, l, ntop);
-      std::swap(res_cur, res_next);
-      nb = ntop;
+  std::size_t nb = 1;
+  for (std::size_t l = 0; l < nl; ++l) {
+    const std::size_t k = s.codewords(l);
+    for (std::size_t b0 = 0; b0 < nb; b0 += Store::block_rows) {
+      const std::size_t n = nb - b0 < Store::block_rows ? nb - b0 : Store::block_rows;
+      const float* rows[Store::block_rows];
+      for (std::size_t j = 0; j < n; ++j) rows[j] = res_cur + (b0 + j) * d;
+      s.scores(l, rows, n, scores + b0 * kmax, kmax);
     }
-  });
+    std::size_t ntop = 0;
+    with_lane_ops<Kernels>([&](auto ops) {  // the selection alone, on the backend's target
+      using Ops = decltype(ops);
+      constexpr std::size_t groups = Ops::select_groups;
+      for (std::size_t b = 0; b < nb; ++b) Ops::group_minima(scores + b * kmax, k, sel + b * groups);
+      select_layer<Ops>(scores, kmax, nb, k, beam, sel, sel + beam * groups, st, ntop);
+    });
+    for (std::size_t i = 0; i < ntop; ++i) {
+      float* r = res_next + i * d;
+      copy_row(res_cur + st.top_parent[i] * d, r, d);
+      s.subtract_codeword(l, st.top_code[i], r);
+    }
+    advance(st, l, ntop);
+    std::swap(res_cur, res_next);
+    nb = ntop;
+  }
   for (std::size_t l = 0; l < nl; ++l) codes[l] = static_cast<Code>(st.codes_cur[l]);
 }
 
@@ -278,11 +278,12 @@ void beam_tables_block(const Store& s, const float* const* rows, std::size_t n, 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-        if (icm_rounds)  // ICM from the same <x, c>, scratch past the beam's (workspace_for(options))
-          icm_tables_row(s, rows[i], xi, codes + i * code_stride, icm_rounds,
-                         ws.floats.data() + table_beam_workspace<Kernels>(s, beam).floats);
       }
     });
+    if (icm_rounds)  // ICM from the same <x, c>, scratch past the beam's (workspace_for(options))
+      for (std::size_t i = 0; i < n; ++i)
+        icm_tables_row(s, rows[i], xd + i * total, codes + i * code_stride, icm_rounds,
+                       ws.floats.data() + table_beam_workspace<Kernels>(s, beam).floats);
   } else {
     (void)s, (void)rows, (void)n, (void)beam, (void)codes, (void)code_stride, (void)ws, (void)icm_rounds;
   }
