@@ -200,7 +200,7 @@ struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, dispatc
 
 #if RVQ_DISPATCH_X86
   /// Lane groups of the widest target: sizes beam search's workspace for every target.
-  static constexpr std::size_t select_groups = 16 + 1;
+  static constexpr std::size_t select_groups = scalar::lane_ops_of<16>::select_groups;
 #endif
 
   /// Runs beam search's selection `f(ops)` on the active target, with that target's lane
