@@ -551,7 +551,7 @@ def _stderr_is_terminal() -> bool:
 def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 256, beam: int = 1,
           iterations: int = 25, refine: int = 20, seed: int = 1, metric: str = "l2", sample: Optional[int] = None,
           progress: Union[None, bool, Callable[[TrainProgress], None]] = None, threads: Optional[int] = None, *,
-          icm: int = 0, holdout: int = 0, init: str = "kmeans++", progressive: int = 10,
+          icm: int = 0, holdout: int = 0, beam_entries: int = 0, init: str = "kmeans++", progressive: int = 10,
           progressive_iterations: int = 10) -> Quantizer:
     """Train a model on the rows of ``x`` (N, D): residual k-means layer by layer, then joint
     least-squares refinement for the ``beam`` encoder. The same data, options and seed give the
@@ -573,6 +573,8 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
         icm: refine for the ``beam`` encoder followed by this many ICM rounds (encode with the same ``icm``).
         holdout: every ``holdout``-th row stays out of the refinement's fits and judges its rounds
             (20: 5%; 0: none); the result never has a higher held-out error than before refinement.
+        beam_entries: with ``beam`` > 1, each layer trains on the residuals of every row's best
+            ``beam_entries`` beam entries (0: all of them, within ``sample`` rows in all; 1: the best only).
         init: k-means seeding: 'kmeans++', 'greedy-kmeans++' or 'random'.
         progressive: l2: k-means grows through principal dimensions in this many steps first (0: off).
         progressive_iterations: k-means iterations of each progressive step.
@@ -589,7 +591,7 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
     elif progress is not None and not callable(progress):
         raise DTypeError("progress must be a callable, None or False")
     try:
-        m = _core.train(a, layers, ks, beam, icm, holdout, iterations, refine, seed, metric, 500000 if sample is None else sample,
+        m = _core.train(a, layers, ks, beam, icm, holdout, beam_entries, iterations, refine, seed, metric, 500000 if sample is None else sample,
                         init, progressive, progressive_iterations, progress, _threads(threads))
     finally:
         if bar is not None:

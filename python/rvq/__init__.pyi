@@ -207,7 +207,7 @@ def index_from_bytes(data: bytes) -> Index:
 def import_faiss_index(path: Union[str, os.PathLike]) -> Index:
     ...
 
-def train(x: ArrayLike, layers: int=8, codewords: Union[int, Sequence[int]]=256, beam: int=1, iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, progress: Union[None, bool, Callable[[TrainProgress], None]]=None, threads: Optional[int]=None, *, icm: int=0, holdout: int=0, init: str='kmeans++', progressive: int=10, progressive_iterations: int=10) -> Quantizer:
+def train(x: ArrayLike, layers: int=8, codewords: Union[int, Sequence[int]]=256, beam: int=1, iterations: int=25, refine: int=20, seed: int=1, metric: str='l2', sample: Optional[int]=None, progress: Union[None, bool, Callable[[TrainProgress], None]]=None, threads: Optional[int]=None, *, icm: int=0, holdout: int=0, beam_entries: int=0, init: str='kmeans++', progressive: int=10, progressive_iterations: int=10) -> Quantizer:
     ...
 
 def load(path: Union[str, os.PathLike]) -> Quantizer:

@@ -171,9 +171,10 @@ model_ptr load_bytes(const py::bytes& b) {
 }
 
 model_ptr train(const py::handle& x, std::size_t layers, std::vector<std::size_t> codewords, std::size_t beam,
-                std::size_t icm, std::size_t holdout, std::size_t iterations, std::size_t refine, std::uint64_t seed,
-                const std::string& metric, std::size_t sample, const std::string& init, std::size_t progressive,
-                std::size_t progressive_iterations, const py::object& progress, const py::object& threads) {
+                std::size_t icm, std::size_t holdout, std::size_t beam_entries, std::size_t iterations,
+                std::size_t refine, std::uint64_t seed, const std::string& metric, std::size_t sample,
+                const std::string& init, std::size_t progressive, std::size_t progressive_iterations,
+                const py::object& progress, const py::object& threads) {
   const float_matrix m = as_matrix(x, "x");
   rvq::train_options opt;
   opt.layers = layers;
@@ -181,6 +182,7 @@ model_ptr train(const py::handle& x, std::size_t layers, std::vector<std::size_t
   opt.beam = beam;
   opt.icm_rounds = icm;
   opt.refine_holdout = holdout;
+  opt.beam_entries = beam_entries;
   opt.iterations = iterations;
   opt.refine = refine;
   opt.seed = seed;
@@ -896,9 +898,9 @@ PYBIND11_MODULE(_core, mod) {
   mod.def("load", &load, py::arg("path"));
   mod.def("from_bytes", &load_bytes, py::arg("data"));
   mod.def("train", &train, py::arg("x"), py::arg("layers"), py::arg("codewords"), py::arg("beam"), py::arg("icm"),
-          py::arg("holdout"), py::arg("iterations"), py::arg("refine"), py::arg("seed"), py::arg("metric"),
-          py::arg("sample"), py::arg("init"), py::arg("progressive"), py::arg("progressive_iterations"),
-          py::arg("progress"), py::arg("threads"));
+          py::arg("holdout"), py::arg("beam_entries"), py::arg("iterations"), py::arg("refine"), py::arg("seed"),
+          py::arg("metric"), py::arg("sample"), py::arg("init"), py::arg("progressive"),
+          py::arg("progressive_iterations"), py::arg("progress"), py::arg("threads"));
   mod.def("from_codebooks", &from_codebooks, py::arg("codebooks"), py::arg("metric"));
   mod.def("import_faiss", &import_faiss, py::arg("path"), py::arg("metric"));
   mod.def("import_safetensors", &import_safetensors, py::arg("path"), py::arg("pattern"), py::arg("metric"));

@@ -85,3 +85,16 @@ def test_icm_aware_training_with_a_holdout_equals_the_cli(cli, files, data):
             "--refine", 3, "--beam", 2, "--icm", 2, "--holdout", 20, "--output", files / "icm_train.rvq", "--quiet")
     q = rvq.train(x, layers=3, codewords=16, iterations=4, refine=3, beam=2, icm=2, holdout=20, progress=False)
     assert q.to_bytes() == (files / "icm_train.rvq").read_bytes()
+
+
+def test_beam_entries_equal_the_cli(cli, files, data):
+    x, _ = data
+    for entries in (0, 1):
+        out = files / f"beam_entries_{entries}.rvq"
+        run_cli(cli, "train", "--input", files / "x.npy", "--layers", 3, "--codewords", 16, "--iterations", 4,
+                "--refine", 0, "--beam", 4, "--beam-entries", entries, "--output", out, "--quiet")
+        q = rvq.train(x, layers=3, codewords=16, iterations=4, refine=0, beam=4, beam_entries=entries,
+                      progress=False)
+        assert q.to_bytes() == out.read_bytes()
+    # Training on every entry of the beam and on the best one give different later layers.
+    assert (files / "beam_entries_0.rvq").read_bytes() != (files / "beam_entries_1.rvq").read_bytes()

@@ -74,6 +74,18 @@ int main(int argc, char** argv) {
               (std::string(name) + ": train's model").c_str(), me);
       }
     }
+    // Beam-aware training: each rank extends its rows' beams, and every layer's k-means trains on
+    // the residuals of all their entries, in the order of one process.
+    {
+      rvq::train_options bo = opt;
+      bo.beam = 3;
+      auto ref = rvq::train(all, bo);
+      const rvq::mpi::shard s = comm.rows(n);
+      auto q = rvq::mpi::train(comm, rvq::matrix_view<const float>(x.data() + s.begin * d, s.size(), d), bo);
+      std::vector<unsigned char> a, b;
+      check(ref.ok() && q.ok() && rvq::io::model_bytes(*ref, a).ok() && rvq::io::model_bytes(*q, b).ok() && a == b,
+            "beam 3: train's model", me);
+    }
     // A 0 x D shard on every rank but the first is the same as above; a shard of the wrong width
     // with rows is refused on every rank, naming the rank.
     const std::vector<float> wide = gaussian(4, d + 1, 5);

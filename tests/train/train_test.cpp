@@ -149,6 +149,45 @@ TEST_CASE("beam-search residuals during training", "[train][beam]") {
   CHECK(rvq_test::mse(*plain, x, n, 4) == Approx(rep.layer_mse.back()).epsilon(1e-5));
 }
 
+TEST_CASE("beam-aware training trains each layer on the residuals of every beam entry", "[train][beam]") {
+  const std::size_t n = 1500, d = 12, layers = 3, k = 16;
+  const auto x = rvq_test::gaussian(n, d, 31);
+  const matrix_view<const float> xv(x.data(), n, d);
+  rvq::train_options opt = rvq_test::options(layers, k, 5);
+  opt.refine = 0;
+  opt.beam = 4;
+  auto train = [&](std::size_t entries, std::size_t sample, rvq::train_report* rep = nullptr) {
+    opt.beam_entries = entries;
+    opt.sample = sample;
+    auto q = rvq::train(xv, opt, rep);
+    REQUIRE(q.ok());
+    return std::vector<float>(q->codebook_data(), q->codebook_data() + layers * k * d);
+  };
+  rvq::train_report rep_all, rep_top;
+  const auto all = train(0, 0, &rep_all), top = train(1, 0, &rep_top), two = train(2, 0);
+  const auto layer0 = static_cast<std::ptrdiff_t>(k * d);
+  // Layer 1 trains on the data in every case; the later layers on 4, 1 or 2 residuals per row.
+  CHECK(std::equal(all.begin(), all.begin() + layer0, top.begin()));
+  CHECK_FALSE(std::equal(all.begin() + layer0, all.end(), top.begin() + layer0));
+  CHECK_FALSE(std::equal(all.begin() + layer0, all.end(), two.begin() + layer0));
+  CHECK(train(4, 0) == all);     // all four entries
+  CHECK(train(9, 0) == all);     // more than the beam keeps: all of them
+  CHECK(train(0, 3000) == two);  // 2 x 1500 rows fit a sample of 3000: the best 2 entries per row
+  CHECK(train(3, 3000) == two);
+  CHECK(train(0, 2999) == top);  // not 2 per row: the best one
+  // The reported errors are those of the model's own beam search, entry 0 of every row.
+  for (const rvq::train_report* rep : {&rep_all, &rep_top}) {
+    REQUIRE(rep->layer_mse.size() == layers);
+    for (std::size_t l = 1; l < layers; ++l) CHECK(rep->layer_mse[l] < rep->layer_mse[l - 1]);
+  }
+  opt.beam_entries = 0;
+  opt.sample = 0;
+  rvq::train_report rep;
+  auto q = rvq::train(xv, opt, &rep);
+  REQUIRE(q.ok());
+  CHECK(rvq_test::mse(*q, x, n, 4) == Approx(rep.layer_mse.back()).epsilon(1e-5));
+}
+
 TEST_CASE("joint refinement lowers the error and leaves no dead or duplicate codewords", "[train][refine]") {
   const std::size_t n = 4000, d = 16;
   std::vector<std::size_t> label;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <functional>
 #include <type_traits>
 #include <unordered_map>
@@ -37,6 +39,10 @@ struct train_options {
   std::uint64_t seed = 1;       ///< same seed, data and build: same codebooks bit for bit
   /// Beam width used to compute the residuals each next layer trains on (1: greedy).
   std::size_t beam = 1;
+  /// With beam > 1: how many of each row's beam entries the next layer trains on (0: all of
+  /// them, as FAISS's ResidualQuantizer trains by default; 1: the best only, faster). In all at
+  /// most `sample` rows: a larger product keeps fewer entries per row.
+  std::size_t beam_entries = 0;
   /// Seeding of each layer's k-means.
   kmeans_init init = kmeans_init::kmeanspp;
   /// Progressive-dimension steps of each layer's k-means (see kmeans_options; 0 turns it off).
@@ -96,6 +102,105 @@ inline std::vector<std::size_t> sample_rows(std::size_t n, std::size_t m, std::u
 
 namespace detail {
 
+/**
+ * @brief Beam-aware training's state: every training row's `beam` best partial codes so far,
+ * with their accumulated scores, as beam search keeps them. The next layer's k-means trains on
+ * the residuals of each row's best `entries` of them (FAISS's ResidualQuantizer trains on all of
+ * them by default; the best one alone is its `Train_top_beam`).
+ */
+struct training_beam {
+  std::size_t beam = 1;              ///< entries kept per row
+  std::size_t layers = 0;            ///< L: codes per entry
+  std::size_t live = 1;              ///< entries per row so far (the same for every row)
+  std::size_t entries = 1;           ///< residuals written per row for the next layer (at most `live`)
+  std::vector<std::uint16_t> codes;  ///< rows x beam x layers, ranked best first
+  std::vector<float> cum;            ///< rows x beam: accumulated scores, as beam search ranks them
+  std::vector<float> residuals;      ///< rows x entries x D: the next layer's training rows
+};
+
+/**
+ * @brief One layer of beam search over every training row (layer `l`, just trained: `one`, a
+ * one-layer model of its codewords `cl`; the earlier layers' codewords first in `books`, layer after layer),
+ * with beam search's scores and ranking: each row's entries extend by every codeword, the `beam`
+ * best survive, ties to the lower entry then the lower codeword. Writes the best `max_entries`
+ * (0: all) survivors' residuals.
+ * @return false when a score is not finite (an overflow: the input is finite).
+ */
+template <class Parallel, class Quantizer>
+bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> data, const std::vector<float>& books,
+                const std::vector<std::size_t>& ks, std::size_t l, std::size_t max_entries, training_beam& tb) {
+  using store_t = typename Quantizer::store_type;
+  constexpr std::size_t br = store_t::block_rows;
+  const std::size_t n = data.rows(), d = data.cols(), k = ks[l], nl = tb.layers, beam = tb.beam;
+  const std::size_t live = tb.live;
+  const std::size_t next = live * k < beam ? live * k : beam;
+  const std::size_t entries = max_entries == 0 || max_entries > next ? next : max_entries;
+  std::vector<std::size_t> first(l + 1, 0);  // float offset of each earlier layer's codebook
+  for (std::size_t j = 0; j < l; ++j) first[j + 1] = first[j] + ks[j] * d;
+  std::atomic<bool> finite{true};
+  tb.residuals.resize(n * entries * d);
+  constexpr std::size_t chunk = 64;  // rows per task
+  parallel_traits<Parallel>::for_each((n + chunk - 1) / chunk, [&](std::size_t task) {
+    std::vector<float> res(live * d), sc(live * k), cum(live);
+    std::vector<std::uint32_t> order(live * k);
+    std::vector<std::uint16_t> old(live * nl);
+    const std::size_t end = (task + 1) * chunk < n ? (task + 1) * chunk : n;
+    for (std::size_t i = task * chunk; i < end; ++i) {
+      std::uint16_t* codes = tb.codes.data() + i * beam * nl;
+      std::copy(codes, codes + live * nl, old.begin());
+      std::copy(tb.cum.begin() + static_cast<std::ptrdiff_t>(i * beam),
+                tb.cum.begin() + static_cast<std::ptrdiff_t>(i * beam + live), cum.begin());
+      for (std::size_t b = 0; b < live; ++b) {  // each entry's residual, subtracted in layer order
+        float* r = res.data() + b * d;
+        std::copy(data.row(i), data.row(i) + d, r);
+        for (std::size_t j = 0; j < l; ++j) {
+          const float* c = books.data() + first[j] + old[b * nl + j] * d;
+          for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
+        }
+      }
+      for (std::size_t b0 = 0; b0 < live; b0 += br) {
+        const std::size_t m = live - b0 < br ? live - b0 : br;
+        const float* rows[br];
+        for (std::size_t j = 0; j < m; ++j) rows[j] = res.data() + (b0 + j) * d;
+        one.store().scores(0, rows, m, sc.data() + b0 * k, k);
+      }
+      bool ok = true;
+      for (std::size_t c = 0; c < live * k; ++c) {
+        order[c] = static_cast<std::uint32_t>(c);
+        ok = ok && std::isfinite(cum[c / k] + sc[c]);
+      }
+      if (!ok) {  // no ranking of NaN: report the overflow
+        finite = false;
+        return;
+      }
+      auto total = [&](std::uint32_t c) { return cum[c / k] + sc[c]; };
+      // Beam search's order: accumulated score, then entry, then own score, then codeword.
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(next), order.end(),
+                        [&](std::uint32_t a, std::uint32_t b) {
+                          const float ta = total(a), tb2 = total(b);
+                          if (ta != tb2) return ta < tb2;
+                          if (a / k != b / k) return a / k < b / k;
+                          return sc[a] < sc[b] || (sc[a] == sc[b] && a < b);
+                        });
+      for (std::size_t e = 0; e < next; ++e) {
+        const std::size_t parent = order[e] / k, c = order[e] % k;
+        for (std::size_t j = 0; j < l; ++j) codes[e * nl + j] = old[parent * nl + j];
+        codes[e * nl + l] = static_cast<std::uint16_t>(c);
+        tb.cum[i * beam + e] = total(order[e]);
+        if (e < entries) {
+          float* out = tb.residuals.data() + (i * entries + e) * d;
+          const float* r = res.data() + parent * d;
+          const float* cw = cl + c * d;
+          for (std::size_t t = 0; t < d; ++t) out[t] = r[t] - cw[t];
+        }
+      }
+    }
+  });
+  tb.live = next;
+  tb.entries = entries;
+  return finite;
+}
+
 /// train() over a row group's rows (this process's part in `data`); every process calls it.
 template <class Config, class Group>
 result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_options& opt, train_report* report,
@@ -153,10 +258,29 @@ result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_
     return s.code() == errc::non_finite ? status{errc::non_finite, msg::training_overflow, layer, "layer"} : s;
   };
   const std::size_t n = data.rows(), d = data.cols();
-  std::vector<float> res(n * d);
-  for (std::size_t i = 0; i < n; ++i)
-    std::copy(data.row(i), data.row(i) + d, res.begin() + static_cast<std::ptrdiff_t>(i * d));
-  const matrix_view<const float> rview(res.data(), n, d);
+  std::vector<float> res;
+  training_beam tb;
+  std::size_t max_entries = 0;  // beam entries per row the next layer trains on (0: all)
+  if (opt.beam == 1) {
+    res.resize(n * d);
+    for (std::size_t i = 0; i < n; ++i)
+      std::copy(data.row(i), data.row(i) + d, res.begin() + static_cast<std::ptrdiff_t>(i * d));
+  } else {
+    tb.beam = opt.beam;
+    tb.layers = opt.layers;
+    tb.codes.assign(n * opt.beam * opt.layers, 0);
+    tb.cum.assign(n * opt.beam, 0.0f);
+    max_entries = opt.beam_entries;
+    // Within `sample` training rows in all, as the input itself.
+    if (opt.sample != 0) {
+      const std::size_t fit = opt.sample / grp.total() ? opt.sample / grp.total() : 1;
+      if (max_entries == 0 || max_entries > fit) max_entries = fit;
+    }
+  }
+  // The rows layer l trains on: the input, then (greedy) the residuals or (beam) the beam's.
+  matrix_view<const float> rview(res.data(), n, d);
+  Group lgrp = grp;
+  if (opt.beam != 1) rview = data;
 
   std::vector<float> codebooks, centroids;
   std::vector<std::uint32_t> assign;
@@ -175,7 +299,7 @@ result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_
       cb = [&](const kmeans_progress& p) {
         opt.progress(train_progress{l, opt.layers, p.iteration, p.iterations, p.mse, p.dims});
       };
-    RVQ_TRY(overflow(kmeans_rows<Config>(rview, ks[l], ko, centroids, &assign, &info, cb, grp), l));
+    RVQ_TRY(overflow(kmeans_rows<Config>(rview, ks[l], ko, centroids, &assign, &info, cb, lgrp), l));
     rep.reseeded += info.reseeded;
     codebooks.insert(codebooks.end(), centroids.begin(), centroids.end());
 
@@ -187,23 +311,19 @@ result<quantizer<Config>> train_rows(matrix_view<const float> data, const train_
         for (std::size_t t = 0; t < d; ++t) r[t] -= c[t];
       }
     } else {
-      const std::vector<std::size_t> kl(ks.begin(), ks.begin() + static_cast<std::ptrdiff_t>(l + 1));
-      auto partial = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(kl), d);
-      if (!partial) return overflow(partial.error(), l);
-      const std::size_t beam = opt.beam < partial->min_codewords() ? opt.beam : partial->min_codewords();
-      std::vector<std::uint16_t> codes(n * (l + 1));
-      RVQ_TRY(overflow(grp.agree(partial->encode_batch(data, matrix_view<std::uint16_t>(codes.data(), n, l + 1),
-                                                       encode_options{beam})),
-                       l));
-      RVQ_TRY(partial->decode_batch(matrix_view<const std::uint16_t>(codes.data(), n, l + 1),
-                                    matrix_view<float>(res.data(), n, d)));
-      for (std::size_t i = 0; i < n; ++i) {
-        const float* x = data.row(i);
-        float* r = res.data() + i * d;
-        for (std::size_t t = 0; t < d; ++t) r[t] = x[t] - r[t];
-      }
+      // Beam search extends every row's entries by this layer; the next layer trains on the
+      // residuals of the best `max_entries` of them (FAISS's default: all of them).
+      auto one = q_t::from_codebooks(span<const float>(centroids), span<const std::size_t>(&ks[l], 1), d);
+      if (!one) return overflow(one.error(), l);
+      const bool finite_scores =
+          beam_layer<typename Config::parallel>(*one, centroids.data(), data, codebooks, ks, l, max_entries, tb);
+      RVQ_TRY(grp.agree(finite_scores ? status{} : status{errc::non_finite, msg::training_overflow, l, "layer"}));
+      rview = matrix_view<const float>(tb.residuals.data(), n * tb.entries, d);
+      lgrp = grp.regroup(n * tb.entries);
     }
-    rep.layer_mse.push_back(exact_total(rview, true, grp) / static_cast<double>(grp.total()));
+    const matrix_view<const float> best =  // each row's best residual (greedy: its only one)
+        opt.beam == 1 ? rview : matrix_view<const float>(tb.residuals.data(), n, d, tb.entries * d);
+    rep.layer_mse.push_back(exact_total(best, true, grp) / static_cast<double>(grp.total()));
   }
   rep.rows_used = grp.total();
   auto q = q_t::from_codebooks(span<const float>(codebooks), span<const std::size_t>(ks), d);

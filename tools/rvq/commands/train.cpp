@@ -58,7 +58,10 @@ const command train_command{
         opt::output(),
         {"layers", "L", "8", "layers"},
         {"codewords", "K|K1,K2,..", "256", "codewords per layer: one K, or one per layer"},
-        opt::beam("beam width of the encoder the model is refined for"),
+        opt::beam("beam width of the encoder the model is trained and refined for"),
+        {"beam-entries", "E", "0",
+         "with --beam: each layer trains on the residuals of every row's best E beam entries; 0: all (within --sample "
+         "rows in all)"},
         opt::iterations("25", "k-means iterations per layer"),
         opt::seed(),
         opt::metric(),

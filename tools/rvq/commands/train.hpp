@@ -29,6 +29,7 @@ inline train_setup read_train_options(const args& a) {
   opt.sample = a.number("sample", 0, ~std::size_t{0} >> 1);
   opt.init = parse_choice(a, "init", rvq::kmeans_init_names);
   opt.beam = beam_option(a, *std::min_element(opt.codewords.begin(), opt.codewords.end()));
+  opt.beam_entries = a.number("beam-entries", 0, 65536);
   s.metric = parse_metric(a);
   s.progress = !a.flag("quiet") && RVQ_CLI_ISATTY(2);
   return s;
