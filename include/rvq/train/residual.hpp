@@ -122,8 +122,8 @@ struct training_beam {
  * @brief One layer of beam search over every training row (layer `l`, just trained: `one`, a
  * one-layer model of its codewords `cl`; the earlier layers' codewords first in `books`, layer after layer),
  * with beam search's scores and ranking: each row's entries extend by every codeword, the `beam`
- * best survive, ties to the lower entry then the lower codeword. Writes the best `max_entries`
- * (0: all) survivors' residuals.
+ * best survive, ranked by accumulated score, then entry, then own score, then codeword (the
+ * order of insert_candidate()). Writes the best `max_entries` (0: all) survivors' residuals.
  * @return false when a score is not finite (an overflow: the input is finite).
  */
 template <class Parallel, class Quantizer>
@@ -142,7 +142,7 @@ bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> 
   constexpr std::size_t chunk = 64;  // rows per task
   parallel_traits<Parallel>::for_each((n + chunk - 1) / chunk, [&](std::size_t task) {
     std::vector<float> res(live * d), sc(live * k), cum(live);
-    std::vector<std::uint32_t> order(live * k);
+    std::vector<std::size_t> order(live * k);
     std::vector<std::uint16_t> old(live * nl);
     const std::size_t end = (task + 1) * chunk < n ? (task + 1) * chunk : n;
     for (std::size_t i = task * chunk; i < end; ++i) {
@@ -166,17 +166,17 @@ bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> 
       }
       bool ok = true;
       for (std::size_t c = 0; c < live * k; ++c) {
-        order[c] = static_cast<std::uint32_t>(c);
+        order[c] = c;
         ok = ok && std::isfinite(cum[c / k] + sc[c]);
       }
       if (!ok) {  // no ranking of NaN: report the overflow
         finite = false;
         return;
       }
-      auto total = [&](std::uint32_t c) { return cum[c / k] + sc[c]; };
+      auto total = [&](std::size_t c) { return cum[c / k] + sc[c]; };
       // Beam search's order: accumulated score, then entry, then own score, then codeword.
       std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(next), order.end(),
-                        [&](std::uint32_t a, std::uint32_t b) {
+                        [&](std::size_t a, std::size_t b) {
                           const float ta = total(a), tb2 = total(b);
                           if (ta != tb2) return ta < tb2;
                           if (a / k != b / k) return a / k < b / k;
