@@ -121,15 +121,16 @@ struct training_beam {
 /**
  * @brief One layer of beam search over every training row (layer `l`, just trained: `one`, a
  * one-layer model of its codewords `cl`; the earlier layers' codewords first in `books`, layer after layer),
- * with beam search's scores and ranking: each row's entries extend by every codeword, the `beam`
- * best survive, ranked by accumulated score, then entry, then own score, then codeword (the
- * order of insert_candidate()). Writes the best `max_entries` (0: all) survivors' residuals.
+ * with beam search's own scores and selection (the store's scores(), encoders::select_layer() on
+ * the backend's target): each row's entries extend by every codeword and the `beam` best
+ * survive, in beam search's order. Writes the best `max_entries` (0: all) survivors' residuals.
  * @return false when a score is not finite (an overflow: the input is finite).
  */
 template <class Parallel, class Quantizer>
 bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> data, const std::vector<float>& books,
                 const std::vector<std::size_t>& ks, std::size_t l, std::size_t max_entries, training_beam& tb) {
   using store_t = typename Quantizer::store_type;
+  using kernels = typename Quantizer::kernels;
   constexpr std::size_t br = store_t::block_rows;
   const std::size_t n = data.rows(), d = data.cols(), k = ks[l], nl = tb.layers, beam = tb.beam;
   const std::size_t live = tb.live;
@@ -141,9 +142,14 @@ bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> 
   tb.residuals.resize(n * entries * d);
   constexpr std::size_t chunk = 64;  // rows per task
   parallel_traits<Parallel>::for_each((n + chunk - 1) / chunk, [&](std::size_t task) {
-    std::vector<float> res(live * d), sc(live * k), cum(live);
-    std::vector<std::size_t> order(live * k);
+    std::vector<float> res(live * d), sc(live * k), cum(live), sel(encoders::select_scratch<kernels>(beam));
+    std::vector<float> top_score(beam), top_total(beam);
+    std::vector<std::uint32_t> top_parent(beam), top_code(beam);
     std::vector<std::uint16_t> old(live * nl);
+    // Beam search's ranking state over this task's buffers (select_layer() reads the entries'
+    // accumulated scores and fills the top lists; codes are kept in `tb`).
+    encoders::beam_state st{cum.data(), nullptr, top_score.data(),  top_total.data(), nullptr,
+                            nullptr,    nullptr, top_parent.data(), top_code.data(),  nl};
     const std::size_t end = (task + 1) * chunk < n ? (task + 1) * chunk : n;
     for (std::size_t i = task * chunk; i < end; ++i) {
       std::uint16_t* codes = tb.codes.data() + i * beam * nl;
@@ -165,28 +171,23 @@ bool beam_layer(const Quantizer& one, const float* cl, matrix_view<const float> 
         one.store().scores(0, rows, m, sc.data() + b0 * k, k);
       }
       bool ok = true;
-      for (std::size_t c = 0; c < live * k; ++c) {
-        order[c] = c;
-        ok = ok && std::isfinite(cum[c / k] + sc[c]);
-      }
+      for (std::size_t c = 0; c < live * k; ++c) ok = ok && std::isfinite(cum[c / k] + sc[c]);
       if (!ok) {  // no ranking of NaN: report the overflow
         finite = false;
         return;
       }
-      auto total = [&](std::size_t c) { return cum[c / k] + sc[c]; };
-      // Beam search's order: accumulated score, then entry, then own score, then codeword.
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(next), order.end(),
-                        [&](std::size_t a, std::size_t b) {
-                          const float ta = total(a), tb2 = total(b);
-                          if (ta != tb2) return ta < tb2;
-                          if (a / k != b / k) return a / k < b / k;
-                          return sc[a] < sc[b] || (sc[a] == sc[b] && a < b);
-                        });
-      for (std::size_t e = 0; e < next; ++e) {
-        const std::size_t parent = order[e] / k, c = order[e] % k;
+      std::size_t ntop = 0;                             // all scores finite: next (the beam, or every candidate)
+      encoders::with_lane_ops<kernels>([&](auto ops) {  // beam search's own selection
+        using Ops = decltype(ops);
+        constexpr std::size_t groups = Ops::select_groups;
+        for (std::size_t b = 0; b < live; ++b) Ops::group_minima(sc.data() + b * k, k, sel.data() + b * groups);
+        encoders::select_layer<Ops>(sc.data(), k, live, k, beam, sel.data(), sel.data() + beam * groups, st, ntop);
+      });
+      for (std::size_t e = 0; e < ntop; ++e) {
+        const std::size_t parent = top_parent[e], c = top_code[e];
         for (std::size_t j = 0; j < l; ++j) codes[e * nl + j] = old[parent * nl + j];
         codes[e * nl + l] = static_cast<std::uint16_t>(c);
-        tb.cum[i * beam + e] = total(order[e]);
+        tb.cum[i * beam + e] = top_total[e];
         if (e < entries) {
           float* out = tb.residuals.data() + (i * entries + e) * d;
           const float* r = res.data() + parent * d;
