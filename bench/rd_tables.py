@@ -42,7 +42,7 @@ def table(store, set_name, cells, rows=()):
     info = store.get("sets", {}).get(set_name, {})
     faiss_v = sorted({c["faiss"] for c in cells if "faiss" in c})
     threads = sorted({c["train_threads"] for c in cells})
-    out = [f"Set `{set_name}`: D = {info.get('dim', '?')}, {info.get('test_rows', '?')} test vectors, training on "
+    out = [f"Set `{set_name}`: D = {info.get('dim', '?')}, {info.get('test_rows', 0):,} test vectors, training on "
            f"the first {' / '.join(f'{r:,}' for r in rows)} rows; FAISS {', '.join(faiss_v) or '-'}; training on "
            f"{'/'.join(map(str, threads))} threads, encoding on one. Test rel_mse (lower is better):", ""]
     head = ["bits", "L x K", "method", "encoder"] + [f"rel_mse {r // 1000}k" for r in rows] + \
