@@ -134,6 +134,17 @@ def rvq_run(cli, train_path, test_path, layers, codewords, iterations, seed, ext
     return out
 
 
+def positive_list(option, text):
+    """The comma-separated positive integers of an option, or a clear exit."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        sys.exit(f"rate_distortion.py: {option} {text!r}: expected positive integers separated by commas")
+    return values
+
+
 def save(store, path):
     tmp = path + ".tmp"
     with open(tmp, "w") as fh:
@@ -183,10 +194,11 @@ def main():
     store.setdefault("sets", {})[a.name] = {"dim": int(test.shape[1]), "test_rows": int(test.shape[0]),
                                              "train_rows": int(train_all.shape[0])}
     plan = []
-    for rows in [int(r) for r in a.rows.split(",")]:
+    layer_list = positive_list("--layers", a.layers)
+    for rows in positive_list("--rows", a.rows):
         if rows > train_all.shape[0]:
             sys.exit(f"rate_distortion.py: --rows {rows}: {a.train} has {train_all.shape[0]} rows")
-        for layers in [int(x) for x in a.layers.split(",")]:
+        for layers in layer_list:
             for m in methods:
                 key = f"{a.name}/{rows}/{layers}x{a.codewords}/{m}"
                 if a.force or key not in store["cells"]:
