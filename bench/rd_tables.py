@@ -45,8 +45,9 @@ def table(store, set_name, cells, rows=()):
     out = [f"Set `{set_name}`: D = {info.get('dim', '?')}, {info.get('test_rows', 0):,} test vectors, training on "
            f"the first {' / '.join(f'{r:,}' for r in rows)} rows; FAISS {', '.join(faiss_v) or '-'}; training on "
            f"{'/'.join(map(str, threads))} threads, encoding on one. Test rel_mse (lower is better):", ""]
-    head = ["bits", "L x K", "method", "encoder"] + [f"rel_mse {r // 1000}k" for r in rows] + \
-        [f"training s {r // 1000}k" for r in rows] + ["encode vec/s"]
+    size = [f"{r // 1000}k" if r % 1000 == 0 else f"{r:,}" for r in rows]
+    head = ["bits", "L x K", "method", "encoder"] + [f"rel_mse {n}" for n in size] + \
+        [f"training s {n}" for n in size] + ["encode vec/s"]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     verdicts = []
     for bits, layers, k in shapes:
@@ -74,8 +75,8 @@ def table(store, set_name, cells, rows=()):
                 errs, secs = [], []
                 speed = ""
                 for r, c in zip(rows, present):
-                    if c is None:
-                        errs.append("not run")
+                    if c is None or e not in c.get("encoders", {}):
+                        errs.append("not run" if c is None else "n/a")
                         secs.append("")
                         continue
                     v = c["encoders"][e]["rel_mse"]
