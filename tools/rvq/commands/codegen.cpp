@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace codegen_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), out = a.need("output");
@@ -31,11 +32,12 @@ int run(const args& a) {
   });
 }
 
+}  // namespace codegen_command_impl
 }  // namespace
 
 const command codegen_command{"codegen",
                               "write a firmware header: the model as constexpr arrays in flash",
-                              run,
+                              codegen_command_impl::run,
                               {
                                   opt::model("the model"),
                                   opt::output("model.hpp", "the header to write"),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace compact_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), out = a.need("output"), remap_path = a.get("remap");
@@ -75,12 +76,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace compact_command_impl
 }  // namespace
 
 const command compact_command{
     "compact",
     "drop duplicate codewords and, with X, codewords X never selects: X reconstructs as before (f32 models)",
-    run,
+    compact_command_impl::run,
     {
         opt::model("an f32 dense model"),
         opt::output("M2.rvq"),

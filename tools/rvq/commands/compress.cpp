@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace compress_command_impl {
 
 /// `rvq compress` of a pipeline: every stage's codebooks, and with --projections its projections.
 int compress_pipeline(const args& a, const std::string& mp, const std::string& out, const rvq::compress_options& o,
@@ -180,12 +181,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace compress_command_impl
 }  // namespace
 
 const command compress_command{
     "compress",
     "store codebooks as pq/rpq sub-codebooks (docs/storage.md)",
-    run,
+    compress_command_impl::run,
     {
         opt::model("a dense f32 model or pipeline"),
         {"storage", "pq|rpq", "", "product quantization, or reverse pq (indices may be seeded)", true},

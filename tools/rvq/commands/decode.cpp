@@ -7,6 +7,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace decode_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
@@ -62,12 +63,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace decode_command_impl
 }  // namespace
 
 const command decode_command{
     "decode",
     "decode codes into vectors (float32, N x D)",
-    run,
+    decode_command_impl::run,
     {
         opt::model(),
         opt::input("C.npy", "codes (N x L, uint8 or uint16)"),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace encode_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), in = a.need("input"), out = a.need("output");
@@ -58,12 +59,13 @@ int run(const args& a) {
   return a.flag("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
+}  // namespace encode_command_impl
 }  // namespace
 
 const command encode_command{
     "encode",
     "encode vectors into codes (uint8 or uint16, N x L)",
-    run,
+    encode_command_impl::run,
     {
         opt::model(),
         opt::input("X.npy", "vectors to encode (N x D)"),

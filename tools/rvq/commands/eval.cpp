@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace eval_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), in = a.need("input");
@@ -42,11 +43,12 @@ int run(const args& a) {
   return a.flag("mmap") ? with_mapped(mp, body) : with_model_or_pipeline(mp, body);
 }
 
+}  // namespace eval_command_impl
 }  // namespace
 
 const command eval_command{"eval",
                            "measure a model on vectors: mse, rel_mse per layer, bits, bytes and speed",
-                           run,
+                           eval_command_impl::run,
                            {
                                opt::model(),
                                opt::input("X.npy", "test vectors (N x D)"),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace import_command_impl {
 
 int run(const args& a) {
   const std::string from = a.get("from");
@@ -79,12 +80,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace import_command_impl
 }  // namespace
 
 const command import_command{
     "import",
     "import codebooks trained elsewhere: a float32 array, a FAISS ResidualQuantizer, or a safetensors checkpoint",
-    run,
+    import_command_impl::run,
     {
         opt::reads("codebooks", "CB.npy", "float32 codebooks, L x K x D (--from npy)"),
         opt::reads("input", "FILE", "the file to import (or give it as the argument after the options)"),

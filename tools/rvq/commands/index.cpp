@@ -5,6 +5,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace index_command_impl {
 
 /// `rvq index --from faiss FILE`: a FAISS IndexResidualQuantizer with its vectors, as it is.
 int from_faiss(const args& a) {
@@ -83,12 +84,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace index_command_impl
 }  // namespace
 
 const command index_command{
     "index",
     "encode a database into a searchable index of codes (.rvqi)",
-    run,
+    index_command_impl::run,
     {
         opt::reads("model", "M.rvq", "the model (a single model; not binary)"),
         opt::reads("input", "X.npy", "the database vectors (N x D); their ids are their row numbers"),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace info_command_impl {
 
 std::string describe_projection(const rvq::linear_map& m) {
   char buf[160];
@@ -173,12 +174,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace info_command_impl
 }  // namespace
 
 const command info_command{
     "info",
     "print a model's shape, element, metric, storage and footprint",
-    run,
+    info_command_impl::run,
     {
         opt::reads("usage", "X.npy", "per-layer codeword use on X: used, dead, duplicates, entropy"),
         opt::beam("beam width of --usage's encode"),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace quantize_command_impl {
 
 int run(const args& a) {
   const std::string mp = a.need("model"), out = a.need("output"), el = a.need("element");
@@ -95,12 +96,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace quantize_command_impl
 }  // namespace
 
 const command quantize_command{
     "quantize",
     "post-training quantization of an f32 model's codebooks (docs/quantization.md)",
-    run,
+    quantize_command_impl::run,
     {
         opt::model("an f32 model (l2 or ip)"),
         {"element", "int8|q15|q7|int4|int2|binary|f16|bf16", "", "the element type", true},

@@ -5,6 +5,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace search_command_impl {
 
 int run(const args& a) {
   const std::string ip = a.need("index"), qp = a.need("queries"), out = a.need("output");
@@ -74,12 +75,13 @@ int run(const args& a) {
   return 0;
 }
 
+}  // namespace search_command_impl
 }  // namespace
 
 const command search_command{
     "search",
     "find the k nearest neighbours of queries in an index of codes",
-    run,
+    search_command_impl::run,
     {
         opt::reads("index", "I.rvqi", "the index (rvq index)", true),
         opt::reads("queries", "Q.npy", "the query vectors (N x D)", true),

@@ -6,6 +6,7 @@
 
 namespace rvq_cli {
 namespace {
+namespace train_command_impl {
 
 int run(const args& a) {
   const std::string in = a.need("input"), out = a.need("output");
@@ -47,12 +48,13 @@ int run(const args& a) {
   });
 }
 
+}  // namespace train_command_impl
 }  // namespace
 
 const command train_command{
     "train",
     "train a model on vectors X: residual k-means layer by layer, then joint refinement",
-    run,
+    train_command_impl::run,
     {
         opt::input("X.npy", "training vectors (N x D)"),
         opt::output(),
