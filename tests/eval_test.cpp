@@ -7,6 +7,9 @@
 
 #include "helpers.hpp"
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_eval_test {
+
 TEST_CASE("evaluate: errors overall and per layer, bits, bytes, speed", "[eval]") {
   const std::size_t n = 500, d = 16;
   const std::vector<float> x = rvq_test::gaussian(n, d, 11);
@@ -150,3 +153,5 @@ TEST_CASE("long_sum: the exact sum of doubles, the same in any order and any gro
   zero.merge(all);
   CHECK(zero.value() == 0.0);
 }
+
+}  // namespace rvq_test_eval_test

@@ -11,6 +11,9 @@
 #include <tuple>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_quantizer_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -522,3 +525,5 @@ TEMPLATE_LIST_TEST_CASE("scalar_pruned skips codewords but returns the plain sea
     CHECK(a == b);
   }
 }
+
+}  // namespace rvq_test_quantizer_test

@@ -5,6 +5,9 @@
 
 #include <rvq/detail/crc32.hpp>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_bounded_test {
+
 using namespace rvq_test;  // rvq_cli, shell, slurp, temp_path, write_data
 
 namespace {
@@ -129,3 +132,5 @@ TEST_CASE("cli bounds: import refuses what load would refuse, and writes nothing
     }
   }
 }
+
+}  // namespace rvq_test_cli_bounded_test

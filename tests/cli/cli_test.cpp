@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #endif
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_cli_test {
+
 namespace {
 
 using rvq_test::run_result;
@@ -803,3 +806,5 @@ TEST_CASE("cli: compress errors name the option or the file", "[cli][compress][e
   CHECK(r.code == 1);
   CHECK(r.err.find("--mmap views dense f32 models in place; this one is pq") != std::string::npos);
 }
+
+}  // namespace rvq_test_cli_cli_test

@@ -5,6 +5,9 @@
 
 #include <cfloat>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_errors_test {
+
 using namespace rvq_test;  // rvq_cli, shell, slurp, temp_path, write_data
 
 namespace {
@@ -197,3 +200,5 @@ TEST_CASE("cli: RVQ_ISA chooses the kernel target, a name it cannot follow is a 
   CHECK(rvq_cli("info --cpu some.rvq").code == 2);
   CHECK(rvq_cli("info --json " + std::string(RVQ_TEST_DATA) + "/none.rvq").code == 2);
 }
+
+}  // namespace rvq_test_cli_errors_test

@@ -4,6 +4,9 @@
 
 #include <fstream>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_out_of_core_test {
+
 using namespace rvq_test;  // rvq_cli, shell, slurp, temp_path, write_data
 
 namespace {
@@ -185,3 +188,5 @@ TEST_CASE("cli out-of-core: a file larger than the memory limit is encoded, deco
   for (const auto& f : {x, c, y}) std::remove(f.c_str());
 }
 #endif
+
+}  // namespace rvq_test_cli_out_of_core_test

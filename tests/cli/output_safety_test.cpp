@@ -12,6 +12,9 @@
 
 #include <set>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_output_safety_test {
+
 using namespace rvq_test;  // rvq_cli, shell, slurp, temp_path, write_data
 
 namespace {
@@ -202,3 +205,5 @@ TEST_CASE("cli safety: a full disk or a kill -9 during a save leaves the old fil
   CHECK(listing(d) == std::set<std::string>{"x.npy", "m.rvq", "c.npy", "big.npy", "x64.npy", "m64.rvq",
                                             "many_codes.npy", "decoded.npy"});
 }
+
+}  // namespace rvq_test_cli_output_safety_test

@@ -5,6 +5,9 @@
 
 #include <fstream>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_cli_search_cli_test {
+
 using namespace rvq_test;  // rvq_cli, temp_path, write_data
 
 namespace {
@@ -200,3 +203,5 @@ TEST_CASE("cli index --from faiss: a FAISS index with its vectors, searched as F
   r = rvq_cli("index --from npy " + files().x + " --output " + ix);
   CHECK(r.code == 2);
 }
+
+}  // namespace rvq_test_cli_search_cli_test

@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_core_core_test {
+
 TEST_CASE("status carries code, message and location", "[core]") {
   constexpr rvq::status ok;
   STATIC_REQUIRE(ok.ok());
@@ -69,3 +72,5 @@ TEST_CASE("metric constants", "[core][metric]") {
   STATIC_REQUIRE(rvq::detail::portable_sqrt(2.0f) == 1.41421354f);
   for (float v : {1e-30f, 0.1f, 3.0f, 12345.678f, 1e30f}) CHECK(rvq::detail::portable_sqrt(v) == std::sqrt(v));
 }
+
+}  // namespace rvq_test_core_core_test

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 #include "../helpers.hpp"
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_core_packing_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -72,3 +75,5 @@ TEST_CASE("packing rejects bad codes and bad packed bytes without writing", "[co
   CHECK(s.where() == 1);
   CHECK(outc == std::vector<std::uint8_t>(4, 9));  // nothing written
 }
+
+}  // namespace rvq_test_core_packing_test

@@ -8,6 +8,9 @@
 #include <type_traits>
 #include "../helpers.hpp"
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_element_quantize_test {
+
 namespace {
 
 /// Anisotropic Gaussian data (dimension t has scale 1 + t % 7): a model has something to learn.
@@ -581,3 +584,5 @@ TEST_CASE("element traits declare their quantization rules", "[element]") {
   STATIC_REQUIRE(rvq::element_traits<rvq::binary>::dequantize(0, 0.25f) == -0.25f);
   STATIC_REQUIRE(rvq::element_traits<rvq::q15>::dequantize(16384, 1.0f / 32768) == 0.5f);
 }
+
+}  // namespace rvq_test_element_quantize_test

@@ -6,6 +6,9 @@
 #include <limits>
 #include <random>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_element_srs_test {
+
 namespace {
 
 __extension__ typedef __int128 wide;
@@ -91,3 +94,5 @@ TEST_CASE("srs: named cases", "[element][srs]") {
   STATIC_REQUIRE(rvq::srs<std::int32_t>(1, std::numeric_limits<int>::min()) ==
                  std::numeric_limits<std::int32_t>::max());
 }
+
+}  // namespace rvq_test_element_srs_test

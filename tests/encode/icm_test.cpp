@@ -9,6 +9,9 @@
 #include <stdexcept>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_encode_icm_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -200,3 +203,5 @@ TEST_CASE("ICM through the cross-product tables and from the residual: both neve
   CHECK(sr < sb);
   CHECK(std::abs(st - sr) < 0.01 * sb);  // the same algorithm: near-ties apart, the same codes
 }
+
+}  // namespace rvq_test_encode_icm_test

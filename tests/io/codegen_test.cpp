@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_codegen_test {
+
 namespace {
 std::string read_text(const std::string& p) {
   std::ifstream f(p);
@@ -147,3 +150,5 @@ TEST_CASE("codegen refuses bad namespaces and mixed K", "[io][codegen][errors]")
   CHECK(rvq::io::detail::float_literal(-0.1f) == "-0.100000001f");
   CHECK(std::strtof(rvq::io::detail::float_literal(1e-30f).c_str(), nullptr) == 1e-30f);
 }
+
+}  // namespace rvq_test_io_codegen_test

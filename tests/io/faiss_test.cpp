@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_faiss_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -113,3 +116,5 @@ TEST_CASE("faiss: damaged and foreign files fail with the byte offset, never cra
   }
   CHECK(rvq::io::read_faiss_rq(fixture("missing.faissindex"), rq).code() == rvq::errc::io_error);
 }
+
+}  // namespace rvq_test_io_faiss_test

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <limits>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_io_test {
+
 using rvq::span;
 
 namespace {
@@ -427,3 +430,5 @@ TEST_CASE("fvecs, bvecs and ivecs round trip and reject hostile files", "[io][ve
   changed[16] = 4;  // second record claims d = 4
   expect(changed, rvq::errc::corrupt_file, "differs from the first one (byte 16)");
 }
+
+}  // namespace rvq_test_io_io_test

@@ -6,6 +6,9 @@
 
 #include <random>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_limits_test {
+
 using rvq::span;
 using rvq_test::temp_path;
 
@@ -99,3 +102,5 @@ TEST_CASE("limits: a model file may not claim more memory than it backs", "[io][
   CHECK(rvq::io::memory_bound(16 * 1024) == std::uint64_t{64} << 20);
   CHECK(rvq::io::memory_bound(std::uint64_t{1} << 20) == std::uint64_t{1} << 30);
 }
+
+}  // namespace rvq_test_io_limits_test

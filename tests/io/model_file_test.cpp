@@ -12,6 +12,9 @@
 
 #include "../helpers.hpp"
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_model_file_test {
+
 namespace {
 const std::string fixtures = std::string(RVQ_TEST_DATA) + "/models/";
 
@@ -139,3 +142,5 @@ TEST_CASE("the header parser derives the layout from the ids and refuses a versi
   refused(bytes_of(fixtures + "v1_f32_l2.rvq"), 3, "version 3 holds pq (2) or rpq (3) models");
   refused(bytes_of(fixtures + "v2_q7_pow2.rvq"), 3, "pq/rpq sub-codebooks are f32 (1) or int8 (4)");
 }
+
+}  // namespace rvq_test_io_model_file_test

@@ -12,6 +12,9 @@
 #include <vector>
 #include <unistd.h>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_npy_stream_test {
+
 using rvq::span;
 using rvq_test::temp_path;
 
@@ -197,3 +200,5 @@ TEST_CASE("npy_row_writer writes write_npy's bytes, and replaces its target only
     left += e.path().filename().string().rfind(mine, 0) == 0;
   CHECK(left == 0);
 }
+
+}  // namespace rvq_test_io_npy_stream_test

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_safetensors_test {
+
 namespace {
 
 std::string fixture(const std::string& name) { return std::string(RVQ_TEST_DATA) + "/safetensors/" + name; }
@@ -172,3 +175,5 @@ TEST_CASE("safetensors: malformed files fail with the byte offset, never crash",
   CHECK(s.code() == rvq::errc::non_finite);
   CHECK(s.where() == 1);
 }
+
+}  // namespace rvq_test_io_safetensors_test

@@ -11,6 +11,9 @@
 
 #include <rvq/parallel/dynamic_threads.hpp>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_io_visit_model_test {
+
 namespace {
 /// What a visit saw: the type's policies and the model's shape.
 struct seen {
@@ -191,3 +194,5 @@ TEST_CASE("visit_single_model_memory and visit_pipeline_memory split visit_model
   CHECK(rvq::io::visit_single_model_memory(single, [&](auto&& m) { record(m, s2); }).code() == rvq::errc::corrupt_file);
   CHECK(s2.calls == 0);
 }
+
+}  // namespace rvq_test_io_visit_model_test

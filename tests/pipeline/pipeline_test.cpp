@@ -10,6 +10,9 @@
 #include <random>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_pipeline_pipeline_test {
+
 using rvq::span;
 using rvq_test::gaussian;
 using rvq_test::temp_path;
@@ -491,3 +494,5 @@ TEST_CASE("visit_model hands a pipeline file on as its rvq::pipeline, visit_sing
   CHECK_FALSE(called);
   std::remove(path.c_str());
 }
+
+}  // namespace rvq_test_pipeline_pipeline_test

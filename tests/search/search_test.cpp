@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_search_search_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -921,3 +924,5 @@ TEST_CASE("fast scan: ties, duplicates, threads, files and what it refuses", "[s
   o.metric = rvq::metric_id::cosine;
   CHECK(rvq::code_index<decltype(qs)>::create(qs, o).error().code() == rvq::errc::unsupported);
 }
+
+}  // namespace rvq_test_search_search_test

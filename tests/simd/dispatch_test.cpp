@@ -5,6 +5,9 @@
 #include <rvq/simd/dispatch/kernels.hpp>
 #include "../helpers.hpp"
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_simd_dispatch_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -202,3 +205,5 @@ TEST_CASE("dispatch: the int8 kernel follows the target and the CPU", "[simd][di
   (void)none;
   CHECK(std::string(rvq::simd::int8_panels::to_string(k::avx512_vnni)) == "avx512-vnni");
 }
+
+}  // namespace rvq_test_simd_dispatch_test

@@ -8,6 +8,9 @@
 #include <random>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_storage_product_static_test {
+
 namespace {
 
 /// Random sub-codebooks and indices in the shape of Ext, as the host holds them.
@@ -155,3 +158,5 @@ TEST_CASE("static pq/rpq: a constexpr model, and bad values caught by validate()
   CHECK(s.code() == rvq::errc::non_finite);
   CHECK(s.where() == 3);
 }
+
+}  // namespace rvq_test_storage_product_static_test

@@ -9,6 +9,9 @@
 #include <random>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_storage_product_test {
+
 using rvq::span;
 
 namespace {
@@ -352,3 +355,5 @@ TEST_CASE("pq/rpq with the thread pool: the codes of sequential", "[storage][par
   REQUIRE(par->encode(span<const float>(x.data(), 32), span<std::uint16_t>(b)).ok());
   CHECK(a == b);
 }
+
+}  // namespace rvq_test_storage_product_test

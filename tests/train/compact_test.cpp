@@ -5,6 +5,9 @@
 #include <limits>
 #include <vector>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_train_compact_test {
+
 using rvq::span;
 
 namespace {
@@ -93,3 +96,5 @@ TEST_CASE("compact with calibration data drops dead codewords, the data reconstr
   CHECK(rvq::compact(*q, rvq::matrix_view<const float>(nan.data(), m, d), c).code() == rvq::errc::non_finite);
   CHECK(rvq::compact(q_t(), calib, c).code() == rvq::errc::empty_input);
 }
+
+}  // namespace rvq_test_train_compact_test

@@ -2,6 +2,9 @@
 #include "../helpers.hpp"
 #include <rvq/train/pca.hpp>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_train_pca_test {
+
 TEST_CASE("symmetric eigensolver: A v = lambda v, orthonormal, decreasing", "[train][pca]") {
   for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{40}}) {
     const auto g = rvq_test::gaussian(n, n, unsigned(n));
@@ -45,3 +48,5 @@ TEST_CASE("PCA finds the direction of largest variance", "[train][pca]") {
   CHECK(std::fabs(p.components[0] * 0.6f + p.components[1] * 0.8f) == Approx(1.0).margin(1e-3));
   CHECK(p.variances[0] > 50 * p.variances[1]);
 }
+
+}  // namespace rvq_test_train_pca_test

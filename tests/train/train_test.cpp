@@ -5,6 +5,9 @@
 #include <cmath>
 #include <set>
 
+// Each test file keeps its helpers to itself, also when the suite compiles as one unit.
+namespace rvq_test_train_train_test {
+
 using rvq::matrix_view;
 using rvq::span;
 
@@ -401,3 +404,5 @@ TEST_CASE("exact_grid: sums that do not depend on order or grouping, close to th
   std::swap(w[100], w[5000]);
   CHECK(sum(w, 333) == ref);
 }
+
+}  // namespace rvq_test_train_train_test
