@@ -48,6 +48,9 @@ def test_ctrl_c_stops_training_and_writes_nothing(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, threading
         import numpy as np, rvq
+        # Ctrl-C as at a terminal: a child of a background job inherits SIGINT ignored, and
+        # Python then installs no handler of its own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         x = np.random.default_rng(0).standard_normal((30000, 64), dtype=np.float32)
         threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         q = rvq.train(x, layers=8, codewords=256, iterations=200, progress=False)
