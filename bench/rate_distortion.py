@@ -7,7 +7,8 @@ once on the first N training rows and then encodes the test set with each of its
   rvq-greedy    rvq train --refine 0 (greedy-trained residual k-means)
   rvq-default   rvq train (greedy-trained, then 20 rounds of joint refinement: the default)
   rvq-beam8     rvq train --beam 8 --refine 0 (beam-aware, on every beam entry)
-                each encoded greedy, beam 8, and beam 8 + ICM 2 (rvq eval --beam/--icm)
+                each encoded greedy, beam 4, beam 8, and beam 8 + ICM 2 (rvq eval --beam/--icm;
+                beam 4 since 2026-12-07: earlier cells lack it)
   faiss-rq      FAISS ResidualQuantizer trained greedy (max_beam_size 1)
   faiss-rq-beam8  FAISS ResidualQuantizer trained with beam 8 (max_beam_size 8)
                 each encoded greedy and with beam 8
@@ -39,7 +40,8 @@ except ImportError:
     sys.exit("rate_distortion.py: faiss is missing (apt-get install python3-faiss; run with /usr/bin/python3)")
 
 RVQ_TRAINERS = {"rvq-greedy": ["--refine", "0"], "rvq-default": [], "rvq-beam8": ["--beam", "8", "--refine", "0"]}
-RVQ_ENCODERS = {"greedy": ["--beam", "1"], "beam8": ["--beam", "8"], "beam8+icm2": ["--beam", "8", "--icm", "2"]}
+RVQ_ENCODERS = {"greedy": ["--beam", "1"], "beam4": ["--beam", "4"], "beam8": ["--beam", "8"],
+                "beam8+icm2": ["--beam", "8", "--icm", "2"]}
 METHODS = list(RVQ_TRAINERS) + ["faiss-rq", "faiss-rq-beam8", "faiss-lsq", "faiss-pq"]
 
 

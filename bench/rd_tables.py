@@ -4,7 +4,7 @@
   bench/rd_tables.py docs/data/rd.json [--set fmnist] [--plot docs/quality/rd_fmnist.png] [--update docs/quality.md]
 
 One table per data set: a row per bit rate, method and encoder; test rel_mse and training seconds
-per training-set size; encode speed on one thread. The best error of each column at each bit rate
+per training-set size; encode speed on one thread, per training-set size. The best error of each column at each bit rate
 is in bold. Under the table, per bit rate and size, rvq's best error against the best FAISS error.
 Cells the store does not have yet read "not run".
 """
@@ -19,7 +19,7 @@ METHODS = {
     "faiss-lsq": "FAISS LSQ++ (defaults)",
     "faiss-pq": "FAISS PQ (L x log2 K bits)",
 }
-ENCODERS = {"greedy": "greedy", "beam8": "beam 8", "beam8+icm2": "beam 8 + ICM 2", "icm": "LSQ's ICM", "pq": "PQ"}
+ENCODERS = {"greedy": "greedy", "beam4": "beam 4", "beam8": "beam 8", "beam8+icm2": "beam 8 + ICM 2", "icm": "LSQ's ICM", "pq": "PQ"}
 
 
 def seconds(s):
@@ -47,7 +47,7 @@ def table(store, set_name, cells, rows=()):
            f"{'/'.join(map(str, threads))} threads, encoding on one. Test rel_mse (lower is better):", ""]
     size = [f"{r // 1000}k" if r % 1000 == 0 else f"{r:,}" for r in rows]
     head = ["bits", "L x K", "method", "encoder"] + [f"rel_mse {n}" for n in size] + \
-        [f"training s {n}" for n in size] + ["encode vec/s"]
+        [f"training s {n}" for n in size] + [f"encode vec/s {n}" for n in size]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     verdicts = []
     for bits, layers, k in shapes:
@@ -72,21 +72,20 @@ def table(store, set_name, cells, rows=()):
                 continue
             encs = [e for e in ENCODERS if any(c and e in c.get("encoders", {}) for c in present)]
             for e in encs:
-                errs, secs = [], []
-                speed = ""
+                errs, secs, speeds = [], [], []
                 for r, c in zip(rows, present):
                     if c is None or e not in c.get("encoders", {}):
                         errs.append("not run" if c is None else "n/a")
                         secs.append("")
+                        speeds.append("")
                         continue
                     v = c["encoders"][e]["rel_mse"]
                     errs.append(f"**{v:.5f}**" if v == best.get(r) else f"{v:.5f}")
                     secs.append(seconds(c["train_seconds"]) if e == encs[0] else "")
-                    if not speed:
-                        runs = c["encoders"][e].get("speed_runs", 1)
-                        speed = f"{c['encoders'][e]['vectors_per_second']:,.0f}" + (" (1 run)" if runs == 1 else "")
+                    runs = c["encoders"][e].get("speed_runs", 1)
+                    speeds.append(f"{c['encoders'][e]['vectors_per_second']:,.0f}" + (" (1 run)" if runs == 1 else ""))
                 out.append("| " + " | ".join([str(bits), f"{layers} x {k}", METHODS[m], ENCODERS[e]] + errs + secs +
-                                             [speed]) + " |")
+                                             speeds) + " |")
     return "\n".join(out + [""] + verdicts) + "\n"
 
 

@@ -34,12 +34,14 @@ def main():
             json.dump(store, fh)
         out = subprocess.run([sys.executable, script, path], check=True, capture_output=True, text=True).stdout
         lines = out.splitlines()
-        assert "| bits | L x K | method | encoder | rel_mse 20k | rel_mse 60k | training s 20k | training s 60k |" \
-            in out, out
+        assert "| bits | L x K | method | encoder | rel_mse 20k | rel_mse 60k | training s 20k | training s 60k | " \
+            "encode vec/s 20k | encode vec/s 60k |" in out, out
         row = next(line for line in lines if "beam-8-trained (`--beam 8" in line and "beam 8 + ICM 2" in line)
         assert "**0.05400**" in row and "**0.05090**" in row, row  # the best of each column, in bold
         faiss_row = next(line for line in lines if "FAISS RQ, beam-8-trained" in line and "| beam 8 |" in line)
         assert "0.05600 | not run" in faiss_row, faiss_row  # no 60k cell yet
+        assert faiss_row.endswith("| 1,000 (1 run) |  |"), faiss_row  # nor its speed
+        assert row.endswith("| 1,000 (1 run) | 1,000 (1 run) |"), row  # the speed of each size's model
         assert "| 300 |" in next(line for line in lines if "beam-8-trained (`--beam 8" in line and "| greedy |" in line)
         assert "| 1,000 (1 run) |" in row, row  # cells measured before speeds were the best of 3 say so
         assert any("n/a: D = 100 is not a multiple of 8" in line for line in lines), out
