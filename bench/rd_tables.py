@@ -60,8 +60,10 @@ def table(store, set_name, cells, rows=()):
             rvq_b = min((e for e in errs if e[1].startswith("rvq")), default=None)
             faiss_b = min((e for e in errs if e[1].startswith("faiss")), default=None)
             if rvq_b and faiss_b:
+                missing = [m for m in METHODS if (r, layers, k, m) not in by]
                 verdicts.append(f"- {bits} bits, {r:,} rows: rvq's best {rvq_b[0]:.5f} ({rvq_b[1]}) against FAISS's "
-                                f"best {faiss_b[0]:.5f} ({faiss_b[1]}): {100 * (rvq_b[0] / faiss_b[0] - 1):+.1f}%")
+                                f"best {faiss_b[0]:.5f} ({faiss_b[1]}): {100 * (rvq_b[0] / faiss_b[0] - 1):+.1f}%" +
+                                (f" (not run yet: {', '.join(missing)})" if missing else ""))
         for m in METHODS:
             present = [by.get((r, layers, k, m)) for r in rows]
             if not any(present):
