@@ -3,10 +3,10 @@
 
   bench/rd_tables.py docs/data/rd.json [--set fmnist] [--plot docs/quality/rd_fmnist.png] [--update docs/quality.md]
 
-One table per data set: a row per bit rate, method and encoder; test rel_mse and training seconds
-per training-set size; encode speed on one thread, per training-set size. The best error of each column at each bit rate
-is in bold. Under the table, per bit rate and size, rvq's best error against the best FAISS error.
-Cells the store does not have yet read "not run".
+One table per data set: a row per bit rate, method and encoder; test rel_mse, training seconds and
+encode speed on one thread, each per training-set size. The best error of each column at each bit
+rate is in bold. Under the table, per bit rate and size, rvq's best error against the best FAISS
+error, naming the methods not run yet. Cells the store does not have yet read "not run".
 """
 import argparse, json, os, sys
 
@@ -19,7 +19,8 @@ METHODS = {
     "faiss-lsq": "FAISS LSQ++ (defaults)",
     "faiss-pq": "FAISS PQ (L x log2 K bits)",
 }
-ENCODERS = {"greedy": "greedy", "beam4": "beam 4", "beam8": "beam 8", "beam8+icm2": "beam 8 + ICM 2", "icm": "LSQ's ICM", "pq": "PQ"}
+ENCODERS = {"greedy": "greedy", "beam4": "beam 4", "beam8": "beam 8", "beam8+icm2": "beam 8 + ICM 2",
+            "icm": "LSQ's ICM", "pq": "PQ"}
 
 
 def seconds(s):
