@@ -250,6 +250,41 @@ TEST_CASE("refinement lowers the held-out error on data with room for it", "[tra
   }
 }
 
+TEST_CASE("refinement shortens a step the encoder re-encodes worse, and is never worse for it", "[train][refine]") {
+  // A deep model (16 layers): the full least-squares step is optimal for the old codes, but the
+  // greedy encoder's new codes make it worse than the start, so full steps alone stop at once.
+  const std::size_t n = 3000, d = 16;
+  auto x = rvq_test::gaussian(n, d, 21);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < d; ++t) x[i * d + t] *= 1.0f / float(1 + t);
+  for (std::size_t layers : {std::size_t{6}, std::size_t{16}}) {
+    rvq::train_options opt = rvq_test::options(layers, 16, 10);
+    opt.refine = 0;
+    auto q = rvq::train(matrix_view<const float>(x.data(), n, d), opt);
+    REQUIRE(q.ok());
+    for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
+      CAPTURE(layers, beam);
+      rvq::refine_options full, halved;
+      full.beam = halved.beam = beam;
+      full.step_halvings = 0;
+      CHECK(halved.step_halvings == 3);  // the default
+      rvq::refine_report rf, rh;
+      auto mf = rvq::refine(*q, matrix_view<const float>(x.data(), n, d), full, &rf);
+      auto mh = rvq::refine(*q, matrix_view<const float>(x.data(), n, d), halved, &rh);
+      REQUIRE(mf.ok());
+      REQUIRE(mh.ok());
+      CHECK(rh.mse_after <= rf.mse_after);  // the same full step first, then only gains
+      CHECK(rh.mse_after <= rh.mse_before);
+      CHECK(rvq_test::mse(*mh, x, n, beam) == Approx(rh.mse_after).epsilon(1e-5));
+      if (layers == 16 && beam == 1) {
+        CHECK(rf.mse_after > rf.mse_before * 0.999);  // full steps: (almost) nothing
+        CHECK(rh.mse_after < rh.mse_before * 0.995);  // shorter ones: a gain
+        CHECK(rh.round_mse.size() > rf.round_mse.size());
+      }
+    }
+  }
+}
+
 TEST_CASE("refine() checks its input and keeps a model it cannot improve", "[train][refine]") {
   const std::size_t n = 500, d = 6;
   const auto x = rvq_test::gaussian(n, d, 5);

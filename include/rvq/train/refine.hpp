@@ -30,6 +30,12 @@ struct refine_options {
   std::size_t icm_rounds = 0;
   /// A round must lower the error by at least this fraction, else refinement stops.
   double min_gain = 1e-4;
+  /// Halvings of a round's step when the full refit does not lower the error by `min_gain`: the
+  /// codebooks move to old + s (refit - old) for s = 1/2, 1/4, ... instead. The refit is optimal
+  /// for the old codes, not for the codes the encoder picks from it; on deep models (16 layers
+  /// and more) a greedy or beam encoder re-encodes a full step worse than the model it started
+  /// from, while a shorter one still lowers the error. 0: full steps only.
+  std::size_t step_halvings = 3;
   /// Every `holdout`-th training row (0: none, the default) is left out of the least-squares
   /// fits, and the rounds are judged by the error on those rows. It is a conservative guard
   /// against overfitting a training set that is small for the model: the residual k-means before
@@ -202,14 +208,17 @@ void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::s
 }
 
 /// Re-seeds every codeword no row of the group uses with the worst-reconstructed rows, worst
-/// first (ties: lowest row), one per dead codeword; returns how many.
+/// first (ties: lowest row), one per dead codeword; returns how many. With `reseeded`, marks
+/// them there (one flag per codeword, all layers in order; it is resized and cleared).
 template <class Group>
 std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
                         const std::vector<std::size_t>& first, const std::vector<std::uint16_t>& codes,
-                        const std::vector<float>& res, std::vector<float>& books, const Group& grp) {
+                        const std::vector<float>& res, std::vector<float>& books, const Group& grp,
+                        std::vector<unsigned char>* reseeded_flags = nullptr) {
   const std::size_t nl = ks.size();
   std::vector<std::vector<std::uint64_t>> count(nl);
   std::size_t dead = 0;
+  if (reseeded_flags) reseeded_flags->assign(first[nl], 0);
   for (std::size_t l = 0; l < nl; ++l) {
     count[l].assign(ks[l], 0);
     for (std::size_t i = 0; i < n; ++i) ++count[l][codes[i * nl + l]];
@@ -239,6 +248,7 @@ std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::siz
       }
       grp.share(g, row.data(), d);
       std::copy(row.begin(), row.end(), books.begin() + static_cast<std::ptrdiff_t>((first[l] + a) * d));
+      if (reseeded_flags) (*reseeded_flags)[first[l] + a] = 1;
       ++reseeded;
     }
   return reseeded;
@@ -311,18 +321,36 @@ result<quantizer<Config>> refine_rows(const quantizer<Config>& q, matrix_view<co
     best_codes = codes;
   };
 
+  std::vector<float> start, refit;   // a round's codebooks before and after the full refit
+  std::vector<unsigned char> fresh;  // codewords the round re-seeded: they take the refit's value
   for (std::size_t round = 0; round < opt.rounds; ++round) {
+    start = books;
     least_squares_sweeps(n, d, ks, first, codes, opt.sweeps, holdout, books, res, grp);
-    rep.dead_reseeded += reseed_dead(n, d, ks, first, codes, res, books, grp);
-    auto m = build(books);
-    if (!m) return m.error();
-    RVQ_TRY(encode(*m, codes));
-    RVQ_TRY(residuals(*m, data, codes, res, total, grp));
-    const double mse = total / static_cast<double>(all), sc = score();
+    rep.dead_reseeded += reseed_dead(n, d, ks, first, codes, res, books, grp, &fresh);
+    refit = books;
+    // The full step first; while it does not gain enough, half of the last one (the same on
+    // every process: the scores are the group's).
+    bool enough = false;
+    double mse = 0.0, step = 1.0;
+    for (std::size_t h = 0; h <= opt.step_halvings && !enough; ++h, step *= 0.5) {
+      if (h > 0)
+        for (std::size_t c = 0; c < first[nl]; ++c) {
+          if (fresh[c]) continue;
+          for (std::size_t t = c * d; t < (c + 1) * d; ++t)
+            books[t] = static_cast<float>(static_cast<double>(start[t]) +
+                                          step * (static_cast<double>(refit[t]) - static_cast<double>(start[t])));
+        }
+      auto m = build(books);
+      if (!m) return m.error();
+      RVQ_TRY(encode(*m, codes));
+      RVQ_TRY(residuals(*m, data, codes, res, total, grp));
+      mse = total / static_cast<double>(all);
+      const double sc = score();
+      enough = sc < best_score * (1.0 - opt.min_gain);
+      if (sc < best_score) keep();
+    }
     rep.round_mse.push_back(mse);
     if (opt.progress) opt.progress(round, opt.rounds, mse);
-    const bool enough = sc < best_score * (1.0 - opt.min_gain);
-    if (sc < best_score) keep();
     if (!enough) break;
   }
 
@@ -366,12 +394,14 @@ result<quantizer<Config>> refine_rows(const quantizer<Config>& q, matrix_view<co
  * @brief Joint refinement of a trained model on its training data: each round refits every
  * layer's codebook by least squares given the current codes (block Gauss-Seidel, see
  * detail::least_squares_sweeps), re-seeds dead codewords from the worst-reconstructed vectors,
- * and re-encodes with `opt.beam`; rounds stop when the error falls by less than `opt.min_gain`
- * (the best model seen is returned). With `opt.holdout`, the error judged is that of held-out
- * training rows, which the fits do not see. A last pass re-seeds codewords that are still dead and keeps
- * the result when it is no worse.
+ * and re-encodes with `opt.beam`. When the re-encoded error of that full step does not fall by
+ * `opt.min_gain`, the round tries up to `opt.step_halvings` shorter steps toward the refit (1/2,
+ * 1/4, ...); rounds stop when none gains that much (the best model seen is returned). With `opt.holdout`, the error
+ * judged is that of held-out training rows, which the fits do not see. A last pass re-seeds codewords that are still
+ * dead and keeps the result when it is no worse.
  *
- * Complexity per round: one encode of the data plus `opt.sweeps` passes of O(N L D).
+ * Complexity per round: one encode of the data (one more per shorter step tried) plus
+ * `opt.sweeps` passes of O(N L D).
  * @return the refined model, or errors of the encoder (dimension_mismatch, non_finite, bad_beam).
  */
 template <class Config>
