@@ -6,7 +6,8 @@
 One table per data set: a row per bit rate, method and encoder; test rel_mse, training seconds and
 encode speed on one thread, each per training-set size. The best error of each column at each bit
 rate is in bold. Under the table, per bit rate and size, rvq's best error against the best FAISS
-error, naming the methods not run yet. Cells the store does not have yet read "not run".
+error, naming the methods not run yet. Cells the store does not have yet read "not run". When the
+cells were measured on more than one CPU, times off the most common one are marked (†) and named.
 """
 import argparse, json, os, sys
 
@@ -49,6 +50,13 @@ def table(store, set_name, cells, rows=()):
     size = [f"{r // 1000}k" if r % 1000 == 0 else f"{r:,}" for r in rows]
     head = ["bits", "L x K", "method", "encoder"] + [f"rel_mse {n}" for n in size] + \
         [f"training s {n}" for n in size] + [f"encode vec/s {n}" for n in size]
+    # Times compare only on one CPU: when the cells come from several, those off the most common
+    # one carry a mark per CPU on their training seconds and speeds, named under the table.
+    cpus = {}
+    for c in cells:
+        cpus[c.get("cpu", "?")] = cpus.get(c.get("cpu", "?"), 0) + 1
+    main_cpu = max(sorted(cpus), key=lambda k: cpus[k])
+    marks = {cpu: "†" * (i + 1) for i, cpu in enumerate(sorted(k for k in cpus if k != main_cpu))}
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     verdicts = []
     for bits, layers, k in shapes:
@@ -84,11 +92,16 @@ def table(store, set_name, cells, rows=()):
                         continue
                     v = c["encoders"][e]["rel_mse"]
                     errs.append(f"**{v:.5f}**" if v == best.get(r) else f"{v:.5f}")
-                    secs.append(seconds(c["train_seconds"]) if e == encs[0] else "")
+                    mark = marks.get(c.get("cpu", "?"), "")
+                    secs.append(seconds(c["train_seconds"]) + mark if e == encs[0] else "")
                     runs = c["encoders"][e].get("speed_runs", 1)
-                    speeds.append(f"{c['encoders'][e]['vectors_per_second']:,.0f}" + (" (1 run)" if runs == 1 else ""))
+                    speeds.append(f"{c['encoders'][e]['vectors_per_second']:,.0f}" + mark +
+                                  (" (1 run)" if runs == 1 else ""))
                 out.append("| " + " | ".join([str(bits), f"{layers} x {k}", METHODS[m], ENCODERS[e]] + errs + secs +
                                              speeds) + " |")
+    if marks:
+        out += [""] + [f"{m} Training seconds and speeds measured on {cpu}; the others on {main_cpu}. Times compare "
+                       "only on one CPU; errors do not depend on it." for cpu, m in marks.items()]
     return "\n".join(out + [""] + verdicts) + "\n"
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """bench/rd_tables.py on a small store: the table, the bold best, "not run" and "n/a" cells, the
-verdict lines, --update between the markers (and its error without them), and the plot.
+verdict lines, the marks of times from another CPU, --update between the markers (and its error
+without them), and the plot.
 
   python3 tests/bench/rd_tables_test.py bench/rd_tables.py
 """
@@ -50,6 +51,19 @@ def main():
         # methods without a cell at that size are named: the verdict is only as good as the rows run
         assert verdict.endswith("(not run yet: rvq-greedy, rvq-default, faiss-rq)"), verdict
         assert not any(line.startswith("- 64 bits, 60,000 rows") for line in lines), out  # no FAISS row at 60k
+        assert "†" not in out, out  # one CPU: no marks
+
+        # A cell measured on another CPU: its times are marked, and the CPU named under the table.
+        other = dict(cells[2], cpu="other CPU")
+        store2 = dict(store, cells=dict(store["cells"], **{"s/20000/8x256/faiss-lsq": other}))
+        path2 = os.path.join(tmp, "rd2.json")
+        with open(path2, "w") as fh:
+            json.dump(store2, fh)
+        out2 = subprocess.run([sys.executable, script, path2], check=True, capture_output=True, text=True).stdout
+        lsq = next(line for line in out2.splitlines() if "LSQ++" in line)
+        assert "| 310† |" in lsq and "1,000† (1 run)" in lsq, lsq
+        assert "| 300 |" in out2 and out2.count("†") == 3, out2  # the others unmarked; the note's mark
+        assert "† Training seconds and speeds measured on other CPU; the others on test." in out2, out2
 
         md = os.path.join(tmp, "q.md")
         with open(md, "w") as fh:
