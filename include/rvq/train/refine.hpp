@@ -208,7 +208,7 @@ void least_squares_sweeps(std::size_t n, std::size_t d, const std::vector<std::s
 }
 
 /// Re-seeds every codeword no row of the group uses with the worst-reconstructed rows, worst
-/// first (ties: lowest row), one per dead codeword; returns how many. With `reseeded`, marks
+/// first (ties: lowest row), one per dead codeword; returns how many. With `reseeded_flags`, marks
 /// them there (one flag per codeword, all layers in order; it is resized and cleared).
 template <class Group>
 std::size_t reseed_dead(std::size_t n, std::size_t d, const std::vector<std::size_t>& ks,
