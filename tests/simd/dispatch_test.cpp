@@ -2,6 +2,9 @@
 // (the same codes except at near-ties, the same error to 1e-6 relative); the target names, the
 // RVQ_ISA parser and set_isa()'s errors.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <random>
 #include <rvq/simd/dispatch/kernels.hpp>
 #include "../helpers.hpp"
 
@@ -180,6 +183,70 @@ TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 kernel gives the integer 
           }
       }
     }
+  CHECK(runs > 0);
+}
+
+TEST_CASE("dispatch: every target's residual update, activations and grid conversion equal the scalar ones",
+          "[simd][dispatch][integer]") {
+  namespace ip = rvq::simd::int8_panels;
+  rvq_test::isa_guard g;
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<std::int32_t> any(std::numeric_limits<std::int32_t>::min(),
+                                                  std::numeric_limits<std::int32_t>::max());
+  std::uniform_int_distribution<std::int32_t> near(-300000, 300000);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  std::size_t runs = 0;
+  for (rvq::isa target : rvq::all_isas) {
+    if (!rvq::isa_supported(target)) continue;
+    REQUIRE(rvq::set_isa(target).ok());
+    const ip::kernel kern = rvq::active_int8_kernel();
+    // lengths around the 8- and 16-lane widths, the model shapes, and tails of every size
+    const std::size_t dims[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 37, 100, 784};
+    for (std::size_t d : dims) {
+      std::vector<std::int8_t> q(d);
+      std::vector<std::int32_t> r0(d), a(d), b(d);
+      std::vector<std::uint8_t> act_a(ip::padded_dim(d)), act_b(ip::padded_dim(d));
+      for (auto mode : {rvq::rounding::half_up, rvq::rounding::truncate, rvq::rounding::half_to_even})
+        for (int shift : {1, 4, 13, 23, 30})
+          for (std::int32_t m : {1, 3, -7, 1000, 65537, -4000000})
+            for (bool extreme : {false, true}) {
+              for (std::size_t t = 0; t < d; ++t) {
+                q[t] = static_cast<std::int8_t>(byte(rng));
+                r0[t] = extreme ? any(rng) : near(rng);  // extreme: the update saturates at both ends
+              }
+              const std::int32_t z = static_cast<std::int32_t>(byte(rng));
+              a = r0;
+              b = r0;
+              ip::subtract_affine(kern, a.data(), q.data(), d, z, m, shift, mode);
+              ip::subtract_affine(ip::kernel::reference, b.data(), q.data(), d, z, m, shift, mode);
+              CAPTURE(rvq::to_string(target), ip::to_string(kern), d, rvq::to_string(mode), shift, m, extreme);
+              CHECK(a == b);
+              const std::int64_t sa = ip::activations(kern, r0.data(), d, shift, mode, act_a.data());
+              const std::int64_t sb = ip::activations(ip::kernel::reference, r0.data(), d, shift, mode, act_b.data());
+              CHECK(sa == sb);
+              CHECK(act_a == act_b);
+              ++runs;
+            }
+      // float_to_grid converts a prefix; it equals round-to-nearest-even with saturation
+      std::vector<float> x(d);
+      for (float unit : {1.0f, 0.125f, 1024.0f, 1048576.0f, 1099511627776.0f})
+        for (float scale : {1.0f, 300.0f, 1.0e9f}) {
+          for (std::size_t t = 0; t < d; ++t) x[t] = gauss(rng) * scale;
+          x[0] = 2.5f;  // ties go to even
+          if (d > 1) x[1] = -3.5f;
+          std::fill(a.begin(), a.end(), 0);
+          const std::size_t done = ip::float_to_grid(kern, x.data(), d, unit, a.data());
+          REQUIRE(done <= d);
+          for (std::size_t t = 0; t < done; ++t) {
+            const double y = std::nearbyint(static_cast<double>(x[t]) * unit);
+            const double c = y > 2147483647.0 ? 2147483647.0 : (y < -2147483648.0 ? -2147483648.0 : y);
+            CAPTURE(rvq::to_string(target), d, unit, x[t], t);
+            CHECK(a[t] == static_cast<std::int32_t>(c));
+          }
+        }
+    }
+  }
   CHECK(runs > 0);
 }
 

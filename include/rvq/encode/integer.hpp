@@ -62,7 +62,8 @@ std::uint32_t int_split_argmin(const Store& s, std::size_t l, const std::int32_t
   return idx;
 }
 
-/// Integer-only greedy encode of the residual in ws.ints (changed in place); a layer large
+/// Integer-only greedy encode of the residual in ws.ints (changed in place: it ends as the
+/// residual before the last layer's codeword, which no caller needs); a layer large
 /// enough for the parallel traits `Par` is split across its workers.
 template <class Par, class Store, class Code>
 void int_greedy(const Store& s, Code* codes, workspace_view ws) noexcept {
@@ -74,12 +75,13 @@ void int_greedy(const Store& s, Code* codes, workspace_view ws) noexcept {
     else
       s.search_block(l, rows, 1, ws.bytes.data(), &idx);
     codes[l] = static_cast<Code>(idx);
-    s.subtract(l, idx, rows[0]);
+    if (l + 1 < s.layers()) s.subtract(l, idx, rows[0]);  // the last residual is not needed
   }
 }
 
 /// Integer-only greedy encode of n <= Store::tile_rows residuals (row i at ws.ints + i * dim(),
-/// changed in place), layer by layer: each layer's codewords are read once for the whole tile.
+/// changed in place, up to the last layer's codeword), layer by layer: each layer's codewords are
+/// read once for the whole tile.
 template <class Store, class Code>
 void int_greedy_tile(const Store& s, Code* const* codes, std::size_t n, workspace_view ws) noexcept {
   std::int32_t* rows[Store::tile_rows];
@@ -87,9 +89,10 @@ void int_greedy_tile(const Store& s, Code* const* codes, std::size_t n, workspac
   std::uint32_t* idx = ws.indices.data();
   for (std::size_t l = 0; l < s.layers(); ++l) {
     s.search_block(l, rows, n, ws.bytes.data(), idx);
+    const bool last = l + 1 == s.layers();  // the last residual is not needed
     for (std::size_t i = 0; i < n; ++i) {
       codes[i][l] = static_cast<Code>(idx[i]);
-      s.subtract(l, idx[i], rows[i]);
+      if (!last) s.subtract(l, idx[i], rows[i]);
     }
   }
 }

@@ -155,17 +155,16 @@ void even_odd(const U* v, std::size_t k, T pad, T* out) noexcept {
 /// The AVX-512 VNNI kernel (512-bit `vpdpbusd`).
 namespace avx512 {
 
-/// Running argmin of even (`se`) and odd (`so`) codewords' scores of panel p.
+/// Running argmin of even (`se`) and odd (`so`) codewords' scores of panel p: each lane keeps its
+/// best score and that score's panel (the search's epilogue turns panels into codeword indices).
 RVQ_ALWAYS_INLINE RVQ_T_AVX512 void update(__m512i se, __m512i so, std::size_t p, __m512i& best_e, __m512i& best_o,
                                            __m512i& idx_e, __m512i& idx_o) noexcept {
-  const __m512i base = _mm512_set1_epi64(static_cast<long long>(p * width));
-  const __m512i ie = _mm512_add_epi64(base, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0));
-  const __m512i io = _mm512_add_epi64(base, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1));
+  const __m512i panel = _mm512_set1_epi64(static_cast<long long>(p));
   const __mmask8 me = _mm512_cmplt_epi64_mask(se, best_e), mo = _mm512_cmplt_epi64_mask(so, best_o);
   best_e = _mm512_mask_mov_epi64(best_e, me, se);
-  idx_e = _mm512_mask_mov_epi64(idx_e, me, ie);
+  idx_e = _mm512_mask_mov_epi64(idx_e, me, panel);
   best_o = _mm512_mask_mov_epi64(best_o, mo, so);
-  idx_o = _mm512_mask_mov_epi64(idx_o, mo, io);
+  idx_o = _mm512_mask_mov_epi64(idx_o, mo, panel);
 }
 
 /// Folds the scores of panel `p` (16 lane dot products `acc`) into a row's running argmin.
@@ -337,13 +336,18 @@ RVQ_T_AVX512 void search(const std::uint8_t* const* acts, const std::int64_t* as
     }
   }
   for (; p < np; ++p) block<R, 1, Pow2>(acts, asum, panels, groups, p, c, be, bo, ie, io);
+  // lane j of the even scores is codeword 16 p + 2 j of its panel p; of the odd ones 16 p + 2 j + 1
+  static_assert(width == 16, "the epilogue multiplies panels by 16 as a shift");
+  const __m512i lane_e = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0),
+                lane_o = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
   for (std::size_t r = 0; r < R; ++r) {  // lowest score, then lowest index
     const long long best = _mm512_reduce_min_epi64(_mm512_min_epi64(be[r], bo[r]));
     const __m512i b = _mm512_set1_epi64(best);
     const __mmask8 me = _mm512_cmpeq_epi64_mask(be[r], b), mo = _mm512_cmpeq_epi64_mask(bo[r], b);
     const __m512i none = _mm512_set1_epi64(std::numeric_limits<std::int64_t>::max());
-    const __m512i cand =
-        _mm512_min_epi64(_mm512_mask_mov_epi64(none, me, ie[r]), _mm512_mask_mov_epi64(none, mo, io[r]));
+    const __m512i ce = _mm512_add_epi64(_mm512_slli_epi64(ie[r], 4), lane_e);
+    const __m512i co = _mm512_add_epi64(_mm512_slli_epi64(io[r], 4), lane_o);
+    const __m512i cand = _mm512_min_epi64(_mm512_mask_mov_epi64(none, me, ce), _mm512_mask_mov_epi64(none, mo, co));
     idx[r] = static_cast<std::uint32_t>(_mm512_reduce_min_epi64(cand));
     score[r] = best;
   }
@@ -352,7 +356,8 @@ RVQ_T_AVX512 void search(const std::uint8_t* const* acts, const std::int64_t* as
 
 /// What the 256-bit kernels (AVX-VNNI and AVX2) share: the running argmin and its epilogue.
 namespace avx256 {
-/// Running argmin state of one row: four streams of 4 codewords (even/odd of each half panel).
+/// Running argmin state of one row: four streams of 4 codewords (even/odd of each half panel),
+/// each lane's best score and that score's panel.
 struct state256 {
   __m256i best[4], idx[4];
 };
@@ -369,10 +374,9 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i sext_low32(__m256i x) noexcept {
 template <bool Pow2, bool Offset>
 RVQ_ALWAYS_INLINE RVQ_T_AVX2 void fold256(__m256i acc, std::size_t p, std::size_t half, const constants& k,
                                           std::int64_t asum, state256& st) noexcept {
-  const std::size_t c0 = p * width + half * 8;
   __m256i d32 = acc;
   if constexpr (Offset)
-    d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + c0)));
+    d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + p * width + half * 8)));
   // 64-bit lane j: codeword 2j in the low half, 2j + 1 in the high half
   __m256i de = d32, dodd = _mm256_srli_epi64(d32, 32);
   const std::int64_t* bias = k.bias + p * width + half * 4;  // even codewords; odd ones 8 further
@@ -395,15 +399,13 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void fold256(__m256i acc, std::size_t p, std::size_
     se = _mm256_sub_epi64(be, _mm256_mul_epi32(de, me_));
     so = _mm256_sub_epi64(bo, _mm256_mul_epi32(dodd, mo_));
   }
-  const __m256i base = _mm256_set1_epi64x(static_cast<long long>(c0));
-  const __m256i ie = _mm256_add_epi64(base, _mm256_set_epi64x(6, 4, 2, 0));
-  const __m256i io = _mm256_add_epi64(base, _mm256_set_epi64x(7, 5, 3, 1));
+  const __m256i panel = _mm256_set1_epi64x(static_cast<long long>(p));  // finish() makes it an index
   const std::size_t e = half * 2, o = half * 2 + 1;
   const __m256i lt_e = _mm256_cmpgt_epi64(st.best[e], se), lt_o = _mm256_cmpgt_epi64(st.best[o], so);
   st.best[e] = _mm256_blendv_epi8(st.best[e], se, lt_e);
-  st.idx[e] = _mm256_blendv_epi8(st.idx[e], ie, lt_e);
+  st.idx[e] = _mm256_blendv_epi8(st.idx[e], panel, lt_e);
   st.best[o] = _mm256_blendv_epi8(st.best[o], so, lt_o);
-  st.idx[o] = _mm256_blendv_epi8(st.idx[o], io, lt_o);
+  st.idx[o] = _mm256_blendv_epi8(st.idx[o], panel, lt_o);
 }
 
 /// Starts R rows' argmin.
@@ -425,6 +427,9 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void finish(const state256 (&st)[R], std::uint32_t*
       _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
       _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
     }
+    // stream q = 2 half + odd, lane j: codeword 16 p + 8 half + 2 j + odd of panel p
+    for (int q = 0; q < 4; ++q)
+      for (int j = 0; j < 4; ++j) i[4 * q + j] = i[4 * q + j] * 16 + (q / 2) * 8 + 2 * j + q % 2;
     detail::lowest_of_lanes(s, i, idx[r], score[r]);
   }
 }
@@ -663,21 +668,23 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
 #if RVQ_INT8_X86
 /// Vector helpers of the stores (grid conversion, activations, residual update), per target.
 namespace avx512 {
-/// float_to_grid() on 16 lanes.
+/// float_to_grid() on 16 lanes, the last few under a mask.
 RVQ_T_AVX512 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
   std::size_t t = 0;
   if (unit > 0.0f && unit < 3.0e38f) {
     const __m512 u = _mm512_set1_ps(unit), top = _mm512_set1_ps(2147483648.0f);
     const __m512i max = _mm512_set1_epi32(2147483647);
-    for (; t + 16 <= d; t += 16) {
-      const __m512 y = _mm512_mul_ps(_mm512_loadu_ps(x + t), u);
+    for (; t < d; t += 16) {
+      const std::size_t n = d - t < 16 ? d - t : 16;
+      const __mmask16 k = static_cast<__mmask16>((1u << n) - 1);
+      const __m512 y = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + t), u);
       // vcvtps2dq rounds to nearest even (the default mode) and gives INT32_MIN out of range
       __m512i q = _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       q = _mm512_mask_mov_epi32(q, _mm512_cmp_ps_mask(y, top, _CMP_GE_OQ), max);
-      _mm512_storeu_si512(r + t, q);
+      _mm512_mask_storeu_epi32(r + t, k, q);
     }
   }
-  return t;
+  return t < d ? t : d;  // the masked pass ends past d
 }
 
 /// activations() on 16 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
@@ -705,37 +712,43 @@ RVQ_T_AVX512 inline std::size_t activations(const std::int32_t* r, std::size_t d
     }
     sum = _mm512_reduce_add_epi32(acc);
   }
-  return t;
+  return t < d ? t : d;  // the masked pass ends past d
 }
 
-/// subtract_affine() on 16 lanes; returns the values done.
+/// subtract_affine() on 16 lanes, the last few under a mask; returns the values done.
 RVQ_T_AVX512 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
                                                 std::int32_t m, int shift, rounding mode) noexcept {
   std::size_t t = 0;
   const std::int64_t bound = 255 * static_cast<std::int64_t>(m < 0 ? -m : m) +
                              (shift > 0 && shift < 31 ? (std::int64_t{1} << (shift - 1)) : 0);
   if (mode != rounding::half_to_even && shift > 0 && shift < 31 && bound < (std::int64_t{1} << 31)) {
-    const __m512i vz = _mm512_set1_epi32(z), vm = _mm512_set1_epi32(m);
+    const __m512i vz = _mm512_set1_epi32(z), vm = _mm512_set1_epi32(m), big = _mm512_set1_epi32(2147483647);
     const __m512i half = _mm512_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
     const __m128i cnt = _mm_cvtsi32_si128(shift);
-    for (; t + 16 <= d; t += 16) {
-      const __m512i qv = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + t)));
+    for (; t < d; t += 16) {
+      const std::size_t n = d - t < 16 ? d - t : 16;
+      const __mmask16 k = static_cast<__mmask16>((1u << n) - 1);
+      const __m512i qv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, q + t));
       const __m512i c = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(qv, vz), vm), half), cnt);
-      const __m512i rv = _mm512_loadu_si512(r + t);
-      const __m512i lo = _mm512_sub_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(rv)),
-                                          _mm512_cvtepi32_epi64(_mm512_castsi512_si256(c)));
-      const __m512i hi = _mm512_sub_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(rv, 1)),
-                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(c, 1)));
-      const __m512i res =
-          _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(lo)), _mm512_cvtsepi64_epi32(hi), 1);
-      _mm512_storeu_si512(r + t, res);
+      const __m512i rv = _mm512_maskz_loadu_epi32(k, r + t);
+      const __m512i diff = _mm512_sub_epi32(rv, c);
+      // overflow when r and c differ in sign and the difference's sign is not r's: saturate to r's side
+      const __mmask16 over =
+          _mm512_movepi32_mask(_mm512_and_si512(_mm512_xor_si512(rv, c), _mm512_xor_si512(rv, diff)));
+      const __m512i sat = _mm512_xor_si512(_mm512_srai_epi32(rv, 31), big);
+      _mm512_mask_storeu_epi32(r + t, k, _mm512_mask_mov_epi32(diff, over, sat));
     }
   }
-  return t;
+  return t < d ? t : d;  // the masked pass ends past d
 }
 }  // namespace avx512
 
 namespace avx2 {
+/// A mask of the first n (< 8) 32-bit lanes, for vpmaskmovd.
+RVQ_T_AVX2 inline __m256i first_lanes(std::size_t n) noexcept {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /// float_to_grid() on 8 lanes (vcvtps2dq in the default rounding mode: nearest, ties to even).
 RVQ_T_AVX2 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
   std::size_t t = 0;
@@ -752,7 +765,8 @@ RVQ_T_AVX2 inline std::size_t float_to_grid(const float* x, std::size_t d, float
   return t;
 }
 
-/// activations() on 8 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
+/// activations() on 8 lanes, the last few under a mask (half_up and truncate, 0 < shift <= 23);
+/// returns the values done.
 RVQ_T_AVX2 inline std::size_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
                                           std::uint8_t* out, std::int64_t& sum) noexcept {
   std::size_t t = 0;
@@ -764,16 +778,25 @@ RVQ_T_AVX2 inline std::size_t activations(const std::int32_t* r, std::size_t d, 
     const __m128i cnt = _mm_cvtsi32_si128(shift);
     const __m256i lo = _mm256_set1_epi32(-128), hi = _mm256_set1_epi32(127);
     __m256i acc = _mm256_setzero_si256();
-    for (; t + 8 <= d; t += 8) {
-      __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
+    for (; t < d; t += 8) {
+      const std::size_t n = d - t < 8 ? d - t : 8;
+      // the last few under a mask: the lanes past d read 0, whose activation is 0
+      __m256i v = n == 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t))
+                         : _mm256_maskload_epi32(r + t, first_lanes(n));
       v = _mm256_min_epi32(_mm256_max_epi32(v, nlim), lim);
       v = _mm256_sra_epi32(_mm256_add_epi32(v, half), cnt);
       v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
       acc = _mm256_add_epi32(acc, v);
       // in range already: the saturating packs keep the values; bytes 0-3 of each 128-bit half
       const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
-      const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t), _mm_xor_si128(b, _mm_set1_epi8(static_cast<char>(0x80))));
+      const __m128i b = _mm_xor_si128(_mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)),
+                                      _mm_set1_epi8(static_cast<char>(0x80)));
+      if (n == 8) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t), b);
+      } else {
+        const long long bytes = _mm_cvtsi128_si64(b);
+        std::memcpy(out + t, &bytes, n);
+      }
     }
     alignas(32) std::int32_t s[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(s), acc);
@@ -782,7 +805,7 @@ RVQ_T_AVX2 inline std::size_t activations(const std::int32_t* r, std::size_t d, 
   return t;
 }
 
-/// subtract_affine() on 8 lanes; returns the values done.
+/// subtract_affine() on 8 lanes, the last few under a mask; returns the values done.
 RVQ_T_AVX2 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
                                               std::int32_t m, int shift, rounding mode) noexcept {
   std::size_t t = 0;
@@ -792,17 +815,30 @@ RVQ_T_AVX2 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t
     const __m256i vz = _mm256_set1_epi32(z), vm = _mm256_set1_epi32(m), big = _mm256_set1_epi32(2147483647);
     const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
     const __m128i cnt = _mm_cvtsi32_si128(shift);
-    for (; t + 8 <= d; t += 8) {
-      const __m256i qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + t)));
+    for (; t < d; t += 8) {
+      const std::size_t n = d - t < 8 ? d - t : 8;
+      __m256i qv, rv, keep = _mm256_setzero_si256();
+      if (n == 8) {
+        qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + t)));
+        rv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
+      } else {  // the last few: q's bytes copied (reading 8 would pass the codeword), r under a mask
+        long long bytes = 0;
+        std::memcpy(&bytes, q + t, n);
+        qv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+        keep = first_lanes(n);
+        rv = _mm256_maskload_epi32(r + t, keep);
+      }
       const __m256i c = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(qv, vz), vm), half), cnt);
-      const __m256i rv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
       const __m256i diff = _mm256_sub_epi32(rv, c);
       // overflow when r and c differ in sign and the difference's sign is not r's: saturate to r's side
       const __m256i over = _mm256_and_si256(_mm256_xor_si256(rv, c), _mm256_xor_si256(rv, diff));
       const __m256i sat = _mm256_xor_si256(_mm256_srai_epi32(rv, 31), big);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t),
-                          _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(diff), _mm256_castsi256_ps(sat),
-                                                               _mm256_castsi256_ps(over))));
+      const __m256i res = _mm256_castps_si256(
+          _mm256_blendv_ps(_mm256_castsi256_ps(diff), _mm256_castsi256_ps(sat), _mm256_castsi256_ps(over)));
+      if (n == 8)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t), res);
+      else
+        _mm256_maskstore_epi32(r + t, keep, res);
     }
   }
   return t;
