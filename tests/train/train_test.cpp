@@ -11,6 +11,17 @@ namespace rvq_test_train_train_test {
 using rvq::matrix_view;
 using rvq::span;
 
+namespace {
+/// Gaussian rows whose dimension t has standard deviation 1 / (1 + t): an anisotropic spectrum,
+/// on which greedy residual training leaves gains for refinement.
+std::vector<float> anisotropic(std::size_t n, std::size_t d) {
+  auto x = rvq_test::gaussian(n, d, 21);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < d; ++t) x[i * d + t] *= 1.0f / float(1 + t);
+  return x;
+}
+}  // namespace
+
 TEMPLATE_LIST_TEST_CASE("k-means recovers well-separated clusters", "[train][kmeans]", rvq_test::metrics) {
   const std::size_t c = 12, per = 50, d = 8;
   std::vector<std::size_t> label;
@@ -234,9 +245,7 @@ TEST_CASE("joint refinement lowers the error and leaves no dead or duplicate cod
 TEST_CASE("refinement lowers the held-out error on data with room for it", "[train][refine]") {
   // Plenty of rows per parameter, an anisotropic spectrum: greedy residual training leaves gains.
   const std::size_t n = 20000, d = 8;
-  auto x = rvq_test::gaussian(n, d, 21);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t t = 0; t < d; ++t) x[i * d + t] *= 1.0f / float(1 + t);
+  const auto x = anisotropic(n, d);
   for (std::size_t beam : {std::size_t{1}, std::size_t{4}}) {
     CAPTURE(beam);
     rvq::train_options opt = rvq_test::options(3, 16, 10);
@@ -254,9 +263,7 @@ TEST_CASE("refinement shortens a step the encoder re-encodes worse, and is never
   // A deep model (16 layers): the full least-squares step is optimal for the old codes, but the
   // greedy encoder's new codes make it worse than the start, so full steps alone stop at once.
   const std::size_t n = 3000, d = 16;
-  auto x = rvq_test::gaussian(n, d, 21);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t t = 0; t < d; ++t) x[i * d + t] *= 1.0f / float(1 + t);
+  const auto x = anisotropic(n, d);
   for (std::size_t layers : {std::size_t{6}, std::size_t{16}}) {
     rvq::train_options opt = rvq_test::options(layers, 16, 10);
     opt.refine = 0;
