@@ -93,6 +93,16 @@ def _matrix(x: ArrayLike, what: str = "x") -> Tuple[np.ndarray, bool]:
     return a, False
 
 
+def _count(name: str, v: int, low: int) -> int:
+    """An integer option (`beam`, `icm`) checked before it reaches the core: a clear error for a
+    non-integer or a value below `low` (the core checks the upper bounds against the model)."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise DTypeError(f"{name} must be an int, got {type(v).__name__}")
+    if v < low:
+        raise DataError(f"{name} must be at least {low}, got {v}")
+    return int(v)
+
+
 def _threads(threads: Optional[int]) -> Optional[int]:
     if threads is None:
         return None
@@ -220,7 +230,7 @@ class Quantizer:
             uint8 codes when every K <= 256, else uint16; shape (N, L) (or (L,) for one vector).
         """
         a, one = _matrix(x)
-        c = self._m.encode(a, beam, icm, packed, _threads(threads))
+        c = self._m.encode(a, _count("beam", beam, 1), _count("icm", icm, 0), packed, _threads(threads))
         return c[0] if one else c
 
     def decode(self, codes: ArrayLike, layers: Optional[int] = None, *, packed: bool = False,
@@ -243,7 +253,7 @@ class Quantizer:
         """Encode (``beam``, ``icm`` as :meth:`encode`) and decode ``x`` (N, D), and measure the
         error, the bits and the speed."""
         a, _ = _matrix(x)
-        return Evaluation(**self._m.evaluate(a, beam, icm, _threads(threads)))
+        return Evaluation(**self._m.evaluate(a, _count("beam", beam, 1), _count("icm", icm, 0), _threads(threads)))
 
     # ---- files ------------------------------------------------------------------------------
     def save(self, path: Union[str, os.PathLike]) -> None:
@@ -336,7 +346,7 @@ class Quantizer:
             ids: one id (0 or more) per row of ``x`` (None: ids are the rows' positions).
             threads: threads of the encoding (None: every core).
         """
-        ix = Index(_core.make_index(self._m, metric, norm, ivf, beam, icm, fast_scan))
+        ix = Index(_core.make_index(self._m, metric, norm, ivf, _count("beam", beam, 1), _count("icm", icm, 0), fast_scan))
         if x is not None:
             ix.add(x, ids, threads=threads)
         return ix
@@ -591,7 +601,7 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
     elif progress is not None and not callable(progress):
         raise DTypeError("progress must be a callable, None or False")
     try:
-        m = _core.train(a, layers, ks, beam, icm, holdout, beam_entries, iterations, refine, seed, metric, 500000 if sample is None else sample,
+        m = _core.train(a, layers, ks, _count("beam", beam, 1), _count("icm", icm, 0), holdout, beam_entries, iterations, refine, seed, metric, 500000 if sample is None else sample,
                         init, progressive, progressive_iterations, progress, _threads(threads))
     finally:
         if bar is not None:

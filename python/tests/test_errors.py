@@ -41,6 +41,17 @@ def test_bad_options(model, data):
         model.encode(t, threads=0)
     with pytest.raises(rvq.DTypeError, match="threads"):
         model.encode(t, threads=1.5)
+    # negative or non-integer beam and icm: the library's message, not the binding's signature
+    for call in (lambda **k: model.encode(t, **k), lambda **k: model.evaluate(t, **k),
+                 lambda **k: model.index(t, **k), lambda **k: rvq.train(x, layers=1, codewords=2, progress=False, **k)):
+        with pytest.raises(rvq.DataError, match="beam must be at least 1, got -1"):
+            call(beam=-1)
+        with pytest.raises(rvq.DataError, match="icm must be at least 0, got -2"):
+            call(icm=-2)
+        with pytest.raises(rvq.DTypeError, match="beam must be an int, got float"):
+            call(beam=2.5)
+        with pytest.raises(rvq.DTypeError, match="icm must be an int, got str"):
+            call(icm="2")
     with pytest.raises(rvq.DataError, match="K is above"):
         rvq.train(x[:10], layers=1, codewords=11, progress=False)
     with pytest.raises(rvq.DataError, match="layers"):
