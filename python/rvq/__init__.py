@@ -94,8 +94,9 @@ def _matrix(x: ArrayLike, what: str = "x") -> Tuple[np.ndarray, bool]:
 
 
 def _count(name: str, v: int, low: int) -> int:
-    """An integer option (`beam`, `icm`) checked before it reaches the core: a clear error for a
-    non-integer or a value below `low` (the core checks the upper bounds against the model)."""
+    """An integer option (`beam`, `icm`, train's counts) checked before it reaches the core: a
+    clear error for a non-integer or a value below `low` (the core checks the rest against the
+    model and the data)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise DTypeError(f"{name} must be an int, got {type(v).__name__}")
     if v < low:
@@ -592,7 +593,8 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
     Ctrl-C stops the training with KeyboardInterrupt.
     """
     a, _ = _matrix(x)
-    ks = [int(codewords)] if isinstance(codewords, (int, np.integer)) else [int(k) for k in codewords]
+    ks = ([_count("codewords", codewords, 0)] if isinstance(codewords, (int, np.integer, float))
+          else [_count("codewords", k, 0) for k in codewords])
     bar = None
     if progress is None and _stderr_is_terminal():
         bar = progress = _ProgressBar()
@@ -601,8 +603,12 @@ def train(x: ArrayLike, layers: int = 8, codewords: Union[int, Sequence[int]] = 
     elif progress is not None and not callable(progress):
         raise DTypeError("progress must be a callable, None or False")
     try:
-        m = _core.train(a, layers, ks, _count("beam", beam, 1), _count("icm", icm, 0), holdout, beam_entries, iterations, refine, seed, metric, 500000 if sample is None else sample,
-                        init, progressive, progressive_iterations, progress, _threads(threads))
+        m = _core.train(a, _count("layers", layers, 0), ks, _count("beam", beam, 1), _count("icm", icm, 0),
+                        _count("holdout", holdout, 0), _count("beam_entries", beam_entries, 0),
+                        _count("iterations", iterations, 0), _count("refine", refine, 0), _count("seed", seed, 0),
+                        metric, 500000 if sample is None else _count("sample", sample, 0), init,
+                        _count("progressive", progressive, 0), _count("progressive_iterations", progressive_iterations, 0),
+                        progress, _threads(threads))
     finally:
         if bar is not None:
             bar.close()

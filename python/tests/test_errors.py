@@ -52,6 +52,15 @@ def test_bad_options(model, data):
             call(beam=2.5)
         with pytest.raises(rvq.DTypeError, match="icm must be an int, got str"):
             call(icm="2")
+    # train's other counts alike
+    for name in ("layers", "codewords", "holdout", "beam_entries", "iterations", "refine", "seed", "sample",
+                 "progressive", "progressive_iterations"):
+        with pytest.raises(rvq.DataError, match=f"{name} must be at least 0, got -1"):
+            rvq.train(x, **{"layers": 1, "codewords": 2, "progress": False, name: -1})
+        with pytest.raises(rvq.DTypeError, match=f"{name} must be an int, got float"):
+            rvq.train(x, **{"layers": 1, "codewords": 2, "progress": False, name: 1.5})
+    with pytest.raises(rvq.DataError, match="codewords must be at least 0, got -4"):
+        rvq.train(x, layers=2, codewords=[4, -4], progress=False)
     with pytest.raises(rvq.DataError, match="K is above"):
         rvq.train(x[:10], layers=1, codewords=11, progress=False)
     with pytest.raises(rvq.DataError, match="layers"):
