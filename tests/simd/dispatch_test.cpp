@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
+#include <vector>
 #include <rvq/simd/dispatch/kernels.hpp>
 #include "../helpers.hpp"
 
@@ -249,6 +251,119 @@ TEST_CASE("dispatch: every target's residual update, activations and grid conver
   }
   CHECK(runs > 0);
 }
+
+#if RVQ_INT8_X86 || defined(RVQ_INT8_PANELS_SDOT)
+namespace {
+/// The kernels of int8_panels this CPU runs.
+std::vector<rvq::simd::int8_panels::kernel> runnable_int8_kernels() {
+  using k = rvq::simd::int8_panels::kernel;
+  std::vector<k> out;
+#if RVQ_INT8_X86
+  const rvq::cpu_features f = rvq::detect_cpu();
+  if (f.avx2 && f.fma) out.push_back(k::avx2);
+  if (f.avx2 && f.fma && f.avx_vnni) out.push_back(k::avx_vnni);
+  if (f.avx2 && f.fma && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni)
+    out.push_back(k::avx512_vnni);
+#else
+  out.push_back(k::sdot);
+#endif
+  return out;
+}
+}  // namespace
+
+// The kernels' contract, below the stores: the int64 argmin of `bias - mul (<a, q> - z sum(a))`
+// (power-of-two elements: `bias - (... << mul)`), the lowest index among equal scores, for every
+// row count up to max_rows and codebooks of several hundred codewords (the 256-bit kernels rank
+// 256 codewords at a time in float, then rescore exactly). Rows equal to duplicated codewords
+// tie exactly, also across those chunks; codewords one unit apart, under a constant large enough
+// that float cannot tell them apart, near-tie.
+TEMPLATE_TEST_CASE_SIG("int8 panels: every kernel finds the exact argmin, ties to the lowest index",
+                       "[simd][dispatch][integer]", ((bool Pow2), Pow2), (false), (true)) {
+  namespace ip = rvq::simd::int8_panels;
+  std::mt19937 gen(11);
+  std::size_t runs = 0;
+  for (ip::kernel kern : runnable_int8_kernels())
+    for (std::size_t d : {std::size_t{3}, std::size_t{37}, std::size_t{100}})
+      for (std::size_t k : {std::size_t{1}, std::size_t{19}, std::size_t{300}, std::size_t{600}})
+        for (bool zero : {false, true})
+          for (bool large : {false, true}) {
+            CAPTURE(ip::to_string(kern), d, k, zero, large);
+            std::uniform_int_distribution<int> q8(-127, 127), a8(-128, 127), zd(-20, 20);
+            std::uniform_int_distribution<std::int32_t> mul_d(Pow2 ? 0 : 1, Pow2 ? 3 : (1 << 20));
+            std::vector<std::int8_t> v(k * d);
+            for (auto& x : v) x = static_cast<std::int8_t>(q8(gen));
+            std::vector<std::int64_t> bias(k);
+            std::vector<std::int32_t> mul(k), z(k, 0);
+            for (std::size_t c = 0; c < k; ++c) {
+              mul[c] = mul_d(gen);
+              if (zero) z[c] = zd(gen);
+            }
+            // duplicates (exact ties) within and across chunks of 256, near-ties one unit apart
+            const std::pair<std::size_t, std::size_t> dup[] = {{2, 5}, {3, 280}, {7, 590}, {260, 520}};
+            for (auto [from, to] : dup)
+              if (to < k) {
+                std::copy_n(v.begin() + std::ptrdiff_t(from * d), d, v.begin() + std::ptrdiff_t(to * d));
+                mul[to] = mul[from];
+                z[to] = z[from];
+              }
+            if (k > 12) {
+              std::copy_n(v.begin(), d, v.begin() + std::ptrdiff_t(11 * d));
+              v[11 * d] = static_cast<std::int8_t>(v[0] + (v[0] < 127 ? 1 : -1));
+              mul[11] = mul[0];
+              z[11] = z[0];
+            }
+            for (std::size_t c = 0; c < k; ++c) {
+              std::int64_t n2 = 0;
+              for (std::size_t t = 0; t < d; ++t) n2 += v[c * d + t] * v[c * d + t];
+              // an L2 score, mul (||q||^2 / 2 - <a, q>), shifted by a constant that float cannot resolve
+              const std::int64_t m = Pow2 ? std::int64_t{1} << mul[c] : mul[c];
+              bias[c] = m * n2 / 2 + (large ? std::int64_t{1000000000000000} : 0);
+            }
+            ip::layer_tables tab;
+            tab.build(v.data(), k, d, bias.data(), mul.data(), zero ? z.data() : nullptr, Pow2);
+            const ip::constants cs = tab.view();
+            const std::size_t dp = ip::padded_dim(d);
+            std::vector<std::uint8_t> acts(ip::max_rows * dp, 128);
+            std::vector<std::int64_t> asum(ip::max_rows, 0);
+            std::vector<int> a(ip::max_rows * d);
+            for (std::size_t r = 0; r < ip::max_rows; ++r)
+              for (std::size_t t = 0; t < d; ++t) {
+                // rows 0-4 are codewords 2, 3, 7, 260 and 0: their duplicates tie, 0 near-ties with 11
+                const std::size_t near[] = {2, 3, 7, 260, 0};
+                a[r * d + t] = r < 5 ? v[near[r] % k * d + t] : a8(gen);
+                acts[r * dp + t] = static_cast<std::uint8_t>(a[r * d + t] + 128);
+                asum[r] += a[r * d + t];
+              }
+            std::vector<unsigned char> wide(ip::wide_bytes(d) + 64);
+            for (std::size_t n = 1; n <= ip::max_rows; n += (n < 9 ? 1 : 7)) {
+              const std::uint8_t* ptr[ip::max_rows];
+              for (std::size_t r = 0; r < n; ++r) ptr[r] = acts.data() + r * dp;
+              std::uint32_t idx[ip::max_rows];
+              std::int64_t score[ip::max_rows];
+              ip::search<Pow2>(kern, ptr, asum.data(), n, tab.panels.data(), k, d, cs, wide.data(), idx, score);
+              for (std::size_t r = 0; r < n; ++r) {
+                std::int64_t best = std::numeric_limits<std::int64_t>::max();
+                std::uint32_t at = 0;
+                for (std::size_t c = 0; c < k; ++c) {
+                  std::int64_t dot = 0;
+                  for (std::size_t t = 0; t < d; ++t) dot += std::int64_t{a[r * d + t]} * v[c * d + t];
+                  dot -= std::int64_t{z[c]} * asum[r];
+                  const std::int64_t s = Pow2 ? bias[c] - dot * (std::int64_t{1} << mul[c]) : bias[c] - mul[c] * dot;
+                  if (s < best) {
+                    best = s;
+                    at = static_cast<std::uint32_t>(c);
+                  }
+                }
+                CAPTURE(n, r);
+                CHECK(idx[r] == at);
+                CHECK(score[r] == best);
+                ++runs;
+              }
+            }
+          }
+  CHECK(runs > 0);
+}
+#endif
 
 TEST_CASE("dispatch: the int8 kernel follows the target and the CPU", "[simd][dispatch][integer]") {
   using k = rvq::simd::int8_panels::kernel;

@@ -20,9 +20,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#include <vector>
 #include "../config.hpp"
+#include "../detail/aligned_allocator.hpp"
 #include "../core/names.hpp"
 #include "../element/srs.hpp"
 /// @def RVQ_INT8_X86
@@ -91,7 +95,7 @@ inline constexpr std::size_t width = 16;  ///< codewords per panel
 constexpr std::size_t max_dim_of(kernel k) noexcept { return k == kernel::avx512_vnni ? 131071 : 32767; }
 /// Largest dimension some compiled kernel serves (the stores pack panels up to it).
 inline constexpr std::size_t max_dim = max_dim_of(RVQ_INT8_X86 ? kernel::avx512_vnni : static_kernel);
-inline constexpr std::size_t max_rows = 8;  ///< rows searched together
+inline constexpr std::size_t max_rows = 16;  ///< rows searched together (at most)
 
 /// Dimensions rounded up to a multiple of 4 (padding is zero in panels and activations).
 constexpr std::size_t padded_dim(std::size_t d) noexcept { return (d + 3) / 4 * 4; }
@@ -112,6 +116,24 @@ inline void lowest_of_lanes(const std::int64_t (&s)[16], const std::int64_t (&i)
   idx = static_cast<std::uint32_t>(i[b]);
   score = s[b];
 }
+/// Calls f(std::integral_constant<std::size_t, R>()) for R = m, 1 <= m <= Max <= 6: a kernel's
+/// row count as a template argument.
+template <std::size_t Max, class F>
+void with_rows(std::size_t m, F&& f) {
+  static_assert(Max >= 1 && Max <= 6, "1 to 6 rows");
+  using std::integral_constant;
+  if constexpr (Max >= 6)
+    if (m == 6) return f(integral_constant<std::size_t, 6>());
+  if constexpr (Max >= 5)
+    if (m == 5) return f(integral_constant<std::size_t, 5>());
+  if constexpr (Max >= 4)
+    if (m == 4) return f(integral_constant<std::size_t, 4>());
+  if constexpr (Max >= 3)
+    if (m == 3) return f(integral_constant<std::size_t, 3>());
+  if constexpr (Max >= 2)
+    if (m == 2) return f(integral_constant<std::size_t, 2>());
+  f(integral_constant<std::size_t, 1>());
+}
 }  // namespace detail
 /// Bytes of a layer's panels.
 constexpr std::size_t panel_bytes(std::size_t k, std::size_t d) noexcept { return padded_codewords(k) * padded_dim(d); }
@@ -128,12 +150,18 @@ inline void pack(const std::int8_t* values, std::size_t k, std::size_t d, std::i
         }
 }
 
-/// Per-codeword constants in the kernel's order (see make_constants()).
+/// Per-codeword constants in the kernels' orders (layer_tables::view()).
 struct constants {
   const std::int32_t* offset;  ///< per codeword, natural order: 128 * sum(q)
   const std::int64_t* bias;    ///< per panel: 8 even then 8 odd codewords' score constants (padding: max)
   const std::int64_t* mul;     ///< same order: score multipliers (power-of-two elements: shifts)
   const std::int64_t* zero;    ///< same order: zero points, or null
+  /// The 256-bit kernels' prefilter (see avx256::select()), natural order, padded to whole panels:
+  const float* fbias;          ///< bias rounded to float (padding: +infinity)
+  const float* fmul;           ///< the multiplier as a float, exact (2^shift for power-of-two elements; padding 0)
+  const std::int32_t* zero32;  ///< zero points, or null
+  double max_bias;             ///< the largest |bias| of the layer's codewords
+  double max_mul;              ///< the largest multiplier (as fmul)
 };
 
 /// Arranges a per-codeword array in the kernel's order (padding `pad`): x86 kernels want each
@@ -150,6 +178,74 @@ void even_odd(const U* v, std::size_t k, T pad, T* out) noexcept {
       out[p * width + j] = c < k ? static_cast<T>(v[c]) : pad;
     }
 }
+
+/**
+ * @brief One layer's panels and constants in the kernels' orders: what search() reads.
+ * build() takes the layer's k codewords of d int8 values (row-major) and its integer score
+ * constants, those of rvq::int_layer with K entries each: `bias`, `smul` (shifts when `pow2`),
+ * and `zero` (null when all are 0).
+ */
+struct layer_tables {
+  std::vector<std::int8_t, rvq::detail::aligned_allocator<std::int8_t, 64>> panels;  ///< pack()ed codewords
+  std::vector<std::int32_t> offset;                                                  ///< 128 * sum(q)
+  std::vector<std::int64_t> bias, mul, zero;                                         ///< even/odd order
+  std::vector<float> fbias, fmul;                                                    ///< the prefilter's
+  std::vector<std::int32_t> zero32;                                                  ///< natural order
+  double max_bias = 0, max_mul = 0;                                                  ///< see constants
+
+  void build(const std::int8_t* values, std::size_t k, std::size_t d, const std::int64_t* b, const std::int32_t* smul,
+             const std::int32_t* z, bool pow2) {
+    const std::size_t kp = padded_codewords(k);
+    panels.assign(panel_bytes(k, d), 0);
+    pack(values, k, d, panels.data());
+    offset.assign(kp, 0);
+    for (std::size_t c = 0; c < k; ++c) {
+      std::int32_t sum = 0;
+      for (std::size_t t = 0; t < d; ++t) sum += values[c * d + t];
+      offset[c] = 128 * sum;
+    }
+    bias.resize(kp);
+    mul.resize(kp);
+    even_odd(b, k, std::numeric_limits<std::int64_t>::max(), bias.data());
+    even_odd(smul, k, std::int64_t{0}, mul.data());
+    zero.clear();
+    zero32.clear();
+    if (z) {
+      zero.resize(kp);
+      even_odd(z, k, std::int64_t{0}, zero.data());
+      zero32.assign(z, z + k);
+      zero32.resize(kp, 0);
+    }
+    fbias.assign(kp, std::numeric_limits<float>::infinity());
+    fmul.assign(kp, 0.0f);
+    max_bias = max_mul = 0;
+    for (std::size_t c = 0; c < k; ++c) {
+      const double bc = static_cast<double>(b[c]);
+      const double m = pow2 ? std::ldexp(1.0, smul[c]) : static_cast<double>(smul[c]);
+      fbias[c] = static_cast<float>(bc);
+      fmul[c] = static_cast<float>(m);  // exact: at most 2^20, or a power of two
+      max_bias = bc < 0 ? (-bc > max_bias ? -bc : max_bias) : (bc > max_bias ? bc : max_bias);
+      max_mul = m > max_mul ? m : max_mul;
+    }
+  }
+  /// The kernels' view of the tables.
+  constants view() const noexcept {
+    return {offset.data(),
+            bias.data(),
+            mul.data(),
+            zero.empty() ? nullptr : zero.data(),
+            fbias.data(),
+            fmul.data(),
+            zero32.empty() ? nullptr : zero32.data(),
+            max_bias,
+            max_mul};
+  }
+  /// Bytes held.
+  std::size_t bytes() const noexcept {
+    return panels.size() + (offset.size() + fbias.size() + fmul.size() + zero32.size()) * 4 +
+           (bias.size() + mul.size() + zero.size()) * 8;
+  }
+};
 
 #if RVQ_INT8_X86
 /// The AVX-512 VNNI kernel (512-bit `vpdpbusd`).
@@ -354,126 +450,173 @@ RVQ_T_AVX512 void search(const std::uint8_t* const* acts, const std::int64_t* as
 }
 }  // namespace avx512
 
-/// What the 256-bit kernels (AVX-VNNI and AVX2) share: the running argmin and its epilogue.
+/// What the 256-bit kernels (AVX-VNNI and AVX2) share: the selection of a row's nearest codeword
+/// from its dot products.
+///
+/// AVX2 has no 64-bit compare-and-select of its own (no `vpminsq`, no mask registers), so folding
+/// every panel's int64 scores into a running argmin cost more than the dot products at D = 100.
+/// Instead, the kernels store each row's 32-bit dot products for up to `chunk` codewords, and
+/// select() ranks them in float first: `fbias - fmul * d`, within a bound of the exact int64
+/// score, and rescores exactly only the codewords whose float score is within twice that bound of
+/// the lowest. The float scores carry at most three roundings of relative size 2^-24 (bias, d,
+/// the fused multiply-add), each of at most `(|bias| + mul |d|) 2^-24`; the bound used is
+/// `(max_bias + max_mul max|d|) 2^-21`, so the exact argmin is always a candidate, under any
+/// rounding mode. The result is the int64 argmin, ties to the lowest index, bit for bit.
 namespace avx256 {
-/// Running argmin state of one row: four streams of 4 codewords (even/odd of each half panel),
-/// each lane's best score and that score's panel.
-struct state256 {
-  __m256i best[4], idx[4];
+/// Codewords whose dot products a row keeps before select() (a multiple of width).
+inline constexpr std::size_t chunk = 256;
+
+/// What a row keeps of a chunk of codewords.
+struct row256 {
+  alignas(32) std::int32_t d[chunk];  ///< dot products, offsets and zero points applied
+  alignas(32) float s[chunk];         ///< their float scores
+  __m256 low;                         ///< lane minima of s
+  __m256i za;                         ///< the row's sum(a), low 32 bits, in every lane
 };
 
-/// Sign-extends the low 32 bits of each 64-bit lane (AVX2 has no 64-bit arithmetic shift).
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i sext_low32(__m256i x) noexcept {
-  const __m256i lo = _mm256_and_si256(x, _mm256_set1_epi64x(0xffffffffLL)), sign = _mm256_set1_epi64x(0x80000000LL);
-  return _mm256_sub_epi64(_mm256_xor_si256(lo, sign), sign);
+/// Twice the largest difference of a float score from its exact one, for a layer of dimension d:
+/// |d - z sum(a)| <= 128 * 255 * dp < 2^15 dp.
+inline double slack(const constants& k, std::size_t d) noexcept {
+  return 2.0 * (k.max_bias + k.max_mul * 32768.0 * static_cast<double>(padded_dim(d))) * 0x1p-21;
 }
 
-/// Folds 8 codewords (half `half` of panel p; their 32-bit dot products `acc`, in order) into a
-/// row's argmin; `Offset`: the activations were `a + 128`, subtract `128 * sum(q)`. Every
-/// intermediate fits 32 bits for D <= 32767, so vpmuldq (low halves, signed) is exact.
-template <bool Pow2, bool Offset>
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 void fold256(__m256i acc, std::size_t p, std::size_t half, const constants& k,
-                                          std::int64_t asum, state256& st) noexcept {
-  __m256i d32 = acc;
-  if constexpr (Offset)
-    d32 = _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + p * width + half * 8)));
-  // 64-bit lane j: codeword 2j in the low half, 2j + 1 in the high half
-  __m256i de = d32, dodd = _mm256_srli_epi64(d32, 32);
-  const std::int64_t* bias = k.bias + p * width + half * 4;  // even codewords; odd ones 8 further
-  const std::int64_t* mul = k.mul + p * width + half * 4;
-  if (k.zero) {  // d - z sum(a): the low 32 bits of each lane are exact
-    const __m256i a = _mm256_set1_epi64x(asum);
-    const std::int64_t* z = k.zero + p * width + half * 4;
-    de = _mm256_sub_epi32(de, _mm256_mul_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z)), a));
-    dodd = _mm256_sub_epi32(dodd, _mm256_mul_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(z + 8)), a));
-  }
-  const __m256i be = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
-  const __m256i bo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
-  const __m256i me_ = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mul));
-  const __m256i mo_ = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mul + 8));
-  __m256i se, so;
-  if constexpr (Pow2) {
-    se = _mm256_sub_epi64(be, _mm256_sllv_epi64(sext_low32(de), me_));
-    so = _mm256_sub_epi64(bo, _mm256_sllv_epi64(sext_low32(dodd), mo_));
-  } else {
-    se = _mm256_sub_epi64(be, _mm256_mul_epi32(de, me_));
-    so = _mm256_sub_epi64(bo, _mm256_mul_epi32(dodd, mo_));
-  }
-  const __m256i panel = _mm256_set1_epi64x(static_cast<long long>(p));  // finish() makes it an index
-  const std::size_t e = half * 2, o = half * 2 + 1;
-  const __m256i lt_e = _mm256_cmpgt_epi64(st.best[e], se), lt_o = _mm256_cmpgt_epi64(st.best[o], so);
-  st.best[e] = _mm256_blendv_epi8(st.best[e], se, lt_e);
-  st.idx[e] = _mm256_blendv_epi8(st.idx[e], panel, lt_e);
-  st.best[o] = _mm256_blendv_epi8(st.best[o], so, lt_o);
-  st.idx[o] = _mm256_blendv_epi8(st.idx[o], panel, lt_o);
+/// Starts a row's chunk.
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void start(row256& w, std::int64_t asum) noexcept {
+  w.low = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  w.za = _mm256_set1_epi32(static_cast<std::int32_t>(static_cast<std::uint32_t>(asum)));
 }
 
-/// Starts R rows' argmin.
-template <std::size_t R>
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 void start(state256 (&st)[R]) noexcept {
-  for (std::size_t r = 0; r < R; ++r)
-    for (int s = 0; s < 4; ++s) {
-      st[r].best[s] = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::max());
-      st[r].idx[s] = _mm256_setzero_si256();
+/// Keeps 8 dot products `v` (natural order) of codewords c.. c + 7, at position `at` of the chunk.
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void keep(__m256i v, std::size_t c, std::size_t at, const constants& k,
+                                       row256& w) noexcept {
+  if (k.zero32)  // d - z sum(a): exact in 32 bits (|d - z sum(a)| < 2^31)
+    v = _mm256_sub_epi32(v,
+                         _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.zero32 + c)), w.za));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(w.d + at), v);
+  const __m256 sv = _mm256_fnmadd_ps(_mm256_loadu_ps(k.fmul + c), _mm256_cvtepi32_ps(v), _mm256_loadu_ps(k.fbias + c));
+  _mm256_store_ps(w.s + at, sv);
+  w.low = _mm256_min_ps(w.low, sv);
+}
+
+/// Folds the n kept codewords c0.. of a row into its nearest codeword (`idx`, `score`: the best
+/// so far, score max at the start; a tie keeps the earlier index). `slack`: slack(k, d).
+template <bool Pow2>
+RVQ_T_AVX2 void select(const row256& w, std::size_t c0, std::size_t n, const constants& k, double slack,
+                       std::uint32_t& idx, std::int64_t& score) noexcept {
+  __m128 m4 = _mm_min_ps(_mm256_castps256_ps128(w.low), _mm256_extractf128_ps(w.low, 1));
+  m4 = _mm_min_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_min_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+  const double limit = static_cast<double>(_mm_cvtss_f32(m4)) + slack;
+  float thr = static_cast<float>(limit);
+  if (static_cast<double>(thr) < limit) thr = std::nextafter(thr, std::numeric_limits<float>::infinity());
+  const __m256 t = _mm256_set1_ps(thr);
+  const std::int64_t* bias = k.bias;
+  const std::int64_t* mul = k.mul;
+  for (std::size_t j = 0; j < n; j += 8) {
+    auto mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(w.s + j), t, _CMP_LE_OQ)));
+    while (mask) {
+      const auto b = static_cast<std::size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      const std::size_t c = c0 + j + b, cp = c % width;
+      const std::size_t at = c - cp + (cp % 2 ? 8 : 0) + cp / 2;  // the even/odd order of bias and mul
+      const std::int64_t v = w.d[j + b];
+      const std::int64_t sc = Pow2 ? bias[at] - v * (std::int64_t{1} << mul[at]) : bias[at] - mul[at] * v;
+      if (sc < score) {
+        score = sc;
+        idx = static_cast<std::uint32_t>(c);
+      }
     }
+  }
 }
 
-/// Ends R rows' argmin: lowest score, then lowest index.
-template <std::size_t R>
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 void finish(const state256 (&st)[R], std::uint32_t* idx, std::int64_t* score) noexcept {
+/// The search of the 256-bit kernels, chunk by chunk: `panel(p, at, rows)` keeps panel p of the
+/// R rows at position `at` of their chunk; select() ranks each chunk.
+template <std::size_t R, bool Pow2, class Panel>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void search(const std::int64_t* asum, std::size_t k, std::size_t d, const constants& c,
+                                         std::uint32_t* idx, std::int64_t* score, const Panel& panel) noexcept {
+  const std::size_t np = padded_codewords(k) / width, per = chunk / width;
+  const double sl = slack(c, d);
+  row256 rows[R];
   for (std::size_t r = 0; r < R; ++r) {
-    alignas(32) std::int64_t s[16], i[16];
-    for (int q = 0; q < 4; ++q) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(s + 4 * q), st[r].best[q]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(i + 4 * q), st[r].idx[q]);
-    }
-    // stream q = 2 half + odd, lane j: codeword 16 p + 8 half + 2 j + odd of panel p
-    for (int q = 0; q < 4; ++q)
-      for (int j = 0; j < 4; ++j) i[4 * q + j] = i[4 * q + j] * 16 + (q / 2) * 8 + 2 * j + q % 2;
-    detail::lowest_of_lanes(s, i, idx[r], score[r]);
+    idx[r] = 0;
+    score[r] = std::numeric_limits<std::int64_t>::max();
+  }
+  for (std::size_t p0 = 0; p0 < np; p0 += per) {
+    const std::size_t p1 = np - p0 < per ? np : p0 + per;
+    for (std::size_t r = 0; r < R; ++r) start(rows[r], asum[r]);
+    for (std::size_t p = p0; p < p1; ++p) panel(p, (p - p0) * width, rows);
+    for (std::size_t r = 0; r < R; ++r) select<Pow2>(rows[r], p0 * width, (p1 - p0) * width, c, sl, idx[r], score[r]);
   }
 }
 }  // namespace avx256
 
 /// The AVX-VNNI kernel (256-bit `vpdpbusd`, VEX encoded: Alder Lake and later, Zen 5).
 namespace avxvnni {
-using avx256::state256;
 
-/// R rows against one panel (two 8-codeword halves): 2 R accumulators.
-template <std::size_t R, bool Pow2>
-RVQ_ALWAYS_INLINE RVQ_T_AVXVNNI void block256(const std::uint8_t* const* acts, const std::int64_t* asum,
-                                              const std::int8_t* panels, std::size_t groups, std::size_t p,
-                                              const constants& k, state256 (&st)[R]) noexcept {
-  __m256i lo[R], hi[R];
-  for (std::size_t r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+/// R rows (at most 6) against panel p (two 8-codeword halves), kept at position `at` of each
+/// row's chunk: 2 R accumulators, named (GCC 12 copies an array of vector
+/// accumulators between registers on every step and spills some), so up to 6 rows keep their
+/// `vpdpbusd` chains, the 2 panel halves and the broadcast in the 16 registers.
+template <std::size_t R>
+RVQ_ALWAYS_INLINE RVQ_T_AVXVNNI void block256(const std::uint8_t* const* acts, const std::int8_t* panels,
+                                              std::size_t groups, std::size_t p, std::size_t at, const constants& k,
+                                              avx256::row256 (&rows)[R]) noexcept {
+  static_assert(R >= 1 && R <= 6, "block256 keeps 2 accumulators per row in 16 registers");
+  __m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0, l4 = l0, h4 = l0,
+          l5 = l0, h5 = l0;
+  const std::uint8_t* x[6];
+  for (std::size_t r = 0; r < 6; ++r) x[r] = acts[r < R ? r : 0];
   const std::int8_t* b = panels + p * groups * width * 4;
+#define RVQ_ROW256(i)                            \
+  if constexpr (R > i) {                         \
+    std::int32_t v;                              \
+    std::memcpy(&v, x[i] + 4 * g, 4);            \
+    const __m256i a = _mm256_set1_epi32(v);      \
+    l##i = _mm256_dpbusd_avx_epi32(l##i, a, w0); \
+    h##i = _mm256_dpbusd_avx_epi32(h##i, a, w1); \
+  }
+#define RVQ_HOLD256(i) \
+  if constexpr (R > i) __asm__("" : "+x"(l##i), "+x"(h##i));
   for (std::size_t g = 0; g < groups; ++g) {
     const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + g * width * 4));
     const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + g * width * 4 + 32));
-    RVQ_UNROLL
-    for (std::size_t r = 0; r < R; ++r) {
-      std::int32_t v;
-      std::memcpy(&v, acts[r] + 4 * g, 4);
-      const __m256i a = _mm256_set1_epi32(v);
-      lo[r] = _mm256_dpbusd_avx_epi32(lo[r], a, w0);
-      hi[r] = _mm256_dpbusd_avx_epi32(hi[r], a, w1);
-    }
+    RVQ_ROW256(0)
+    RVQ_ROW256(1)
+    RVQ_ROW256(2)
+    RVQ_ROW256(3)
+    RVQ_ROW256(4)
+    RVQ_ROW256(5)
+    // Keeps the accumulators in registers (GCC 12 otherwise spills one and copies the others).
+    RVQ_HOLD256(0) RVQ_HOLD256(1) RVQ_HOLD256(2) RVQ_HOLD256(3) RVQ_HOLD256(4) RVQ_HOLD256(5)
   }
+#undef RVQ_ROW256
+#undef RVQ_HOLD256
+  const __m256i lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
+  const __m256i o0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + p * width));
+  const __m256i o1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.offset + p * width + 8));
   for (std::size_t r = 0; r < R; ++r) {
-    avx256::fold256<Pow2, true>(lo[r], p, 0, k, asum[r], st[r]);
-    avx256::fold256<Pow2, true>(hi[r], p, 1, k, asum[r], st[r]);
+    avx256::keep(_mm256_sub_epi32(lo[r], o0), p * width, at, k, rows[r]);
+    avx256::keep(_mm256_sub_epi32(hi[r], o1), p * width + 8, at + 8, k, rows[r]);
   }
 }
+
+/// One panel of block256() for avx256::search().
+template <std::size_t R>
+struct panel256 {
+  const std::uint8_t* const* acts;
+  const std::int8_t* panels;
+  std::size_t groups;
+  const constants& k;
+  RVQ_T_AVXVNNI void operator()(std::size_t p, std::size_t at, avx256::row256 (&rows)[R]) const noexcept {
+    block256<R>(acts, panels, groups, p, at, k, rows);
+  }
+};
 
 template <std::size_t R, bool Pow2>
 RVQ_T_AVXVNNI void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std::int8_t* panels,
                           std::size_t k, std::size_t d, const constants& c, std::uint32_t* idx,
                           std::int64_t* score) noexcept {
-  const std::size_t groups = padded_dim(d) / 4, np = padded_codewords(k) / width;
-  state256 st[R];
-  avx256::start(st);
-  for (std::size_t p = 0; p < np; ++p) block256<R, Pow2>(acts, asum, panels, groups, p, c, st);
-  avx256::finish(st, idx, score);
+  avx256::search<R, Pow2>(asum, k, d, c, idx, score, panel256<R>{acts, panels, padded_dim(d) / 4, c});
 }
 }  // namespace avxvnni
 
@@ -481,7 +624,6 @@ RVQ_T_AVXVNNI void search(const std::uint8_t* const* acts, const std::int64_t* a
 /// products and 8 sums per `vpmaddwd`, exact (|a q| <= 2^14). Activations are signed (`a`, not
 /// `a + 128`), so no offset is subtracted.
 namespace avx2 {
-using avx256::state256;
 
 /// Signed 16-bit activations `a` from the bytes `a + 128` (dp of them, a multiple of 4).
 RVQ_T_AVX2 inline void widen(const std::uint8_t* a, std::size_t dp, std::int16_t* out) noexcept {
@@ -494,22 +636,21 @@ RVQ_T_AVX2 inline void widen(const std::uint8_t* a, std::size_t dp, std::int16_t
   for (; t < dp; ++t) out[t] = static_cast<std::int16_t>(a[t] - 128);
 }
 
-/// Folds row r's two accumulators of half `half` of panel p: `lo` holds codewords c0 c0 c1 c1 c2
-/// c2 c3 c3 (two partial sums each), `hi` c4..c7; hadd gives c0 c1 c4 c5 | c2 c3 c6 c7, and the
-/// 64-bit permutation 0 2 1 3 puts them in order. Not inlined: its constants would otherwise be
-/// hoisted out of the loops and take registers the accumulators need.
-template <bool Pow2>
-__attribute__((noinline)) RVQ_T_AVX2 void fold_halves(__m256i lo, __m256i hi, std::size_t p, std::size_t half,
-                                                      const constants& k, std::int64_t asum, state256& st) noexcept {
-  avx256::fold256<Pow2, false>(_mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8), p, half, k, asum, st);
+/// Keeps a row's 8 dot products of a half panel (codewords c.., at position `at`) from its two
+/// accumulators: `lo` holds codewords
+/// c0 c0 c1 c1 c2 c2 c3 c3 (two partial sums each), `hi` c4..c7; hadd gives c0 c1 c4 c5 | c2 c3 c6
+/// c7, and the 64-bit permutation 0 2 1 3 puts them in order.
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void keep(__m256i lo, __m256i hi, std::size_t c, std::size_t at, const constants& k,
+                                       avx256::row256& w) noexcept {
+  avx256::keep(_mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8), c, at, k, w);
 }
 
-/// R rows (16-bit activations `x`, `dp` apart) against half `half` of panel p (8 codewords):
-/// 2 R accumulators of 4 codewords x 2 partial sums.
-template <std::size_t R, bool Pow2>
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel(const std::int16_t* x, std::size_t dp, const std::int64_t* asum,
-                                             const std::int8_t* panels, std::size_t p, std::size_t half,
-                                             const constants& k, state256 (&st)[R]) noexcept {
+/// R rows (16-bit activations `x`, `dp` apart) against half `half` of panel p (8 codewords),
+/// kept at position `at` of each row's chunk: 2 R accumulators of 4 codewords x 2 partial sums.
+template <std::size_t R>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel(const std::int16_t* x, std::size_t dp, const std::int8_t* panels,
+                                             std::size_t p, std::size_t half, std::size_t at, const constants& k,
+                                             avx256::row256 (&rows)[R]) noexcept {
   const std::size_t groups = dp / 4;
   __m256i lo[R], hi[R];
   RVQ_UNROLL
@@ -529,15 +670,14 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel(const std::int16_t* x, std::size_t 
     }
   }
   RVQ_UNROLL
-  for (std::size_t r = 0; r < R; ++r) fold_halves<Pow2>(lo[r], hi[r], p, half, k, asum[r], st[r]);
+  for (std::size_t r = 0; r < R; ++r) keep(lo[r], hi[r], p * width + half * 8, at, k, rows[r]);
 }
 
 /// half_panel() for 4 rows with named accumulators (GCC 12 spills an array of 8 accumulators to
 /// the stack, which puts a store and a load in the loop's dependency chain).
-template <bool Pow2>
-RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t dp, const std::int64_t* asum,
-                                              const std::int8_t* panels, std::size_t p, std::size_t half,
-                                              const constants& k, state256 (&st)[4]) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t dp, const std::int8_t* panels,
+                                              std::size_t p, std::size_t half, std::size_t at, const constants& k,
+                                              avx256::row256 (&rows)[4]) noexcept {
   const std::size_t groups = dp / 4;
   const std::int8_t* b = panels + p * groups * width * 4 + half * 32;
   const std::int16_t *x0 = x, *x1 = x + dp, *x2 = x + 2 * dp, *x3 = x + 3 * dp;
@@ -561,26 +701,35 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t
     __asm__("" : "+x"(l0), "+x"(h0), "+x"(l1), "+x"(h1), "+x"(l2), "+x"(h2), "+x"(l3), "+x"(h3));
   }
 #undef RVQ_AVX2_ROW
-  fold_halves<Pow2>(l0, h0, p, half, k, asum[0], st[0]);
-  fold_halves<Pow2>(l1, h1, p, half, k, asum[1], st[1]);
-  fold_halves<Pow2>(l2, h2, p, half, k, asum[2], st[2]);
-  fold_halves<Pow2>(l3, h3, p, half, k, asum[3], st[3]);
+  const std::size_t c = p * width + half * 8;
+  keep(l0, h0, c, at, k, rows[0]);
+  keep(l1, h1, c, at, k, rows[1]);
+  keep(l2, h2, c, at, k, rows[2]);
+  keep(l3, h3, c, at, k, rows[3]);
 }
+
+/// Both halves of one panel for avx256::search().
+template <std::size_t R>
+struct panel16 {
+  const std::int16_t* x;
+  std::size_t dp;
+  const std::int8_t* panels;
+  const constants& k;
+  RVQ_ALWAYS_INLINE RVQ_T_AVX2 void operator()(std::size_t p, std::size_t at,
+                                               avx256::row256 (&rows)[R]) const noexcept {
+    for (std::size_t half = 0; half < 2; ++half) {
+      if constexpr (R == 4)
+        half_panel4(x, dp, panels, p, half, at + half * 8, k, rows);
+      else
+        half_panel<R>(x, dp, panels, p, half, at + half * 8, k, rows);
+    }
+  }
+};
 
 template <std::size_t R, bool Pow2>
 RVQ_T_AVX2 void search(const std::int16_t* x, std::size_t dp, const std::int64_t* asum, const std::int8_t* panels,
                        std::size_t k, const constants& c, std::uint32_t* idx, std::int64_t* score) noexcept {
-  const std::size_t np = padded_codewords(k) / width;
-  state256 st[R];
-  avx256::start(st);
-  for (std::size_t p = 0; p < np; ++p)
-    for (std::size_t half = 0; half < 2; ++half) {
-      if constexpr (R == 4)
-        half_panel4<Pow2>(x, dp, asum, panels, p, half, c, st);
-      else
-        half_panel<R, Pow2>(x, dp, asum, panels, p, half, c, st);
-    }
-  avx256::finish(st, idx, score);
+  avx256::search<R, Pow2>(asum, k, dp, c, idx, score, panel16<R>{x, dp, panels, c});
 }
 }  // namespace avx2
 #endif
@@ -860,6 +1009,10 @@ void search(kernel kern, const std::uint8_t* const* acts, const std::int64_t* as
       (void)score;
 #if RVQ_INT8_X86
   if (kern == kernel::avx512_vnni) {
+    if (nrows > 8) {
+      avx512::search<8, Pow2>(acts, asum, panels, k, d, c, idx, score);
+      return search<Pow2>(kern, acts + 8, asum + 8, nrows - 8, panels, k, d, c, wide, idx + 8, score + 8);
+    }
     switch (nrows) {
       case 8:
         return avx512::search<8, Pow2>(acts, asum, panels, k, d, c, idx, score);
@@ -885,47 +1038,32 @@ void search(kernel kern, const std::uint8_t* const* acts, const std::int64_t* as
     for (std::size_t b = 0; b < nrows; b += 4) {
       const std::size_t m = nrows - b < 4 ? nrows - b : 4;
       const std::int16_t* xb = x + b * dp;
-      switch (m) {
-        case 4:
-          avx2::search<4, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
-          break;
-        case 3:
-          avx2::search<3, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
-          break;
-        case 2:
-          avx2::search<2, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
-          break;
-        default:
-          avx2::search<1, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
-      }
+      detail::with_rows<4>(m, [&](auto rows) {
+        avx2::search<decltype(rows)::value, Pow2>(xb, dp, asum + b, panels, k, c, idx + b, score + b);
+      });
     }
     return;
   }
 #endif
-#if RVQ_INT8_X86 || defined(RVQ_INT8_PANELS_SDOT)
-  if (kern != kernel::avx_vnni && kern != kernel::sdot) return;
-  for (std::size_t b = 0; b < nrows; b += 4) {
-    const std::size_t m = nrows - b < 4 ? nrows - b : 4;
 #if RVQ_INT8_X86
-#define RVQ_INT8_ROWS(R) avxvnni::search<R, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b)
-#else
-#define RVQ_INT8_ROWS(R) sdot::search<R, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b)
-#endif
-    switch (m) {
-      case 4:
-        RVQ_INT8_ROWS(4);
-        break;
-      case 3:
-        RVQ_INT8_ROWS(3);
-        break;
-      case 2:
-        RVQ_INT8_ROWS(2);
-        break;
-      default:
-        RVQ_INT8_ROWS(1);
+  if (kern == kernel::avx_vnni) {
+    // up to 6 rows a pass, in passes of 4 or more: 5 or more rows keep the 10 `vpdpbusd` chains
+    // its latency (5) at 2 a cycle asks for
+    for (std::size_t b = 0; b < nrows;) {
+      const std::size_t left = nrows - b, m = left >= 12 ? 6 : left > 6 ? (left + 1) / 2 : left;
+      detail::with_rows<6>(m, [&](auto rows) {
+        avxvnni::search<decltype(rows)::value, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+      });
+      b += m;
     }
-#undef RVQ_INT8_ROWS
   }
+#endif
+#if defined(RVQ_INT8_PANELS_SDOT)
+  if (kern != kernel::sdot) return;
+  for (std::size_t b = 0; b < nrows; b += 4)
+    detail::with_rows<4>(nrows - b < 4 ? nrows - b : 4, [&](auto rows) {
+      sdot::search<decltype(rows)::value, Pow2>(acts + b, asum + b, panels, k, d, c, idx + b, score + b);
+    });
 #endif
 }
 

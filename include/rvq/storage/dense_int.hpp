@@ -471,8 +471,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
       if (panels_.empty() || which == ip::kernel::reference || d > ip::max_dim_of(which))
         return search_rows(l, rows, n, scratch, idx);
       const int_layer& x = layer(l);
-      const panel_layer& p = panels_[l];
-      const ip::constants c{p.offset.data(), p.bias.data(), p.mul.data(), p.zero.empty() ? nullptr : p.zero.data()};
+      const ip::constants c = panels_[l].view();
       unsigned char* wide = scratch + ip::max_rows * dp;
       for (std::size_t b = 0; b < n; b += ip::max_rows) {
         const std::size_t m = n - b < ip::max_rows ? n - b : ip::max_rows;
@@ -484,8 +483,8 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
           asum[i] = x.per_dim ? dim_activations(x, rows[b + i], a)
                               : ip::activations(which, rows[b + i], d, x.act_shift, mode(), a);
         }
-        ip::search<element_traits<Element>::pow2_scale>(which, acts, asum, m, p.panels.data(), x.k, d, c, wide, idx + b,
-                                                        score);
+        ip::search<element_traits<Element>::pow2_scale>(which, acts, asum, m, panels_[l].panels.data(), x.k, d, c, wide,
+                                                        idx + b, score);
       }
     } else {
       search_rows(l, rows, n, scratch, idx);
@@ -514,8 +513,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     for (const auto& x : tables_.layers)
       b += x.bias.size() * 8 + (x.smul.size() + x.zero.size() + x.rmul.size() + x.amul.size()) * 4 +
            (x.values.size() > model_.row_bytes() * x.view.k ? x.values.size() : 0);  // unpacked search copy
-    for (const auto& p : panels_)
-      b += p.panels.size() + p.offset.size() * 4 + (p.bias.size() + p.mul.size() + p.zero.size()) * 8;
+    for (const auto& p : panels_) b += p.bytes();
     return b;
   }
 
@@ -536,36 +534,12 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     return sum;
   }
 
-  struct panel_layer {
-    std::vector<std::int8_t, aligned_allocator<std::int8_t, 64>> panels;
-    std::vector<std::int32_t> offset;
-    std::vector<std::int64_t> bias, mul, zero;
-  };
   void build_panels() {
-    namespace ip = simd::int8_panels;
     panels_.resize(layers());
     for (std::size_t l = 0; l < layers(); ++l) {
       const int_layer& x = layer(l);
-      panel_layer& p = panels_[l];
-      const std::size_t k = x.k, d = dim(), kp = ip::padded_codewords(k);
-      const std::int8_t* v = static_cast<const std::int8_t*>(x.values);
-      p.panels.assign(ip::panel_bytes(k, d), 0);
-      ip::pack(v, k, d, p.panels.data());
-      p.offset.assign(kp, 0);
-      for (std::size_t c = 0; c < k; ++c) {
-        std::int32_t sum = 0;
-        for (std::size_t t = 0; t < d; ++t) sum += v[c * d + t];
-        p.offset[c] = 128 * sum;
-      }
-      p.bias.resize(kp);
-      p.mul.resize(kp);
-      ip::even_odd(x.bias, k, std::numeric_limits<std::int64_t>::max(), p.bias.data());
-      ip::even_odd(x.smul, k, std::int64_t{0}, p.mul.data());
-      p.zero.clear();
-      if (x.zero && !x.per_dim) {
-        p.zero.resize(kp);
-        ip::even_odd(x.zero, k, std::int64_t{0}, p.zero.data());
-      }
+      panels_[l].build(static_cast<const std::int8_t*>(x.values), x.k, dim(), x.bias, x.smul,
+                       x.zero && !x.per_dim ? x.zero : nullptr, element_traits<Element>::pow2_scale);
     }
   }
 
@@ -573,7 +547,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
   quantized_codebooks model_;
   std::vector<float> cw_;
   std::vector<std::size_t> k_, first_;
-  std::vector<panel_layer> panels_;
+  std::vector<simd::int8_panels::layer_tables> panels_;
 };
 #endif
 
