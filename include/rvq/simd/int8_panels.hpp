@@ -8,9 +8,10 @@
 /// lanes. The VNNI kernels take the activations as unsigned bytes `a + 128` and subtract the
 /// per-codeword constant `128 * sum(q)` afterwards; the AVX2 kernel widens both to 16 bits and
 /// multiplies signed values with `vpmaddwd` (no `vpmaddubsw`: its 16-bit sums saturate). Every
-/// dot product is exact. Scores and the argmin (ties to the lowest index) are int64 vector
-/// operations: the codes are those of the scalar reference (rvq::simd::scalar::int_kernels) bit
-/// for bit, on every kernel.
+/// dot product is exact. Scores and the argmin (ties to the lowest index) are exact: int64 vector
+/// operations on AVX-512 and `sdot`; the 256-bit kernels rank in float first and rescore the
+/// candidates in int64 (avx256::select()). The codes are those of the scalar reference
+/// (rvq::simd::scalar::int_kernels) bit for bit, on every kernel.
 ///
 /// On x86 with GCC or clang, every x86 kernel is compiled in each build, whatever its `-m` flags,
 /// with `__attribute__((target(...)))`: a backend chooses one per call (rvq::dispatch by the CPU
@@ -188,11 +189,16 @@ void even_odd(const U* v, std::size_t k, T pad, T* out) noexcept {
 struct layer_tables {
   std::vector<std::int8_t, rvq::detail::aligned_allocator<std::int8_t, 64>> panels;  ///< pack()ed codewords
   std::vector<std::int32_t> offset;                                                  ///< 128 * sum(q)
-  std::vector<std::int64_t> bias, mul, zero;                                         ///< even/odd order
-  std::vector<float> fbias, fmul;                                                    ///< the prefilter's
-  std::vector<std::int32_t> zero32;                                                  ///< natural order
-  double max_bias = 0, max_mul = 0;                                                  ///< see constants
+  std::vector<std::int64_t> bias;                                                    ///< constants::bias
+  std::vector<std::int64_t> mul;                                                     ///< constants::mul
+  std::vector<std::int64_t> zero;                                                    ///< constants::zero (empty: none)
+  std::vector<float> fbias;                                                          ///< constants::fbias
+  std::vector<float> fmul;                                                           ///< constants::fmul
+  std::vector<std::int32_t> zero32;  ///< constants::zero32 (empty: none)
+  double max_bias = 0;               ///< constants::max_bias
+  double max_mul = 0;                ///< constants::max_mul
 
+  /// Fills the tables from a layer (see the struct).
   void build(const std::int8_t* values, std::size_t k, std::size_t d, const std::int64_t* b, const std::int32_t* smul,
              const std::int32_t* z, bool pow2) {
     const std::size_t kp = padded_codewords(k);
@@ -603,10 +609,11 @@ RVQ_ALWAYS_INLINE RVQ_T_AVXVNNI void block256(const std::uint8_t* const* acts, c
 /// One panel of block256() for avx256::search().
 template <std::size_t R>
 struct panel256 {
-  const std::uint8_t* const* acts;
-  const std::int8_t* panels;
-  std::size_t groups;
-  const constants& k;
+  const std::uint8_t* const* acts;  ///< the rows' activation bytes
+  const std::int8_t* panels;        ///< the layer's panels
+  std::size_t groups;               ///< groups of 4 dimensions
+  const constants& k;               ///< the layer's constants
+  /// Keeps panel p of the rows at position `at`.
   RVQ_T_AVXVNNI void operator()(std::size_t p, std::size_t at, avx256::row256 (&rows)[R]) const noexcept {
     block256<R>(acts, panels, groups, p, at, k, rows);
   }
@@ -711,10 +718,11 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void half_panel4(const std::int16_t* x, std::size_t
 /// Both halves of one panel for avx256::search().
 template <std::size_t R>
 struct panel16 {
-  const std::int16_t* x;
-  std::size_t dp;
-  const std::int8_t* panels;
-  const constants& k;
+  const std::int16_t* x;      ///< the rows' 16-bit activations, dp apart
+  std::size_t dp;             ///< padded dimension
+  const std::int8_t* panels;  ///< the layer's panels
+  const constants& k;         ///< the layer's constants
+  /// Keeps panel p of the rows at position `at`.
   RVQ_ALWAYS_INLINE RVQ_T_AVX2 void operator()(std::size_t p, std::size_t at,
                                                avx256::row256 (&rows)[R]) const noexcept {
     for (std::size_t half = 0; half < 2; ++half) {
