@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
       std::is_same<rvq::default_simd, rvq::dispatch>::value ? rvq::to_string(rvq::active_isa()) : "static";
   const char* int8_kernel =
       rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
+  const char* q15_kernel = rvq::simd::q15_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::q15_kernel());
   std::vector<float> train, test;
   std::size_t ntrain = 0, ntest = 0;
   std::string source = "generated (bench/data.hpp)";
@@ -248,8 +249,8 @@ int main(int argc, char** argv) {
   }
   std::printf("data: %s; model %zu layers x %zu codewords x %zu dims; %zu test vectors; %s scales, mse calibration\n",
               source.c_str(), model.layers(), model.max_codewords(), d, ntest, rvq::to_string(group));
-  std::printf("backend %s, target %s, int8 kernel %s\n", rvq::simd_traits<rvq::default_simd>::name, target,
-              int8_kernel);
+  std::printf("backend %s, target %s, int8 kernel %s, q15 kernel %s\n", rvq::simd_traits<rvq::default_simd>::name,
+              target, int8_kernel, q15_kernel);
   std::printf("| element | test MSE | vs f32 | code agreement | codebook bytes | encode vec/s (1 thread) | vs f32 |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const auto& r : rows)
@@ -261,7 +262,8 @@ int main(int argc, char** argv) {
                       ", \"layers\": " + std::to_string(model.layers()) +
                       ", \"test_vectors\": " + std::to_string(ntest) + ", \"granularity\": \"" + rvq::to_string(group) +
                       "\", \"backend\": \"" + rvq::simd_traits<rvq::default_simd>::name + "\", \"isa\": \"" + target +
-                      "\", \"int8_kernel\": \"" + int8_kernel + "\", \"rows\": [";
+                      "\", \"int8_kernel\": \"" + int8_kernel + "\", \"q15_kernel\": \"" + q15_kernel +
+                      "\", \"rows\": [";
     char buf[512];
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];

@@ -883,6 +883,7 @@ PYBIND11_MODULE(_core, mod) {
     d["isa"] = rvq::to_string(rvq::active_isa());
     d["best"] = rvq::to_string(rvq::best_isa());
     d["int8_kernel"] = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
+    d["q15_kernel"] = rvq::simd::q15_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::q15_kernel());
     d["fast_scan_kernel"] =
         rvq::simd::fast_scan::to_string(rvq::simd_traits<rvq::default_simd>::kernels::fast_scan_kernel());
     const char* note = rvq::isa_env_note();

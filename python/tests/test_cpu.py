@@ -9,8 +9,11 @@ import rvq
 
 def test_cpu_reports_the_targets_and_the_active_one():
     c = rvq.cpu()
-    assert set(c) == {"features", "targets", "backend", "isa", "best", "int8_kernel", "fast_scan_kernel", "note"}
+    assert set(c) == {
+        "features", "targets", "backend", "isa", "best", "int8_kernel", "q15_kernel", "fast_scan_kernel", "note"
+    }
     assert c["int8_kernel"] in ("avx512-vnni", "avx-vnni", "avx2", "sdot", "reference")
+    assert c["q15_kernel"] in ("avx512-vnni", "avx2", "reference")
     assert c["fast_scan_kernel"] in ("avx2", "neon", "reference")
     assert c["targets"], "the baseline target always runs"
     assert c["isa"] in c["targets"] and c["best"] in c["targets"]
@@ -34,14 +37,15 @@ def test_every_target_gives_the_same_codes(data):
     assert rvq.cpu()["isa"] == rvq.cpu()["best"]
 
 
-def test_every_target_gives_the_same_int8_codes(data):
+@pytest.mark.parametrize("element", ["int8", "q15"])
+def test_every_target_gives_the_same_int8_codes(data, element):
     train, test = data
-    q = rvq.train(train, layers=4, codewords=32, iterations=4, refine=0).quantize("int8", train)
+    q = rvq.train(train, layers=4, codewords=32, iterations=4, refine=0).quantize(element, train)
     try:
         codes, kernels = {}, {}
         for t in rvq.cpu()["targets"]:
             rvq.set_isa(t)
-            kernels[t] = rvq.cpu()["int8_kernel"]
+            kernels[t] = rvq.cpu()[element + "_kernel"]
             codes[t] = q.encode(test)
         ref = codes[rvq.cpu()["targets"][0]]
         for t, c in codes.items():

@@ -186,12 +186,15 @@ TEST_CASE("cli: RVQ_ISA chooses the kernel target, a name it cannot follow is a 
   CHECK(cpu.out.find("\"isa\": ") != std::string::npos);
   CHECK(cpu.out.find("\"targets\": ") != std::string::npos);
   CHECK(cpu.out.find("\"int8_kernel\": ") != std::string::npos);
+  CHECK(cpu.out.find("\"q15_kernel\": ") != std::string::npos);
   const auto forced = rvq_cli("info --cpu", "RVQ_ISA=baseline");
   REQUIRE(forced.code == 0);
   CHECK(forced.out.find("active target    " + std::string(rvq::to_string(rvq::isa::baseline))) != std::string::npos);
 #if RVQ_INT8_X86
   if (forced.out.find("backend          dispatch") != std::string::npos)  // the baseline has no int8 kernel
     CHECK(forced.out.find("int8 kernel      reference") != std::string::npos);
+  if (forced.out.find("backend          dispatch") != std::string::npos)  // nor a q15 kernel
+    CHECK(forced.out.find("q15 kernel       reference") != std::string::npos);
 #endif
   const auto bad = rvq_cli("info --cpu", "RVQ_ISA=avx1024");
   CHECK(bad.code == 2);

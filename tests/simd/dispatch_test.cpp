@@ -3,6 +3,7 @@
 // RVQ_ISA parser and set_isa()'s errors.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <utility>
@@ -130,11 +131,12 @@ TEST_CASE("dispatch: every target this CPU runs gives the scalar reference's cod
 namespace {
 template <class E>
 using int_dispatch = rvq::config<E, rvq::l2, rvq::dense, rvq::sequential, rvq::dispatch>;
-using byte_elements = std::tuple<rvq::int8, rvq::q7, rvq::int4>;
+// The elements the int8 (int8, q7, int4) and q15 panel kernels serve.
+using dispatched_int_elements = std::tuple<rvq::int8, rvq::q7, rvq::int4, rvq::q15>;
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 kernel gives the integer reference's codes bit for bit",
-                        "[simd][dispatch][integer]", byte_elements) {
+TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 and q15 kernels give the integer reference's codes bit for bit",
+                        "[simd][dispatch][integer]", dispatched_int_elements) {
   rvq_test::isa_guard g;
   // Odd shapes: D not a multiple of 4 (nor of 8 or 16), K not a multiple of 16, 203 rows (blocks
   // of 8 and of 4 with tails); a second input 40 times larger saturates the activations.
@@ -179,7 +181,8 @@ TEMPLATE_LIST_TEST_CASE("dispatch: every target's int8 kernel gives the integer 
               differ += a[layers * i] != b[0] || a[layers * i + 1] != b[1];
             }
             CAPTURE(rvq::to_string(target), rvq::simd::int8_panels::to_string(rvq::active_int8_kernel()),
-                    rvq::to_string(gr), sym, rvq::to_string(mode), in == &loud);
+                    rvq::simd::q15_panels::to_string(rvq::active_q15_kernel()), rvq::to_string(gr), sym,
+                    rvq::to_string(mode), in == &loud);
             CHECK(differ == 0);
             ++runs;
           }
@@ -251,6 +254,22 @@ TEST_CASE("dispatch: every target's residual update, activations and grid conver
   }
   CHECK(runs > 0);
 }
+
+namespace {
+/// The lowest of k integer scores `score(c)` and its index, ties to the lowest index: the
+/// kernels' contract, written plainly.
+template <class Score>
+[[maybe_unused]] std::pair<std::uint32_t, std::int64_t> exact_argmin(std::size_t k, Score score) {
+  std::int64_t best = std::numeric_limits<std::int64_t>::max();
+  std::uint32_t at = 0;
+  for (std::size_t c = 0; c < k; ++c)
+    if (const std::int64_t s = score(c); s < best) {
+      best = s;
+      at = static_cast<std::uint32_t>(c);
+    }
+  return {at, best};
+}
+}  // namespace
 
 #if RVQ_INT8_X86 || defined(RVQ_INT8_PANELS_SDOT)
 namespace {
@@ -342,18 +361,12 @@ TEMPLATE_TEST_CASE_SIG("int8 panels: every kernel finds the exact argmin, ties t
               std::int64_t score[ip::max_rows];
               ip::search<Pow2>(kern, ptr, asum.data(), n, tab.panels.data(), k, d, cs, wide.data(), idx, score);
               for (std::size_t r = 0; r < n; ++r) {
-                std::int64_t best = std::numeric_limits<std::int64_t>::max();
-                std::uint32_t at = 0;
-                for (std::size_t c = 0; c < k; ++c) {
+                const auto [at, best] = exact_argmin(k, [&](std::size_t c) {
                   std::int64_t dot = 0;
                   for (std::size_t t = 0; t < d; ++t) dot += std::int64_t{a[r * d + t]} * v[c * d + t];
                   dot -= std::int64_t{z[c]} * asum[r];
-                  const std::int64_t s = Pow2 ? bias[c] - dot * (std::int64_t{1} << mul[c]) : bias[c] - mul[c] * dot;
-                  if (s < best) {
-                    best = s;
-                    at = static_cast<std::uint32_t>(c);
-                  }
-                }
+                  return Pow2 ? bias[c] - dot * (std::int64_t{1} << mul[c]) : bias[c] - mul[c] * dot;
+                });
                 CAPTURE(n, r);
                 CHECK(idx[r] == at);
                 CHECK(score[r] == best);
@@ -364,6 +377,166 @@ TEMPLATE_TEST_CASE_SIG("int8 panels: every kernel finds the exact argmin, ties t
   CHECK(runs > 0);
 }
 #endif
+
+#if RVQ_Q15_X86
+namespace {
+/// The q15 kernels this CPU runs.
+std::vector<rvq::simd::q15_panels::kernel> runnable_q15_kernels() {
+  using k = rvq::simd::q15_panels::kernel;
+  std::vector<k> out;
+  const rvq::cpu_features f = rvq::detect_cpu();
+  if (f.avx2) out.push_back(k::avx2);
+  if (f.avx2 && f.avx512f && f.avx512bw && f.avx512vnni) out.push_back(k::avx512_vnni);
+  return out;
+}
+}  // namespace
+
+// The q15 kernels' contract: the exact int64 argmin of `bias - (<x, q> << shift)`, the lowest index
+// among equal scores, for any int16 values (also -32768 on both sides, where a pair of products
+// needs 32 bits), dimensions past 256 (the 32-bit lanes are widened every 128 pairs), every row
+// count, and codebooks of several panels with duplicated codewords.
+TEST_CASE("q15 panels: every kernel finds the exact argmin, ties to the lowest index", "[simd][dispatch][integer]") {
+  namespace qp = rvq::simd::q15_panels;
+  std::mt19937 gen(17);
+  std::size_t runs = 0;
+  for (qp::kernel kern : runnable_q15_kernels())
+    for (std::size_t d : {std::size_t{1}, std::size_t{37}, std::size_t{100}, std::size_t{600}})
+      for (std::size_t k : {std::size_t{1}, std::size_t{19}, std::size_t{300}})
+        for (int extreme = 0; extreme < 3; ++extreme) {
+          // 0: random; 1: every value and activation -32768; 2: values -32768, activations 32767 (the
+          // largest sums of `xl q` a 32-bit lane holds before it is widened: 128 x 2 x 255 x -32768)
+          CAPTURE(qp::to_string(kern), d, k, extreme);
+          std::uniform_int_distribution<int> q16(-32768, 32767), sh(0, 3);
+          std::vector<std::int16_t> v(k * d);
+          for (auto& x : v) x = static_cast<std::int16_t>(extreme ? -32768 : q16(gen));
+          // duplicates in other lanes (2, 5; 3, 150) and in the same lane of a later panel (7, 263; 4, 20)
+          const std::pair<std::size_t, std::size_t> dup[] = {{2, 5}, {3, 150}, {7, 263}, {4, 20}};
+          std::vector<std::int64_t> bias(k), shift(k);
+          for (std::size_t c = 0; c < k; ++c) shift[c] = sh(gen);
+          for (auto [from, to] : dup)
+            if (to < k) {
+              std::copy_n(v.begin() + std::ptrdiff_t(from * d), d, v.begin() + std::ptrdiff_t(to * d));
+              shift[to] = shift[from];
+            }
+          for (std::size_t c = 0; c < k; ++c) {
+            std::int64_t n2 = 0;
+            for (std::size_t t = 0; t < d; ++t) n2 += std::int64_t{v[c * d + t]} * v[c * d + t];
+            bias[c] = (n2 / 2) << shift[c];  // an L2 score, (||q||^2 / 2 - <x, q>) << shift
+          }
+          qp::layer_panels lp;
+          lp.build(v.data(), k, d, bias.data(), shift.data());
+          std::vector<std::int16_t> x(qp::max_rows * d);
+          std::vector<std::int16_t> split(qp::max_rows * qp::split_bytes(d) / 2);
+          for (std::size_t r = 0; r < qp::max_rows; ++r)
+            for (std::size_t t = 0; t < d; ++t) {
+              const std::size_t near[] = {2, 3, 7, 4};  // rows 0-3 are codewords: their duplicates tie
+              std::int16_t a = static_cast<std::int16_t>(q16(gen));
+              if (extreme == 1) a = -32768;
+              if (extreme == 2) a = 32767;
+              if (extreme == 0 && r < 4) a = v[near[r] % k * d + t];
+              x[r * d + t] = a;
+            }
+          const std::int16_t* xs[qp::max_rows];
+          for (std::size_t r = 0; r < qp::max_rows; ++r) {
+            xs[r] = split.data() + r * qp::split_bytes(d) / 2;
+            qp::split(reinterpret_cast<const unsigned char*>(x.data() + r * d), d,
+                      split.data() + r * qp::split_bytes(d) / 2);
+          }
+          for (std::size_t n = 1; n <= qp::rows_of(kern); ++n) {
+            std::uint32_t idx[qp::max_rows];
+            std::int64_t score[qp::max_rows];
+            qp::search(kern, xs, n, lp, idx, score);
+            for (std::size_t r = 0; r < n; ++r) {
+              const auto [at, best] = exact_argmin(k, [&](std::size_t c) {
+                std::int64_t dot = 0;
+                for (std::size_t t = 0; t < d; ++t) dot += std::int64_t{x[r * d + t]} * v[c * d + t];
+                return bias[c] - static_cast<std::int64_t>(static_cast<std::uint64_t>(dot) << shift[c]);
+              });
+              CAPTURE(n, r);
+              CHECK(idx[r] == at);
+              CHECK(score[r] == best);
+              ++runs;
+            }
+          }
+        }
+  CHECK(runs > 0);
+}
+
+// The q15 store's vector helpers against the reference's shift-round-saturate, on residuals up to
+// int32's ends: activations (shifts 0-15, every mode; the others decline) and the residual update
+// (codeword shifts -15 to 16).
+TEST_CASE("q15 panels: activations and the residual update equal the reference's", "[simd][dispatch][integer]") {
+  namespace qp = rvq::simd::q15_panels;
+  std::mt19937 gen(5);
+  std::uniform_int_distribution<std::int32_t> big(std::numeric_limits<std::int32_t>::min(),
+                                                  std::numeric_limits<std::int32_t>::max());
+  std::uniform_int_distribution<std::int32_t> small(-(1 << 20), 1 << 20);
+  std::uniform_int_distribution<int> q16(-32768, 32767);
+  std::size_t runs = 0;
+  for (qp::kernel kern : runnable_q15_kernels())
+    for (std::size_t d : {std::size_t{1}, std::size_t{7}, std::size_t{37}, std::size_t{100}})
+      for (auto mode : {rvq::rounding::half_up, rvq::rounding::truncate, rvq::rounding::half_to_even}) {
+        std::vector<std::int32_t> r(d);
+        for (std::size_t t = 0; t < d; ++t) r[t] = t % 3 == 0 ? big(gen) : small(gen);
+        if (d > 4) r[1] = std::numeric_limits<std::int32_t>::min(), r[2] = std::numeric_limits<std::int32_t>::max();
+        for (int shift = -2; shift <= 20; ++shift) {
+          CAPTURE(qp::to_string(kern), d, rvq::to_string(mode), shift);
+          std::vector<std::int16_t> out(qp::split_bytes(d) / 2, 7), want(qp::split_bytes(d) / 2);
+          std::int64_t sum = 0, want_sum = 0;
+          std::vector<unsigned char> act(2 * d);
+          for (std::size_t t = 0; t < d; ++t) {
+            const std::int16_t a = rvq::srs<std::int16_t>(r[t], shift, mode);
+            std::memcpy(act.data() + 2 * t, &a, 2);
+            want_sum += a;
+          }
+          qp::split(act.data(), d, want.data());
+          const bool done = qp::activations(kern, r.data(), d, shift, mode, out.data(), sum);
+          CHECK(done == (shift >= 0 && shift <= 15 && mode != rvq::rounding::half_to_even));
+          if (done) {
+            CHECK(out == want);
+            CHECK(sum == want_sum);
+          }
+          ++runs;
+        }
+        std::vector<std::int16_t> q(d);
+        for (auto& v : q) v = static_cast<std::int16_t>(q16(gen));
+        if (d > 4) q[3] = -32768, q[4] = 32767;
+        for (int s = -17; s <= 18; ++s) {
+          CAPTURE(qp::to_string(kern), d, rvq::to_string(mode), s);
+          std::vector<std::int32_t> got = r, want = r;
+          for (std::size_t t = 0; t < d; ++t)
+            want[t] = rvq::saturate<std::int32_t>(std::int64_t{want[t]} - rvq::srs<std::int32_t>(q[t], s, mode));
+          const bool done =
+              qp::subtract(kern, got.data(), reinterpret_cast<const unsigned char*>(q.data()), d, s, mode);
+          CHECK(done == (s >= -15 && s <= 16 && (s <= 0 || mode != rvq::rounding::half_to_even)));
+          CHECK(got == (done ? want : r));
+          ++runs;
+        }
+      }
+  CHECK(runs > 0);
+}
+#endif
+
+TEST_CASE("dispatch: the q15 kernel follows the target and the CPU", "[simd][dispatch][integer]") {
+  using rvq::simd::dispatch::q15_kernel_for;
+  rvq::cpu_features avx2, vnni512, bw512;
+  avx2.avx2 = avx2.fma = true;
+  bw512 = avx2;
+  bw512.avx512f = bw512.avx512bw = bw512.avx512dq = bw512.avx512vl = true;
+  vnni512 = bw512;
+  vnni512.avx512vnni = true;
+#if RVQ_Q15_X86
+  using k = rvq::simd::q15_panels::kernel;
+  CHECK(q15_kernel_for(rvq::isa::baseline, vnni512) == k::reference);  // sse2: the reference kernels
+  CHECK(q15_kernel_for(rvq::isa::avx2, avx2) == k::avx2);
+  CHECK(q15_kernel_for(rvq::isa::avx2, vnni512) == k::avx2);  // RVQ_ISA=avx2 keeps to 256 bits
+  CHECK(q15_kernel_for(rvq::isa::avx512, bw512) == k::avx2);  // AVX-512 without VNNI: the 256-bit kernel
+  CHECK(q15_kernel_for(rvq::isa::avx512, vnni512) == k::avx512_vnni);
+  CHECK(q15_kernel_for(rvq::isa::avx512, rvq::cpu_features{}) == k::reference);
+#else
+  CHECK(q15_kernel_for(rvq::isa::baseline, vnni512) == rvq::simd::q15_panels::static_kernel);    // one target
+#endif
+}
 
 TEST_CASE("dispatch: the int8 kernel follows the target and the CPU", "[simd][dispatch][integer]") {
   using k = rvq::simd::int8_panels::kernel;

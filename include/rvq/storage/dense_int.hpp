@@ -18,6 +18,7 @@
 #include "../metric/metric_traits.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../simd/int8_panels.hpp"
+#include "../simd/q15_panels.hpp"
 #include "../simd/scalar/int_kernels.hpp"
 #include "dense.hpp"
 #if RVQ_HOSTED && !RVQ_NO_HEAP
@@ -390,6 +391,9 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
   /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has
   /// them (the backend's int8_kernel() chooses one per call).
   static constexpr bool use_panels = Kernels::use_int8_panels && !kern::binary && !kern::wide_values;
+  /// The backend's q15 dot-product kernels (AVX2, AVX-512) serve 16-bit codewords when the build
+  /// has them (the backend's q15_kernel() chooses one per call).
+  static constexpr bool use_q15 = Kernels::use_q15_panels && kern::wide_values && element_traits<Element>::pow2_scale;
 
  public:
   static constexpr std::size_t block_rows = 1;
@@ -409,6 +413,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     if constexpr (use_panels)
       if (element_traits<Element>::fits_int32(q.dim) && q.dim <= simd::int8_panels::max_dim)
         s.build_panels();  // else the reference kernels (int64 accumulators)
+    if constexpr (use_q15) s.build_q15();
     out = std::move(s);
     return {};
   }
@@ -450,6 +455,13 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
         }
       }
     }
+    if constexpr (use_q15) {
+      const simd::q15_panels::kernel which = Kernels::q15_kernel();
+      if (!x.per_dim && !x.zero &&
+          simd::q15_panels::subtract(which, r, static_cast<const unsigned char*>(x.values) + c * x.row_bytes, dim(),
+                                     x.rmul[kern::group(x, c)], mode()))
+        return;
+    }
     algo::subtract_reference(l, c, r);
   }
 
@@ -458,7 +470,9 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
   static constexpr std::size_t block_bytes(std::size_t d) noexcept {
     namespace ip = simd::int8_panels;
     const std::size_t a = ip::max_rows * ip::padded_dim(d) + ip::wide_bytes(d), b = 2 * d;
-    return (a > b ? a : b) + 16;
+    const std::size_t q = q15_split_offset(d) + 63 + simd::q15_panels::max_rows * simd::q15_panels::split_bytes(d);
+    const std::size_t ab = a > b ? a : b;
+    return ((ab > q ? ab : q) + 15) / 16 * 16 + 16;  // a multiple of 16: each worker's share stays aligned
   }
   /// Nearest codewords of layer l for n rows: the backend's int8 dot-product kernel, max_rows
   /// rows at a time, when it has one; else the reference search row by row (the same codes).
@@ -486,6 +500,11 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
         ip::search<element_traits<Element>::pow2_scale>(which, acts, asum, m, panels_[l].panels.data(), x.k, d, c, wide,
                                                         idx + b, score);
       }
+    } else if constexpr (use_q15) {
+      const simd::q15_panels::kernel which = Kernels::q15_kernel();
+      if (q15_.empty() || q15_[l].values.empty() || which == simd::q15_panels::kernel::reference)
+        return search_rows(l, rows, n, scratch, idx);
+      search_q15(which, l, rows, n, scratch, idx);
     } else {
       search_rows(l, rows, n, scratch, idx);
     }
@@ -514,6 +533,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
       b += x.bias.size() * 8 + (x.smul.size() + x.zero.size() + x.rmul.size() + x.amul.size()) * 4 +
            (x.values.size() > model_.row_bytes() * x.view.k ? x.values.size() : 0);  // unpacked search copy
     for (const auto& p : panels_) b += p.bytes();
+    for (const auto& p : q15_) b += p.bytes();
     return b;
   }
 
@@ -543,11 +563,65 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     }
   }
 
+  /// Offset in search_block()'s scratch of the q15 kernels' split rows, after one row's
+  /// activations and before up to 63 bytes that align them.
+  static constexpr std::size_t q15_split_offset(std::size_t d) noexcept { return 2 * d; }
+
+  /// Packs each layer's 16-bit codewords and score constants into the q15 kernels' panels; a
+  /// layer with zero points (which the kernels do not apply) keeps none and searches with the
+  /// reference.
+  void build_q15() {
+    q15_.resize(layers());
+    std::vector<std::int16_t> v;
+    std::vector<std::int64_t> bias, shift;
+    for (std::size_t l = 0; l < layers(); ++l) {
+      const int_layer& x = layer(l);
+      if (x.zero && !x.per_dim) continue;
+      v.resize(x.k * dim());
+      bias.resize(x.k);
+      shift.resize(x.k);
+      for (std::size_t c = 0; c < x.k; ++c) {
+        for (std::size_t t = 0; t < dim(); ++t) v[c * dim() + t] = static_cast<std::int16_t>(kern::value(x, c, t));
+        bias[c] = x.bias32 ? x.bias32[c] : x.bias[c];
+        shift[c] = x.smul[kern::group(x, c)];
+      }
+      q15_[l].build(v.data(), x.k, dim(), bias.data(), shift.data());
+    }
+  }
+
+  /// search_block() on a q15 kernel: up to rows_of(which) rows' activations, split for the
+  /// kernel (vectorized where the layer's shift and mode allow, else the reference's); then
+  /// their nearest codewords (q15_panels::search(): exact, ties to the lowest index).
+  void search_q15(simd::q15_panels::kernel which, std::size_t l, std::int32_t* const* rows, std::size_t n,
+                  unsigned char* scratch, std::uint32_t* idx) const noexcept {
+    namespace qp = simd::q15_panels;
+    const int_layer& x = layer(l);
+    const std::size_t d = dim(), rb = qp::rows_of(which), stride = qp::split_bytes(d) / 2;
+    unsigned char* base = scratch + q15_split_offset(d);  // then aligned to 64 (block_bytes() has the room)
+    base += (64 - reinterpret_cast<std::uintptr_t>(base) % 64) % 64;
+    auto* split = reinterpret_cast<std::int16_t*>(base);
+    const std::int16_t* xs[qp::max_rows];
+    std::int64_t asum, score[qp::max_rows];
+    for (std::size_t b = 0; b < n; b += rb) {
+      const std::size_t m = n - b < rb ? n - b : rb;
+      for (std::size_t i = 0; i < m; ++i) {
+        std::int16_t* out = split + i * stride;
+        xs[i] = out;
+        if (x.per_dim || !qp::activations(which, rows[b + i], d, x.act_shift, mode(), out, asum)) {
+          asum = kern::activations(rows[b + i], d, x, mode(), scratch);
+          qp::split(scratch, d, out);
+        }
+      }
+      qp::search(which, xs, m, q15_[l], idx + b, score);
+    }
+  }
+
   int_tables tables_;
   quantized_codebooks model_;
   std::vector<float> cw_;
   std::vector<std::size_t> k_, first_;
   std::vector<simd::int8_panels::layer_tables> panels_;
+  std::vector<simd::q15_panels::layer_panels> q15_;
 };
 #endif
 

@@ -60,12 +60,13 @@ int print_cpu(const args& a) {
   const char* backend = rvq::simd_traits<rvq::default_simd>::name;
   const char* active = rvq::to_string(rvq::active_isa());
   const char* int8 = rvq::simd::int8_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::int8_kernel());
+  const char* q15 = rvq::simd::q15_panels::to_string(rvq::simd_traits<rvq::default_simd>::kernels::q15_kernel());
   const char* fast = rvq::simd::fast_scan::to_string(rvq::simd_traits<rvq::default_simd>::kernels::fast_scan_kernel());
   if (a.flag("json")) {
     std::printf(
         "{\"features\": \"%s\", \"targets\": \"%s\", \"backend\": \"%s\", \"isa\": \"%s\", "
-        "\"best\": \"%s\", \"int8_kernel\": \"%s\", \"fast_scan_kernel\": \"%s\"}\n",
-        have.c_str(), targets.c_str(), backend, active, rvq::to_string(rvq::best_isa()), int8, fast);
+        "\"best\": \"%s\", \"int8_kernel\": \"%s\", \"q15_kernel\": \"%s\", \"fast_scan_kernel\": \"%s\"}\n",
+        have.c_str(), targets.c_str(), backend, active, rvq::to_string(rvq::best_isa()), int8, q15, fast);
     return 0;
   }
   std::printf("cpu features     %s\n", have.empty() ? "(none rvq uses)" : have.c_str());
@@ -76,6 +77,7 @@ int print_cpu(const args& a) {
               std::getenv("RVQ_ISA") ? "RVQ_ISA" : "the best this CPU runs; RVQ_ISA=" RVQ_ISA_LIST " overrides");
   std::printf("int8 kernel      %s (int8, q7, int4 and int2 codebooks; \"reference\": the portable integer kernels)\n",
               int8);
+  std::printf("q15 kernel       %s (q15 codebooks)\n", q15);
   std::printf("fast-scan kernel %s (search over 4-bit codes, rvq index --fast-scan)\n", fast);
   return 0;
 }

@@ -12,7 +12,8 @@
 /// the scalar reference except at near-ties, like rvq::xsimd's.
 ///
 /// The integer stores' int8 panel kernels (rvq/simd/int8_panels.hpp) follow the same target:
-/// AVX-512 VNNI, AVX-VNNI or AVX2 (int8_kernel_for()).
+/// AVX-512 VNNI, AVX-VNNI or AVX2 (int8_kernel_for()); so do the q15 ones (rvq/simd/q15_panels.hpp:
+/// AVX-512 VNNI or AVX2, q15_kernel_for()).
 ///
 /// Beam search's selection (the lane operations: group minima, table scores, the scan under a
 /// bound) runs on the same target, at its width (on_target()).
@@ -145,7 +146,22 @@ inline int8_panels::kernel int8_kernel_for(isa t, const cpu_features& f) noexcep
 #endif
 }
 
-/// The integer entry points of the dispatch backend: the int8 panel kernel follows active_isa().
+/// The q15 panel kernel for target `t` on a CPU with features `f`: AVX-512 VNNI on the avx512
+/// target when the CPU has it, else AVX2 on the avx2 and avx512 targets, else none (the reference
+/// kernels). Off x86: the compile-time kernel.
+inline q15_panels::kernel q15_kernel_for(isa t, const cpu_features& f) noexcept {
+#if RVQ_Q15_X86
+  using k = q15_panels::kernel;
+  if (t == isa::avx512 && f.avx512f && f.avx512bw && f.avx512vnni) return k::avx512_vnni;
+  if (t != isa::baseline && f.avx2) return k::avx2;
+  return k::reference;
+#else
+  (void)t, (void)f;
+  return q15_panels::static_kernel;
+#endif
+}
+
+/// The integer entry points of the dispatch backend: the int8 and q15 panel kernels follow active_isa().
 struct int_ops : scalar::int_ops {
   /// True when some int8 panel kernel is compiled in (whether one runs depends on the target).
   static constexpr bool use_int8_panels = int8_panels::available;
@@ -154,6 +170,15 @@ struct int_ops : scalar::int_ops {
     static const int8_panels::kernel table[] = {int8_kernel_for(isa::baseline, detect_cpu()),
                                                 int8_kernel_for(isa::avx2, detect_cpu()),
                                                 int8_kernel_for(isa::avx512, detect_cpu())};
+    return table[static_cast<std::size_t>(active_isa())];
+  }
+  /// True when some q15 panel kernel is compiled in (whether one runs depends on the target).
+  static constexpr bool use_q15_panels = q15_panels::available;
+  /// The q15 panel kernel of the active target (a table lookup; the CPU is probed once).
+  static q15_panels::kernel q15_kernel() noexcept {
+    static const q15_panels::kernel table[] = {q15_kernel_for(isa::baseline, detect_cpu()),
+                                               q15_kernel_for(isa::avx2, detect_cpu()),
+                                               q15_kernel_for(isa::avx512, detect_cpu())};
     return table[static_cast<std::size_t>(active_isa())];
   }
   /// The fast-scan kernel of the active target: AVX2 on the avx2 and avx512 targets (when the
@@ -244,6 +269,10 @@ struct kernels : scalar::rows_search, baseline_search, scalar::lane_ops, dispatc
 /// @brief The int8 dot-product kernel rvq::dispatch runs on the active target (reports print it:
 /// `rvq info --cpu`, rvq.cpu()).
 inline simd::int8_panels::kernel active_int8_kernel() noexcept { return simd::dispatch::int_ops::int8_kernel(); }
+
+/// @ingroup simd
+/// @brief The q15 dot-product kernel rvq::dispatch runs on the active target (`rvq info --cpu`, rvq.cpu()).
+inline simd::q15_panels::kernel active_q15_kernel() noexcept { return simd::dispatch::int_ops::q15_kernel(); }
 
 /// @ingroup simd
 /// @brief The fast-scan kernel rvq::dispatch runs on the active target (`rvq info --cpu`, rvq.cpu()).

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include "../fast_scan.hpp"
 #include "../int8_panels.hpp"
+#include "../q15_panels.hpp"
 #include "int_kernels.hpp"
 
 namespace rvq::simd::scalar {
@@ -19,6 +20,10 @@ struct int_ops {
   static constexpr bool use_int8_panels = simd::int8_panels::static_kernel != simd::int8_panels::kernel::reference;
   /// The int8 panel kernel: the best one the compile flags enable (no dispatch).
   static constexpr simd::int8_panels::kernel int8_kernel() noexcept { return simd::int8_panels::static_kernel; }
+  /// True when a q15 dot-product kernel (AVX2, AVX-512) serves q15 layers.
+  static constexpr bool use_q15_panels = simd::q15_panels::static_kernel != simd::q15_panels::kernel::reference;
+  /// The q15 dot-product kernel: the best one the compile flags enable (no dispatch).
+  static constexpr simd::q15_panels::kernel q15_kernel() noexcept { return simd::q15_panels::static_kernel; }
   /// The fast-scan kernel (rvq::code_index with index_options::fast_scan): the best one the
   /// compile flags enable (no dispatch).
   static constexpr simd::fast_scan::kernel fast_scan_kernel() noexcept { return simd::fast_scan::static_kernel; }
