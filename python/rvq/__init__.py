@@ -490,7 +490,7 @@ def cpu() -> Dict[str, Any]:
     uses), ``targets`` (the kernel targets this CPU runs), ``backend`` (``"dispatch"`` on x86-64),
     ``isa`` (the target in use), ``best``, ``int8_kernel`` (the dot-product kernel of int8, q7, int4
     and int2 models on that target: ``"avx512-vnni"``, ``"avx-vnni"``, ``"avx2"``, ``"sdot"`` or
-    ``"reference"``), ``q15_kernel`` (the same for q15 models: ``"avx512-vnni"``, ``"avx2"`` or
+    ``"reference"``), ``q15_kernel`` (the same for q15 models: ``"avx512-vnni"``, ``"avx-vnni"``, ``"avx2"`` or
     ``"reference"``), ``fast_scan_kernel`` (search over 4-bit codes: ``"avx2"``, ``"neon"`` or
     ``"reference"``) and ``note`` (why ``RVQ_ISA`` was not followed, or None)."""
     return dict(_core.cpu())

@@ -386,6 +386,7 @@ std::vector<rvq::simd::q15_panels::kernel> runnable_q15_kernels() {
   std::vector<k> out;
   const rvq::cpu_features f = rvq::detect_cpu();
   if (f.avx2) out.push_back(k::avx2);
+  if (f.avx2 && f.avx_vnni) out.push_back(k::avx_vnni);
   if (f.avx2 && f.avx512f && f.avx512bw && f.avx512vnni) out.push_back(k::avx512_vnni);
   return out;
 }
@@ -519,8 +520,10 @@ TEST_CASE("q15 panels: activations and the residual update equal the reference's
 
 TEST_CASE("dispatch: the q15 kernel follows the target and the CPU", "[simd][dispatch][integer]") {
   using rvq::simd::dispatch::q15_kernel_for;
-  rvq::cpu_features avx2, vnni512, bw512;
+  rvq::cpu_features avx2, vnni256, vnni512, bw512;
   avx2.avx2 = avx2.fma = true;
+  vnni256 = avx2;
+  vnni256.avx_vnni = true;
   bw512 = avx2;
   bw512.avx512f = bw512.avx512bw = bw512.avx512dq = bw512.avx512vl = true;
   vnni512 = bw512;
@@ -529,8 +532,10 @@ TEST_CASE("dispatch: the q15 kernel follows the target and the CPU", "[simd][dis
   using k = rvq::simd::q15_panels::kernel;
   CHECK(q15_kernel_for(rvq::isa::baseline, vnni512) == k::reference);  // sse2: the reference kernels
   CHECK(q15_kernel_for(rvq::isa::avx2, avx2) == k::avx2);
-  CHECK(q15_kernel_for(rvq::isa::avx2, vnni512) == k::avx2);  // RVQ_ISA=avx2 keeps to 256 bits
-  CHECK(q15_kernel_for(rvq::isa::avx512, bw512) == k::avx2);  // AVX-512 without VNNI: the 256-bit kernel
+  CHECK(q15_kernel_for(rvq::isa::avx2, vnni256) == k::avx_vnni);
+  CHECK(q15_kernel_for(rvq::isa::avx512, vnni256) == k::avx_vnni);  // AVX-512 without VNNI: 256-bit VNNI
+  CHECK(q15_kernel_for(rvq::isa::avx2, vnni512) == k::avx2);        // RVQ_ISA=avx2 keeps to 256 bits
+  CHECK(q15_kernel_for(rvq::isa::avx512, bw512) == k::avx2);        // AVX-512 without VNNI: the 256-bit kernel
   CHECK(q15_kernel_for(rvq::isa::avx512, vnni512) == k::avx512_vnni);
   CHECK(q15_kernel_for(rvq::isa::avx512, rvq::cpu_features{}) == k::reference);
 #else

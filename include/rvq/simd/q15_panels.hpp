@@ -1,6 +1,6 @@
 /// @file q15_panels.hpp
-/// @brief Integer dot-product kernels for 16-bit codewords (q15): AVX2 (`vpmaddwd`) and AVX-512
-/// VNNI (`vpdpwssd`) on x86.
+/// @brief Integer dot-product kernels for 16-bit codewords (q15): AVX2 (`vpmaddwd`), AVX-VNNI and
+/// AVX-512 VNNI (`vpdpwssd`) on x86.
 ///
 /// A q15 dot product multiplies int16 activations by int16 values: each product needs 31 bits,
 /// and a sum of two of them 32 (`vpmaddwd` wraps only for four values of -32768). The kernels make
@@ -16,7 +16,7 @@
 /// products; the stores score them with the reference's integer formula and keep the lowest score,
 /// ties to the lowest index, so the codes are the reference's.
 ///
-/// On x86 with GCC or clang, both kernels are compiled in each build, whatever its `-m` flags,
+/// On x86 with GCC or clang, every kernel is compiled in each build, whatever its `-m` flags,
 /// with `__attribute__((target(...)))`: rvq::dispatch chooses one per call by the CPU and
 /// active_isa(); the other backends use static_kernel, the best one the compile flags enable.
 /// Define `RVQ_NO_Q15_PANELS` to use the reference kernels only.
@@ -36,6 +36,7 @@
 #include <immintrin.h>
 #define RVQ_Q15_X86 1
 #define RVQ_T_Q15_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vnni")))
+#define RVQ_T_Q15_AVXVNNI __attribute__((target("avx2,avxvnni")))
 #define RVQ_T_Q15_AVX2 __attribute__((target("avx2")))
 #else
 #define RVQ_Q15_X86 0
@@ -55,12 +56,15 @@ namespace rvq::simd::q15_panels {
 enum class kernel : std::uint8_t {
   reference,    ///< none: the stores search with the reference kernels (int_kernels)
   avx2,         ///< AVX2: `vpmaddwd` on 256-bit vectors, 8 codewords per vector
+  avx_vnni,     ///< AVX-VNNI: `vpdpwssd` on 256-bit vectors
   avx512_vnni,  ///< AVX-512 VNNI: `vpdpwssd` on 512-bit vectors, 16 codewords per vector
 };
 
 /// Spellings of kernel values, as reports print them.
-inline constexpr named<kernel> kernel_names[] = {
-    {"reference", kernel::reference}, {"avx2", kernel::avx2}, {"avx512-vnni", kernel::avx512_vnni}};
+inline constexpr named<kernel> kernel_names[] = {{"reference", kernel::reference},
+                                                 {"avx2", kernel::avx2},
+                                                 {"avx-vnni", kernel::avx_vnni},
+                                                 {"avx512-vnni", kernel::avx512_vnni}};
 
 /// The name of a kernel as reports print it.
 constexpr const char* to_string(kernel k) noexcept { return name_of(kernel_names, k); }
@@ -68,13 +72,15 @@ constexpr const char* to_string(kernel k) noexcept { return name_of(kernel_names
 /// The best kernel the compile flags enable (the backends without dispatch use it).
 #if RVQ_Q15_X86 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 inline constexpr kernel static_kernel = kernel::avx512_vnni;
+#elif RVQ_Q15_X86 && defined(__AVXVNNI__) && defined(__AVX2__)
+inline constexpr kernel static_kernel = kernel::avx_vnni;
 #elif RVQ_Q15_X86 && defined(__AVX2__)
 inline constexpr kernel static_kernel = kernel::avx2;
 #else
 inline constexpr kernel static_kernel = kernel::reference;
 #endif
 
-/// True when this build compiles some kernel (on x86: both, for a backend to choose).
+/// True when this build compiles some kernel (on x86: all of them, for a backend to choose).
 inline constexpr bool available = RVQ_Q15_X86 || static_kernel != kernel::reference;
 
 inline constexpr std::size_t width = 16;    ///< codewords per panel
@@ -247,6 +253,20 @@ RVQ_T_Q15_AVX512 void search(const std::int16_t* const* xs, const layer_panels& 
 
 /// The AVX2 kernel: a panel is two vectors per pair of dimensions, codewords 0-7 and 8-15.
 namespace avx2 {
+/// `out[c] += 256 h[c] + l[c]` in int64 for a row's 16 lane sums (`h0`, `l0`: codewords 0-7).
+RVQ_T_Q15_AVX2 inline void add_wide(__m256i h0, __m256i h1, __m256i l0, __m256i l1, std::int64_t* out) noexcept {
+  const __m256i hs[2] = {h0, h1}, ls[2] = {l0, l1};
+  for (std::size_t v = 0; v < 2; ++v)
+    for (std::size_t half = 0; half < 2; ++half) {  // 4 codewords a vector
+      const __m128i h32 = half ? _mm256_extracti128_si256(hs[v], 1) : _mm256_castsi256_si128(hs[v]);
+      const __m128i l32 = half ? _mm256_extracti128_si256(ls[v], 1) : _mm256_castsi256_si128(ls[v]);
+      const __m256i sum =
+          _mm256_add_epi64(_mm256_slli_epi64(_mm256_cvtepi32_epi64(h32), 8), _mm256_cvtepi32_epi64(l32));
+      __m256i* o = reinterpret_cast<__m256i*>(out + v * 8 + half * 4);
+      _mm256_storeu_si256(o, _mm256_add_epi64(_mm256_loadu_si256(o), sum));
+    }
+}
+
 /// `out[i * 16 + c]` = the dot product of split row i with codeword c of the panel, for R rows.
 template <std::size_t R>
 RVQ_T_Q15_AVX2 void dots(const std::int16_t* const* xs, std::size_t d, const std::int16_t* panel,
@@ -268,23 +288,47 @@ RVQ_T_Q15_AVX2 void dots(const std::int16_t* const* xs, std::size_t d, const std
         h1[i] = _mm256_add_epi32(h1[i], _mm256_madd_epi16(xh, q1));
         l0[i] = _mm256_add_epi32(l0[i], _mm256_madd_epi16(xl, q0));
         l1[i] = _mm256_add_epi32(l1[i], _mm256_madd_epi16(xl, q1));
+        // GCC 12 otherwise copies the accumulators between registers on every step
+        __asm__("" : "+x"(h0[i]), "+x"(h1[i]), "+x"(l0[i]), "+x"(l1[i]));
       }
     }
-    for (std::size_t i = 0; i < R; ++i) {  // out += 256 h + l, in int64, 4 codewords a vector
-      const __m256i hs[2] = {h0[i], h1[i]}, ls[2] = {l0[i], l1[i]};
-      for (std::size_t v = 0; v < 2; ++v)
-        for (std::size_t half = 0; half < 2; ++half) {
-          const __m128i h32 = half ? _mm256_extracti128_si256(hs[v], 1) : _mm256_castsi256_si128(hs[v]);
-          const __m128i l32 = half ? _mm256_extracti128_si256(ls[v], 1) : _mm256_castsi256_si128(ls[v]);
-          const __m256i s =
-              _mm256_add_epi64(_mm256_slli_epi64(_mm256_cvtepi32_epi64(h32), 8), _mm256_cvtepi32_epi64(l32));
-          __m256i* o = reinterpret_cast<__m256i*>(out + i * width + v * 8 + half * 4);
-          _mm256_storeu_si256(o, _mm256_add_epi64(_mm256_loadu_si256(o), s));
-        }
-    }
+    for (std::size_t i = 0; i < R; ++i) add_wide(h0[i], h1[i], l0[i], l1[i], out + i * width);
   }
 }
 
+}  // namespace avx2
+
+/// The AVX-VNNI kernel: avx2's, with `vpdpwssd` adding each pair of products into the lanes.
+namespace avxvnni {
+/// `out[i * 16 + c]` = the dot product of split row i with codeword c of the panel, for R rows.
+template <std::size_t R>
+RVQ_T_Q15_AVXVNNI void dots(const std::int16_t* const* xs, std::size_t d, const std::int16_t* panel,
+                            std::int64_t* out) noexcept {
+  const std::size_t dp = padded_dim(d), pairs = dp / 2;
+  for (std::size_t i = 0; i < R * width; ++i) out[i] = 0;
+  for (std::size_t j0 = 0; j0 < pairs; j0 += block_pairs) {
+    const std::size_t j1 = pairs - j0 < block_pairs ? pairs : j0 + block_pairs;
+    __m256i h0[R], h1[R], l0[R], l1[R];
+    for (std::size_t i = 0; i < R; ++i) h0[i] = h1[i] = l0[i] = l1[i] = _mm256_setzero_si256();
+    for (std::size_t j = j0; j < j1; ++j) {
+      const __m256i q0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + j * 2 * width));
+      const __m256i q1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(panel + j * 2 * width + width));
+      for (std::size_t i = 0; i < R; ++i) {
+        const __m256i xh = _mm256_set1_epi32(detail::pair(xs[i], j));
+        const __m256i xl = _mm256_set1_epi32(detail::pair(xs[i] + dp, j));
+        h0[i] = _mm256_dpwssd_avx_epi32(h0[i], xh, q0);
+        h1[i] = _mm256_dpwssd_avx_epi32(h1[i], xh, q1);
+        l0[i] = _mm256_dpwssd_avx_epi32(l0[i], xl, q0);
+        l1[i] = _mm256_dpwssd_avx_epi32(l1[i], xl, q1);
+        __asm__("" : "+x"(h0[i]), "+x"(h1[i]), "+x"(l0[i]), "+x"(l1[i]));  // see avx2::dots()
+      }
+    }
+    for (std::size_t i = 0; i < R; ++i) avx2::add_wide(h0[i], h1[i], l0[i], l1[i], out + i * width);
+  }
+}
+}  // namespace avxvnni
+
+namespace avx2 {
 /// Folds the 16 dot products of panel p into a row's lane minima (`best`, and `bp`: the panel of
 /// each): score `bias - (dot << shift)`, kept when strictly lower (the earlier panel on a tie).
 RVQ_T_Q15_AVX2 inline void keep(const std::int64_t* dots, const std::int64_t* bias, const std::int64_t* shift,
@@ -304,14 +348,18 @@ RVQ_T_Q15_AVX2 inline void keep(const std::int64_t* dots, const std::int64_t* bi
   }
 }
 
-/// The nearest codeword of R split rows: every panel's dot products, scored and kept.
-template <std::size_t R>
+/// The nearest codeword of R split rows: every panel's dot products (AVX-VNNI's when `Vnni`),
+/// scored and kept.
+template <std::size_t R, bool Vnni>
 RVQ_T_Q15_AVX2 void search(const std::int16_t* const* xs, const layer_panels& lp, std::uint32_t* idx,
                            std::int64_t* score) noexcept {
   alignas(32) std::int64_t dots[R * width], best[R * width], bp[R * width];
   for (std::size_t j = 0; j < R * width; ++j) best[j] = std::numeric_limits<std::int64_t>::max(), bp[j] = 0;
   for (std::size_t p = 0; p * width < lp.k; ++p) {
-    avx2::dots<R>(xs, lp.d, lp.panel(p), dots);
+    if constexpr (Vnni)
+      avxvnni::dots<R>(xs, lp.d, lp.panel(p), dots);  // a call: its target has more than this one's
+    else
+      avx2::dots<R>(xs, lp.d, lp.panel(p), dots);
     for (std::size_t i = 0; i < R; ++i)
       keep(dots + i * width, lp.bias.data() + p * width, lp.shift.data() + p * width, static_cast<std::int64_t>(p),
            best + i * width, bp + i * width);
@@ -389,8 +437,11 @@ RVQ_T_Q15_AVX2 inline bool subtract(std::int32_t* r, const unsigned char* q, std
 }  // namespace avx2
 #endif
 
-/// The rows kernel `k` takes together (at most max_rows): AVX-512 has registers for 4, AVX2 for 2.
-constexpr std::size_t rows_of(kernel k) noexcept { return k == kernel::avx512_vnni ? 4 : k == kernel::avx2 ? 2 : 1; }
+/// The rows kernel `k` takes together (at most max_rows): AVX-512 has registers for 4, the
+/// 256-bit kernels for 2.
+constexpr std::size_t rows_of(kernel k) noexcept {
+  return k == kernel::avx512_vnni ? 4 : k == kernel::reference ? 1 : 2;
+}
 
 /**
  * @brief The exact int64 dot products of m <= rows_of(k) split rows (split(), `d` dimensions)
@@ -412,9 +463,11 @@ inline void dots(kernel k, const std::int16_t* const* xs, std::size_t m, std::si
         return avx512::dots<1>(xs, d, panel, out);
     }
   }
-  if (k == kernel::avx2) {
-    if (m == 2) return avx2::dots<2>(xs, d, panel, out);
-    for (std::size_t i = 0; i < m; ++i) avx2::dots<1>(xs + i, d, panel, out + i * width);
+  if (k == kernel::avx2 || k == kernel::avx_vnni) {
+    const bool vnni = k == kernel::avx_vnni;
+    if (m == 2) return vnni ? avxvnni::dots<2>(xs, d, panel, out) : avx2::dots<2>(xs, d, panel, out);
+    for (std::size_t i = 0; i < m; ++i)
+      vnni ? avxvnni::dots<1>(xs + i, d, panel, out + i * width) : avx2::dots<1>(xs + i, d, panel, out + i * width);
     return;
   }
 #endif
@@ -442,8 +495,11 @@ inline void search(kernel k, const std::int16_t* const* xs, std::size_t m, const
         return avx512::search<1>(xs, lp, idx, score);
     }
   }
-  if (m == 2) return avx2::search<2>(xs, lp, idx, score);
-  for (std::size_t i = 0; i < m; ++i) avx2::search<1>(xs + i, lp, idx + i, score + i);
+  const bool vnni = k == kernel::avx_vnni;
+  if (m == 2) return vnni ? avx2::search<2, true>(xs, lp, idx, score) : avx2::search<2, false>(xs, lp, idx, score);
+  for (std::size_t i = 0; i < m; ++i)
+    vnni ? avx2::search<1, true>(xs + i, lp, idx + i, score + i)
+         : avx2::search<1, false>(xs + i, lp, idx + i, score + i);
 #else
   (void)k, (void)xs, (void)m, (void)lp, (void)idx, (void)score;
 #endif

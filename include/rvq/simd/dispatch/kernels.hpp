@@ -13,7 +13,7 @@
 ///
 /// The integer stores' int8 panel kernels (rvq/simd/int8_panels.hpp) follow the same target:
 /// AVX-512 VNNI, AVX-VNNI or AVX2 (int8_kernel_for()); so do the q15 ones (rvq/simd/q15_panels.hpp:
-/// AVX-512 VNNI or AVX2, q15_kernel_for()).
+/// AVX-512 VNNI, AVX-VNNI or AVX2, q15_kernel_for()).
 ///
 /// Beam search's selection (the lane operations: group minima, table scores, the scan under a
 /// bound) runs on the same target, at its width (on_target()).
@@ -147,13 +147,13 @@ inline int8_panels::kernel int8_kernel_for(isa t, const cpu_features& f) noexcep
 }
 
 /// The q15 panel kernel for target `t` on a CPU with features `f`: AVX-512 VNNI on the avx512
-/// target when the CPU has it, else AVX2 on the avx2 and avx512 targets, else none (the reference
-/// kernels). Off x86: the compile-time kernel.
+/// target when the CPU has it, else AVX-VNNI or AVX2 on the avx2 and avx512 targets, else none
+/// (the reference kernels). Off x86: the compile-time kernel.
 inline q15_panels::kernel q15_kernel_for(isa t, const cpu_features& f) noexcept {
 #if RVQ_Q15_X86
   using k = q15_panels::kernel;
   if (t == isa::avx512 && f.avx512f && f.avx512bw && f.avx512vnni) return k::avx512_vnni;
-  if (t != isa::baseline && f.avx2) return k::avx2;
+  if (t != isa::baseline && f.avx2) return f.avx_vnni ? k::avx_vnni : k::avx2;
   return k::reference;
 #else
   (void)t, (void)f;
