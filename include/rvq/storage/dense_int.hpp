@@ -391,8 +391,8 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
   /// The backend's int8 dot-product kernels (VNNI, AVX2, sdot) serve 8-bit codewords when the build has
   /// them (the backend's int8_kernel() chooses one per call).
   static constexpr bool use_panels = Kernels::use_int8_panels && !kern::binary && !kern::wide_values;
-  /// The backend's q15 dot-product kernels (AVX2, AVX-512) serve 16-bit codewords when the build
-  /// has them (the backend's q15_kernel() chooses one per call).
+  /// The backend's q15 dot-product kernels (AVX2, AVX-VNNI, AVX-512 VNNI) serve 16-bit codewords
+  /// when the build has them (the backend's q15_kernel() chooses one per call).
   static constexpr bool use_q15 = Kernels::use_q15_panels && kern::wide_values && element_traits<Element>::pow2_scale;
 
  public:
@@ -601,7 +601,7 @@ class int_store<Element, Metric, Kernels, dynamic_extents>
     base += (64 - reinterpret_cast<std::uintptr_t>(base) % 64) % 64;
     auto* split = reinterpret_cast<std::int16_t*>(base);
     const std::int16_t* xs[qp::max_rows];
-    std::int64_t asum, score[qp::max_rows];
+    std::int64_t asum, score[qp::max_rows];  // the scores need no activation sum (no zero points here)
     for (std::size_t b = 0; b < n; b += rb) {
       const std::size_t m = n - b < rb ? n - b : rb;
       for (std::size_t i = 0; i < m; ++i) {
