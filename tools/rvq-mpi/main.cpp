@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <signal.h>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -54,6 +55,23 @@ extern "C" void remove_temp_and_exit(int sig) {
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
+
+/// Holds SIGTERM and SIGINT back in this thread while it lives: between the temporary file's
+/// creation and temp_file::hold(), a stop from mpirun would leave the file behind (the handler
+/// would not know its name yet); a signal that arrives meanwhile is delivered on destruction.
+struct signals_held {
+  sigset_t old;
+  signals_held() noexcept {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+  }
+  ~signals_held() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  signals_held(const signals_held&) = delete;
+  signals_held& operator=(const signals_held&) = delete;
+};
 
 struct temp_file {
   std::string path;
@@ -114,6 +132,7 @@ int encode(const args& a, const rvq::mpi::communicator& comm) {
         using elem_t = std::decay_t<decltype(elem)>;
         const std::size_t cols = packed ? bytes : nl;
         if (comm.root()) {
+          const signals_held held;  // until the handler knows the file's name
           auto t = rvq::io::npy_shared_file<elem_t>::create(out, n, cols);
           if (!t) fail_file(out, t.error());
           temp.hold(*t);
