@@ -220,6 +220,10 @@ TEST_CASE("dispatch: every target's residual update, activations and grid conver
                 q[t] = static_cast<std::int8_t>(byte(rng));
                 r0[t] = extreme ? any(rng) : near(rng);  // extreme: the update saturates at both ends
               }
+              if (extreme) {  // int32's ends themselves, first and last (a vector tail's last lane)
+                r0[0] = std::numeric_limits<std::int32_t>::max();
+                r0[d - 1] = d > 1 ? std::numeric_limits<std::int32_t>::min() : r0[0];
+              }
               const std::int32_t z = static_cast<std::int32_t>(byte(rng));
               a = r0;
               b = r0;

@@ -18,14 +18,20 @@ constexpr workspace_size int_workspace(std::size_t d) noexcept {
   return {0, Store::tile_rows, Store::tile_rows * d, Store::block_bytes(d)};
 }
 
-/// x (floats) to the residual grid of store `s`: x * 2^input_frac rounded to nearest (ties to even)
-/// and saturated to int32; the only floating-point step of a float-input integer encode
-/// (encode_fixed() has none). The backend vectorizes what it can, with the same results.
-template <class Kernels, class Store>
-void float_to_grid(const Store& s, const float* x, std::int32_t* r) noexcept {
+/// 2^input_frac of store `s` (the scale from floats to its residual grid), exact.
+template <class Store>
+double grid_unit(const Store& s) noexcept {
   double unit = 1.0;
   for (int e = s.input_frac(); e > 0; --e) unit *= 2.0;
   for (int e = s.input_frac(); e < 0; ++e) unit *= 0.5;
+  return unit;
+}
+
+/// x (floats) to the residual grid of store `s`: x * unit (grid_unit(s)) rounded to nearest (ties
+/// to even) and saturated to int32; the only floating-point step of a float-input integer encode
+/// (encode_fixed() has none). The backend vectorizes what it can, with the same results.
+template <class Kernels, class Store>
+void float_to_grid(const Store& s, const float* x, double unit, std::int32_t* r) noexcept {
   const std::size_t t0 = Kernels::float_to_grid(x, s.dim(), static_cast<float>(unit), r);
   for (std::size_t t = t0; t < s.dim(); ++t) {
     const double y = static_cast<double>(x[t]) * unit;  // exact: a power-of-two scale
@@ -36,6 +42,11 @@ void float_to_grid(const Store& s, const float* x, std::int32_t* r) noexcept {
     if (f < -0.5 || (f == -0.5 && (q & 1))) --q;
     r[t] = static_cast<std::int32_t>(q);
   }
+}
+/// float_to_grid() of one row.
+template <class Kernels, class Store>
+void float_to_grid(const Store& s, const float* x, std::int32_t* r) noexcept {
+  float_to_grid<Kernels>(s, x, grid_unit(s), r);
 }
 
 /// The nearest codeword of integer layer l to residual r, its codewords split across workers:
@@ -103,11 +114,12 @@ template <class Kernels, class Store, class Code>
 void int_encode_rows(const Store& s, matrix_view<const float> x, matrix_view<Code> codes, std::size_t first,
                      std::size_t last, workspace_view ws) noexcept {
   constexpr std::size_t tr = Store::tile_rows;
+  const double unit = grid_unit(s);
   for (std::size_t i = first; i < last; i += tr) {
     const std::size_t n = last - i < tr ? last - i : tr;
     Code* rows[tr];
     for (std::size_t j = 0; j < n; ++j) {
-      float_to_grid<Kernels>(s, x.row(i + j), ws.ints.data() + j * s.dim());
+      float_to_grid<Kernels>(s, x.row(i + j), unit, ws.ints.data() + j * s.dim());
       rows[j] = codes.row(i + j);
     }
     int_greedy_tile(s, rows, n, ws);

@@ -480,10 +480,12 @@ struct row256 {
   __m256i za;                         ///< the row's sum(a), low 32 bits, in every lane
 };
 
-/// Twice the largest difference of a float score from its exact one, for a layer of dimension d:
-/// |d - z sum(a)| <= 128 * 255 * dp < 2^15 dp.
-inline double slack(const constants& k, std::size_t d) noexcept {
-  return 2.0 * (k.max_bias + k.max_mul * 32768.0 * static_cast<double>(padded_dim(d))) * 0x1p-21;
+/// Twice the largest difference of a float score from its exact one, for a layer of dimension d
+/// (|d - z sum(a)| <= 128 * 255 * dp < 2^15 dp), as a float, with 2^-20 of it to spare for
+/// select()'s own roundings.
+inline float slack(const constants& k, std::size_t d) noexcept {
+  const double s = 2.0 * (k.max_bias + k.max_mul * 32768.0 * static_cast<double>(padded_dim(d))) * 0x1p-21;
+  return static_cast<float>(s * (1.0 + 0x1p-20));
 }
 
 /// Starts a row's chunk.
@@ -504,23 +506,27 @@ RVQ_ALWAYS_INLINE RVQ_T_AVX2 void keep(__m256i v, std::size_t c, std::size_t at,
   w.low = _mm256_min_ps(w.low, sv);
 }
 
-/// Folds the n kept codewords c0.. of a row into its nearest codeword (`idx`, `score`: the best
-/// so far, score max at the start; a tie keeps the earlier index). `slack`: slack(k, d).
+/// Folds the n (a multiple of width) kept codewords c0.. of a row into its nearest codeword
+/// (`idx`, `score`: the best so far, score max at the start; a tie keeps the earlier index).
+/// `slack`: slack(k, d).
 template <bool Pow2>
-RVQ_T_AVX2 void select(const row256& w, std::size_t c0, std::size_t n, const constants& k, double slack,
-                       std::uint32_t& idx, std::int64_t& score) noexcept {
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 void select(const row256& w, std::size_t c0, std::size_t n, const constants& k,
+                                         float slack, std::uint32_t& idx, std::int64_t& score) noexcept {
   __m128 m4 = _mm_min_ps(_mm256_castps256_ps128(w.low), _mm256_extractf128_ps(w.low, 1));
   m4 = _mm_min_ps(m4, _mm_movehl_ps(m4, m4));
   m4 = _mm_min_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-  const double limit = static_cast<double>(_mm_cvtss_f32(m4)) + slack;
-  float thr = static_cast<float>(limit);
-  if (static_cast<double>(thr) < limit) thr = std::nextafter(thr, std::numeric_limits<float>::infinity());
-  const __m256 t = _mm256_set1_ps(thr);
+  const float low = _mm_cvtss_f32(m4);
+  // The candidates are the codewords whose float score is at most low + the exact slack. Each
+  // float operation here rounds by at most 2^-23 of its result, in any rounding mode; the
+  // |low| 2^-22 term and slack()'s spare 2^-20 cover them: thr is at least that limit.
+  const __m256 t = _mm256_set1_ps(low + (slack + std::fabs(low) * 0x1p-22f));
   const std::int64_t* bias = k.bias;
   const std::int64_t* mul = k.mul;
-  for (std::size_t j = 0; j < n; j += 8) {
-    auto mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(w.s + j), t, _CMP_LE_OQ)));
-    while (mask) {
+  for (std::size_t j = 0; j < n; j += 16) {  // a panel a step: one branch, mostly not taken
+    const auto lo = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(w.s + j), t, _CMP_LE_OQ)));
+    const auto hi =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(w.s + j + 8), t, _CMP_LE_OQ)));
+    for (unsigned mask = lo | hi << 8; mask;) {
       const auto b = static_cast<std::size_t>(__builtin_ctz(mask));
       mask &= mask - 1;
       const std::size_t c = c0 + j + b, cp = c % width;
@@ -541,7 +547,7 @@ template <std::size_t R, bool Pow2, class Panel>
 RVQ_ALWAYS_INLINE RVQ_T_AVX2 void search(const std::int64_t* asum, std::size_t k, std::size_t d, const constants& c,
                                          std::uint32_t* idx, std::int64_t* score, const Panel& panel) noexcept {
   const std::size_t np = padded_codewords(k) / width, per = chunk / width;
-  const double sl = slack(c, d);
+  const float sl = slack(c, d);
   row256 rows[R];
   for (std::size_t r = 0; r < R; ++r) {
     idx[r] = 0;
@@ -822,6 +828,18 @@ void search(const std::uint8_t* const* acts, const std::int64_t* asum, const std
 }  // namespace sdot
 #endif
 
+/// After a vector residual update that subtracted `c = srs((q - z) m, shift)` without saturation
+/// and saw a lane overflow: recovers each r from its wrapped difference (r - c wraps exactly)
+/// and saturates, as the reference update does.
+inline void resaturate(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z, std::int32_t m, int shift,
+                       rounding mode) noexcept {
+  for (std::size_t t = 0; t < d; ++t) {
+    const std::int32_t c = srs<std::int32_t>(static_cast<std::int64_t>(q[t] - z) * m, shift, mode);
+    const auto before = static_cast<std::int32_t>(static_cast<std::uint32_t>(r[t]) + static_cast<std::uint32_t>(c));
+    r[t] = saturate<std::int32_t>(static_cast<std::int64_t>(before) - c);
+  }
+}
+
 #if RVQ_INT8_X86
 /// Vector helpers of the stores (grid conversion, activations, residual update), per target.
 namespace avx512 {
@@ -843,61 +861,6 @@ RVQ_T_AVX512 inline std::size_t float_to_grid(const float* x, std::size_t d, flo
   }
   return t < d ? t : d;  // the masked pass ends past d
 }
-
-/// activations() on 16 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
-RVQ_T_AVX512 inline std::size_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
-                                            std::uint8_t* out, std::int64_t& sum) noexcept {
-  std::size_t t = 0;
-  if (mode != rounding::half_to_even && shift > 0 && shift <= 23) {
-    // Clamping to +-2^30 first changes nothing (the result saturates anyway) and keeps the
-    // rounding add from overflowing.
-    const __m512i lim = _mm512_set1_epi32(1 << 30), nlim = _mm512_set1_epi32(-(1 << 30));
-    const __m512i half = _mm512_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
-    const __m128i cnt = _mm_cvtsi32_si128(shift);
-    const __m512i lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127);
-    __m512i acc = _mm512_setzero_si512();
-    for (; t < d; t += 16) {
-      const std::size_t n = d - t < 16 ? d - t : 16;
-      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-      __m512i v = _mm512_maskz_loadu_epi32(m, r + t);
-      v = _mm512_min_epi32(_mm512_max_epi32(v, nlim), lim);
-      v = _mm512_sra_epi32(_mm512_add_epi32(v, half), cnt);
-      v = _mm512_maskz_mov_epi32(m, _mm512_min_epi32(_mm512_max_epi32(v, lo), hi));
-      acc = _mm512_add_epi32(acc, v);
-      const __m128i b = _mm_xor_si128(_mm512_cvtepi32_epi8(v), _mm_set1_epi8(static_cast<char>(0x80)));
-      _mm_mask_storeu_epi8(out + t, m, b);
-    }
-    sum = _mm512_reduce_add_epi32(acc);
-  }
-  return t < d ? t : d;  // the masked pass ends past d
-}
-
-/// subtract_affine() on 16 lanes, the last few under a mask; returns the values done.
-RVQ_T_AVX512 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
-                                                std::int32_t m, int shift, rounding mode) noexcept {
-  std::size_t t = 0;
-  const std::int64_t bound = 255 * static_cast<std::int64_t>(m < 0 ? -m : m) +
-                             (shift > 0 && shift < 31 ? (std::int64_t{1} << (shift - 1)) : 0);
-  if (mode != rounding::half_to_even && shift > 0 && shift < 31 && bound < (std::int64_t{1} << 31)) {
-    const __m512i vz = _mm512_set1_epi32(z), vm = _mm512_set1_epi32(m), big = _mm512_set1_epi32(2147483647);
-    const __m512i half = _mm512_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
-    const __m128i cnt = _mm_cvtsi32_si128(shift);
-    for (; t < d; t += 16) {
-      const std::size_t n = d - t < 16 ? d - t : 16;
-      const __mmask16 k = static_cast<__mmask16>((1u << n) - 1);
-      const __m512i qv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, q + t));
-      const __m512i c = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(qv, vz), vm), half), cnt);
-      const __m512i rv = _mm512_maskz_loadu_epi32(k, r + t);
-      const __m512i diff = _mm512_sub_epi32(rv, c);
-      // overflow when r and c differ in sign and the difference's sign is not r's: saturate to r's side
-      const __mmask16 over =
-          _mm512_movepi32_mask(_mm512_and_si512(_mm512_xor_si512(rv, c), _mm512_xor_si512(rv, diff)));
-      const __m512i sat = _mm512_xor_si512(_mm512_srai_epi32(rv, 31), big);
-      _mm512_mask_storeu_epi32(r + t, k, _mm512_mask_mov_epi32(diff, over, sat));
-    }
-  }
-  return t < d ? t : d;  // the masked pass ends past d
-}
 }  // namespace avx512
 
 namespace avx2 {
@@ -906,99 +869,151 @@ RVQ_T_AVX2 inline __m256i first_lanes(std::size_t n) noexcept {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/// float_to_grid() on 8 lanes (vcvtps2dq in the default rounding mode: nearest, ties to even).
-RVQ_T_AVX2 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
-  std::size_t t = 0;
-  if (unit > 0.0f && unit < 3.0e38f) {
-    const __m256 u = _mm256_set1_ps(unit), top = _mm256_set1_ps(2147483648.0f);
-    const __m256i max = _mm256_set1_epi32(2147483647);
-    for (; t + 8 <= d; t += 8) {
-      const __m256 y = _mm256_mul_ps(_mm256_loadu_ps(x + t), u);
-      const __m256i q = _mm256_cvtps_epi32(y);  // INT32_MIN out of range: the top end saturates below
-      const __m256i big = _mm256_castps_si256(_mm256_cmp_ps(y, top, _CMP_GE_OQ));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t), _mm256_blendv_epi8(q, max, big));
-    }
-  }
-  return t;
+/// v * u rounded to nearest int32 (vcvtps2dq), saturated.
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i grid(__m256 v, __m256 u) noexcept {
+  const __m256 y = _mm256_mul_ps(v, u);
+  const __m256i q = _mm256_cvtps_epi32(y);  // INT32_MIN out of range: the top end saturates here
+  const __m256 big = _mm256_cmp_ps(y, _mm256_set1_ps(2147483648.0f), _CMP_GE_OQ);
+  return _mm256_blendv_epi8(q, _mm256_set1_epi32(2147483647), _mm256_castps_si256(big));
 }
 
-/// activations() on 8 lanes, the last few under a mask (half_up and truncate, 0 < shift <= 23);
-/// returns the values done.
+/// float_to_grid() on 8 lanes, the last few under a mask (vcvtps2dq in the default rounding
+/// mode: nearest, ties to even).
+RVQ_T_AVX2 inline std::size_t float_to_grid(const float* x, std::size_t d, float unit, std::int32_t* r) noexcept {
+  if (!(unit > 0.0f && unit < 3.0e38f)) return 0;
+  const __m256 u = _mm256_set1_ps(unit);
+  std::size_t t = 0;
+  for (; t + 8 <= d; t += 8) _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t), grid(_mm256_loadu_ps(x + t), u));
+  if (t < d) {
+    const __m256i keep = first_lanes(d - t);
+    _mm256_maskstore_epi32(r + t, keep, grid(_mm256_maskload_ps(x + t, keep), u));
+  }
+  return d;
+}
+
+/// One layer's activations of 8 residuals, not yet saturated: `floor(v / 2^shift)` (truncate)
+/// or `floor((floor(v / 2^(shift-1)) + 1) / 2)`, which is `floor((v + 2^(shift-1)) / 2^shift)`
+/// (half_up) with no add that can overflow, except `v + 1` at shift 1: `Guard` clamps v to
+/// `2^31 - 2` first (which changes no activation). `cnt`: shift, or shift - 1 for half_up.
+template <bool HalfUp, bool Guard>
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i activate(__m256i v, __m256i cnt) noexcept {
+  if (Guard) v = _mm256_min_epi32(v, _mm256_set1_epi32(2147483646));
+  v = _mm256_srav_epi32(v, cnt);  // one uop, where a shift by an xmm count takes two
+  if (HalfUp) v = _mm256_srai_epi32(_mm256_add_epi32(v, _mm256_set1_epi32(1)), 1);
+  return v;
+}
+
+/// activations() for one rounding: 32 values a step, saturated to int8 by the packs and stored
+/// as a + 128; the sum of a is that of the bytes (vpsadbw) less 128 per byte. The last few go 8
+/// a step, under a mask: the lanes past d read 0, whose activation is 0 (a byte of 128).
+template <bool HalfUp, bool Guard>
+RVQ_T_AVX2 void activations(const std::int32_t* r, std::size_t d, __m256i cnt, std::uint8_t* out,
+                            std::int64_t& sum) noexcept {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), zero = _mm256_setzero_si256();
+  // packs (in 128-bit lanes) leave the dwords of four vectors a0..a3 as a0lo a1lo a2lo a3lo a0hi
+  // a1hi a2hi a3hi; this puts them back in order
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i bytes = _mm256_setzero_si256();  // 4 sums of bytes
+  __m128i tail = _mm_setzero_si128();
+  std::size_t t = 0, counted = 0;
+  for (; t + 32 <= d; t += 32, counted += 32) {
+    const __m256i* v = reinterpret_cast<const __m256i*>(r + t);
+    const __m256i a0 = activate<HalfUp, Guard>(_mm256_loadu_si256(v), cnt);
+    const __m256i a1 = activate<HalfUp, Guard>(_mm256_loadu_si256(v + 1), cnt);
+    const __m256i a2 = activate<HalfUp, Guard>(_mm256_loadu_si256(v + 2), cnt);
+    const __m256i a3 = activate<HalfUp, Guard>(_mm256_loadu_si256(v + 3), cnt);
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(a2, a3));
+    const __m256i u = _mm256_xor_si256(_mm256_permutevar8x32_epi32(p, order), flip);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t), u);
+    bytes = _mm256_add_epi64(bytes, _mm256_sad_epu8(u, zero));
+  }
+  for (; t < d; t += 8, counted += 8) {
+    const std::size_t n = d - t < 8 ? d - t : 8;
+    const __m256i v = activate<HalfUp, Guard>(n == 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t))
+                                                     : _mm256_maskload_epi32(r + t, first_lanes(n)),
+                                              cnt);
+    // bytes 0-3 of each 128-bit half
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v, v), zero);
+    const __m128i b = _mm_move_epi64(_mm_xor_si128(
+        _mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)), _mm256_castsi256_si128(flip)));
+    tail = _mm_add_epi64(tail, _mm_sad_epu8(b, _mm_setzero_si128()));
+    if (n == 8) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t), b);
+    } else {
+      const long long eight = _mm_cvtsi128_si64(b);
+      std::memcpy(out + t, &eight, n);
+    }
+  }
+  alignas(32) std::int64_t s[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(s), bytes);
+  sum += s[0] + s[1] + s[2] + s[3] + _mm_cvtsi128_si64(tail) - 128 * static_cast<std::int64_t>(counted);
+}
+
+/// activations() on 8 lanes (half_up and truncate, 0 < shift <= 23); returns the values done.
 RVQ_T_AVX2 inline std::size_t activations(const std::int32_t* r, std::size_t d, int shift, rounding mode,
                                           std::uint8_t* out, std::int64_t& sum) noexcept {
-  std::size_t t = 0;
-  if (mode != rounding::half_to_even && shift > 0 && shift <= 23) {
-    // Clamping to +-2^30 first changes nothing (the result saturates anyway) and keeps the
-    // rounding add from overflowing.
-    const __m256i lim = _mm256_set1_epi32(1 << 30), nlim = _mm256_set1_epi32(-(1 << 30));
-    const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
-    const __m128i cnt = _mm_cvtsi32_si128(shift);
-    const __m256i lo = _mm256_set1_epi32(-128), hi = _mm256_set1_epi32(127);
-    __m256i acc = _mm256_setzero_si256();
-    for (; t < d; t += 8) {
-      const std::size_t n = d - t < 8 ? d - t : 8;
-      // the last few under a mask: the lanes past d read 0, whose activation is 0
-      __m256i v = n == 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t))
-                         : _mm256_maskload_epi32(r + t, first_lanes(n));
-      v = _mm256_min_epi32(_mm256_max_epi32(v, nlim), lim);
-      v = _mm256_sra_epi32(_mm256_add_epi32(v, half), cnt);
-      v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-      acc = _mm256_add_epi32(acc, v);
-      // in range already: the saturating packs keep the values; bytes 0-3 of each 128-bit half
-      const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
-      const __m128i b = _mm_xor_si128(_mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)),
-                                      _mm_set1_epi8(static_cast<char>(0x80)));
-      if (n == 8) {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t), b);
-      } else {
-        const long long bytes = _mm_cvtsi128_si64(b);
-        std::memcpy(out + t, &bytes, n);
-      }
-    }
-    alignas(32) std::int32_t s[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s), acc);
-    for (const std::int32_t v : s) sum += v;
-  }
-  return t;
+  if (mode == rounding::half_to_even || shift <= 0 || shift > 23) return 0;
+  if (mode == rounding::truncate)
+    activations<false, false>(r, d, _mm256_set1_epi32(shift), out, sum);
+  else if (shift > 1)
+    activations<true, false>(r, d, _mm256_set1_epi32(shift - 1), out, sum);
+  else
+    activations<true, true>(r, d, _mm256_set1_epi32(0), out, sum);
+  return d;
 }
 
-/// subtract_affine() on 8 lanes, the last few under a mask; returns the values done.
+/// Values t.. t + n - 1 (n <= 8) of a codeword of d values, widened to int32; the lanes past n
+/// read 0. A tail (n < 8) reads the codeword's last 8 values and shifts them down: reading past
+/// t + n would pass the codeword's end, and copying the bytes out instead stalls the load that
+/// follows the copy's narrow stores (no store forwarding).
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i load_codeword(const std::int8_t* q, std::size_t t, std::size_t n,
+                                                   std::size_t d) noexcept {
+  if (n == 8) return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + t)));
+  if (d >= 8) {
+    const __m128i last = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + d - 8));
+    return _mm256_cvtepi8_epi32(_mm_srl_epi64(last, _mm_cvtsi32_si128(static_cast<int>(8 * (8 - n)))));
+  }
+  long long bytes = 0;
+  std::memcpy(&bytes, q + t, n);
+  return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+}
+
+/// rv - srs((qv - z) m, shift), wrapping; the lanes that overflowed are set in `over`.
+RVQ_ALWAYS_INLINE RVQ_T_AVX2 __m256i subtract(__m256i rv, __m256i qv, __m256i z, __m256i m, __m256i half, __m256i cnt,
+                                              __m256i& over) noexcept {
+  const __m256i c = _mm256_srav_epi32(_mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(qv, z), m), half), cnt);
+  const __m256i diff = _mm256_sub_epi32(rv, c);
+  // overflow when r and c differ in sign and the difference's sign is not r's
+  over = _mm256_or_si256(over, _mm256_and_si256(_mm256_xor_si256(rv, c), _mm256_xor_si256(rv, diff)));
+  return diff;
+}
+
+/// subtract_affine() on 8 lanes, the last few under a mask; returns the values done. The
+/// vectors subtract without saturation and only note whether any lane overflowed; if one did
+/// (residuals near int32's ends), a scalar pass recovers each r (r - c wraps exactly) and
+/// saturates.
 RVQ_T_AVX2 inline std::size_t subtract_affine(std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
                                               std::int32_t m, int shift, rounding mode) noexcept {
-  std::size_t t = 0;
   const std::int64_t bound = 255 * static_cast<std::int64_t>(m < 0 ? -m : m) +
                              (shift > 0 && shift < 31 ? (std::int64_t{1} << (shift - 1)) : 0);
-  if (mode != rounding::half_to_even && shift > 0 && shift < 31 && bound < (std::int64_t{1} << 31)) {
-    const __m256i vz = _mm256_set1_epi32(z), vm = _mm256_set1_epi32(m), big = _mm256_set1_epi32(2147483647);
-    const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
-    const __m128i cnt = _mm_cvtsi32_si128(shift);
-    for (; t < d; t += 8) {
-      const std::size_t n = d - t < 8 ? d - t : 8;
-      __m256i qv, rv, keep = _mm256_setzero_si256();
-      if (n == 8) {
-        qv = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + t)));
-        rv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + t));
-      } else {  // the last few: q's bytes copied (reading 8 would pass the codeword), r under a mask
-        long long bytes = 0;
-        std::memcpy(&bytes, q + t, n);
-        qv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
-        keep = first_lanes(n);
-        rv = _mm256_maskload_epi32(r + t, keep);
-      }
-      const __m256i c = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(qv, vz), vm), half), cnt);
-      const __m256i diff = _mm256_sub_epi32(rv, c);
-      // overflow when r and c differ in sign and the difference's sign is not r's: saturate to r's side
-      const __m256i over = _mm256_and_si256(_mm256_xor_si256(rv, c), _mm256_xor_si256(rv, diff));
-      const __m256i sat = _mm256_xor_si256(_mm256_srai_epi32(rv, 31), big);
-      const __m256i res = _mm256_castps_si256(
-          _mm256_blendv_ps(_mm256_castsi256_ps(diff), _mm256_castsi256_ps(sat), _mm256_castsi256_ps(over)));
-      if (n == 8)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(r + t), res);
-      else
-        _mm256_maskstore_epi32(r + t, keep, res);
-    }
+  if (mode == rounding::half_to_even || shift <= 0 || shift >= 31 || bound >= (std::int64_t{1} << 31)) return 0;
+  const __m256i vz = _mm256_set1_epi32(z), vm = _mm256_set1_epi32(m);
+  const __m256i half = _mm256_set1_epi32(mode == rounding::half_up ? (1 << (shift - 1)) : 0);
+  const __m256i cnt = _mm256_set1_epi32(shift);
+  __m256i over = _mm256_setzero_si256();
+  std::size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m256i* rp = reinterpret_cast<__m256i*>(r + t);
+    _mm256_storeu_si256(rp, subtract(_mm256_loadu_si256(rp), load_codeword(q, t, 8, d), vz, vm, half, cnt, over));
   }
-  return t;
+  if (t < d) {  // r's last few under a mask
+    const __m256i keep = first_lanes(d - t);
+    _mm256_maskstore_epi32(
+        r + t, keep,
+        subtract(_mm256_maskload_epi32(r + t, keep), load_codeword(q, t, d - t, d), vz, vm, half, cnt, over));
+  }
+  if (_mm256_movemask_ps(_mm256_castsi256_ps(over))) resaturate(r, q, d, z, m, shift, mode);
+  return d;
 }
 }  // namespace avx2
 #endif
@@ -1093,17 +1108,17 @@ inline std::size_t float_to_grid(kernel kern, const float* x, std::size_t d, flo
 /**
  * @brief Activations of one row as the kernels want them: `srs<int8>(r_t, shift, mode) + 128`
  * for t < d, 128 up to padded_dim(d); returns the sum of the signed activations. Exactly
- * rvq::srs; vectorized (kernel `kern`'s target) for half_up and truncate with 0 < shift <= 23,
- * scalar otherwise.
+ * rvq::srs; vectorized (AVX2, for any x86 kernel) for half_up and truncate with
+ * 0 < shift <= 23, scalar otherwise.
  */
 inline std::int64_t activations(kernel kern, const std::int32_t* r, std::size_t d, int shift, rounding mode,
                                 std::uint8_t* out) noexcept {
   std::size_t t = 0;
   std::int64_t sum = 0;
 #if RVQ_INT8_X86
-  if (kern == kernel::avx512_vnni)
-    t = avx512::activations(r, d, shift, mode, out, sum);
-  else if (kern == kernel::avx2 || kern == kernel::avx_vnni)
+  // 256-bit vectors for every x86 kernel: a 512-bit version measured slower (vpmovsdb and
+  // vpsadbw both on port 5)
+  if (kern == kernel::avx512_vnni || kern == kernel::avx2 || kern == kernel::avx_vnni)
     t = avx2::activations(r, d, shift, mode, out, sum);
 #endif
   (void)kern;
@@ -1118,17 +1133,16 @@ inline std::int64_t activations(kernel kern, const std::int32_t* r, std::size_t 
 
 /**
  * @brief r_t = saturate32(r_t - srs<int32>((q_t - z) * m, shift, mode)) for t < d: the residual
- * update of an affine 8-bit codeword. Exactly the reference; vectorized (kernel `kern`'s target)
- * for half_up and truncate with 0 < shift < 31 when `255 * |m| + 2^(shift-1) < 2^31` (products
- * fit int32).
+ * update of an affine 8-bit codeword. Exactly the reference; vectorized (AVX2, for any x86
+ * kernel) for half_up and truncate with 0 < shift < 31 when `255 * |m| + 2^(shift-1) < 2^31`
+ * (products fit int32).
  */
 inline void subtract_affine(kernel kern, std::int32_t* r, const std::int8_t* q, std::size_t d, std::int32_t z,
                             std::int32_t m, int shift, rounding mode) noexcept {
   std::size_t t = 0;
 #if RVQ_INT8_X86
-  if (kern == kernel::avx512_vnni)
-    t = avx512::subtract_affine(r, q, d, z, m, shift, mode);
-  else if (kern == kernel::avx2 || kern == kernel::avx_vnni)
+  // 256-bit vectors on every x86 kernel, as activations()
+  if (kern == kernel::avx512_vnni || kern == kernel::avx2 || kern == kernel::avx_vnni)
     t = avx2::subtract_affine(r, q, d, z, m, shift, mode);
 #endif
   (void)kern;
